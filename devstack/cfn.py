@@ -1,0 +1,249 @@
+"""Reads template.yaml and creates its resources in the embedded AWS — the template is the only list.
+
+Only what the local stack needs is understood: the resource types below, Ref/GetAtt/Sub/Join, and
+the function properties (handler, environment, events). Anything else is reported as skipped.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+
+
+@dataclass
+class Function:
+    logical_id: str
+    handler: str
+    environment: dict[str, str]
+    events: dict[str, dict[str, Any]]
+    timeout: int = 10
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    def events_of(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(name, ev.get("Properties", {})) for name, ev in self.events.items() if ev.get("Type") == kind]
+
+
+@dataclass
+class Stack:
+    """What was created: logical id -> physical values, and the functions to run."""
+
+    name: str
+    region: str
+    refs: dict[str, str] = field(default_factory=dict)
+    attrs: dict[str, dict[str, str]] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+class Unresolved(Exception):
+    pass
+
+
+class Resolver:
+    def __init__(self, template: dict[str, Any], stack: Stack):
+        self.template = template
+        self.stack = stack
+        params = template.get("Parameters", {})
+        self.params = {k: str(v.get("Default", "")) for k, v in params.items()}
+        self.pseudo = {
+            "AWS::Region": stack.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::StackName": stack.name,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def ref(self, name: str) -> str:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.params:
+            return self.params[name]
+        if name in self.stack.refs:
+            return self.stack.refs[name]
+        raise Unresolved(name)
+
+    def getatt(self, name: str, attribute: str) -> str:
+        try:
+            return self.stack.attrs[name][attribute]
+        except KeyError:
+            raise Unresolved(f"{name}.{attribute}") from None
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1:
+                (key, arg), = value.items()
+                if key == "Ref":
+                    return self.ref(arg)
+                if key == "Fn::GetAtt":
+                    name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                    return self.getatt(name, attribute)
+                if key == "Fn::Sub":
+                    text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+                    return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1), extra), text)
+                if key == "Fn::Join":
+                    sep, items = arg
+                    return sep.join(str(self.resolve(i)) for i in items)
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def _sub(self, name: str, extra: dict[str, Any]) -> str:
+        if name in extra:
+            return str(extra[name])
+        if "." in name:
+            return self.getatt(*name.split(".", 1))
+        return self.ref(name)
+
+
+def provision(session: Any, *, stack_name: str = "paneldecliente-local", template: dict | None = None) -> Stack:
+    """Create every supported resource of the template in the AWS that ``session`` points at."""
+    template = template or load_template()
+    stack = Stack(name=stack_name, region=session.region_name)
+    resolver = Resolver(template, stack)
+    pending = dict(template["Resources"])
+    while pending:
+        progressed = False
+        for logical_id, resource in list(pending.items()):
+            try:
+                _create(session, resolver, logical_id, resource)
+            except Unresolved:
+                continue
+            del pending[logical_id]
+            progressed = True
+        if not progressed:
+            raise RuntimeError(f"cannot resolve references of {sorted(pending)}")
+    for name, output in template.get("Outputs", {}).items():
+        try:
+            stack.outputs[name] = resolver.resolve(output["Value"])
+        except Unresolved:
+            pass
+    return stack
+
+
+def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]) -> None:
+    kind = resource["Type"]
+    stack = r.stack
+    if kind == "AWS::Serverless::Function":
+        _function(r, logical_id, resource)
+        return
+    props = r.resolve(resource.get("Properties", {}))
+    physical = f"{stack.name}-{logical_id}"
+    arn_prefix = f"arn:aws:{{}}:{stack.region}:{ACCOUNT_ID}"
+    if kind == "AWS::DynamoDB::Table":
+        ddb = session.client("dynamodb")
+        args = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode") if k in props}
+        if props.get("GlobalSecondaryIndexes"):
+            args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        table = ddb.create_table(TableName=physical, **args)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=physical, TimeToLiveSpecification=ttl)
+        stack.refs[logical_id] = physical
+        stack.attrs[logical_id] = {"Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn", "")}
+    elif kind == "AWS::SQS::Queue":
+        attributes = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+            if key in props:
+                attributes[key] = str(props[key])
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = session.client("sqs").create_queue(QueueName=physical, Attributes=attributes)["QueueUrl"]
+        stack.refs[logical_id] = url
+        stack.attrs[logical_id] = {"Arn": arn_prefix.format("sqs") + f":{physical}", "QueueName": physical}
+    elif kind == "AWS::KMS::Key":
+        key = session.client("kms").create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
+        stack.refs[logical_id] = key["KeyId"]
+        stack.attrs[logical_id] = {"Arn": key["Arn"], "KeyId": key["KeyId"]}
+    elif kind == "AWS::KMS::Alias":
+        session.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+        stack.refs[logical_id] = props["AliasName"]
+    elif kind == "AWS::S3::Bucket":
+        bucket = physical.lower()
+        session.client("s3").create_bucket(Bucket=bucket)
+        stack.refs[logical_id] = bucket
+        stack.attrs[logical_id] = {"Arn": f"arn:aws:s3:::{bucket}"}
+    elif kind == "AWS::Cognito::UserPool":
+        pool_args = {"PoolName": props.get("UserPoolName", physical)}
+        for key in ("UsernameAttributes", "AutoVerifiedAttributes", "Policies", "UsernameConfiguration",
+                    "AdminCreateUserConfig", "AccountRecoverySetting"):
+            if key in props:
+                pool_args[key] = props[key]
+        if "Schema" in props:
+            pool_args["Schema"] = props["Schema"]
+        pool = session.client("cognito-idp").create_user_pool(**pool_args)["UserPool"]
+        stack.refs[logical_id] = pool["Id"]
+        stack.attrs[logical_id] = {"Arn": pool["Arn"]}
+    elif kind == "AWS::Cognito::UserPoolClient":
+        client_args = {k: props[k] for k in ("UserPoolId", "ClientName", "GenerateSecret", "ExplicitAuthFlows",
+                                               "ReadAttributes", "WriteAttributes") if k in props}
+        client_args.setdefault("ClientName", physical)
+        app_client = session.client("cognito-idp").create_user_pool_client(**client_args)["UserPoolClient"]
+        stack.refs[logical_id] = app_client["ClientId"]
+    elif kind == "AWS::Cognito::UserPoolGroup":
+        session.client("cognito-idp").create_group(
+            GroupName=props["GroupName"], UserPoolId=props["UserPoolId"], Description=props.get("Description", "")
+        )
+        stack.refs[logical_id] = props["GroupName"]
+    elif kind == "AWS::Serverless::Api":
+        stack.refs[logical_id] = "localapi"
+    else:
+        stack.skipped[logical_id] = kind
+
+
+def _function(r: Resolver, logical_id: str, resource: dict[str, Any]) -> None:
+    glob = r.template.get("Globals", {}).get("Function", {})
+    props = resource.get("Properties", {})
+    env = {
+        **(glob.get("Environment", {}).get("Variables", {})),
+        **(props.get("Environment", {}).get("Variables", {})),
+    }
+    r.stack.functions[logical_id] = Function(
+        logical_id=logical_id,
+        handler=props["Handler"],
+        environment={k: str(v) for k, v in r.resolve(env).items()},
+        events=r.resolve(props.get("Events", {})),
+        timeout=int(props.get("Timeout", glob.get("Timeout", 3))),
+    )
+    r.stack.refs[logical_id] = f"{r.stack.name}-{logical_id}"

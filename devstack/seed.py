@@ -1,0 +1,141 @@
+"""Demo data for `make dev`: the seed's catalog, a demo client with services and invoices, a secondary
+contact with limited rights, and a staff user. Written through the same repositories as production."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from shared.calendar import add_months, local_date, local_midnight
+from shared.clock import to_storage
+from shared.dal.models import Client, Contact, Invoice, InvoiceLine, Product, Service, due_partition
+from shared.dal.repositories import Store
+from shared.ids import new_id
+from shared.logins import CognitoLogins
+from shared.secrets import encrypt_credentials
+
+PASSWORD = "Demo1234"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    role: str
+    email: str
+    password: str
+
+
+HOSTING_MANUAL = (
+    "Manual de uso del hosting: ingrese a cPanel en https://cpanel.paneldecliente.com con el usuario y la "
+    "clave de abajo. Correo: configure su cuenta en Outlook con el servidor mail.<su dominio>."
+)
+
+# The seed's upgrade example: 100 per year -> 150 per year (amounts in centavos).
+CATALOG = [
+    dict(product_id="hosting-inicial", group="Hosting", name="Hosting Inicial", currency="ARS",
+         prices={"monthly": 1000, "annually": 10000}, upgrade_targets=["hosting-avanzado", "hosting-empresa"],
+         activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=10,
+         description="1 sitio, 5 GB, correo incluido."),
+    dict(product_id="hosting-avanzado", group="Hosting", name="Hosting Avanzado", currency="ARS",
+         prices={"monthly": 1500, "annually": 15000}, upgrade_targets=["hosting-empresa"],
+         activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=20,
+         description="5 sitios, 20 GB, correo incluido."),
+    dict(product_id="hosting-empresa", group="Hosting", name="Hosting Empresa", currency="ARS",
+         prices={"monthly": 2500, "annually": 25000}, upgrade_targets=[],
+         activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=30,
+         description="Sitios ilimitados, 50 GB."),
+    dict(product_id="vps-cloud", group="Servidores", name="VPS Cloud", currency="USD",
+         prices={"monthly": 2000, "annually": 20000}, upgrade_targets=[],
+         activation_mode="manual", activation_days_min=2, activation_days_max=2, provisioning_module=None,
+         manual="Acceda por SSH con el usuario root y la clave de abajo.", sort_order=40,
+         description="2 vCPU, 4 GB RAM; se activa en 2 días hábiles."),
+    dict(product_id="diseno-web", group="Diseño web", name="Diseño Web Autoadministrable", currency="ARS",
+         prices={"annually": 90000}, upgrade_targets=[], activation_mode="custom",
+         activation_days_min=10, activation_days_max=15, provisioning_module=None, sort_order=50,
+         manual="Le enviaremos el acceso al administrador del sitio cuando esté listo.",
+         description="Sitio a medida; de 10 a 15 días desde que recibimos toda la información."),
+    dict(product_id="soporte-standard", group="Soporte", name="Soporte Standard", currency="ARS",
+         prices={"monthly": 0}, upgrade_targets=["soporte-profesional", "soporte-full"],
+         activation_mode="instant", provisioning_module=None, sort_order=60,
+         description="Incluido con todos los servicios. Respuesta en 8 horas laborables."),
+    dict(product_id="soporte-profesional", group="Soporte", name="Soporte Profesional", currency="ARS",
+         prices={"monthly": 5000}, upgrade_targets=["soporte-full"], activation_mode="instant",
+         provisioning_module=None, sort_order=70,
+         description="Respuesta en 2 horas laborables, atención telefónica."),
+    dict(product_id="soporte-full", group="Soporte", name="Soporte Full", currency="ARS",
+         prices={"monthly": 15000}, upgrade_targets=[], activation_mode="instant", provisioning_module=None,
+         sort_order=80, description="Respuesta en 15 minutos, WhatsApp y Telegram."),
+]
+
+
+def seed(store: Store, logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUser]:
+    now = now or datetime.now(UTC)
+    for spec in CATALOG:
+        product = Product(*Product.key(spec["product_id"]), **spec)
+        store.put_product(product)
+
+    client_id = new_id()
+    client = Client(
+        *Client.key(client_id), client_id=client_id, email="demo@ejemplo.com.ar", name="Cliente Demo",
+        company="Demo SRL", tax_id="20123456786", country="AR", phone="+5491123456789", whatsapp_opt_in=True,
+        support_plan="standard", account_executive="Laura (ventas)", created_at=to_storage(now),
+        updated_at=to_storage(now),
+    )
+    store.create_client(client, [])
+    logins.create(client.email, client_id=client_id, password=PASSWORD)
+
+    # An annual hosting in the middle of its year (the seed's upgrade example) and a monthly VPS.
+    start = local_midnight(add_months(local_date(now), -6))
+    hosting = _service(client_id, "hosting-inicial", "Hosting", "Hosting Inicial", "annually", "ARS", 10000,
+                       start, add_months(start.date(), 12), "active", "demo-pyme.com.ar", HOSTING_MANUAL, now)
+    hosting.credentials_ciphertext = encrypt_credentials(kms, hosting.service_id, {
+        "usuario cPanel": "demopyme", "clave cPanel": "S3gura!2026", "servidor": "srv12.paneldecliente.com",
+    })
+    vps = _service(client_id, "vps-cloud", "Servidores", "VPS Cloud", "monthly", "USD", 2000,
+                   None, None, "pending", None, "Acceda por SSH con el usuario root.", now)
+    paid = _invoice(client_id, hosting, 10000, "ARS", start, "paid", now - timedelta(days=183))
+    unpaid = _invoice(client_id, vps, 2000, "USD", local_midnight(local_date(now)), "unpaid", now)
+    for item in (hosting, vps, paid, unpaid):
+        item.save()
+
+    contact_id = new_id()
+    contact = Contact(
+        *Contact.key(client_id, contact_id), client_id=client_id, contact_id=contact_id,
+        email="contable@ejemplo.com.ar", name="Estudio Contable", permissions=["invoices", "tickets"],
+        created_at=to_storage(now),
+    )
+    store.create_contact(contact, [])
+    logins.create(contact.email, client_id=client_id, contact_id=contact_id, password=PASSWORD)
+
+    logins.create("staff@ejemplo.com.ar", client_id=None, password=PASSWORD, groups=("staff",))
+    return [
+        DemoUser("cliente (titular)", client.email, PASSWORD),
+        DemoUser("contacto secundario (solo facturas y tickets)", contact.email, PASSWORD),
+        DemoUser("personal (staff)", "staff@ejemplo.com.ar", PASSWORD),
+    ]
+
+
+def _service(client_id, product_id, group, name, cycle, currency, amount, start, end, status, domain, manual, now):
+    service_id = new_id()
+    return Service(
+        *Service.key(service_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"SERVICE#{service_id}",
+        service_id=service_id, client_id=client_id, product_id=product_id, product_name=name,
+        product_group=group, status=status, billing_cycle=cycle, currency=currency, recurring_amount=amount,
+        period_start=to_storage(start) if start else None,
+        period_end=to_storage(local_midnight(end)) if end else None,
+        domain=domain, manual=manual, created_at=to_storage(now), updated_at=to_storage(now),
+    )
+
+
+def _invoice(client_id, service, amount, currency, period_start, status, issued):
+    invoice_id = new_id(int(issued.timestamp() * 1000))
+    due = issued + timedelta(days=3)
+    invoice = Invoice(
+        *Invoice.key(invoice_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"INVOICE#{invoice_id}",
+        invoice_id=invoice_id, client_id=client_id, currency=currency, total=amount,
+        amount_paid=amount if status == "paid" else 0, status=status, issued_at=to_storage(issued),
+        due_at=to_storage(due), paid_at=to_storage(issued) if status == "paid" else None,
+        lines=[InvoiceLine(service_id=service.service_id, description=service.product_name,
+                           period_start=to_storage(period_start), amount=amount)],
+    )
+    if status == "unpaid":
+        invoice.due_pk = due_partition("INVOICE", invoice_id)
+        invoice.due_sk = f"{to_storage(due)}#{invoice_id}"
+    return invoice

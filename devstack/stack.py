@@ -1,0 +1,123 @@
+"""Assembles the local stack. Used by `make dev` (devstack.__main__) and by the end-to-end tests."""
+
+import json
+import os
+from pathlib import Path
+
+import boto3
+
+from devstack.aws import EmbeddedAws
+from devstack.cfn import ROOT, Stack, provision
+from devstack.gateway import CognitoAuthorizer, Gateway, json_response
+from devstack.runtime import Runtime, ensure_import_path
+from devstack.workers import Scheduler, pollers_for
+
+SWAGGER_HTML = """<!doctype html>
+<html lang="es"><head><meta charset="utf-8"><title>Paneldecliente API</title>
+<link rel="stylesheet" href="/swagger/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/swagger/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>"""
+
+
+class LocalStack:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0, seed: bool = True,
+                 schedules: bool = True):
+        self.host, self.port = host, port
+        self.aws = EmbeddedAws(host, aws_port)
+        self.with_seed, self.with_schedules = seed, schedules
+        self.demo_users = []
+        self.pollers = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.http.server_address[1]}"
+
+    def start(self) -> "LocalStack":
+        self.aws.start()
+        self.aws.export()
+        ensure_import_path()
+        session = boto3.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
+        self.session = session
+        self.stack: Stack = provision(session)
+        self.runtime = Runtime(self.stack)
+        self.scheduler = Scheduler(self.runtime, self.stack)
+        self.app_client_id = self.stack.refs["UserPoolClient"]
+        self.user_pool_id = self.stack.refs["UserPool"]
+        authorizer = CognitoAuthorizer(self.aws.endpoint, self.stack.region, self.user_pool_id, self.app_client_id)
+        extra = {
+            ("POST", "/local/token"): self._token,
+            ("POST", "/local/schedules"): self._fire,
+            ("GET", "/swagger"): self._swagger,
+            ("GET", "/openapi.json"): self._openapi,
+        }
+        self.gateway = Gateway(self.stack, self.runtime, authorizer, extra)
+        if self.with_seed:
+            from devstack.seed import seed
+            from shared.dal.repositories import Store
+            from shared.logins import CognitoLogins
+
+            logins = CognitoLogins(session.client("cognito-idp"), self.user_pool_id)
+            self.demo_users = seed(Store(), logins, session.client("kms"))
+        self.pollers = pollers_for(session, self.runtime, self.stack)
+        if self.with_schedules:
+            self.pollers.append(self.scheduler)
+        for poller in self.pollers:
+            poller.start()
+        self.http = self.gateway.server(self.host, self.port)
+        import threading
+
+        self._http_thread = threading.Thread(target=self.http.serve_forever, name="gateway", daemon=True)
+        self._http_thread.start()
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        self.http.shutdown()
+        self.aws.stop()
+
+    # --- local-only routes ---------------------------------------------------------------------------
+
+    def token_for(self, email: str, password: str) -> str:
+        answer = self.session.client("cognito-idp").admin_initiate_auth(
+            UserPoolId=self.user_pool_id, ClientId=self.app_client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return answer["AuthenticationResult"]["IdToken"]
+
+    def _token(self, path, headers, body):
+        from botocore.exceptions import ClientError
+
+        try:
+            data = json.loads(body or b"{}")
+            token = self.token_for(str(data["email"]).strip().lower(), str(data["password"]))
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input", "message": "Envíe {\"email\", \"password\"}."})
+        except ClientError:
+            return json_response(401, {"code": "invalid_credentials", "message": "Email o clave incorrectos."})
+        return json_response(200, {"id_token": token, "token_type": "Bearer"})
+
+    def _fire(self, path, headers, body):
+        name = path.removeprefix("/local/schedules").strip("/")
+        try:
+            result = self.scheduler.fire(name)
+        except KeyError:
+            return json_response(404, {"code": "schedule_not_found", "message": f"No hay un schedule '{name}'.",
+                                       "schedules": sorted(self.scheduler.schedules)})
+        return json_response(200, {"schedule": name, "result": result})
+
+    def _swagger(self, path, headers, body):
+        import swagger_ui_bundle
+
+        if path in ("/swagger", "/swagger/index.html"):
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_HTML.encode()
+        asset = Path(swagger_ui_bundle.swagger_ui_path) / path.removeprefix("/swagger/assets/")
+        if not path.startswith("/swagger/assets/") or not asset.is_file() or ".." in path:
+            return json_response(404, {"code": "route_not_found", "message": "La ruta solicitada no existe."})
+        kind = "text/css" if asset.suffix == ".css" else "application/javascript"
+        return 200, {"Content-Type": kind}, asset.read_bytes()
+
+    def _openapi(self, path, headers, body):
+        return 200, {"Content-Type": "application/json"}, (ROOT / "openapi.json").read_bytes()

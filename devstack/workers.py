@@ -1,0 +1,294 @@
+"""Event sources of the template, driven locally: SQS queues, the table's stream, schedules.
+
+They follow Lambda's event-source rules: SQS batches with partial-batch responses (failed messages
+stay on the queue and come back after the visibility timeout; moto's redrive policy moves them to
+the DLQ after maxReceiveCount), stream batches retried from the earliest failure up to
+MaximumRetryAttempts and then sent to the OnFailure destination, schedules fired on their rate/cron.
+"""
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from devstack.cfn import ACCOUNT_ID, Function, Stack
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """EventBridge/Lambda filter patterns: the subset the template uses (lists of exact values, nesting)."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(k in value and matches(p, value[k]) for k, p in pattern.items())
+    if isinstance(pattern, list):
+        return value in pattern
+    return pattern == value
+
+
+def _passes(filters: list[dict[str, Any]] | None, record: dict[str, Any]) -> bool:
+    if not filters:
+        return True
+    return any(matches(json.loads(f["Pattern"]), record) for f in filters)
+
+
+class Poller(threading.Thread):
+    interval = 0.05
+
+    def __init__(self, name: str):
+        super().__init__(name=name, daemon=True)
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                busy = self.poll_once()
+            except Exception as error:  # keep the local stack alive; say what happened
+                print(f"[{self.name}] {type(error).__name__}: {error}")
+                busy = False
+            if not busy:
+                self._stop_event.wait(self.interval)
+
+    def poll_once(self) -> bool:
+        raise NotImplementedError
+
+
+class SqsPoller(Poller):
+    def __init__(self, session, runtime, function: Function, props: dict[str, Any], stack: Stack):
+        super().__init__(f"sqs:{function.logical_id}")
+        self.sqs = session.client("sqs")
+        self.runtime = runtime
+        self.function = function
+        self.queue_arn = props["Queue"]
+        self.queue_url = next(
+            stack.refs[lid] for lid, attrs in stack.attrs.items() if attrs.get("Arn") == self.queue_arn
+        )
+        self.batch_size = min(int(props.get("BatchSize", 10)), 10)
+        self.partial = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+        self.region = stack.region
+
+    def poll_once(self) -> bool:
+        answer = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
+            MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"],
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return False
+        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            result = self.runtime.invoke(self.function.logical_id, event)
+        except Exception as error:
+            print(f"[{self.name}] batch failed: {type(error).__name__}: {error}")
+            return True  # nothing deleted: every message comes back after the visibility timeout
+        failed: set[str] = set()
+        if self.partial and isinstance(result, dict):
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            chunk = done[start : start + 10]
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        return True
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        attributes = {
+            key: {
+                "stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"],
+            }
+            for key, value in (message.get("MessageAttributes") or {}).items()
+        }
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": attributes,
+            "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 (SQS's own checksum)
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        }
+
+
+class StreamPoller(Poller):
+    def __init__(self, session, runtime, function: Function, props: dict[str, Any], stack: Stack):
+        super().__init__(f"stream:{function.logical_id}")
+        self.streams = session.client("dynamodbstreams")
+        self.sqs = session.client("sqs")
+        self.runtime = runtime
+        self.function = function
+        self.stream_arn = props["Stream"]
+        self.batch_size = int(props.get("BatchSize", 100))
+        self.max_retries = int(props.get("MaximumRetryAttempts", -1))
+        self.partial = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+        self.filters = (props.get("FilterCriteria") or {}).get("Filters")
+        destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        self.on_failure_url = None
+        if destination:
+            self.on_failure_url = next(
+                stack.refs[lid] for lid, attrs in stack.attrs.items() if attrs.get("Arn") == destination
+            )
+        shard = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
+        self.shard_id = shard["ShardId"]
+        self.iterator = self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=self.shard_id,
+            ShardIteratorType=props.get("StartingPosition", "LATEST"),
+        )["ShardIterator"]
+        self.attempts = 0
+
+    def poll_once(self) -> bool:
+        answer = self.streams.get_records(ShardIterator=self.iterator, Limit=self.batch_size)
+        records = answer.get("Records", [])
+        if not records:
+            self.iterator = answer.get("NextShardIterator", self.iterator)
+            return False
+        for record in records:
+            record.setdefault("eventSourceARN", self.stream_arn)
+        chosen = [r for r in records if _passes(self.filters, r)]
+        failed_from: str | None = None
+        if chosen:
+            try:
+                result = self.runtime.invoke(self.function.logical_id, {"Records": _jsonable(chosen)})
+                if self.partial and isinstance(result, dict) and result.get("batchItemFailures"):
+                    failed_from = min((f["itemIdentifier"] for f in result["batchItemFailures"]), key=int)
+            except Exception as error:
+                print(f"[{self.name}] batch failed: {type(error).__name__}: {error}")
+                failed_from = chosen[0]["dynamodb"]["SequenceNumber"]
+        if failed_from is not None:
+            self.attempts += 1
+            if self.max_retries < 0 or self.attempts <= self.max_retries:
+                # Resume the shard at the first failure (what Lambda checkpoints for streams).
+                self.iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=self.shard_id,
+                    ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=failed_from,
+                )["ShardIterator"]
+                time.sleep(min(0.05 * 2**self.attempts, 1.0))
+                return True
+            self._send_to_on_failure(chosen)
+        self.attempts = 0
+        self.iterator = answer["NextShardIterator"]
+        return True
+
+    def _send_to_on_failure(self, records: list[dict[str, Any]]) -> None:
+        if not self.on_failure_url:
+            return
+        first, last = records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"]
+        self.sqs.send_message(
+            QueueUrl=self.on_failure_url,
+            MessageBody=json.dumps({
+                "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": self.attempts},
+                "DDBStreamBatchInfo": {
+                    "shardId": self.shard_id, "startSequenceNumber": first, "endSequenceNumber": last,
+                    "streamArn": self.stream_arn, "batchSize": len(records),
+                },
+            }),
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Stream records through boto3 carry datetimes and bytes; Lambda receives JSON."""
+    import base64
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+# --- schedules ---------------------------------------------------------------------------------------
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def next_fire(expression: str, after: datetime) -> datetime:
+    """Next time an EventBridge ``rate(...)`` or ``cron(...)`` expression fires after ``after`` (UTC)."""
+    expression = expression.strip()
+    if expression.startswith("rate(") and expression.endswith(")"):
+        amount, unit = expression[5:-1].split()
+        return after + timedelta(seconds=int(amount) * _RATE_UNITS[unit])
+    if expression.startswith("cron(") and expression.endswith(")"):
+        from croniter import croniter
+
+        minute, hour, dom, month, dow, _year = expression[5:-1].split()
+        dow = "*" if dow == "?" else _aws_dow(dow)
+        dom = "*" if dom == "?" else dom
+        return croniter(f"{minute} {hour} {dom} {month} {dow}", after).get_next(datetime)
+    raise ValueError(f"unsupported schedule expression: {expression}")
+
+
+def _aws_dow(field: str) -> str:
+    # EventBridge numbers days 1-7 from Sunday; cron 0-6 from Sunday. Names need no change.
+    return "".join(str(int(ch) - 1) if ch.isdigit() else ch for ch in field)
+
+
+def scheduled_event(rule_name: str, region: str, at: datetime) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule_name}"],
+        "detail": {},
+    }
+
+
+class Scheduler(Poller):
+    interval = 1.0
+
+    def __init__(self, runtime, stack: Stack):
+        super().__init__("schedules")
+        self.runtime = runtime
+        self.stack = stack
+        now = datetime.now(UTC)
+        self.schedules: dict[str, tuple[str, str, datetime]] = {}
+        for function in stack.functions.values():
+            for name, props in function.events_of("Schedule"):
+                if props.get("Enabled", True) in (False, "false"):
+                    continue
+                key = f"{function.logical_id}.{name}"
+                self.schedules[key] = (function.logical_id, props["Schedule"], next_fire(props["Schedule"], now))
+
+    def fire(self, key: str) -> Any:
+        """Run a schedule now (``make fire``, ``POST /local/schedules/<Function.Event>``)."""
+        if key not in self.schedules:
+            # Accept the function name alone when it has one schedule.
+            matches_ = [k for k in self.schedules if k.split(".")[0] == key]
+            if len(matches_) != 1:
+                raise KeyError(key)
+            key = matches_[0]
+        function, _, _ = self.schedules[key]
+        return self.runtime.invoke(function, scheduled_event(key, self.stack.region, datetime.now(UTC)))
+
+    def poll_once(self) -> bool:
+        now = datetime.now(UTC)
+        for key, (function, expression, due) in list(self.schedules.items()):
+            if due <= now:
+                self.schedules[key] = (function, expression, next_fire(expression, now))
+                self.runtime.invoke(function, scheduled_event(key, self.stack.region, now))
+        return False
+
+
+def pollers_for(session, runtime, stack: Stack) -> list[Poller]:
+    pollers: list[Poller] = []
+    for function in stack.functions.values():
+        for _, props in function.events_of("SQS"):
+            pollers.append(SqsPoller(session, runtime, function, props, stack))
+        for _, props in function.events_of("DynamoDB"):
+            pollers.append(StreamPoller(session, runtime, function, props, stack))
+    return pollers

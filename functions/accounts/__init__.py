@@ -1,0 +1,1 @@
+"""Accounts: registration, my details, secondary contacts, staff-created clients."""

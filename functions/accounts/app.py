@@ -1,0 +1,68 @@
+"""Accounts API: POST /clients (public sign-up), GET/PATCH /me, contacts, POST /staff/clients."""
+
+from typing import Annotated
+
+from accounts import logic
+from accounts.schemas import (
+    AddContact,
+    ClientOut,
+    ContactOut,
+    MeOut,
+    RegisterClient,
+    StaffCreateClient,
+    UpdateProfile,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from shared.clock import SystemClock
+from shared.dal.repositories import Store
+from shared.http import SECURED, create_app, current_identity, lambda_handler_for
+from shared.logins import CognitoLogins
+
+app = create_app()
+store = Store()
+clock = SystemClock()
+_logins: CognitoLogins | None = None
+
+
+def logins() -> CognitoLogins:
+    # Created on first use: only sign-ups and contact creation talk to Cognito.
+    global _logins
+    if _logins is None:
+        _logins = CognitoLogins.from_env()
+    return _logins
+
+
+@app.post("/clients", tags=["Cuentas"], summary="Registrarse como cliente")
+def register(body: Annotated[RegisterClient, Body()]) -> tuple[ClientOut, int]:
+    return logic.client_out(logic.register_client(store, logins(), clock, body)), 201
+
+
+@app.get("/me", tags=["Cuentas"], summary="Mis datos", security=SECURED)
+def get_me() -> MeOut:
+    return logic.my_account(store, current_identity(app))
+
+
+@app.patch("/me", tags=["Cuentas"], summary="Actualizar mis datos", security=SECURED)
+def patch_me(body: Annotated[UpdateProfile, Body()]) -> ClientOut:
+    return logic.client_out(logic.update_my_account(store, clock, current_identity(app), body))
+
+
+@app.get("/me/contacts", tags=["Cuentas"], summary="Contactos secundarios de mi cuenta", security=SECURED)
+def get_contacts() -> list[ContactOut]:
+    return logic.list_contacts(store, current_identity(app))
+
+
+@app.post("/me/contacts", tags=["Cuentas"], summary="Agregar un contacto secundario", security=SECURED)
+def post_contact(body: Annotated[AddContact, Body()]) -> tuple[ContactOut, int]:
+    contact = logic.add_contact(store, logins(), clock, current_identity(app), body)
+    return logic.contact_out(contact), 201
+
+
+@app.post("/staff/clients", tags=["Personal"], summary="Dar de alta un cliente", security=SECURED)
+def staff_create_client(body: Annotated[StaffCreateClient, Body()]) -> tuple[ClientOut, int]:
+    client = logic.staff_create_client(store, logins(), clock, current_identity(app), body)
+    return logic.client_out(client), 201
+
+
+lambda_handler = lambda_handler_for(app)

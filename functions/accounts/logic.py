@@ -1,0 +1,219 @@
+"""Account rules: one client per email, Argentine phones for WhatsApp, contacts with chosen rights."""
+
+from accounts.schemas import (
+    AddContact,
+    ClientOut,
+    ContactOut,
+    IdentityOut,
+    MeOut,
+    RegisterClient,
+    StaffCreateClient,
+    UpdateProfile,
+)
+
+from shared.auth import Identity, Permission, Role, authorize, require_account, require_staff
+from shared.clock import Clock, from_storage, to_storage
+from shared.dal.models import Client, Contact
+from shared.dal.repositories import EmailTaken, Store
+from shared.errors import Forbidden, InvalidInput
+from shared.events import EventType, new_event
+from shared.ids import new_id
+from shared.logins import CognitoLogins, LoginExists
+from shared.phones import normalise_phone
+
+
+def _phone(raw: str | None, whatsapp_opt_in: bool) -> str | None:
+    if raw is None or raw == "":
+        if whatsapp_opt_in:
+            raise InvalidInput(
+                "Para recibir alertas por WhatsApp cargue su número de celular.",
+                code="phone_required",
+                field="phone",
+            )
+        return None
+    return normalise_phone(raw, require_mobile=whatsapp_opt_in)
+
+
+def register_client(store: Store, logins: CognitoLogins, clock: Clock, data: RegisterClient) -> Client:
+    return _open_account(store, logins, clock, data, password=data.password)
+
+
+def staff_create_client(
+    store: Store, logins: CognitoLogins, clock: Clock, identity: Identity, data: StaffCreateClient
+) -> Client:
+    require_staff(identity)
+    return _open_account(
+        store,
+        logins,
+        clock,
+        data,
+        password=None,  # Cognito emails the client an invitation with a temporary password
+        support_plan=data.support_plan,
+        account_executive=data.account_executive,
+        opened_by=identity.subject,
+    )
+
+
+def _open_account(
+    store: Store,
+    logins: CognitoLogins,
+    clock: Clock,
+    data: RegisterClient | StaffCreateClient,
+    *,
+    password: str | None,
+    support_plan: str = "standard",
+    account_executive: str | None = None,
+    opened_by: str | None = None,
+) -> Client:
+    now = clock.now()
+    client_id = new_id()
+    client = Client(
+        *Client.key(client_id),
+        client_id=client_id,
+        email=data.email,
+        name=data.name,
+        company=data.company or None,
+        tax_id=data.tax_id,
+        country=data.country,
+        phone=_phone(data.phone, data.whatsapp_opt_in),
+        whatsapp_opt_in=data.whatsapp_opt_in,
+        support_plan=support_plan,
+        account_executive=account_executive,
+        created_at=to_storage(now),
+        updated_at=to_storage(now),
+    )
+    event = new_event(
+        EventType.CLIENT_REGISTERED,
+        client_id=client_id,
+        payload={"client_id": client_id, "email": client.email, "opened_by": opened_by or "self"},
+        occurred_at=now,
+    )
+    # The table's email marker is the arbiter of uniqueness (transactional, race-free); the login is
+    # created only by the request that won it, and undone if Cognito refuses it.
+    store.create_client(client, [event])
+    try:
+        logins.create(client.email, client_id=client_id, password=password)
+    except LoginExists:
+        store.delete_client(client)
+        raise EmailTaken() from None
+    except Exception:
+        store.delete_client(client)
+        raise
+    return client
+
+
+def my_account(store: Store, identity: Identity) -> MeOut:
+    client_id = require_account(identity)
+    if identity.role is Role.CONTACT:
+        contact = store.get_contact(client_id, identity.contact_id or "")
+        granted = set(contact.permissions) if contact else None
+        authorize(identity, client_id, Permission.PROFILE, lambda *_: granted)
+        permissions = sorted(Permission(p) for p in granted or ())
+    else:
+        permissions = list(Permission)
+    client = store.get_client(client_id)
+    return MeOut(
+        account=client_out(client),
+        identity=IdentityOut(role=identity.role.value, contact_id=identity.contact_id, permissions=permissions),
+    )
+
+
+def update_my_account(store: Store, clock: Clock, identity: Identity, changes: UpdateProfile) -> Client:
+    client_id = require_account(identity)
+    authorize(identity, client_id, Permission.PROFILE, store.contact_permissions)
+    client = store.get_client(client_id)
+    sent = changes.model_dump(exclude_unset=True)
+    if not sent:
+        raise InvalidInput("No envió ningún dato para modificar.", code="empty_update")
+    for field in ("name", "company", "tax_id", "country"):
+        if field in sent:
+            setattr(client, field, sent[field])
+    opt_in = sent.get("whatsapp_opt_in", client.whatsapp_opt_in)
+    if opt_in is None:
+        raise InvalidInput("El campo 'whatsapp_opt_in' debe ser verdadero o falso.", field="whatsapp_opt_in")
+    phone_raw = sent.get("phone", client.phone)
+    client.phone = _phone(phone_raw, opt_in)
+    client.whatsapp_opt_in = opt_in
+    now = clock.now()
+    client.updated_at = to_storage(now)
+    event = new_event(
+        EventType.CLIENT_UPDATED,
+        client_id=client_id,
+        payload={"client_id": client_id, "fields": sorted(sent), "by": identity.subject},
+        occurred_at=now,
+    )
+    store.save_client(client, [event])
+    return client
+
+
+def add_contact(
+    store: Store, logins: CognitoLogins, clock: Clock, identity: Identity, data: AddContact
+) -> Contact:
+    client_id = require_account(identity)
+    if identity.role is not Role.HOLDER:
+        # A contact creating contacts could grant itself rights it was not given.
+        raise Forbidden("Solo el titular de la cuenta puede agregar contactos.", code="holder_only")
+    now = clock.now()
+    contact_id = new_id()
+    contact = Contact(
+        *Contact.key(client_id, contact_id),
+        client_id=client_id,
+        contact_id=contact_id,
+        email=data.email,
+        name=data.name,
+        phone=_phone(data.phone, data.whatsapp_opt_in),
+        whatsapp_opt_in=data.whatsapp_opt_in,
+        permissions=sorted({p.value for p in data.permissions}),
+        created_at=to_storage(now),
+    )
+    event = new_event(
+        EventType.CONTACT_ADDED,
+        client_id=client_id,
+        payload={"client_id": client_id, "contact_id": contact_id, "permissions": contact.permissions},
+        occurred_at=now,
+    )
+    store.create_contact(contact, [event])
+    try:
+        logins.create(contact.email, client_id=client_id, contact_id=contact_id)
+    except LoginExists:
+        store.delete_contact(contact)
+        raise EmailTaken() from None
+    except Exception:
+        store.delete_contact(contact)
+        raise
+    return contact
+
+
+def list_contacts(store: Store, identity: Identity) -> list[ContactOut]:
+    client_id = require_account(identity)
+    if identity.role is not Role.HOLDER:
+        raise Forbidden("Solo el titular de la cuenta puede ver sus contactos.", code="holder_only")
+    return [contact_out(c) for c in store.list_contacts(client_id)]
+
+
+def client_out(client: Client) -> ClientOut:
+    return ClientOut(
+        client_id=client.client_id,
+        email=client.email,
+        name=client.name,
+        company=client.company,
+        tax_id=client.tax_id,
+        country=client.country,
+        phone=client.phone,
+        whatsapp_opt_in=client.whatsapp_opt_in,
+        support_plan=client.support_plan,
+        account_executive=client.account_executive,
+        created_at=from_storage(client.created_at),
+    )
+
+
+def contact_out(contact: Contact) -> ContactOut:
+    return ContactOut(
+        contact_id=contact.contact_id,
+        email=contact.email,
+        name=contact.name,
+        phone=contact.phone,
+        whatsapp_opt_in=contact.whatsapp_opt_in,
+        permissions=[Permission(p) for p in contact.permissions],
+        created_at=from_storage(contact.created_at),
+    )

@@ -1,0 +1,126 @@
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from shared.auth import Permission
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+SupportPlan = Literal["standard", "profesional", "full"]
+
+
+def _normalise_email(value: object) -> object:
+    # One account per email whatever the case or surrounding spaces: the login is case-insensitive.
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+LoginEmail = Annotated[EmailStr, BeforeValidator(_normalise_email), Field(max_length=254)]
+
+
+def _tax_id_ok(value: str | None) -> str | None:
+    """CUIT/CUIL (11 digits, modulo-11 check digit) or DNI (7–8 digits); separators allowed."""
+    if value is None:
+        return None
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if len(digits) in (7, 8) and len(digits) == len(value.replace(".", "").strip()):
+        return digits
+    if len(digits) == 11:
+        weights = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+        remainder = sum(int(d) * w for d, w in zip(digits[:10], weights, strict=True)) % 11
+        check = {0: 0, 1: 9}.get(remainder, 11 - remainder)
+        if check == int(digits[10]):
+            return digits
+    raise ValueError("debe ser un CUIT/CUIL válido (11 dígitos) o un DNI (7 u 8 dígitos)")
+
+
+class _ProfileFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    company: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    tax_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "AR"
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    whatsapp_opt_in: bool = False
+
+    _check_tax_id = field_validator("tax_id")(lambda cls, v: _tax_id_ok(v))
+
+
+class RegisterClient(_ProfileFields):
+    email: LoginEmail
+    password: str = Field(min_length=8, max_length=128)
+    name: Name
+
+
+class StaffCreateClient(_ProfileFields):
+    email: LoginEmail
+    name: Name
+    support_plan: SupportPlan = "standard"
+    account_executive: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+
+
+class UpdateProfile(BaseModel):
+    """Every field optional: only what is sent changes. The email is the login: support changes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    company: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    tax_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    whatsapp_opt_in: bool | None = None
+
+    _check_tax_id = field_validator("tax_id")(lambda cls, v: _tax_id_ok(v))
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    email: str
+    name: str
+    company: str | None
+    tax_id: str | None
+    country: str
+    phone: str | None
+    whatsapp_opt_in: bool
+    support_plan: SupportPlan
+    account_executive: str | None
+    created_at: datetime
+
+
+class IdentityOut(BaseModel):
+    role: Literal["holder", "contact", "staff"]
+    contact_id: str | None = None
+    permissions: list[Permission]
+
+
+class MeOut(BaseModel):
+    account: ClientOut
+    identity: IdentityOut
+
+
+class AddContact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: LoginEmail
+    name: Name
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    whatsapp_opt_in: bool = False
+    permissions: list[Permission] = Field(min_length=1, max_length=len(Permission))
+
+
+class ContactOut(BaseModel):
+    contact_id: str
+    email: str
+    name: str
+    phone: str | None
+    whatsapp_opt_in: bool
+    permissions: list[Permission]
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Invoices: my invoices and the overdue sweep."""

@@ -1,0 +1,1 @@
+"""Orders placed by staff: a service and its first invoice."""

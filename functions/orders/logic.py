@@ -1,0 +1,116 @@
+"""A staff order: a pending service and the invoice for its first period, written in one transaction."""
+
+from datetime import timedelta
+from typing import Any
+
+from orders.schemas import CreateOrder, OrderOut
+
+from shared.auth import Identity, require_staff
+from shared.calendar import add_months, local_date, local_midnight
+from shared.clock import Clock, to_storage
+from shared.dal.models import Invoice, InvoiceLine, Service, due_partition
+from shared.dal.repositories import Store
+from shared.errors import InvalidInput
+from shared.events import EventType, new_event
+from shared.ids import new_id
+from shared.money import Currency, Money
+from shared.schemas import invoice_out, service_summary
+from shared.secrets import encrypt_credentials
+
+CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "semiannually": 6, "annually": 12, "biennially": 24}
+CYCLE_LABEL_ES = {
+    "monthly": "mensual", "quarterly": "trimestral", "semiannually": "semestral",
+    "annually": "anual", "biennially": "bienal",
+}
+# A new order's invoice is due this many days after it is issued (WHMCS' usual default is 0–7).
+ORDER_INVOICE_DUE_DAYS = 3
+
+
+def create_order(
+    store: Store, kms: Any, clock: Clock, identity: Identity, client_id: str, order: CreateOrder
+) -> OrderOut:
+    require_staff(identity)
+    product = store.get_product(order.product_id)
+    prices = product.prices.as_dict()
+    if order.billing_cycle not in prices:
+        offered = ", ".join(CYCLE_LABEL_ES[c] for c in prices if c in CYCLE_LABEL_ES)
+        raise InvalidInput(
+            f"El producto {product.name} no se ofrece con ciclo {CYCLE_LABEL_ES[order.billing_cycle]}. "
+            f"Ciclos disponibles: {offered}.",
+            code="billing_cycle_not_offered",
+            field="billing_cycle",
+        )
+    price = Money(int(prices[order.billing_cycle]), Currency(product.currency))
+    now = clock.now()
+    service_id, invoice_id = new_id(), new_id()
+    period_start = local_midnight(local_date(now))
+    period_end = local_midnight(add_months(period_start.date(), CYCLE_MONTHS[order.billing_cycle]))
+
+    service = Service(
+        *Service.key(service_id),
+        gsi1pk=f"CLIENT#{client_id}",
+        gsi1sk=f"SERVICE#{service_id}",
+        service_id=service_id,
+        client_id=client_id,
+        product_id=product.product_id,
+        product_name=product.name,
+        product_group=product.group,
+        status="pending",
+        billing_cycle=order.billing_cycle,
+        currency=price.currency.value,
+        recurring_amount=price.amount,
+        domain=order.domain,
+        manual=product.manual,
+        created_at=to_storage(now),
+        updated_at=to_storage(now),
+    )
+    if order.credentials:
+        service.credentials_ciphertext = encrypt_credentials(kms, service_id, order.credentials)
+
+    due_at = now + timedelta(days=ORDER_INVOICE_DUE_DAYS)
+    invoice = Invoice(
+        *Invoice.key(invoice_id),
+        gsi1pk=f"CLIENT#{client_id}",
+        gsi1sk=f"INVOICE#{invoice_id}",
+        due_pk=due_partition("INVOICE", invoice_id),
+        due_sk=f"{to_storage(due_at)}#{invoice_id}",
+        invoice_id=invoice_id,
+        client_id=client_id,
+        lines=[
+            InvoiceLine(
+                service_id=service_id,
+                description=(
+                    f"{product.name} ({CYCLE_LABEL_ES[order.billing_cycle]})"
+                    + (f" - {order.domain}" if order.domain else "")
+                ),
+                period_start=to_storage(period_start),
+                period_end=to_storage(period_end),
+                amount=price.amount,
+            )
+        ],
+        currency=price.currency.value,
+        total=price.amount,
+        amount_paid=0,
+        status="unpaid",
+        issued_at=to_storage(now),
+        due_at=to_storage(due_at),
+    )
+    events = [
+        new_event(
+            EventType.SERVICE_ORDERED,
+            client_id=client_id,
+            payload={"service_id": service_id, "product_id": product.product_id, "ordered_by": identity.subject},
+            occurred_at=now,
+        ),
+        new_event(
+            EventType.INVOICE_CREATED,
+            client_id=client_id,
+            payload={
+                "invoice_id": invoice_id, "total": price.amount, "currency": price.currency.value,
+                "due_at": invoice.due_at,
+            },
+            occurred_at=now,
+        ),
+    ]
+    store.create_order([service], invoice, events)
+    return OrderOut(service=service_summary(service), invoice=invoice_out(invoice))

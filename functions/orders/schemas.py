@@ -1,0 +1,30 @@
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.schemas import BillingCycle, InvoiceOut, ServiceSummary
+
+Domain = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=253,
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    ),
+]
+
+
+class CreateOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    billing_cycle: BillingCycle
+    domain: Domain | None = None
+    credentials: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=64)],
+        Annotated[str, StringConstraints(max_length=512)],
+    ] | None = Field(default=None, max_length=20)
+
+
+class OrderOut(BaseModel):
+    service: ServiceSummary
+    invoice: InvoiceOut

@@ -1,0 +1,1 @@
+"""Transactional outbox relay: table stream -> alerts queue."""

@@ -1,0 +1,69 @@
+"""DynamoDB stream -> SQS. Publishes every new outbox EventRecord to the alerts queue.
+
+At-least-once: a record whose publish failed is reported in batchItemFailures, and Lambda resumes the
+shard from the earliest failed sequence number (later records may be sent again; consumers dedupe by
+event id). The event source's filter passes only INSERTs of Event items; the check here keeps the
+relay correct if the filter is ever widened.
+"""
+
+import json
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from boto3.dynamodb.types import TypeDeserializer
+
+from shared import config
+from shared.events import envelope_from_stream_image
+
+logger = Logger()
+sqs = boto3.client("sqs", region_name=config.region())
+_deserializer = TypeDeserializer()
+SQS_BATCH = 10
+
+
+def _image(record: dict[str, Any]) -> dict[str, Any]:
+    raw = record.get("dynamodb", {}).get("NewImage") or {}
+    return {key: _deserializer.deserialize(value) for key, value in raw.items()}
+
+
+def publish(sqs_client: Any, queue_url: str, records: list[dict[str, Any]]) -> list[str]:
+    """Send the outbox events among ``records``; returns the sequence numbers that failed."""
+    pending: list[tuple[str, dict[str, Any]]] = []
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue
+        image = _image(record)
+        if image.get("entity") != "Event":
+            continue
+        pending.append((record["dynamodb"]["SequenceNumber"], envelope_from_stream_image(image)))
+
+    failed: list[str] = []
+    for start in range(0, len(pending), SQS_BATCH):
+        chunk = pending[start : start + SQS_BATCH]
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": json.dumps(env, ensure_ascii=False),
+                "MessageAttributes": {
+                    "event_type": {"DataType": "String", "StringValue": env["type"]},
+                    "event_id": {"DataType": "String", "StringValue": env["id"]},
+                },
+            }
+            for index, (_, env) in enumerate(chunk)
+        ]
+        try:
+            answer = sqs_client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            failed.extend(chunk[int(f["Id"])][0] for f in answer.get("Failed", []))
+        except Exception:
+            logger.exception("send_message_batch failed", extra={"events": [e["id"] for _, e in chunk]})
+            failed.extend(seq for seq, _ in chunk)
+    return failed
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: Any) -> dict:
+    failed = publish(sqs, config.env(config.ALERTS_QUEUE_URL), event.get("Records", []))
+    if failed:
+        logger.warning("events not published; the shard will retry", extra={"failed": len(failed)})
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in sorted(failed, key=int)]}

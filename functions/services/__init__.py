@@ -1,0 +1,1 @@
+"""My services: list and detail with the manual and credentials."""

@@ -1,0 +1,33 @@
+"""Services API: GET /me/services, GET /me/services/{service_id}, GET /staff/clients/{client_id}/services."""
+
+import boto3
+from services import logic
+
+from shared.config import region
+from shared.dal.repositories import Store
+from shared.http import SECURED, create_app, current_identity, lambda_handler_for
+from shared.schemas import ServiceDetail, ServiceSummary
+
+app = create_app()
+store = Store()
+kms = boto3.client("kms", region_name=region())
+
+
+@app.get("/me/services", tags=["Servicios"], summary="Mis servicios", security=SECURED)
+def list_my_services() -> list[ServiceSummary]:
+    return logic.my_services(store, current_identity(app))
+
+
+@app.get("/me/services/<service_id>", tags=["Servicios"], summary="Detalle, manual y claves", security=SECURED)
+def get_my_service(service_id: str) -> ServiceDetail:
+    return logic.my_service(store, kms, current_identity(app), service_id)
+
+
+@app.get(
+    "/staff/clients/<client_id>/services", tags=["Personal"], summary="Servicios de un cliente", security=SECURED
+)
+def staff_list_services(client_id: str) -> list[ServiceSummary]:
+    return logic.client_services(store, current_identity(app), client_id)
+
+
+lambda_handler = lambda_handler_for(app)

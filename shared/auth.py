@@ -1,0 +1,131 @@
+"""Who is calling, and what they may do on an account.
+
+Identity comes only from the claims API Gateway verified (Cognito user pool authorizer) — never from
+the body, query or path. One check, ``authorize``, decides every access to an account:
+- the holder may do everything on their own account;
+- a secondary contact may do what the holder granted it (its permissions are read from the table at
+  request time, so a revoked right stops working at once, not when a token expires);
+- staff may act on every account.
+Another client's resource answers 404, not 403: we do not confirm that it exists.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import Forbidden, NotFound, Unauthenticated
+
+STAFF_GROUP = "staff"
+CLAIM_CLIENT_ID = "custom:client_id"
+CLAIM_CONTACT_ID = "custom:contact_id"
+
+
+class Role(StrEnum):
+    HOLDER = "holder"
+    CONTACT = "contact"
+    STAFF = "staff"
+
+
+class Permission(StrEnum):
+    PROFILE = "profile"
+    SERVICES = "services"
+    MANAGE_SERVICES = "manage_services"
+    INVOICES = "invoices"
+    TICKETS = "tickets"
+    ORDERS = "orders"
+
+
+PERMISSION_LABELS_ES = {
+    Permission.PROFILE: "ver y editar los datos de la cuenta",
+    Permission.SERVICES: "ver los servicios",
+    Permission.MANAGE_SERVICES: "gestionar los servicios y ver sus claves",
+    Permission.INVOICES: "ver y pagar las facturas",
+    Permission.TICKETS: "ver y abrir tickets",
+    Permission.ORDERS: "hacer pedidos y upgrades",
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    subject: str
+    email: str | None
+    role: Role
+    client_id: str | None
+    contact_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is Role.STAFF
+
+
+def _groups(raw: Any) -> set[str]:
+    # API Gateway passes claims as strings: one group is "staff", several "[a, b]" or "a,b".
+    if raw is None:
+        return set()
+    if isinstance(raw, list | tuple):
+        return {str(g) for g in raw}
+    text = str(raw).strip().strip("[]")
+    return {part.strip() for part in text.replace(" ", ",").split(",") if part.strip()}
+
+
+def identity_from_claims(claims: Mapping[str, Any] | None) -> Identity:
+    if not claims or not claims.get("sub"):
+        raise Unauthenticated()
+    if claims.get("token_use") not in (None, "id"):
+        raise Unauthenticated("Use el token de identidad (ID token) de su sesión.", code="wrong_token")
+    subject = str(claims["sub"])
+    email = claims.get("email")
+    if STAFF_GROUP in _groups(claims.get("cognito:groups")):
+        return Identity(subject=subject, email=email, role=Role.STAFF, client_id=None)
+    client_id = claims.get(CLAIM_CLIENT_ID)
+    if not client_id:
+        raise Forbidden("Su usuario no está asociado a ninguna cuenta de cliente.", code="no_account")
+    contact_id = claims.get(CLAIM_CONTACT_ID) or None
+    role = Role.CONTACT if contact_id else Role.HOLDER
+    return Identity(subject=subject, email=email, role=role, client_id=client_id, contact_id=contact_id)
+
+
+ContactPermissionsLoader = Callable[[str, str], "set[str] | None"]
+
+
+def authorize(
+    identity: Identity,
+    client_id: str,
+    permission: Permission,
+    contact_permissions: ContactPermissionsLoader,
+) -> None:
+    """Raise unless ``identity`` may exercise ``permission`` on the account ``client_id``.
+
+    ``contact_permissions(client_id, contact_id)`` returns the contact's permissions, or None when
+    the contact no longer exists; it is called only for contacts.
+    """
+    if identity.is_staff:
+        return
+    if identity.client_id != client_id:
+        raise NotFound()
+    if identity.role is Role.HOLDER:
+        return
+    granted = contact_permissions(client_id, identity.contact_id or "")
+    if granted is None:
+        raise Forbidden("Su acceso como contacto de esta cuenta fue revocado.", code="contact_revoked")
+    if permission.value not in granted:
+        raise Forbidden(
+            f"Su usuario de contacto no tiene permiso para {PERMISSION_LABELS_ES[permission]}.",
+            code="permission_denied",
+        )
+
+
+def require_account(identity: Identity) -> str:
+    """The account of a client or contact; staff have none and must name one in the path."""
+    if identity.client_id is None:
+        raise Forbidden(
+            "El personal no tiene una cuenta propia: use las rutas /staff/clients/{client_id}.",
+            code="staff_has_no_account",
+        )
+    return identity.client_id
+
+
+def require_staff(identity: Identity) -> None:
+    if not identity.is_staff:
+        raise Forbidden("Esta acción es solo para el personal.", code="staff_only")

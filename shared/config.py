@@ -1,0 +1,30 @@
+"""Environment settings. Every variable a function reads is named here and declared in template.yaml.
+
+Values are read when asked for (not cached at import) so that tests and the local stack can
+point a warm process at other resources; reading os.environ costs nothing.
+"""
+
+import os
+
+TABLE_NAME = "TABLE_NAME"
+USER_POOL_ID = "USER_POOL_ID"
+ALERTS_QUEUE_URL = "ALERTS_QUEUE_URL"
+MAX_BODY_BYTES = "MAX_BODY_BYTES"
+SECRETS_KEY_ID = "SECRETS_KEY_ID"
+
+DEFAULT_REGION = "us-east-1"
+
+
+class MissingSetting(RuntimeError):
+    pass
+
+
+def env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise MissingSetting(f"environment variable {name} is not set")
+    return value
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION

@@ -1,0 +1,234 @@
+"""The single table and the items stored in it.
+
+Key design (the access patterns are listed in docs/data-model.md):
+- Aggregates that are fetched by id alone (services, invoices, products, payments, events) are their
+  own partition: ``pk = <KIND>#<id>``, ``sk = <KIND>``; a GetItem finds them without knowing the owner.
+- The ``by_owner`` index (gsi1pk/gsi1sk) lists what belongs to something: a client's services and
+  invoices (``CLIENT#<id>``), the public catalog (``CATALOG``).
+- The ``by_due`` index is sparse: only items with something due carry ``due_pk``/``due_sk``; sweeps
+  query it, never scan. The partition is sharded so that one hot day cannot throttle a single key.
+- Uniqueness (login emails) is a marker item written in the same transaction as its owner.
+- Mutable aggregates carry ``version`` (PynamoDB adds the optimistic-locking condition).
+"""
+
+import os
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from shared.config import TABLE_NAME, region
+
+DUE_SHARDS = 8
+
+
+class ByOwnerIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ByDueIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_due"
+        projection = AllProjection()
+
+    due_pk = UnicodeAttribute(hash_key=True)
+    due_sk = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    """Every item of the table. Subclasses are told apart by ``entity``."""
+
+    class Meta:
+        table_name = os.environ.get(TABLE_NAME, "paneldecliente")
+        region = region()
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = DiscriminatorAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    due_pk = UnicodeAttribute(null=True)
+    due_sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_owner = ByOwnerIndex()
+    by_due = ByDueIndex()
+
+
+class EmailMarker(TableItem, discriminator="EmailMarker"):
+    """Claims a login email (clients and contacts share one namespace: both sign in with it)."""
+
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return f"EMAIL#{email}", "EMAIL"
+
+
+class Client(TableItem, discriminator="Client"):
+    client_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    company = UnicodeAttribute(null=True)
+    tax_id = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(default="AR")
+    phone = UnicodeAttribute(null=True)
+    whatsapp_opt_in = BooleanAttribute(default=False)
+    support_plan = UnicodeAttribute(default="standard")
+    account_executive = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", "CLIENT"
+
+
+class Contact(TableItem, discriminator="Contact"):
+    """A secondary contact of a client account, with the rights the holder chose."""
+
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    whatsapp_opt_in = BooleanAttribute(default=False)
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str, contact_id: str) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", f"CONTACT#{contact_id}"
+
+
+class Product(TableItem, discriminator="Product"):
+    product_id = UnicodeAttribute()
+    group = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    prices = MapAttribute(of=NumberAttribute)  # billing cycle -> minor units
+    upgrade_targets = ListAttribute(of=UnicodeAttribute, default=list)
+    activation_mode = UnicodeAttribute()  # instant | manual | custom
+    activation_days_min = NumberAttribute(default=0)
+    activation_days_max = NumberAttribute(default=0)
+    provisioning_module = UnicodeAttribute(null=True)
+    manual = UnicodeAttribute(null=True)
+    sort_order = NumberAttribute(default=0)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(product_id: str) -> tuple[str, str]:
+        return f"PRODUCT#{product_id}", "PRODUCT"
+
+
+class Service(TableItem, discriminator="Service"):
+    service_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    product_name = UnicodeAttribute()
+    product_group = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | active | suspended | cancelled | activation_failed
+    billing_cycle = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    recurring_amount = NumberAttribute()  # price paid for the current cycle, minor units
+    period_start = UnicodeAttribute(null=True)
+    period_end = UnicodeAttribute(null=True)  # next due date
+    domain = UnicodeAttribute(null=True)
+    # Copied from the product when ordered, so the detail page is one read (see docs/data-model.md).
+    manual = UnicodeAttribute(null=True)
+    credentials_ciphertext = UnicodeAttribute(null=True)  # KMS ciphertext, base64
+    auto_renew = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(service_id: str) -> tuple[str, str]:
+        return f"SERVICE#{service_id}", "SERVICE"
+
+
+class InvoiceLine(MapAttribute):
+    service_id = UnicodeAttribute(null=True)
+    description = UnicodeAttribute()
+    period_start = UnicodeAttribute(null=True)
+    period_end = UnicodeAttribute(null=True)
+    amount = NumberAttribute()
+
+
+class Invoice(TableItem, discriminator="Invoice"):
+    invoice_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    lines = ListAttribute(of=InvoiceLine)
+    currency = UnicodeAttribute()
+    total = NumberAttribute()
+    amount_paid = NumberAttribute(default=0)
+    status = UnicodeAttribute()  # unpaid | paid | cancelled | refunded
+    issued_at = UnicodeAttribute()
+    due_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    last_overdue_notice_on = UnicodeAttribute(null=True)  # local date of the last reminder
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(invoice_id: str) -> tuple[str, str]:
+        return f"INVOICE#{invoice_id}", "INVOICE"
+
+
+class Payment(TableItem, discriminator="Payment"):
+    """One provider payment. Its key is the provider's payment id, so it can be recorded only once."""
+
+    provider = UnicodeAttribute()
+    provider_payment_id = UnicodeAttribute()
+    invoice_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(provider: str, provider_payment_id: str) -> tuple[str, str]:
+        return f"PAYMENT#{provider}#{provider_payment_id}", "PAYMENT"
+
+
+class EventRecord(TableItem, discriminator="Event"):
+    """Outbox entry: written in the transaction of the change it reports; the stream relay publishes it."""
+
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    client_id = UnicodeAttribute(null=True)
+    payload = UnicodeAttribute()  # JSON text, exactly as published
+    schema_version = NumberAttribute(default=1)
+
+    @staticmethod
+    def key(event_id: str) -> tuple[str, str]:
+        return f"EVENT#{event_id}", "EVENT"
+
+
+def due_partition(kind: str, item_id: str) -> str:
+    """Shard of the by_due index for an item (stable: derived from its id)."""
+    shard = sum(item_id.encode()) % DUE_SHARDS
+    return f"DUE#{kind}#{shard}"
+
+
+def due_partitions(kind: str) -> list[str]:
+    return [f"DUE#{kind}#{shard}" for shard in range(DUE_SHARDS)]

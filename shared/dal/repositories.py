@@ -1,0 +1,202 @@
+"""Repositories: the only code that talks to DynamoDB. Logic modules receive a Store.
+
+Every multi-item change is one TransactWrite (state + outbox events + uniqueness markers), so a
+change is either wholly written or not at all.
+"""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from shared.config import region
+from shared.dal.models import (
+    Client,
+    Contact,
+    EmailMarker,
+    EventRecord,
+    Invoice,
+    Product,
+    Service,
+    TableItem,
+    due_partitions,
+)
+from shared.errors import ConcurrentModification, Conflict, DomainError, NotFound
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "Ya existe una cuenta con ese email. Inicie sesión o recupere su clave."
+
+
+def _client_not_found() -> NotFound:
+    return NotFound("No encontramos ese cliente.", code="client_not_found")
+
+
+def _sent_partition_keys(tx: TransactWrite) -> list[str]:
+    """Partition keys of a transaction's items in the order PynamoDB sends them (checks, deletes,
+    puts, updates), which is the order of DynamoDB's cancellation reasons."""
+    operations = tx._condition_check_items + tx._delete_items + tx._put_items + tx._update_items
+    return [(op.get("Key") or op.get("Item"))["pk"]["S"] for op in operations]
+
+
+class Store:
+    def __init__(self, connection: Connection | None = None):
+        self._connection = connection
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(region=region())
+        return self._connection
+
+    @contextmanager
+    def _transaction(
+        self, conflict: DomainError | None = None, *, by_pk: dict[str, DomainError] | None = None
+    ) -> Iterator[TransactWrite]:
+        """One TransactWrite. A failed condition becomes the error registered for the partition key of
+        the item whose condition failed (``by_pk``), else ``conflict``, else a version clash."""
+        tx = TransactWrite(connection=self.connection)
+        try:
+            with tx:
+                yield tx
+        except TransactWriteError as error:
+            reasons = [getattr(r, "code", None) if r else None for r in (error.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" not in reasons:
+                raise
+            failed_pk = _sent_partition_keys(tx)[reasons.index("ConditionalCheckFailed")]
+            raise (by_pk or {}).get(failed_pk) or conflict or ConcurrentModification() from error
+
+    # --- clients and contacts -------------------------------------------------------------------
+
+    def get_client(self, client_id: str) -> Client:
+        try:
+            return Client.get(*Client.key(client_id))
+        except DoesNotExist:
+            raise _client_not_found() from None
+
+    def create_client(self, client: Client, events: Iterable[EventRecord]) -> None:
+        marker = EmailMarker(*EmailMarker.key(client.email), client_id=client.client_id)
+        with self._transaction(EmailTaken()) as tx:
+            tx.save(marker, condition=EmailMarker.pk.does_not_exist())
+            tx.save(client, condition=Client.pk.does_not_exist())
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())
+
+    def delete_client(self, client: Client) -> None:
+        """Undo of create_client when the identity provider refuses the login (see accounts logic)."""
+        marker = EmailMarker(*EmailMarker.key(client.email), client_id=client.client_id)
+        with self._transaction() as tx:
+            tx.delete(marker)
+            tx.delete(client)
+
+    def save_client(self, client: Client, events: Iterable[EventRecord]) -> None:
+        with self._transaction() as tx:
+            tx.save(client)  # PynamoDB adds the version condition
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())
+
+    def get_contact(self, client_id: str, contact_id: str) -> Contact | None:
+        try:
+            return Contact.get(*Contact.key(client_id, contact_id))
+        except DoesNotExist:
+            return None
+
+    def contact_permissions(self, client_id: str, contact_id: str) -> set[str] | None:
+        """What shared.auth.authorize asks for a contact: its current rights, or None if removed."""
+        contact = self.get_contact(client_id, contact_id)
+        return None if contact is None else set(contact.permissions)
+
+    def list_contacts(self, client_id: str) -> list[Contact]:
+        pk, _ = Client.key(client_id)
+        return list(Contact.query(pk, Contact.sk.startswith("CONTACT#")))
+
+    def create_contact(self, contact: Contact, events: Iterable[EventRecord]) -> None:
+        marker = EmailMarker(
+            *EmailMarker.key(contact.email), client_id=contact.client_id, contact_id=contact.contact_id
+        )
+        client_pk = Client.key(contact.client_id)[0]
+        with self._transaction(EmailTaken(), by_pk={client_pk: _client_not_found()}) as tx:
+            tx.save(marker, condition=EmailMarker.pk.does_not_exist())
+            tx.condition_check(Client, *Client.key(contact.client_id), condition=Client.pk.exists())
+            tx.save(contact, condition=Contact.pk.does_not_exist())
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())
+
+    def delete_contact(self, contact: Contact) -> None:
+        """Undo of create_contact when the identity provider refuses the login."""
+        marker = EmailMarker(*EmailMarker.key(contact.email), client_id=contact.client_id)
+        with self._transaction() as tx:
+            tx.delete(marker)
+            tx.delete(contact)
+
+    # --- catalog ------------------------------------------------------------------------------------
+
+    def list_catalog(self) -> list[Product]:
+        return list(Product.by_owner.query("CATALOG"))
+
+    def get_product(self, product_id: str) -> Product:
+        try:
+            return Product.get(*Product.key(product_id))
+        except DoesNotExist:
+            raise NotFound("No encontramos ese producto.", code="product_not_found") from None
+
+    def put_product(self, product: Product) -> None:
+        product.gsi1pk = "CATALOG"
+        product.gsi1sk = f"{product.sort_order:04d}#{product.group}#{product.name}"
+        try:
+            product.save()
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise ConcurrentModification() from error
+            raise
+
+    # --- services and invoices ----------------------------------------------------------------------
+
+    def list_services(self, client_id: str) -> list[Service]:
+        pk, _ = Client.key(client_id)
+        return list(Service.by_owner.query(pk, Service.gsi1sk.startswith("SERVICE#")))
+
+    def get_service(self, service_id: str) -> Service:
+        try:
+            return Service.get(*Service.key(service_id))
+        except DoesNotExist:
+            raise NotFound("No encontramos ese servicio.", code="service_not_found") from None
+
+    def list_invoices(self, client_id: str) -> list[Invoice]:
+        pk, _ = Client.key(client_id)
+        return list(
+            Invoice.by_owner.query(pk, Invoice.gsi1sk.startswith("INVOICE#"), scan_index_forward=False)
+        )
+
+    def get_invoice(self, invoice_id: str) -> Invoice:
+        try:
+            return Invoice.get(*Invoice.key(invoice_id))
+        except DoesNotExist:
+            raise NotFound("No encontramos esa factura.", code="invoice_not_found") from None
+
+    def create_order(
+        self, services: Iterable[Service], invoice: Invoice, events: Iterable[EventRecord]
+    ) -> None:
+        with self._transaction(by_pk={Client.key(invoice.client_id)[0]: _client_not_found()}) as tx:
+            tx.condition_check(Client, *Client.key(invoice.client_id), condition=Client.pk.exists())
+            for service in services:
+                tx.save(service, condition=Service.pk.does_not_exist())
+            tx.save(invoice, condition=Invoice.pk.does_not_exist())
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())
+
+    def invoices_due_before(self, until_iso: str) -> Iterator[Invoice]:
+        """Unpaid invoices whose due date is before ``until_iso``: a Query per shard of by_due."""
+        for partition in due_partitions("INVOICE"):
+            yield from Invoice.by_due.query(partition, Invoice.due_sk < until_iso)
+
+    def save_with_events(self, items: Iterable[TableItem], events: Iterable[EventRecord]) -> None:
+        """Save changed aggregates (version-checked) together with the events they caused."""
+        with self._transaction() as tx:
+            for item in items:
+                tx.save(item)
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())

@@ -1,0 +1,71 @@
+"""Domain events and their envelope (docs/events.md is the catalog).
+
+A state change and the event it causes are written in one DynamoDB transaction (the outbox item
+is an EventRecord). The stream relay publishes each new EventRecord to the alerts queue; delivery is
+at-least-once, so consumers dedupe by ``id``.
+"""
+
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from shared.clock import to_storage
+from shared.dal.models import EventRecord
+from shared.ids import new_id
+
+ENVELOPE_VERSION = 1
+# Outbox items stay readable for audits after publication; DynamoDB TTL deletes them afterwards.
+OUTBOX_RETENTION = timedelta(days=30)
+
+
+class EventType(StrEnum):
+    CLIENT_REGISTERED = "client.registered"
+    CLIENT_UPDATED = "client.updated"
+    CONTACT_ADDED = "contact.added"
+    SERVICE_ORDERED = "service.ordered"
+    SERVICE_ACTIVATED = "service.activated"
+    INVOICE_CREATED = "invoice.created"
+    INVOICE_PAID = "invoice.paid"
+    INVOICE_OVERDUE = "invoice.overdue"
+
+
+def new_event(
+    event_type: EventType, *, client_id: str | None, payload: dict[str, Any], occurred_at: datetime
+) -> EventRecord:
+    event_id = new_id(int(occurred_at.timestamp() * 1000))
+    pk, sk = EventRecord.key(event_id)
+    return EventRecord(
+        pk,
+        sk,
+        event_id=event_id,
+        type=str(event_type),
+        occurred_at=to_storage(occurred_at),
+        client_id=client_id,
+        payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+        schema_version=ENVELOPE_VERSION,
+        expires_at=occurred_at + OUTBOX_RETENTION,
+    )
+
+
+def envelope(record: EventRecord) -> dict[str, Any]:
+    return {
+        "id": record.event_id,
+        "type": record.type,
+        "occurred_at": record.occurred_at,
+        "client_id": record.client_id,
+        "payload": json.loads(record.payload),
+        "version": int(record.schema_version),
+    }
+
+
+def envelope_from_stream_image(image: dict[str, Any]) -> dict[str, Any]:
+    """The envelope of an EventRecord from a stream NewImage (DynamoDB JSON, already deserialized)."""
+    return {
+        "id": image["event_id"],
+        "type": image["type"],
+        "occurred_at": image["occurred_at"],
+        "client_id": image.get("client_id"),
+        "payload": json.loads(image["payload"]),
+        "version": int(image.get("schema_version", ENVELOPE_VERSION)),
+    }

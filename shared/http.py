@@ -1,0 +1,217 @@
+"""HTTP edge shared by every API function: the resolver, the one error→status map, identity.
+
+Every error leaves as JSON ``{"code": ..., "message": ...}`` with a Spanish (es-AR) message;
+validation errors also carry ``field``. An unexpected exception is logged and answered 500 — which
+is always a bug to fix, never an expected answer.
+"""
+
+import base64
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+    ResponseValidationError,
+)
+
+from shared import config
+from shared.auth import Identity, identity_from_claims
+from shared.errors import (
+    ConcurrentModification,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+
+logger = Logger()
+
+# The one exception -> HTTP status map of the suite. Subclasses inherit their parent's status
+# (looked up along the MRO), so a new error class needs an entry only for a new status.
+STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
+    DomainError: HTTPStatus.BAD_REQUEST,
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    ConcurrentModification: HTTPStatus.CONFLICT,
+    PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    ServiceUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+COGNITO_SCHEME_ES = "ID token de Cognito (en `make dev`: POST /local/token)."
+# OpenAPI security requirement of routes behind the Cognito authorizer.
+SECURED: list[dict[str, list[str]]] = [{"cognito": []}]
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+def status_for(error: DomainError) -> HTTPStatus:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return HTTPStatus.BAD_REQUEST
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
+    body = {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    return Response(
+        status_code=int(status),
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, ensure_ascii=False),
+    )
+
+
+_PYDANTIC_MESSAGES_ES = {
+    "missing": "es obligatorio",
+    "string_too_short": "es demasiado corto",
+    "string_too_long": "es demasiado largo",
+    "string_type": "debe ser texto",
+    "int_type": "debe ser un número entero",
+    "int_parsing": "debe ser un número entero",
+    "bool_type": "debe ser verdadero o falso",
+    "bool_parsing": "debe ser verdadero o falso",
+    "enum": "no es uno de los valores permitidos",
+    "literal_error": "no es uno de los valores permitidos",
+    "extra_forbidden": "no se admite",
+    "greater_than": "es demasiado chico",
+    "greater_than_equal": "es demasiado chico",
+    "less_than_equal": "es demasiado grande",
+    "value_error": "no es válido",
+    "model_attributes_type": "debe ser un objeto JSON",
+    "dict_type": "debe ser un objeto JSON",
+    "list_type": "debe ser una lista",
+    "string_pattern_mismatch": "no tiene el formato esperado",
+}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("body", "phone") -> "phone"; ("query", "limit") -> "limit"; ("body",) -> "body"
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts) or "body"
+
+
+def validation_response(errors: list[dict[str, Any]]) -> Response:
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(
+            HTTPStatus.BAD_REQUEST, "malformed_json", "El cuerpo de la solicitud no es un JSON válido."
+        )
+    details = []
+    for error in errors:
+        field = _field_name(tuple(error.get("loc", ())))
+        text = _PYDANTIC_MESSAGES_ES.get(error.get("type", ""), "no es válido")
+        # Our own validators raise ValueError with a Spanish sentence: prefer it.
+        ctx_error = (error.get("ctx") or {}).get("error")
+        if error.get("type") == "value_error" and ctx_error:
+            text = str(ctx_error)
+        details.append({"field": field, "message": f"El campo '{field}' {text}."})
+    first = details[0] if details else {"field": "body", "message": "La solicitud no es válida."}
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", first["message"], field=first["field"],
+        errors=details,
+    )
+
+
+def create_app() -> APIGatewayRestResolver:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.configure_openapi(
+        title="Paneldecliente API",
+        security_schemes={"cognito": HTTPBearer(description=COGNITO_SCHEME_ES, bearerFormat="JWT")},
+    )
+
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return error_response(status_for(error), error.code, error.message, field=error.field)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(error: RequestValidationError) -> Response:
+        return validation_response(list(error.errors()))
+
+    @app.exception_handler(ResponseValidationError)
+    def _response_error(error: ResponseValidationError) -> Response:
+        logger.error("response failed its own schema", extra={"errors": str(error.errors())[:2000]})
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", _INTERNAL_ES)
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", _INTERNAL_ES)
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response:
+        return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "La ruta solicitada no existe.")
+
+    return app
+
+
+_INTERNAL_ES = "Ocurrió un error inesperado. Ya fue registrado; vuelva a intentarlo en unos minutos."
+
+
+def _body_bytes(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4
+    return len(body.encode("utf-8"))
+
+
+def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point of an API function: size guard, then the resolver."""
+    limit = int(config.env(config.MAX_BODY_BYTES, str(DEFAULT_MAX_BODY_BYTES)))
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict, context: Any) -> dict:
+        if _body_bytes(event) > limit:
+            return _proxy_error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, PayloadTooLarge.code,
+                f"El cuerpo de la solicitud supera el máximo de {limit // 1024} KiB.",
+            )
+        if event.get("body") and not _is_json(event.get("headers") or {}):
+            unsupported = UnsupportedMediaType()
+            return _proxy_error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, unsupported.code, unsupported.message)
+        if event.get("isBase64Encoded") and event.get("body"):
+            # Browsers and API Gateway binary types may base64 the JSON; validation wants the text.
+            try:
+                event = {**event, "body": base64.b64decode(event["body"]).decode("utf-8"),
+                         "isBase64Encoded": False}
+            except (ValueError, UnicodeDecodeError):
+                return _proxy_error(
+                    HTTPStatus.BAD_REQUEST, "malformed_body", "El cuerpo de la solicitud no es texto UTF-8."
+                )
+        return app.resolve(event, context)
+
+    return handler
+
+
+def _is_json(headers: dict[str, str]) -> bool:
+    """A body is read as JSON when it says so, or says nothing (many HTTP clients omit the header)."""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    media = content_type.split(";")[0].strip().lower()
+    return media in ("", "application/json") or media.endswith("+json")
+
+
+def _proxy_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """An API Gateway proxy result, for answers given before the resolver runs."""
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"code": code, "message": message}, ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def current_identity(app: APIGatewayRestResolver) -> Identity:
+    claims = app.current_event.request_context.authorizer.claims
+    return identity_from_claims(claims)

@@ -1,0 +1,86 @@
+"""Sign-in identities in the Cognito user pool (the API's authorizer verifies their tokens).
+
+The account id travels as the custom attributes ``client_id``/``contact_id``; the pool's app client
+cannot write them, so only this backend (with admin rights) sets what a token claims.
+"""
+
+import secrets
+from typing import Any
+
+from shared import config
+from shared.errors import InvalidInput, ServiceUnavailable
+
+
+class LoginExists(Exception):
+    pass
+
+
+class CognitoLogins:
+    def __init__(self, client: Any, user_pool_id: str | None = None):
+        self._client = client
+        self._pool_id = user_pool_id
+
+    @property
+    def _pool(self) -> str:
+        # Read at call time when not given: the same warm client serves whatever pool the env names.
+        return self._pool_id or config.env(config.USER_POOL_ID)
+
+    @classmethod
+    def from_env(cls) -> "CognitoLogins":
+        import boto3
+
+        return cls(boto3.client("cognito-idp", region_name=config.region()))
+
+    def create(
+        self,
+        email: str,
+        *,
+        client_id: str | None,
+        contact_id: str | None = None,
+        password: str | None = None,
+        groups: tuple[str, ...] = (),
+    ) -> str:
+        """Create the login; returns its subject (sub). Without a password Cognito emails an invitation."""
+        from botocore.exceptions import ClientError
+
+        attributes = [{"Name": "email", "Value": email}]
+        if client_id:
+            attributes.append({"Name": "custom:client_id", "Value": client_id})
+        if contact_id:
+            attributes.append({"Name": "custom:contact_id", "Value": contact_id})
+        kwargs: dict[str, Any] = {"UserPoolId": self._pool, "Username": email, "UserAttributes": attributes}
+        if password:
+            kwargs["MessageAction"] = "SUPPRESS"
+            kwargs["TemporaryPassword"] = secrets.token_urlsafe(24) + "aA1!"
+        try:
+            user = self._client.admin_create_user(**kwargs)["User"]
+            if password:
+                self._client.admin_set_user_password(
+                    UserPoolId=self._pool, Username=email, Password=password, Permanent=True
+                )
+            for group in groups:
+                self._client.admin_add_user_to_group(UserPoolId=self._pool, Username=email, GroupName=group)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "UsernameExistsException":
+                raise LoginExists(email) from error
+            if code == "InvalidPasswordException":
+                self._delete_quietly(email)
+                raise InvalidInput(
+                    "La clave debe tener al menos 8 caracteres, con mayúsculas, minúsculas y números.",
+                    code="weak_password",
+                    field="password",
+                ) from error
+            raise ServiceUnavailable() from error
+        return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), user["Username"])
+
+    def delete(self, email: str) -> None:
+        self._client.admin_delete_user(UserPoolId=self._pool, Username=email)
+
+    def _delete_quietly(self, email: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.delete(email)
+        except ClientError:
+            pass

@@ -1,0 +1,155 @@
+"""API shapes that more than one function returns (services, invoices, money)."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared.clock import from_storage
+from shared.dal.models import Invoice, Product, Service
+from shared.money import Currency, Money
+
+BillingCycle = Literal["monthly", "quarterly", "semiannually", "annually", "biennially"]
+ServiceStatus = Literal["pending", "active", "suspended", "cancelled", "activation_failed"]
+InvoiceStatus = Literal["unpaid", "paid", "cancelled", "refunded"]
+
+
+class MoneyOut(BaseModel):
+    amount: int  # minor units
+    currency: Currency
+    display: str  # es-AR text, e.g. "ARS 1.500,00"
+
+    @classmethod
+    def of(cls, money: Money) -> "MoneyOut":
+        return cls(amount=money.amount, currency=money.currency, display=money.display())
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    group: str
+    name: str
+    description: str | None
+    prices: dict[BillingCycle, MoneyOut]
+    activation_mode: Literal["instant", "manual", "custom"]
+    activation_days_min: int
+    activation_days_max: int
+
+
+class ServiceSummary(BaseModel):
+    service_id: str
+    product_id: str
+    product_name: str
+    product_group: str
+    status: ServiceStatus
+    billing_cycle: BillingCycle
+    recurring_price: MoneyOut
+    domain: str | None
+    next_due_at: datetime | None
+    auto_renew: bool
+
+
+class Credential(BaseModel):
+    name: str
+    value: str
+
+
+class ServiceDetail(ServiceSummary):
+    period_start: datetime | None
+    manual: str | None
+    credentials: list[Credential] | None  # None when the caller may not see them
+
+
+class InvoiceLineOut(BaseModel):
+    service_id: str | None
+    description: str
+    period_start: datetime | None
+    period_end: datetime | None
+    amount: MoneyOut
+
+
+class InvoiceOut(BaseModel):
+    invoice_id: str
+    client_id: str
+    status: InvoiceStatus
+    total: MoneyOut
+    amount_paid: MoneyOut
+    balance: MoneyOut
+    issued_at: datetime
+    due_at: datetime
+    paid_at: datetime | None
+    lines: list[InvoiceLineOut]
+
+
+def _dt(text: str | None) -> datetime | None:
+    return from_storage(text) if text else None
+
+
+def product_out(product: Product) -> ProductOut:
+    return ProductOut(
+        product_id=product.product_id,
+        group=product.group,
+        name=product.name,
+        description=product.description,
+        prices={
+            cycle: MoneyOut.of(Money(int(amount), Currency(product.currency)))
+            for cycle, amount in product.prices.as_dict().items()
+        },
+        activation_mode=product.activation_mode,
+        activation_days_min=int(product.activation_days_min),
+        activation_days_max=int(product.activation_days_max),
+    )
+
+
+def service_summary(service: Service) -> ServiceSummary:
+    return ServiceSummary(**_service_fields(service))
+
+
+def service_detail(service: Service, credentials: list[Credential] | None) -> ServiceDetail:
+    return ServiceDetail(
+        **_service_fields(service),
+        period_start=_dt(service.period_start),
+        manual=service.manual,
+        credentials=credentials,
+    )
+
+
+def _service_fields(service: Service) -> dict:
+    return {
+        "service_id": service.service_id,
+        "product_id": service.product_id,
+        "product_name": service.product_name,
+        "product_group": service.product_group,
+        "status": service.status,
+        "billing_cycle": service.billing_cycle,
+        "recurring_price": MoneyOut.of(Money(int(service.recurring_amount), Currency(service.currency))),
+        "domain": service.domain,
+        "next_due_at": _dt(service.period_end),
+        "auto_renew": service.auto_renew,
+    }
+
+
+def invoice_out(invoice: Invoice) -> InvoiceOut:
+    currency = Currency(invoice.currency)
+    total = Money(int(invoice.total), currency)
+    paid = Money(int(invoice.amount_paid), currency)
+    return InvoiceOut(
+        invoice_id=invoice.invoice_id,
+        client_id=invoice.client_id,
+        status=invoice.status,
+        total=MoneyOut.of(total),
+        amount_paid=MoneyOut.of(paid),
+        balance=MoneyOut.of(total - paid),
+        issued_at=from_storage(invoice.issued_at),
+        due_at=from_storage(invoice.due_at),
+        paid_at=_dt(invoice.paid_at),
+        lines=[
+            InvoiceLineOut(
+                service_id=line.service_id,
+                description=line.description,
+                period_start=_dt(line.period_start),
+                period_end=_dt(line.period_end),
+                amount=MoneyOut.of(Money(int(line.amount), currency)),
+            )
+            for line in invoice.lines
+        ],
+    )
