@@ -21,6 +21,8 @@ def encrypt_credentials(kms: Any, service_id: str, credentials: dict[str, str]) 
 
 def decrypt_credentials(kms: Any, service_id: str, ciphertext: str) -> dict[str, str]:
     plaintext = kms.decrypt(
+        # Naming the key is AWS's recommended practice: a ciphertext of another key is refused.
+        KeyId=config.env(config.SECRETS_KEY_ID),
         CiphertextBlob=base64.b64decode(ciphertext),
         EncryptionContext={"service_id": service_id},
     )["Plaintext"]

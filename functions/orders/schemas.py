@@ -1,13 +1,15 @@
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from shared.schemas import BillingCycle, InvoiceOut, ServiceSummary
 
 Domain = Annotated[
     str,
+    # Lower-cased before the pattern runs: "Ana.com.ar" is the same domain as "ana.com.ar".
+    BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
     StringConstraints(
-        strip_whitespace=True, to_lower=True, max_length=253,
+        max_length=253,
         pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
     ),
 ]

@@ -1,0 +1,147 @@
+"""The outbox relay (stream -> alerts queue) and the overdue-invoice sweep."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from devstack.runtime import Runtime
+from devstack.workers import StreamPoller
+from shared.clock import FixedClock
+from shared.dal.models import EventRecord, Invoice, Product, TableItem
+
+from tests.integration.conftest import claims_for
+
+
+def _drain(queue_url):
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bodies = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        if not got.get("Messages"):
+            return bodies
+        for message in got["Messages"]:
+            bodies.append((json.loads(message["Body"]), message["MessageAttributes"]["event_type"]["StringValue"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _relay_poller(stack):
+    function = stack.functions["OutboxRelayFunction"]
+    (_, props), = function.events_of("DynamoDB")
+    return StreamPoller(boto3.Session(region_name="us-east-1"), Runtime(stack), function, props, stack)
+
+
+def test_relay_publishes_each_outbox_event_once_and_skips_other_items(api, stack):
+    poller = _relay_poller(stack)
+    client_id = api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123",
+                                                   "name": "Ana"}).json()["client_id"]
+    api.call("PATCH", "/me", claims=claims_for(client_id=client_id), body={"company": "Ana SRL"})
+
+    while poller.poll_once():
+        pass
+
+    published = _drain(stack.refs["AlertsQueue"])
+    stored = {e.event_id: e for e in TableItem.scan() if isinstance(e, EventRecord)}
+    assert sorted(b["id"] for b, _ in published) == sorted(stored)
+    assert sorted(t for _, t in published) == ["client.registered", "client.updated"]
+    envelope = next(b for b, t in published if t == "client.registered")
+    assert set(envelope) == {"id", "type", "occurred_at", "client_id", "payload", "version"}
+    assert envelope["client_id"] == client_id and envelope["payload"]["email"] == "ana@ejemplo.com.ar"
+
+
+def test_relay_failure_loses_nothing_and_retries_from_the_failed_record(api, stack, monkeypatch):
+    poller = _relay_poller(stack)
+    poller.max_retries = 2
+    api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana"})
+    good_url = stack.refs["AlertsQueue"]
+    monkeypatch.setenv("ALERTS_QUEUE_URL", good_url + "-missing")  # SQS refuses: the publish fails
+
+    assert poller.poll_once() is True  # invoked, failure reported, shard rewound
+    assert _drain(good_url) == []
+
+    monkeypatch.setenv("ALERTS_QUEUE_URL", good_url)  # SQS is back
+    while poller.poll_once():
+        pass
+    assert [t for _, t in _drain(good_url)] == ["client.registered"]
+
+
+def test_relay_gives_up_to_the_failure_destination_after_its_retries(api, stack, monkeypatch):
+    poller = _relay_poller(stack)
+    poller.max_retries = 1
+    api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana"})
+    monkeypatch.setenv("ALERTS_QUEUE_URL", stack.refs["AlertsQueue"] + "-missing")
+
+    for _ in range(3):
+        poller.poll_once()
+
+    failures = boto3.client("sqs", region_name="us-east-1").receive_message(
+        QueueUrl=stack.refs["OutboxRelayFailureQueue"])["Messages"]
+    info = json.loads(failures[0]["Body"])["DDBStreamBatchInfo"]
+    assert info["batchSize"] >= 1 and info["streamArn"] == stack.attrs["Table"]["StreamArn"]
+
+
+@pytest.fixture
+def overdue_invoice(api, store, now):
+    return _ordered_invoice(api, store, now)
+
+
+def _ordered_invoice(api, store, at):
+    from devstack.seed import CATALOG
+
+    for spec in CATALOG:
+        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+    client_id = api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123",
+                                                   "name": "Ana"}).json()["client_id"]
+    from orders.logic import create_order
+    from orders.schemas import CreateOrder
+    from shared.auth import Identity, Role
+
+    staff = Identity(subject="staff-1", email=None, role=Role.STAFF, client_id=None)
+    order = create_order(store, boto3.client("kms", region_name="us-east-1"), FixedClock(at), staff, client_id,
+                         CreateOrder(product_id="hosting-inicial", billing_cycle="annually"))
+    return order.invoice.invoice_id
+
+
+def _overdue_events():
+    return [e for e in TableItem.scan() if isinstance(e, EventRecord) and e.type == "invoice.overdue"]
+
+
+def test_overdue_sweep_reminds_once_per_local_day(store, overdue_invoice, now):
+    from billing.logic import remind_overdue_invoices
+
+    clock = FixedClock(now + timedelta(days=2))
+    assert remind_overdue_invoices(store, clock) == 0  # not due yet (due after 3 days)
+
+    clock.set(now + timedelta(days=4))
+    assert remind_overdue_invoices(store, clock) == 1
+    assert remind_overdue_invoices(store, clock) == 0  # same day: already reminded
+    clock.set(now + timedelta(days=5))
+    assert remind_overdue_invoices(store, clock) == 1
+
+    payloads = [json.loads(e.payload) for e in _overdue_events()]
+    assert sorted(p["days_overdue"] for p in payloads) == [1, 2]
+    assert {p["invoice_id"] for p in payloads} == {overdue_invoice}
+
+
+def test_paid_invoices_leave_the_due_index(store, overdue_invoice, now):
+    from billing.logic import remind_overdue_invoices
+
+    invoice = Invoice.get(*Invoice.key(overdue_invoice))
+    invoice.status, invoice.due_pk, invoice.due_sk = "paid", None, None
+    invoice.save()
+
+    assert remind_overdue_invoices(store, FixedClock(now + timedelta(days=10))) == 0
+    assert _overdue_events() == []
+
+
+def test_overdue_schedule_runs_through_the_handler(api, store, stack):
+    # Ordered ten days ago by the system clock the handler uses: due a week ago.
+    invoice_id = _ordered_invoice(api, store, datetime.now(UTC) - timedelta(days=10))
+    event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+
+    first = Runtime(stack).invoke("OverdueInvoicesFunction", event)
+    again = Runtime(stack).invoke("OverdueInvoicesFunction", event)
+
+    assert (first, again) == ({"reminded": 1}, {"reminded": 0})
+    assert [json.loads(e.payload)["invoice_id"] for e in _overdue_events()] == [invoice_id]

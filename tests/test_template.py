@@ -1,0 +1,165 @@
+"""template.yaml and the code, held against each other both ways."""
+
+import ast
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack.cfn import ROOT, load_template
+from devstack.runtime import ensure_import_path
+
+ensure_import_path()
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
+GLOBAL_ENV = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+
+
+def _template_routes(props) -> set[tuple[str, str]]:
+    return {
+        (e["Properties"]["Path"], e["Properties"]["Method"].lower())
+        for e in props.get("Events", {}).values()
+        if e["Type"] == "Api"
+    }
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_routes_the_code_serves_are_the_routes_the_template_declares(logical_id):
+    props = FUNCTIONS[logical_id]["Properties"]
+    module = importlib.import_module(props["Handler"].rsplit(".", 1)[0])
+    assert callable(getattr(module, props["Handler"].rsplit(".", 1)[1]))
+    declared = _template_routes(props)
+    if not hasattr(module, "app"):
+        assert declared == set(), f"{logical_id} has API events but no resolver"
+        return
+    served = {
+        (path, method)
+        for path, operations in module.app.get_openapi_schema().paths.items()
+        for method in operations.model_dump(exclude_none=True)
+    }
+    assert served == declared
+
+
+def test_no_two_functions_declare_the_same_route():
+    routes = [r for props in FUNCTIONS.values() for r in _template_routes(props["Properties"])]
+    assert len(routes) == len(set(routes))
+
+
+def test_public_routes_are_exactly_the_ones_meant_to_be():
+    public = {
+        (e["Properties"]["Path"], e["Properties"]["Method"])
+        for f in FUNCTIONS.values()
+        for e in f["Properties"].get("Events", {}).values()
+        if e["Type"] == "Api" and (e["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
+    }
+    assert public == {("/catalog/products", "get"), ("/clients", "post")}
+
+
+def test_table_key_schema_and_indexes_equal_the_models():
+    from shared.dal.models import TableItem
+
+    table = RESOURCES["Table"]["Properties"]
+    model = TableItem._get_schema()  # what PynamoDB would create: the models' own view of the table
+
+    def keys(schema):
+        return sorted((k["AttributeName"], k["KeyType"]) for k in schema)
+
+    def definitions(items):
+        return sorted((d["AttributeName"], d["AttributeType"]) for d in items)
+
+    assert keys(table["KeySchema"]) == keys(model["key_schema"])
+    assert definitions(table["AttributeDefinitions"]) == definitions(model["attribute_definitions"])
+    assert {
+        g["IndexName"]: (keys(g["KeySchema"]), g["Projection"]["ProjectionType"])
+        for g in table["GlobalSecondaryIndexes"]
+    } == {
+        g["index_name"]: (keys(g["key_schema"]), g["projection"]["ProjectionType"])
+        for g in model["global_secondary_indexes"]
+    }
+    assert not table.get("LocalSecondaryIndexes") and not model["local_secondary_indexes"]
+    assert table["TimeToLiveSpecification"]["AttributeName"] == TableItem.expires_at.attr_name
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def _config_constants() -> dict[str, str]:
+    from shared import config
+
+    return {name: value for name, value in vars(config).items() if name.isupper() and isinstance(value, str)
+            and value.isupper()}
+
+
+def _env_reads(files: list[Path]) -> set[str]:
+    """Variables read through shared.config (config.X or a bare X imported from it)."""
+    constants = _config_constants()
+    found = set()
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+            if name in constants:
+                found.add(constants[name])
+    return found
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_every_environment_variable_a_function_reads_is_declared_for_it(logical_id):
+    props = FUNCTIONS[logical_id]["Properties"]
+    module = props["Handler"].rsplit(".", 1)[0]
+    # A fresh interpreter tells which of our files this function really loads.
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, json, {module}; print(json.dumps([m.__file__ for m in "
+                               "list(sys.modules.values()) if getattr(m, '__file__', None)]))"],
+        cwd=ROOT, env={"PYTHONPATH": f"{ROOT}:{ROOT / 'functions'}", "AWS_DEFAULT_REGION": "us-east-1",
+                       "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True,
+    )
+    ours = [
+        Path(f) for f in json.loads(loaded.stdout)
+        if f.startswith(str(ROOT)) and "/.venv/" not in f and not f.endswith("shared/config.py")  # defines, not reads
+    ]
+    assert ours, "the handler module loaded none of our files?"
+    declared = set(GLOBAL_ENV) | set((props.get("Environment") or {}).get("Variables", {}))
+    assert _env_reads(ours) <= declared
+
+
+def test_environment_references_point_at_resources_of_the_template():
+    for logical_id, function in FUNCTIONS.items():
+        variables = {**GLOBAL_ENV, **(function["Properties"].get("Environment") or {}).get("Variables", {})}
+        for name, value in variables.items():
+            if isinstance(value, dict):
+                (kind, target), = value.items()
+                target = target[0] if isinstance(target, list) else str(target).split(".")[0]
+                assert target in RESOURCES, f"{logical_id}.{name} -> {target}"
+
+
+def test_queues_have_dead_letter_queues_and_schedules_target_functions():
+    queues = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::SQS::Queue"}
+    dead_letter_targets = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values() if "RedrivePolicy" in q["Properties"]
+    }
+    sources = [k for k in queues if k not in dead_letter_targets and not k.endswith("FailureQueue")]
+    assert sources and all("RedrivePolicy" in queues[k]["Properties"] for k in sources)
+    schedules = [
+        (logical_id, e["Properties"]["Schedule"])
+        for logical_id, f in FUNCTIONS.items()
+        for e in f["Properties"].get("Events", {}).values() if e["Type"] == "Schedule"
+    ]
+    assert ("OverdueInvoicesFunction", "cron(0 12 * * ? *)") in schedules
+
+
+def test_cfn_lint_finds_no_errors():
+    result = subprocess.run([sys.executable, "-m", "cfnlint", "template.yaml"], cwd=ROOT, capture_output=True,
+                            text=True)
+    errors = [line for line in result.stdout.splitlines() if line.startswith("E")]
+    assert errors == [], result.stdout
+
+
+def test_committed_openapi_equals_what_the_code_generates():
+    from tools.openapi import OPENAPI_FILE, generate, render
+
+    assert OPENAPI_FILE.read_text(encoding="utf-8") == render(generate()), "run `make openapi` and commit"

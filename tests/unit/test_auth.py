@@ -1,0 +1,61 @@
+import pytest
+
+from shared.auth import Identity, Permission, Role, authorize, identity_from_claims
+from shared.errors import Forbidden, NotFound, Unauthenticated
+
+
+def test_identity_comes_from_claims_only():
+    holder = identity_from_claims({"sub": "s", "token_use": "id", "custom:client_id": "C1"})
+    contact = identity_from_claims({"sub": "s", "custom:client_id": "C1", "custom:contact_id": "K1"})
+    assert (holder.role, holder.client_id) == (Role.HOLDER, "C1")
+    assert (contact.role, contact.contact_id) == (Role.CONTACT, "K1")
+
+
+@pytest.mark.parametrize("groups", ["staff", "[staff, admins]", "admins,staff", ["staff"]])
+def test_staff_group_in_any_form_api_gateway_passes_it(groups):
+    assert identity_from_claims({"sub": "s", "cognito:groups": groups}).role is Role.STAFF
+
+
+@pytest.mark.parametrize("claims", [None, {}, {"sub": ""}, {"sub": "s", "token_use": "access", "custom:client_id": "C"}])
+def test_missing_or_wrong_tokens_are_unauthenticated(claims):
+    with pytest.raises(Unauthenticated):
+        identity_from_claims(claims)
+
+
+def test_a_login_without_account_is_forbidden():
+    with pytest.raises(Forbidden):
+        identity_from_claims({"sub": "s"})
+
+
+def _never(*_):
+    raise AssertionError("permissions are only looked up for contacts")
+
+
+def test_holder_and_staff_may_everything_without_lookups():
+    holder = Identity("s", None, Role.HOLDER, "C1")
+    staff = Identity("t", None, Role.STAFF, None)
+    for permission in Permission:
+        authorize(holder, "C1", permission, _never)
+        authorize(staff, "ANY", permission, _never)
+
+
+def test_other_accounts_are_not_found_not_forbidden():
+    with pytest.raises(NotFound):
+        authorize(Identity("s", None, Role.HOLDER, "C1"), "C2", Permission.SERVICES, _never)
+
+
+def test_contacts_get_exactly_their_permissions():
+    contact = Identity("s", None, Role.CONTACT, "C1", "K1")
+    granted = {"K1": {"invoices"}}
+
+    def load(client_id, contact_id):
+        return granted.get(contact_id)
+
+    authorize(contact, "C1", Permission.INVOICES, load)
+    with pytest.raises(Forbidden) as refused:
+        authorize(contact, "C1", Permission.SERVICES, load)
+    assert "ver los servicios" in refused.value.message
+    granted.clear()
+    with pytest.raises(Forbidden) as revoked:
+        authorize(contact, "C1", Permission.INVOICES, load)
+    assert revoked.value.code == "contact_revoked"

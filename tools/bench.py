@@ -1,0 +1,254 @@
+"""`make bench`: cold starts and DynamoDB requests per endpoint, printed as a Markdown report.
+
+1. Cold start: each function's handler module is imported in a fresh interpreter, next to a baseline
+   interpreter that only creates a boto3 DynamoDB client (what any Python Lambda pays anyway).
+2. DynamoDB requests: every API route is called once through its real handler against the embedded
+   AWS with the demo data, and the DynamoDB API calls that reach the server are counted.
+
+Progress goes to stderr, the report to stdout. Figures are printed, never asserted: timings depend on
+the machine; the targets beside them say what to look at.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COLD_TARGET = 1.5  # × baseline
+HEAVY_MODULES = ("pydantic", "pynamodb", "aws_lambda_powertools.event_handler", "boto3", "holidays",
+                 "phonenumbers", "email_validator")
+BASELINE = "baseline"
+
+# Runs in the fresh interpreter. perf_counter brackets the import only: process spawn and interpreter
+# start-up are the same for every function and would drown the differences.
+_PROBE = """
+import sys, time
+sys.path[:0] = {paths!r}
+started = time.perf_counter()
+{work}
+elapsed = time.perf_counter() - started
+loaded = len(sys.modules)
+heavy = [name for name in {heavy!r} if name in sys.modules]
+import json
+print(json.dumps({{"ms": elapsed * 1000, "modules": loaded, "heavy": heavy}}))
+"""
+
+# Valid bodies for the write routes, keyed like the template's Api events. A write route missing here
+# is sent without a body: its 4xx shows in the report instead of being skipped silently.
+BODIES = {
+    ("POST", "/clients"): {"email": "bench-alta@ejemplo.com.ar", "password": "Segura123", "name": "Bench Alta"},
+    ("PATCH", "/me"): {"company": "X"},
+    ("POST", "/me/contacts"): {"email": "bench-contacto@ejemplo.com.ar", "name": "Bench Contacto",
+                               "permissions": ["invoices"]},
+    ("POST", "/staff/clients"): {"email": "bench-staff-alta@ejemplo.com.ar", "name": "Bench Staff Alta"},
+    ("POST", "/staff/clients/{client_id}/orders"): {"product_id": "hosting-avanzado", "billing_cycle": "annually"},
+}
+
+
+def mark(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
+# ---------------------------------------------------------------------------------------- cold start
+
+
+def _functions(template: dict) -> dict[str, tuple[str, dict[str, str]]]:
+    """logical id -> (handler module, environment with every variable resolved to a dummy string)."""
+    glob = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    out = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        variables = {**glob, **props.get("Environment", {}).get("Variables", {})}
+        # Refs and GetAtts have no value outside a deployment; nothing connects at import, any string does.
+        env = {k: v if isinstance(v, str) else f"bench-{k.lower()}" for k, v in variables.items()}
+        out[logical_id] = (props["Handler"].rsplit(".", 1)[0], env)
+    return out
+
+
+def _probe(work: str, env: dict[str, str]) -> dict:
+    code = _PROBE.format(paths=[str(ROOT), str(ROOT / "functions")], work=work, heavy=HEAVY_MODULES)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"probe failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cold_starts(repeat: int) -> list[str]:
+    from devstack.aws import FAKE_CREDENTIALS
+    from devstack.cfn import load_template
+
+    base_env = {
+        "PATH": os.environ.get("PATH", ""),
+        **FAKE_CREDENTIALS,
+        "TABLE_NAME": "bench-table",
+        # As in Lambda: no ~/.aws files for botocore to find and parse.
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    functions = _functions(load_template())
+    targets = {BASELINE: ('import boto3; boto3.client("dynamodb", region_name="us-east-1")', base_env)}
+    for logical_id, (module, env) in functions.items():
+        targets[logical_id] = (f"__import__({module!r})", {**base_env, **env})
+    names = list(targets)
+    samples: dict[str, list[dict]] = {name: [] for name in names}
+    # Round 0 is a warm-up, discarded: it writes the .pyc files and fills the page cache, so that every
+    # measured round starts from the same state. Baseline and functions share each round (rotated) so
+    # that a noisy moment of the machine hits them alike.
+    for round_no in range(repeat + 1):
+        print(f"cold start: round {round_no}/{repeat}", file=sys.stderr)
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            result = _probe(*targets[name])
+            if round_no:
+                samples[name].append(result)
+
+    def median_ms(name: str) -> float:
+        return statistics.median(s["ms"] for s in samples[name])
+
+    baseline_ms = median_ms(BASELINE)
+    baseline_modules = samples[BASELINE][-1]["modules"]
+    lines = [
+        f"## Cold start: handler import in a fresh interpreter (median of {repeat})",
+        "",
+        f"Baseline: `import boto3; boto3.client(\"dynamodb\")` = {baseline_ms:.0f} ms, "
+        f"{baseline_modules} modules loaded.",
+        "",
+        "| Function | Handler module | Median ms | Baseline ms | Ratio | Target | | Modules vs baseline "
+        "| Heavy imports |",
+        "|---|---|---:|---:|---:|---|---|---:|---|",
+    ]
+    for name in names[1:]:
+        ms, last = median_ms(name), samples[name][-1]
+        ratio = ms / baseline_ms
+        lines.append(
+            f"| {name} | `{functions[name][0]}` | {ms:.0f} | {baseline_ms:.0f} | {ratio:.2f}× "
+            f"| ≤ {COLD_TARGET}× | {mark(ratio <= COLD_TARGET)} | {last['modules'] - baseline_modules:+d} "
+            f"| {', '.join(last['heavy']) or '-'} |"
+        )
+    return lines
+
+
+# ------------------------------------------------------------------------------ DynamoDB requests
+
+
+class DynamoDbCounter:
+    """WSGI middleware in front of moto: records every DynamoDB API call that reaches the server.
+
+    Counting at the server sees every client of the process: boto3's and PynamoDB's, which builds its
+    own botocore session (a hook on boto3's default session would miss it).
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.operations: list[str] = []
+
+    def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("DynamoDB_20120810."):  # not DynamoDBStreams_…, not other services
+            self.operations.append(target.split(".", 1)[1])
+        return self.app(environ, start_response)
+
+
+def dynamodb_requests() -> list[str]:
+    import boto3
+
+    from devstack.aws import EmbeddedAws
+    from devstack.cfn import provision
+    from devstack.gateway import proxy_event, routes_of
+    from devstack.runtime import Runtime, ensure_import_path
+
+    print("dynamodb: starting the embedded AWS and seeding", file=sys.stderr)
+    aws = EmbeddedAws().start()
+    aws.export()
+    counter = DynamoDbCounter(aws._server.app)
+    aws._server.app = counter  # werkzeug reads server.app on each request
+    try:
+        session = boto3.Session(region_name="us-east-1")
+        stack = provision(session)
+        # Like tests/integration/conftest.py. Before the first import of shared.dal.models: the table name
+        # is read at import.
+        for function in stack.functions.values():
+            os.environ.update({k: v for k, v in function.environment.items() if k != "POWERTOOLS_SERVICE_NAME"})
+        ensure_import_path()
+        from devstack.seed import seed
+        from shared.dal.models import EmailMarker
+        from shared.dal.repositories import Store
+        from shared.logins import CognitoLogins
+
+        store = Store()
+        seed(store, CognitoLogins(session.client("cognito-idp"), stack.refs["UserPool"]), session.client("kms"))
+        client_id = EmailMarker.get(*EmailMarker.key("demo@ejemplo.com.ar")).client_id
+        ids = {
+            "client_id": client_id,
+            "service_id": store.list_services(client_id)[0].service_id,
+            "invoice_id": store.list_invoices(client_id)[0].invoice_id,
+        }
+
+        # The counter must see PynamoDB's calls as well as boto3's, or a zero would read as a success.
+        counter.operations.clear()
+        store.get_client(client_id)
+        session.client("dynamodb").describe_table(TableName=stack.refs["Table"])
+        if counter.operations != ["GetItem", "DescribeTable"]:
+            raise RuntimeError(f"the DynamoDB counter is blind: saw {counter.operations}")
+
+        claims = {
+            "holder": {"sub": "bench-holder", "token_use": "id", "email": "demo@ejemplo.com.ar",
+                       "custom:client_id": client_id},
+            "staff": {"sub": "bench-staff", "token_use": "id", "email": "staff@ejemplo.com.ar",
+                      "cognito:groups": "staff"},
+        }
+        runtime = Runtime(stack)
+        rows = []
+        for route in sorted(routes_of(stack), key=lambda r: (r.resource, r.method)):
+            role = "public" if route.public else "staff" if route.resource.startswith("/staff/") else "holder"
+            path = route.resource.format(**ids)
+            body = BODIES.get((route.method, route.resource))
+            event = proxy_event(
+                method=route.method, resource=route.resource, path=path,
+                path_parameters=route.match(route.method, path), headers={"Content-Type": "application/json"},
+                body=None if body is None else json.dumps(body),
+                claims=None if route.public else claims[role],
+            )
+            counter.operations.clear()
+            status = int(runtime.invoke(route.function, event)["statusCode"])
+            rows.append((route, role, status, list(counter.operations)))
+    finally:
+        aws.stop()
+
+    lines = [
+        "## DynamoDB requests per endpoint (one call each, demo data)",
+        "",
+        "| Route | Method | Role | Status | DynamoDB requests | Operations | Target | |",
+        "|---|---|---|---:|---:|---|---|---|",
+    ]
+    for route, role, status, operations in rows:
+        limit = 1 if route.method == "GET" else 2
+        target = "1" if limit == 1 else "≤ 2"
+        ok = 200 <= status < 300 and len(operations) <= limit
+        lines.append(
+            f"| `{route.resource}` | {route.method} | {role} | {status} | {len(operations)} "
+            f"| {', '.join(operations) or '-'} | {target} | {mark(ok)} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="measured cold-start rounds (default 7)")
+    args = parser.parse_args()
+    started = time.monotonic()
+    # Cold starts first: the embedded AWS's threads would otherwise share the CPU with the probes.
+    report = ["# Benchmarks", "", *cold_starts(args.repeat), "", *dynamodb_requests(), ""]
+    report.append(f"_Python {sys.version.split()[0]}, measured in {time.monotonic() - started:.0f} s._")
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
