@@ -23,10 +23,10 @@ FAKE_CREDENTIALS = {
 class _Serialised:
     def __init__(self, app):
         self._app = app
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        with self._lock:
+        with self.lock:
             # Materialise the body inside the lock: moto may build it lazily.
             return list(self._app(environ, start_response))
 
@@ -38,8 +38,9 @@ class _QuietHandler(WSGIRequestHandler):
 
 class EmbeddedAws:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self._app = _Serialised(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
-            host, port, _Serialised(DomainDispatcherApplication(create_backend_app)), threaded=True,
+            host, port, self._app, threaded=True,
             request_handler=_QuietHandler,
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -63,6 +64,27 @@ class EmbeddedAws:
 
     def export(self) -> None:
         os.environ.update(self.environment())
+
+    def read_stream(self, stream_arn: str, after_sequence: int | None, limit: int) -> list[dict]:
+        """Records of a table's stream after a sequence number (None: from the trim horizon).
+
+        Read from the live table under the request lock rather than through GetShardIterator +
+        GetRecords: moto rolls back a cancelled transaction by swapping in a copy of the table, and an
+        iterator taken before the swap would still show the cancelled writes. Lambda's own event
+        source mapping reads the shard directly too.
+        """
+        import copy
+
+        from moto.dynamodb.models import dynamodb_backends
+
+        _, _, _, region, account, resource = stream_arn.split(":", 5)
+        table_name = resource.split("/")[1]
+        with self._app.lock:
+            shard = dynamodb_backends[account][region].get_table(table_name).stream_shard
+            records = [r.to_json() for r in shard.items]
+            if after_sequence is not None:
+                records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) > after_sequence]
+            return copy.deepcopy(records[:limit])
 
     def reset(self) -> None:
         import urllib.request

@@ -243,9 +243,12 @@ class Gateway:
             def log_message(self, fmt, *args):  # quiet: the stack prints its own summary
                 pass
 
-        server = ThreadingHTTPServer((host, port), Handler)
-        server.daemon_threads = True
-        return server
+        return _Server((host, port), Handler)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 resets bursts of concurrent clients
 
 
 def json_response(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:

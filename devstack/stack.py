@@ -60,7 +60,7 @@ class LocalStack:
 
             logins = CognitoLogins(session.client("cognito-idp"), self.user_pool_id)
             self.demo_users = seed(Store(), logins, session.client("kms"))
-        self.pollers = pollers_for(session, self.runtime, self.stack)
+        self.pollers = pollers_for(session, self.runtime, self.stack, self.aws)
         if self.with_schedules:
             self.pollers.append(self.scheduler)
         for poller in self.pollers:

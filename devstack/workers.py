@@ -116,10 +116,10 @@ class SqsPoller(Poller):
 
 
 class StreamPoller(Poller):
-    def __init__(self, session, runtime, function: Function, props: dict[str, Any], stack: Stack):
+    def __init__(self, session, runtime, function: Function, props: dict[str, Any], stack: Stack, aws):
         super().__init__(f"stream:{function.logical_id}")
-        self.streams = session.client("dynamodbstreams")
         self.sqs = session.client("sqs")
+        self.aws = aws
         self.runtime = runtime
         self.function = function
         self.stream_arn = props["Stream"]
@@ -133,19 +133,16 @@ class StreamPoller(Poller):
             self.on_failure_url = next(
                 stack.refs[lid] for lid, attrs in stack.attrs.items() if attrs.get("Arn") == destination
             )
-        shard = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
-        self.shard_id = shard["ShardId"]
-        self.iterator = self.streams.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=self.shard_id,
-            ShardIteratorType=props.get("StartingPosition", "LATEST"),
-        )["ShardIterator"]
+        # The checkpoint: the last sequence number done (None = start at the trim horizon).
+        self.checkpoint: int | None = None
+        if props.get("StartingPosition", "LATEST") == "LATEST":
+            existing = self.aws.read_stream(self.stream_arn, None, 10**9)
+            self.checkpoint = int(existing[-1]["dynamodb"]["SequenceNumber"]) if existing else None
         self.attempts = 0
 
     def poll_once(self) -> bool:
-        answer = self.streams.get_records(ShardIterator=self.iterator, Limit=self.batch_size)
-        records = answer.get("Records", [])
+        records = self.aws.read_stream(self.stream_arn, self.checkpoint, self.batch_size)
         if not records:
-            self.iterator = answer.get("NextShardIterator", self.iterator)
             return False
         for record in records:
             record.setdefault("eventSourceARN", self.stream_arn)
@@ -163,15 +160,12 @@ class StreamPoller(Poller):
             self.attempts += 1
             if self.max_retries < 0 or self.attempts <= self.max_retries:
                 # Resume the shard at the first failure (what Lambda checkpoints for streams).
-                self.iterator = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=self.shard_id,
-                    ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=failed_from,
-                )["ShardIterator"]
+                self.checkpoint = int(failed_from) - 1
                 time.sleep(min(0.05 * 2**self.attempts, 1.0))
                 return True
             self._send_to_on_failure(chosen)
         self.attempts = 0
-        self.iterator = answer["NextShardIterator"]
+        self.checkpoint = int(records[-1]["dynamodb"]["SequenceNumber"])
         return True
 
     def _send_to_on_failure(self, records: list[dict[str, Any]]) -> None:
@@ -183,7 +177,7 @@ class StreamPoller(Poller):
             MessageBody=json.dumps({
                 "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": self.attempts},
                 "DDBStreamBatchInfo": {
-                    "shardId": self.shard_id, "startSequenceNumber": first, "endSequenceNumber": last,
+                    "shardId": "shardId-local", "startSequenceNumber": first, "endSequenceNumber": last,
                     "streamArn": self.stream_arn, "batchSize": len(records),
                 },
             }),
@@ -284,11 +278,11 @@ class Scheduler(Poller):
         return False
 
 
-def pollers_for(session, runtime, stack: Stack) -> list[Poller]:
+def pollers_for(session, runtime, stack: Stack, aws) -> list[Poller]:
     pollers: list[Poller] = []
     for function in stack.functions.values():
         for _, props in function.events_of("SQS"):
             pollers.append(SqsPoller(session, runtime, function, props, stack))
         for _, props in function.events_of("DynamoDB"):
-            pollers.append(StreamPoller(session, runtime, function, props, stack))
+            pollers.append(StreamPoller(session, runtime, function, props, stack, aws))
     return pollers

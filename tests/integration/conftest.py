@@ -8,7 +8,7 @@ import pytest
 from devstack.aws import EmbeddedAws
 from devstack.cfn import provision
 from devstack.gateway import proxy_event
-from devstack.runtime import LambdaContext, ensure_import_path
+from devstack.runtime import ensure_import_path
 
 ensure_import_path()
 

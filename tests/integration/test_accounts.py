@@ -7,7 +7,6 @@ import pytest
 from pynamodb.models import Model
 
 from shared.dal.models import Client, EmailMarker, EventRecord, TableItem
-
 from tests.integration.conftest import claims_for
 
 SIGNUP = {"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana Pérez"}
@@ -59,6 +58,7 @@ def test_duplicate_email_in_any_case_or_spacing_is_409_and_changes_nothing(api, 
 def test_twenty_concurrent_signups_with_one_email_create_exactly_one_client(stack, store, logins):
     from accounts.logic import register_client
     from accounts.schemas import RegisterClient
+
     from shared.clock import SystemClock
     from shared.dal.repositories import EmailTaken
 

@@ -7,7 +7,6 @@ import pytest
 
 from devstack.gateway import routes_of
 from shared.dal.models import TableItem
-
 from tests.integration.conftest import claims_for
 
 BAD_BODIES = [

@@ -3,7 +3,6 @@
 import pytest
 
 from shared.dal.models import EventRecord, Invoice, Product, Service, TableItem
-
 from tests.integration.conftest import claims_for
 
 STAFF = claims_for(staff=True, sub="staff-1")

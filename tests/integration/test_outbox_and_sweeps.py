@@ -10,7 +10,6 @@ from devstack.runtime import Runtime
 from devstack.workers import StreamPoller
 from shared.clock import FixedClock
 from shared.dal.models import EventRecord, Invoice, Product, TableItem
-
 from tests.integration.conftest import claims_for
 
 
@@ -26,14 +25,14 @@ def _drain(queue_url):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def _relay_poller(stack):
+def _relay_poller(stack, aws):
     function = stack.functions["OutboxRelayFunction"]
     (_, props), = function.events_of("DynamoDB")
-    return StreamPoller(boto3.Session(region_name="us-east-1"), Runtime(stack), function, props, stack)
+    return StreamPoller(boto3.Session(region_name="us-east-1"), Runtime(stack), function, props, stack, aws)
 
 
-def test_relay_publishes_each_outbox_event_once_and_skips_other_items(api, stack):
-    poller = _relay_poller(stack)
+def test_relay_publishes_each_outbox_event_once_and_skips_other_items(api, stack, aws):
+    poller = _relay_poller(stack, aws)
     client_id = api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123",
                                                    "name": "Ana"}).json()["client_id"]
     api.call("PATCH", "/me", claims=claims_for(client_id=client_id), body={"company": "Ana SRL"})
@@ -50,8 +49,8 @@ def test_relay_publishes_each_outbox_event_once_and_skips_other_items(api, stack
     assert envelope["client_id"] == client_id and envelope["payload"]["email"] == "ana@ejemplo.com.ar"
 
 
-def test_relay_failure_loses_nothing_and_retries_from_the_failed_record(api, stack, monkeypatch):
-    poller = _relay_poller(stack)
+def test_relay_failure_loses_nothing_and_retries_from_the_failed_record(api, stack, aws, monkeypatch):
+    poller = _relay_poller(stack, aws)
     poller.max_retries = 2
     api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana"})
     good_url = stack.refs["AlertsQueue"]
@@ -66,8 +65,8 @@ def test_relay_failure_loses_nothing_and_retries_from_the_failed_record(api, sta
     assert [t for _, t in _drain(good_url)] == ["client.registered"]
 
 
-def test_relay_gives_up_to_the_failure_destination_after_its_retries(api, stack, monkeypatch):
-    poller = _relay_poller(stack)
+def test_relay_gives_up_to_the_failure_destination_after_its_retries(api, stack, aws, monkeypatch):
+    poller = _relay_poller(stack, aws)
     poller.max_retries = 1
     api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana"})
     monkeypatch.setenv("ALERTS_QUEUE_URL", stack.refs["AlertsQueue"] + "-missing")
@@ -95,6 +94,7 @@ def _ordered_invoice(api, store, at):
                                                    "name": "Ana"}).json()["client_id"]
     from orders.logic import create_order
     from orders.schemas import CreateOrder
+
     from shared.auth import Identity, Role
 
     staff = Identity(subject="staff-1", email=None, role=Role.STAFF, client_id=None)

@@ -16,7 +16,9 @@ def test_staff_group_in_any_form_api_gateway_passes_it(groups):
     assert identity_from_claims({"sub": "s", "cognito:groups": groups}).role is Role.STAFF
 
 
-@pytest.mark.parametrize("claims", [None, {}, {"sub": ""}, {"sub": "s", "token_use": "access", "custom:client_id": "C"}])
+@pytest.mark.parametrize(
+    "claims", [None, {}, {"sub": ""}, {"sub": "s", "token_use": "access", "custom:client_id": "C"}]
+)
 def test_missing_or_wrong_tokens_are_unauthenticated(claims):
     with pytest.raises(Unauthenticated):
         identity_from_claims(claims)

@@ -1,0 +1,103 @@
+"""HTTP against `make dev`'s stack: the foundation's done-when, end to end."""
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
+
+DEMO, CONTACT, STAFF = "demo@ejemplo.com.ar", "contable@ejemplo.com.ar", "staff@ejemplo.com.ar"
+
+
+def test_banner_says_how_to_get_a_token_for_each_demo_user(local_stack):
+    for email in (DEMO, CONTACT, STAFF):
+        assert email in local_stack.banner
+    assert "/local/token" in local_stack.banner and "/swagger" in local_stack.banner
+
+
+def test_swagger_ui_is_served_offline_with_the_openapi_document(local_stack):
+    status, page = local_stack.request("GET", "/swagger")
+    assert status == 200 and b"swagger-ui-bundle.js" in page and b"https://" not in page
+    assert local_stack.request("GET", "/swagger/assets/swagger-ui-bundle.js")[0] == 200
+    assert local_stack.request("GET", "/swagger/assets/swagger-ui.css")[0] == 200
+    status, spec = local_stack.json("GET", "/openapi.json")
+    assert status == 200 and "/me/services" in spec["paths"]
+
+
+def test_demo_client_token_lists_its_services(local_stack):
+    status, services = local_stack.json("GET", "/me/services", token=local_stack.token(DEMO))
+    assert status == 200
+    assert {s["product_id"] for s in services} >= {"hosting-inicial", "vps-cloud"}
+
+
+def test_no_or_forged_token_is_refused_by_the_authorizer(local_stack):
+    token = local_stack.token(DEMO)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for auth in (None, forged, "not-a-jwt"):
+        status, body = local_stack.json("GET", "/me/services", token=auth)
+        assert (status, body["code"]) == (401, "unauthenticated")
+    status, body = local_stack.json("GET", "/no/such/route")
+    assert (status, body["code"]) == (404, "route_not_found")
+
+
+def test_contact_is_refused_what_its_permissions_do_not_allow(local_stack):
+    token = local_stack.token(CONTACT)
+    status, body = local_stack.json("GET", "/me/services", token=token)
+    assert (status, body["code"]) == (403, "permission_denied")
+    assert local_stack.json("GET", "/me/invoices", token=token)[0] == 200
+
+
+def test_staff_token_creates_a_service_the_client_then_sees(local_stack):
+    demo = local_stack.token(DEMO)
+    client_id = local_stack.json("GET", "/me", token=demo)[1]["account"]["client_id"]
+    status, order = local_stack.json(
+        "POST", f"/staff/clients/{client_id}/orders", token=local_stack.token(STAFF),
+        body={"product_id": "hosting-avanzado", "billing_cycle": "annually", "domain": "nuevo-e2e.com.ar"},
+    )
+    assert status == 201, order
+    services = local_stack.json("GET", "/me/services", token=demo)[1]
+    assert order["service"]["service_id"] in {s["service_id"] for s in services}
+    invoice = local_stack.json("GET", f"/me/invoices/{order['invoice']['invoice_id']}", token=demo)[1]
+    assert invoice["total"]["amount"] == 15000 and invoice["status"] == "unpaid"
+
+
+def test_twenty_concurrent_signups_with_one_email_make_one_client(local_stack):
+    variants = ["carrera@ejemplo.com.ar", " CARRERA@EJEMPLO.com.ar", "Carrera@Ejemplo.Com.Ar  "]
+
+    def sign_up(index):
+        email = variants[index % len(variants)]
+        return local_stack.json("POST", "/clients", body={"email": email, "password": "Segura123", "name": "C"})
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(sign_up, range(20)))
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] + [409] * 19, results
+    assert all(body["code"] == "email_taken" for status, body in results if status == 409)
+    assert local_stack.token("carrera@ejemplo.com.ar", "Segura123")
+
+
+def test_outbox_events_reach_the_alerts_queue(local_stack):
+    status, created = local_stack.json(
+        "POST", "/clients", body={"email": "outbox@ejemplo.com.ar", "password": "Segura123", "name": "O"})
+    assert status == 201
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=local_stack.aws_endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    url = next(u for u in sqs.list_queues()["QueueUrls"] if u.endswith("-AlertsQueue"))
+    found = None
+    deadline = time.monotonic() + 15
+    while found is None and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            body = json.loads(message["Body"])
+            if body["type"] == "client.registered" and body["client_id"] == created["client_id"]:
+                found = body
+    assert found is not None and found["payload"]["email"] == "outbox@ejemplo.com.ar"
+
+
+def test_a_schedule_can_be_fired_now(local_stack):
+    status, body = local_stack.json("POST", "/local/schedules/OverdueInvoicesFunction")
+    assert status == 200 and "reminded" in body["result"]
+    assert local_stack.json("POST", "/local/schedules/Nope")[0] == 404
