@@ -27,9 +27,9 @@ class CognitoLogins:
 
     @classmethod
     def from_env(cls) -> "CognitoLogins":
-        import boto3
+        from shared.aws import LazyClient
 
-        return cls(boto3.client("cognito-idp", region_name=config.region()))
+        return cls(LazyClient("cognito-idp"))
 
     def create(
         self,

@@ -14,13 +14,10 @@ OPENAPI_FILE = ROOT / "openapi.json"
 
 def generate() -> dict:
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-    from aws_lambda_powertools.event_handler.openapi.models import (
-        HTTPBearer,
-        Server,
-    )
+    from aws_lambda_powertools.event_handler.openapi.models import Server
 
     from devstack.cfn import load_template
-    from shared.http import COGNITO_SCHEME_ES
+    from shared.http import openapi_schema, security_schemes
 
     for path in (str(ROOT), str(ROOT / "functions")):
         if path not in sys.path:
@@ -33,7 +30,7 @@ def generate() -> dict:
             '`{"code": "...", "message": "..."}` con el mensaje en español.'
         ),
         servers=[Server(url="/")],
-        security_schemes={"cognito": HTTPBearer(description=COGNITO_SCHEME_ES, bearerFormat="JWT")},
+        security_schemes=security_schemes(),
         on_conflict="error",
     )
     template = load_template()
@@ -47,7 +44,7 @@ def generate() -> dict:
     )
     for module_name in modules:
         module = importlib.import_module(module_name)
-        merge.add_schema(module.app.get_openapi_schema())
+        merge.add_schema(openapi_schema(module.app))
     # Round-trip through pydantic's encoder: the merged document may still hold model objects.
     from pydantic_core import to_jsonable_python
 

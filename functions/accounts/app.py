@@ -1,6 +1,5 @@
 """Accounts API: POST /clients (public sign-up), GET/PATCH /me, contacts, POST /staff/clients."""
 
-from typing import Annotated
 
 from accounts import logic
 from accounts.schemas import (
@@ -12,7 +11,6 @@ from accounts.schemas import (
     StaffCreateClient,
     UpdateProfile,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shared.clock import SystemClock
 from shared.dal.repositories import Store
@@ -22,20 +20,12 @@ from shared.logins import CognitoLogins
 app = create_app()
 store = Store()
 clock = SystemClock()
-_logins: CognitoLogins | None = None
-
-
-def logins() -> CognitoLogins:
-    # Created on first use: only sign-ups and contact creation talk to Cognito.
-    global _logins
-    if _logins is None:
-        _logins = CognitoLogins.from_env()
-    return _logins
+logins = CognitoLogins.from_env()  # its client is created on first use: only sign-ups talk to Cognito
 
 
 @app.post("/clients", tags=["Cuentas"], summary="Registrarse como cliente")
-def register(body: Annotated[RegisterClient, Body()]) -> tuple[ClientOut, int]:
-    return logic.client_out(logic.register_client(store, logins(), clock, body)), 201
+def register(body: RegisterClient) -> tuple[ClientOut, int]:
+    return logic.client_out(logic.register_client(store, logins, clock, body)), 201
 
 
 @app.get("/me", tags=["Cuentas"], summary="Mis datos", security=SECURED)
@@ -44,7 +34,7 @@ def get_me() -> MeOut:
 
 
 @app.patch("/me", tags=["Cuentas"], summary="Actualizar mis datos", security=SECURED)
-def patch_me(body: Annotated[UpdateProfile, Body()]) -> ClientOut:
+def patch_me(body: UpdateProfile) -> ClientOut:
     return logic.client_out(logic.update_my_account(store, clock, current_identity(app), body))
 
 
@@ -54,14 +44,14 @@ def get_contacts() -> list[ContactOut]:
 
 
 @app.post("/me/contacts", tags=["Cuentas"], summary="Agregar un contacto secundario", security=SECURED)
-def post_contact(body: Annotated[AddContact, Body()]) -> tuple[ContactOut, int]:
-    contact = logic.add_contact(store, logins(), clock, current_identity(app), body)
+def post_contact(body: AddContact) -> tuple[ContactOut, int]:
+    contact = logic.add_contact(store, logins, clock, current_identity(app), body)
     return logic.contact_out(contact), 201
 
 
 @app.post("/staff/clients", tags=["Personal"], summary="Dar de alta un cliente", security=SECURED)
-def staff_create_client(body: Annotated[StaffCreateClient, Body()]) -> tuple[ClientOut, int]:
-    client = logic.staff_create_client(store, logins(), clock, current_identity(app), body)
+def staff_create_client(body: StaffCreateClient) -> tuple[ClientOut, int]:
+    client = logic.staff_create_client(store, logins, clock, current_identity(app), body)
     return logic.client_out(client), 201
 
 

@@ -1,16 +1,15 @@
 """Services API: GET /me/services, GET /me/services/{service_id}, GET /staff/clients/{client_id}/services."""
 
-import boto3
 from services import logic
 
-from shared.config import region
+from shared.aws import LazyClient
 from shared.dal.repositories import Store
 from shared.http import SECURED, create_app, current_identity, lambda_handler_for
 from shared.schemas import ServiceDetail, ServiceSummary
 
 app = create_app()
 store = Store()
-kms = boto3.client("kms", region_name=region())
+kms = LazyClient("kms")
 
 
 @app.get("/me/services", tags=["Servicios"], summary="Mis servicios", security=SECURED)
