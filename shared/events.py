@@ -8,11 +8,13 @@ at-least-once, so consumers dedupe by ``id``.
 import json
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import to_storage
-from shared.dal.models import EventRecord
 from shared.ids import new_id
+
+if TYPE_CHECKING:
+    from shared.dal.models import EventRecord
 
 ENVELOPE_VERSION = 1
 # Outbox items stay readable for audits after publication; DynamoDB TTL deletes them afterwards.
@@ -32,7 +34,10 @@ class EventType(StrEnum):
 
 def new_event(
     event_type: EventType, *, client_id: str | None, payload: dict[str, Any], occurred_at: datetime
-) -> EventRecord:
+) -> "EventRecord":
+    # Imported here: the relay reads envelopes without loading the data layer.
+    from shared.dal.models import EventRecord
+
     event_id = new_id(int(occurred_at.timestamp() * 1000))
     pk, sk = EventRecord.key(event_id)
     return EventRecord(
@@ -48,7 +53,7 @@ def new_event(
     )
 
 
-def envelope(record: EventRecord) -> dict[str, Any]:
+def envelope(record: "EventRecord") -> dict[str, Any]:
     return {
         "id": record.event_id,
         "type": record.type,

@@ -6,16 +6,17 @@ what libphonenumber yields for a mobile whether the person typed "011 15 2345-67
 WhatsApp alerts on, a number that is not a mobile is refused.
 """
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
-
 from shared.errors import InvalidInput
 
 DEFAULT_REGION = "AR"
-_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 def normalise_phone(raw: str, *, require_mobile: bool, region: str = DEFAULT_REGION) -> str:
+    # Imported on first use: most requests of the accounts function carry no phone.
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberType
+
+    mobile_types = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
     try:
         number = phonenumbers.parse(raw, region)
     except NumberParseException:
@@ -26,7 +27,7 @@ def normalise_phone(raw: str, *, require_mobile: bool, region: str = DEFAULT_REG
             code="invalid_phone",
             field="phone",
         )
-    if require_mobile and phonenumbers.number_type(number) not in _MOBILE_TYPES:
+    if require_mobile and phonenumbers.number_type(number) not in mobile_types:
         raise InvalidInput(
             "Para recibir alertas por WhatsApp el teléfono debe ser un celular "
             "(en Argentina: +54 9, código de área y número).",

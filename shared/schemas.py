@@ -3,18 +3,26 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.clock import from_storage
 from shared.dal.models import Invoice, Product, Service
 from shared.money import Currency, Money
+
+
+class ApiModel(BaseModel):
+    """Base of every request/response model. Validators are built on first use, not at import: a cold
+    start builds only the models of the route it serves."""
+
+    model_config = ConfigDict(defer_build=True)
+
 
 BillingCycle = Literal["monthly", "quarterly", "semiannually", "annually", "biennially"]
 ServiceStatus = Literal["pending", "active", "suspended", "cancelled", "activation_failed"]
 InvoiceStatus = Literal["unpaid", "paid", "cancelled", "refunded"]
 
 
-class MoneyOut(BaseModel):
+class MoneyOut(ApiModel):
     amount: int  # minor units
     currency: Currency
     display: str  # es-AR text, e.g. "ARS 1.500,00"
@@ -24,7 +32,7 @@ class MoneyOut(BaseModel):
         return cls(amount=money.amount, currency=money.currency, display=money.display())
 
 
-class ProductOut(BaseModel):
+class ProductOut(ApiModel):
     product_id: str
     group: str
     name: str
@@ -35,7 +43,7 @@ class ProductOut(BaseModel):
     activation_days_max: int
 
 
-class ServiceSummary(BaseModel):
+class ServiceSummary(ApiModel):
     service_id: str
     product_id: str
     product_name: str
@@ -48,7 +56,7 @@ class ServiceSummary(BaseModel):
     auto_renew: bool
 
 
-class Credential(BaseModel):
+class Credential(ApiModel):
     name: str
     value: str
 
@@ -59,7 +67,7 @@ class ServiceDetail(ServiceSummary):
     credentials: list[Credential] | None  # None when the caller may not see them
 
 
-class InvoiceLineOut(BaseModel):
+class InvoiceLineOut(ApiModel):
     service_id: str | None
     description: str
     period_start: datetime | None
@@ -67,7 +75,7 @@ class InvoiceLineOut(BaseModel):
     amount: MoneyOut
 
 
-class InvoiceOut(BaseModel):
+class InvoiceOut(ApiModel):
     invoice_id: str
     client_id: str
     status: InvoiceStatus

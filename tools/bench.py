@@ -95,10 +95,10 @@ def cold_starts(repeat: int) -> list[str]:
     functions = _functions(load_template())
     targets = {BASELINE: ('import boto3; boto3.client("dynamodb", region_name="us-east-1")', base_env)}
     for logical_id, (module, env) in functions.items():
-        # The handler's import plus its DynamoDB client, like the baseline's one client: PynamoDB creates
-        # its botocore client on first use, which a cold invocation pays before answering.
-        work = (f"__import__({module!r}); from shared.dal.models import TableItem; "
-                "TableItem._get_connection().connection.client")
+        # The handler's import plus its DynamoDB client (when it has one), like the baseline's one client:
+        # PynamoDB creates its botocore client on first use, which a cold invocation pays before answering.
+        work = (f"__import__({module!r})\nif 'pynamodb' in sys.modules:\n"
+                "    from shared.dal.models import TableItem; TableItem._get_connection().connection.client")
         targets[logical_id] = (work, {**base_env, **env})
     names = list(targets)
     samples: dict[str, list[dict]] = {name: [] for name in names}

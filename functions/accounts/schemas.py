@@ -2,7 +2,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     EmailStr,
@@ -12,6 +11,7 @@ from pydantic import (
 )
 
 from shared.auth import Permission
+from shared.schemas import ApiModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 SupportPlan = Literal["standard", "profesional", "full"]
@@ -41,7 +41,7 @@ def _tax_id_ok(value: str | None) -> str | None:
     raise ValueError("debe ser un CUIT/CUIL válido (11 dígitos) o un DNI (7 u 8 dígitos)")
 
 
-class _ProfileFields(BaseModel):
+class _ProfileFields(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     company: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
@@ -66,7 +66,7 @@ class StaffCreateClient(_ProfileFields):
     account_executive: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
 
 
-class UpdateProfile(BaseModel):
+class UpdateProfile(ApiModel):
     """Every field optional: only what is sent changes. The email is the login: support changes it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -81,7 +81,7 @@ class UpdateProfile(BaseModel):
     _check_tax_id = field_validator("tax_id")(lambda cls, v: _tax_id_ok(v))
 
 
-class ClientOut(BaseModel):
+class ClientOut(ApiModel):
     client_id: str
     email: str
     name: str
@@ -95,18 +95,18 @@ class ClientOut(BaseModel):
     created_at: datetime
 
 
-class IdentityOut(BaseModel):
+class IdentityOut(ApiModel):
     role: Literal["holder", "contact", "staff"]
     contact_id: str | None = None
     permissions: list[Permission]
 
 
-class MeOut(BaseModel):
+class MeOut(ApiModel):
     account: ClientOut
     identity: IdentityOut
 
 
-class AddContact(BaseModel):
+class AddContact(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     email: LoginEmail
@@ -116,7 +116,7 @@ class AddContact(BaseModel):
     permissions: list[Permission] = Field(min_length=1, max_length=len(Permission))
 
 
-class ContactOut(BaseModel):
+class ContactOut(ApiModel):
     contact_id: str
     email: str
     name: str

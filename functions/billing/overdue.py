@@ -3,7 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from billing.logic import remind_overdue_invoices
+from billing.reminders import remind_overdue_invoices
 
 from shared.clock import SystemClock
 from shared.dal.repositories import Store

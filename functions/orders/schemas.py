@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 
-from shared.schemas import BillingCycle, InvoiceOut, ServiceSummary
+from shared.schemas import ApiModel, BillingCycle, InvoiceOut, ServiceSummary
 
 Domain = Annotated[
     str,
@@ -15,7 +15,7 @@ Domain = Annotated[
 ]
 
 
-class CreateOrder(BaseModel):
+class CreateOrder(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -27,6 +27,6 @@ class CreateOrder(BaseModel):
     ] | None = Field(default=None, max_length=20)
 
 
-class OrderOut(BaseModel):
+class OrderOut(ApiModel):
     service: ServiceSummary
     invoice: InvoiceOut

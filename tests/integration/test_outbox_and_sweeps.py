@@ -108,7 +108,7 @@ def _overdue_events():
 
 
 def test_overdue_sweep_reminds_once_per_local_day(store, overdue_invoice, now):
-    from billing.logic import remind_overdue_invoices
+    from billing.reminders import remind_overdue_invoices
 
     clock = FixedClock(now + timedelta(days=2))
     assert remind_overdue_invoices(store, clock) == 0  # not due yet (due after 3 days)
@@ -125,7 +125,7 @@ def test_overdue_sweep_reminds_once_per_local_day(store, overdue_invoice, now):
 
 
 def test_paid_invoices_leave_the_due_index(store, overdue_invoice, now):
-    from billing.logic import remind_overdue_invoices
+    from billing.reminders import remind_overdue_invoices
 
     invoice = Invoice.get(*Invoice.key(overdue_invoice))
     invoice.status, invoice.due_pk, invoice.due_sk = "paid", None, None
