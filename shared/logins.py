@@ -65,7 +65,7 @@ class CognitoLogins:
             if code == "UsernameExistsException":
                 raise LoginExists(email) from error
             if code == "InvalidPasswordException":
-                self._delete_quietly(email)
+                self.delete_quietly(email)
                 raise InvalidInput(
                     "La clave debe tener al menos 8 caracteres, con mayúsculas, minúsculas y números.",
                     code="weak_password",
@@ -77,7 +77,7 @@ class CognitoLogins:
     def delete(self, email: str) -> None:
         self._client.admin_delete_user(UserPoolId=self._pool, Username=email)
 
-    def _delete_quietly(self, email: str) -> None:
+    def delete_quietly(self, email: str) -> None:
         from botocore.exceptions import ClientError
 
         try:

@@ -1,5 +1,7 @@
 """Account rules: one client per email, Argentine phones for WhatsApp, contacts with chosen rights."""
 
+from collections.abc import Callable
+
 from accounts.schemas import (
     AddContact,
     ClientOut,
@@ -32,6 +34,25 @@ def _phone(raw: str | None, whatsapp_opt_in: bool) -> str | None:
             )
         return None
     return normalise_phone(raw, require_mobile=whatsapp_opt_in)
+
+
+def _login_then_write(logins: CognitoLogins, email: str, write: Callable[[], None], **login: str | None) -> None:
+    """Create the sign-in first, then the items (with their event) in one transaction.
+
+    In this order because the event committed with the items is published at once: items written first
+    and undone after a refused login (weak password, Cognito down) would have announced an account that
+    never existed. Concurrent sign-ups with one email are settled by Cognito (one username) and again by
+    the table's email marker; whoever loses either gets 409 and its login, if any, is removed.
+    """
+    try:
+        logins.create(email, **login)
+    except LoginExists:
+        raise EmailTaken() from None
+    try:
+        write()
+    except Exception:
+        logins.delete_quietly(email)
+        raise
 
 
 def register_client(store: Store, logins: CognitoLogins, clock: Clock, data: RegisterClient) -> Client:
@@ -88,17 +109,9 @@ def _open_account(
         payload={"client_id": client_id, "email": client.email, "opened_by": opened_by or "self"},
         occurred_at=now,
     )
-    # The table's email marker is the arbiter of uniqueness (transactional, race-free); the login is
-    # created only by the request that won it, and undone if Cognito refuses it.
-    store.create_client(client, [event])
-    try:
-        logins.create(client.email, client_id=client_id, password=password)
-    except LoginExists:
-        store.delete_client(client)
-        raise EmailTaken() from None
-    except Exception:
-        store.delete_client(client)
-        raise
+    _login_then_write(
+        logins, client.email, lambda: store.create_client(client, [event]), client_id=client_id, password=password
+    )
     return client
 
 
@@ -172,15 +185,10 @@ def add_contact(
         payload={"client_id": client_id, "contact_id": contact_id, "permissions": contact.permissions},
         occurred_at=now,
     )
-    store.create_contact(contact, [event])
-    try:
-        logins.create(contact.email, client_id=client_id, contact_id=contact_id)
-    except LoginExists:
-        store.delete_contact(contact)
-        raise EmailTaken() from None
-    except Exception:
-        store.delete_contact(contact)
-        raise
+    _login_then_write(
+        logins, contact.email, lambda: store.create_contact(contact, [event]), client_id=client_id,
+        contact_id=contact_id,
+    )
     return contact
 
 

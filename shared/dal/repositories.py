@@ -85,13 +85,6 @@ class Store:
             for event in events:
                 tx.save(event, condition=EventRecord.pk.does_not_exist())
 
-    def delete_client(self, client: Client) -> None:
-        """Undo of create_client when the identity provider refuses the login (see accounts logic)."""
-        marker = EmailMarker(*EmailMarker.key(client.email), client_id=client.client_id)
-        with self._transaction() as tx:
-            tx.delete(marker)
-            tx.delete(client)
-
     def save_client(self, client: Client, events: Iterable[EventRecord]) -> None:
         with self._transaction() as tx:
             tx.save(client)  # PynamoDB adds the version condition
@@ -125,14 +118,7 @@ class Store:
             for event in events:
                 tx.save(event, condition=EventRecord.pk.does_not_exist())
 
-    def delete_contact(self, contact: Contact) -> None:
-        """Undo of create_contact when the identity provider refuses the login."""
-        marker = EmailMarker(*EmailMarker.key(contact.email), client_id=contact.client_id)
-        with self._transaction() as tx:
-            tx.delete(marker)
-            tx.delete(contact)
-
-    # --- catalog ------------------------------------------------------------------------------------
+    # --- catalog ----------------------------------------------------------------------------------
 
     def list_catalog(self) -> list[Product]:
         return list(Product.by_owner.query("CATALOG"))

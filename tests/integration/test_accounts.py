@@ -86,15 +86,27 @@ def test_twenty_concurrent_signups_with_one_email_create_exactly_one_client(stac
     assert len(_items(EmailMarker)) == 1
 
 
-def test_refused_login_undoes_the_client(api, stack):
+def test_refused_login_writes_nothing_and_announces_nothing(api, stack):
     response = api.call("POST", "/clients", body={**SIGNUP, "password": "sinmayusculas1"})
 
     assert response.status == 422
     assert response.json()["code"] == "weak_password"
     assert response.json()["field"] == "password"
-    assert _items(Client) == [] and _items(EmailMarker) == []
+    assert _items(Client) == [] and _items(EmailMarker) == [] and _items(EventRecord) == []
     # The email is free again.
     assert api.call("POST", "/clients", body=SIGNUP).status == 201
+
+
+def test_refused_table_write_removes_the_new_login(api, stack):
+    # An email already claimed in the table (say, by a contact whose login was removed by hand).
+    EmailMarker(*EmailMarker.key("ana@ejemplo.com.ar"), client_id="someone-else").save()
+
+    response = api.call("POST", "/clients", body=SIGNUP)
+
+    assert (response.status, response.json()["code"]) == (409, "email_taken")
+    assert _items(Client) == [] and _items(EventRecord) == []
+    with pytest.raises(boto3.client("cognito-idp", region_name="us-east-1").exceptions.UserNotFoundException):
+        _cognito_user(stack, "ana@ejemplo.com.ar")
 
 
 def test_whatsapp_opt_in_requires_a_mobile(api):

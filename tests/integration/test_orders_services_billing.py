@@ -134,4 +134,6 @@ def test_staff_lists_a_clients_services(api, catalog, client_id):
     _order(api, client_id)
     assert len(api.call("GET", f"/staff/clients/{client_id}/services", claims=STAFF).json()) == 1
     unknown = api.call("GET", "/staff/clients/01UNKNOWNCLIENT00000000000/services", claims=STAFF)
-    assert (unknown.status, unknown.json()["code"]) == (404, "client_not_found")
+    assert (unknown.status, unknown.json()) == (200, [])
+    refused = api.call("GET", f"/staff/clients/{client_id}/services", claims=claims_for(client_id=client_id))
+    assert (refused.status, refused.json()["code"]) == (403, "staff_only")
