@@ -32,6 +32,7 @@ from shared.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from shared.schemas import ApiModel
 
 logger = Logger()
 
@@ -53,6 +54,34 @@ STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
 COGNITO_SCHEME_ES = "ID token de Cognito (en `make dev`: POST /local/token)."
 # OpenAPI security requirement of routes behind the Cognito authorizer.
 SECURED: list[dict[str, list[str]]] = [{"cognito": []}]
+
+
+class ErrorOut(ApiModel):
+    code: str
+    message: str  # es-AR, for people
+    field: str | None = None  # the offending field, for validation errors
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"model": ErrorOut}}}
+
+
+# The error answers every route may give, documented once (see `answers`).
+ERRORS = {
+    400: _error("JSON mal formado o solicitud inválida"),
+    401: _error("Falta el token o no es válido"),
+    403: _error("Sin permiso para esta acción"),
+    404: _error("No existe (o es de otra cuenta)"),
+    409: _error("Conflicto: email ya registrado, o modificación concurrente"),
+    413: _error("Cuerpo demasiado grande"),
+    415: _error("El cuerpo no es JSON"),
+    422: _error("Datos inválidos: `field` dice cuál"),
+}
+
+
+def answers(status: int = 200, description: str = "OK") -> dict:
+    """OpenAPI responses of a route: its success (schema from the return annotation) and the errors."""
+    return {status: {"description": description}, **ERRORS}
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 

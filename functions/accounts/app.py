@@ -1,6 +1,5 @@
 """Accounts API: POST /clients (public sign-up), GET/PATCH /me, contacts, POST /staff/clients."""
 
-
 from accounts import logic
 from accounts.schemas import (
     AddContact,
@@ -14,7 +13,7 @@ from accounts.schemas import (
 
 from shared.clock import SystemClock
 from shared.dal.repositories import Store
-from shared.http import SECURED, create_app, current_identity, lambda_handler_for
+from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.logins import CognitoLogins
 
 app = create_app()
@@ -23,33 +22,51 @@ clock = SystemClock()
 logins = CognitoLogins.from_env()  # its client is created on first use: only sign-ups talk to Cognito
 
 
-@app.post("/clients", tags=["Cuentas"], summary="Registrarse como cliente")
+@app.post("/clients", tags=["Cuentas"], summary="Registrarse como cliente", responses=answers(201, "Cuenta creada"))
 def register(body: RegisterClient) -> tuple[ClientOut, int]:
     return logic.client_out(logic.register_client(store, logins, clock, body)), 201
 
 
-@app.get("/me", tags=["Cuentas"], summary="Mis datos", security=SECURED)
+@app.get("/me", tags=["Cuentas"], summary="Mis datos", security=SECURED, responses=answers())
 def get_me() -> MeOut:
     return logic.my_account(store, current_identity(app))
 
 
-@app.patch("/me", tags=["Cuentas"], summary="Actualizar mis datos", security=SECURED)
+@app.patch("/me", tags=["Cuentas"], summary="Actualizar mis datos", security=SECURED, responses=answers())
 def patch_me(body: UpdateProfile) -> ClientOut:
     return logic.client_out(logic.update_my_account(store, clock, current_identity(app), body))
 
 
-@app.get("/me/contacts", tags=["Cuentas"], summary="Contactos secundarios de mi cuenta", security=SECURED)
+@app.get(
+    "/me/contacts",
+    tags=["Cuentas"],
+    summary="Contactos secundarios de mi cuenta",
+    security=SECURED,
+    responses=answers(),
+)
 def get_contacts() -> list[ContactOut]:
     return logic.list_contacts(store, current_identity(app))
 
 
-@app.post("/me/contacts", tags=["Cuentas"], summary="Agregar un contacto secundario", security=SECURED)
+@app.post(
+    "/me/contacts",
+    tags=["Cuentas"],
+    summary="Agregar un contacto secundario",
+    security=SECURED,
+    responses=answers(201, "Contacto creado"),
+)
 def post_contact(body: AddContact) -> tuple[ContactOut, int]:
     contact = logic.add_contact(store, logins, clock, current_identity(app), body)
     return logic.contact_out(contact), 201
 
 
-@app.post("/staff/clients", tags=["Personal"], summary="Dar de alta un cliente", security=SECURED)
+@app.post(
+    "/staff/clients",
+    tags=["Personal"],
+    summary="Dar de alta un cliente",
+    security=SECURED,
+    responses=answers(201, "Cliente creado"),
+)
 def staff_create_client(body: StaffCreateClient) -> tuple[ClientOut, int]:
     client = logic.staff_create_client(store, logins, clock, current_identity(app), body)
     return logic.client_out(client), 201

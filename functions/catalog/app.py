@@ -1,14 +1,14 @@
 """Catalog API: GET /catalog/products (public)."""
 
 from shared.dal.repositories import Store
-from shared.http import create_app, lambda_handler_for
+from shared.http import answers, create_app, lambda_handler_for
 from shared.schemas import ProductOut, product_out
 
 app = create_app()
 store = Store()
 
 
-@app.get("/catalog/products", tags=["Catálogo"], summary="Productos a la venta y sus precios")
+@app.get("/catalog/products", tags=["Catálogo"], summary="Productos a la venta y sus precios", responses=answers())
 def list_products() -> list[ProductOut]:
     return [product_out(p) for p in store.list_catalog()]
 

@@ -1,13 +1,12 @@
 """Orders API: POST /staff/clients/{client_id}/orders."""
 
-
 from orders import logic
 from orders.schemas import CreateOrder, OrderOut
 
 from shared.aws import LazyClient
 from shared.clock import SystemClock
 from shared.dal.repositories import Store
-from shared.http import SECURED, create_app, current_identity, lambda_handler_for
+from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 
 app = create_app()
 store = Store()
@@ -16,8 +15,11 @@ kms = LazyClient("kms")
 
 
 @app.post(
-    "/staff/clients/<client_id>/orders", tags=["Personal"], summary="Crear un servicio con su primera factura",
+    "/staff/clients/<client_id>/orders",
+    tags=["Personal"],
+    summary="Crear un servicio con su primera factura",
     security=SECURED,
+    responses=answers(201, "Servicio y factura creados"),
 )
 def staff_create_order(client_id: str, body: CreateOrder) -> tuple[OrderOut, int]:
     return logic.create_order(store, kms, clock, current_identity(app), client_id, body), 201

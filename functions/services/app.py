@@ -4,7 +4,7 @@ from services import logic
 
 from shared.aws import LazyClient
 from shared.dal.repositories import Store
-from shared.http import SECURED, create_app, current_identity, lambda_handler_for
+from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.schemas import ServiceDetail, ServiceSummary
 
 app = create_app()
@@ -12,18 +12,28 @@ store = Store()
 kms = LazyClient("kms")
 
 
-@app.get("/me/services", tags=["Servicios"], summary="Mis servicios", security=SECURED)
+@app.get("/me/services", tags=["Servicios"], summary="Mis servicios", security=SECURED, responses=answers())
 def list_my_services() -> list[ServiceSummary]:
     return logic.my_services(store, current_identity(app))
 
 
-@app.get("/me/services/<service_id>", tags=["Servicios"], summary="Detalle, manual y claves", security=SECURED)
+@app.get(
+    "/me/services/<service_id>",
+    tags=["Servicios"],
+    summary="Detalle, manual y claves",
+    security=SECURED,
+    responses=answers(),
+)
 def get_my_service(service_id: str) -> ServiceDetail:
     return logic.my_service(store, kms, current_identity(app), service_id)
 
 
 @app.get(
-    "/staff/clients/<client_id>/services", tags=["Personal"], summary="Servicios de un cliente", security=SECURED
+    "/staff/clients/<client_id>/services",
+    tags=["Personal"],
+    summary="Servicios de un cliente",
+    security=SECURED,
+    responses=answers(),
 )
 def staff_list_services(client_id: str) -> list[ServiceSummary]:
     return logic.client_services(store, current_identity(app), client_id)
