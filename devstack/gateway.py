@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from devstack.cfn import ACCOUNT_ID, Stack, load_template
+from devstack.cfn import ACCOUNT_ID, Resolver, Stack, load_template
 
 API_ID = "localapi"
 
@@ -69,13 +69,28 @@ def routes_of(stack: Stack) -> list[Route]:
     return routes
 
 
-def gateway_responses(template: dict[str, Any] | None = None) -> dict[str, tuple[int, str]]:
-    template = template or load_template()
+def _unquote(value: str) -> str:
+    # API Gateway header mappings are quoted literals: "'https://example.com'".
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
+
+
+def api_settings(stack: Stack) -> tuple[dict[str, tuple[int, dict[str, str], str]], dict[str, str]]:
+    """The API's GatewayResponses (status, headers, body) and its CORS preflight headers."""
+    template = load_template()
     api = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Api")
-    out = {}
-    for name, spec in api["Properties"].get("GatewayResponses", {}).items():
-        out[name] = (int(spec.get("StatusCode", 500)), spec["ResponseTemplates"]["application/json"])
-    return out
+    props = Resolver(template, stack).resolve(api["Properties"])
+    responses = {}
+    for name, spec in props.get("GatewayResponses", {}).items():
+        headers = {k: _unquote(v) for k, v in (spec.get("ResponseParameters") or {}).get("Headers", {}).items()}
+        headers["Content-Type"] = "application/json"
+        responses[name] = (int(spec.get("StatusCode", 500)), headers, spec["ResponseTemplates"]["application/json"])
+    cors = props.get("Cors") or {}
+    preflight = {
+        "Access-Control-Allow-Origin": _unquote(cors.get("AllowOrigin", "'*'")),
+        "Access-Control-Allow-Headers": _unquote(cors.get("AllowHeaders", "'*'")),
+        "Access-Control-Allow-Methods": _unquote(cors.get("AllowMethods", "'*'")),
+    }
+    return responses, preflight
 
 
 def proxy_event(
@@ -171,7 +186,7 @@ class Gateway:
         self.runtime = runtime
         self.authorizer = authorizer
         self.routes = routes_of(stack)
-        self.responses = gateway_responses()
+        self.responses, self.preflight = api_settings(stack)
         # Local-only routes (tokens, schedules, Swagger): (method, path prefix) -> callable(request)
         self.extra_routes = extra_routes or {}
 
@@ -183,8 +198,8 @@ class Gateway:
         return None
 
     def refusal(self, name: str) -> tuple[int, dict[str, str], bytes]:
-        status, body = self.responses[name]
-        return status, {"Content-Type": "application/json"}, body.encode("utf-8")
+        status, headers, body = self.responses[name]
+        return status, headers, body.encode("utf-8")
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
         parts = urlsplit(raw_path)
@@ -192,6 +207,8 @@ class Gateway:
         for (extra_method, prefix), action in self.extra_routes.items():
             if method == extra_method and (path == prefix or path.startswith(prefix + "/")):
                 return action(path, headers, body)
+        if method == "OPTIONS" and any(r.pattern.fullmatch(path) for r in self.routes):
+            return 200, dict(self.preflight), b"{}"  # SAM's Cors: a mock integration answers preflights
         found = self.find(method, path)
         if found is None:
             return self.refusal("MISSING_AUTHENTICATION_TOKEN")
@@ -212,7 +229,8 @@ class Gateway:
             import traceback
 
             traceback.print_exc()
-            return 502, {"Content-Type": "application/json"}, self.responses["DEFAULT_5XX"][1].encode()
+            _, headers, body = self.responses["DEFAULT_5XX"]
+            return 502, headers, body.encode()
         out_headers = dict(result.get("headers") or {})
         for key, values in (result.get("multiValueHeaders") or {}).items():
             out_headers[key] = ",".join(values)
@@ -236,9 +254,15 @@ class Gateway:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":
+                    self.wfile.write(data)
 
-            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+            def __getattr__(self, name):
+                # Every method (even made-up ones) reaches the gateway, which answers an undeclared
+                # one as API Gateway does (404), instead of http.server's HTML 501.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, fmt, *args):  # quiet: the stack prints its own summary
                 pass

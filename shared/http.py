@@ -12,7 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
     ResponseValidationError,
@@ -167,7 +167,10 @@ def openapi_schema(app: APIGatewayRestResolver):
 
 
 def create_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    # The client area's frontend calls from its own origin: answers carry the CORS headers for it.
+    origin = config.env(config.ALLOWED_ORIGIN, "")
+    cors = CORSConfig(allow_origin=origin, allow_headers=["Authorization", "Content-Type"]) if origin else None
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response:
@@ -227,9 +230,27 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
                 return _proxy_error(
                     HTTPStatus.BAD_REQUEST, "malformed_body", "El cuerpo de la solicitud no es texto UTF-8."
                 )
+        if event.get("body") and _has_lone_surrogates(event["body"]):
+            return _proxy_error(
+                HTTPStatus.BAD_REQUEST, "malformed_body",
+                "El cuerpo de la solicitud tiene caracteres Unicode inválidos.",
+            )
         return app.resolve(event, context)
 
     return handler
+
+
+def _has_lone_surrogates(body: str) -> bool:
+    """JSON may escape half a UTF-16 pair ("\\ud83d"); such a string cannot be stored or sent anywhere."""
+    if "\\u" not in body.lower():
+        return False
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except ValueError:
+        return False  # malformed JSON: validation answers it
+    return False
 
 
 def _is_json(headers: dict[str, str]) -> bool:

@@ -64,6 +64,13 @@ class CognitoLogins:
             code = error.response["Error"]["Code"]
             if code == "UsernameExistsException":
                 raise LoginExists(email) from error
+            if code == "InvalidParameterException":
+                # Cognito's email rule is narrower than RFC 5322 (it refuses e.g. "#", "$", "&").
+                raise InvalidInput(
+                    "Ese email no puede usarse para iniciar sesión. Use letras, números, puntos, guiones o '+'.",
+                    code="invalid_email",
+                    field="email",
+                ) from error
             if code == "InvalidPasswordException":
                 self.delete_quietly(email)
                 raise InvalidInput(

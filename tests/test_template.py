@@ -135,7 +135,7 @@ def test_environment_references_point_at_resources_of_the_template():
             if isinstance(value, dict):
                 (kind, target), = value.items()
                 target = target[0] if isinstance(target, list) else str(target).split(".")[0]
-                assert target in RESOURCES, f"{logical_id}.{name} -> {target}"
+                assert target in RESOURCES or target in TEMPLATE["Parameters"], f"{logical_id}.{name} -> {target}"
 
 
 def test_queues_have_dead_letter_queues_and_schedules_target_functions():
