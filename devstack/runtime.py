@@ -1,7 +1,10 @@
-"""Runs the template's functions in this process, as Lambda would: one invocation at a time per
-function (a single warm container), with a Lambda context object."""
+"""Runs the template's functions in this process, as Lambda would: each invocation gets a
+"container" of its own (a separately loaded copy of the handler module, so a resolver's per-request
+state is never shared), up to MAX_CONTAINERS per function running at once; idle containers are reused
+warm. Each invocation gets a Lambda context object."""
 
 import importlib
+import importlib.util
 import itertools
 import os
 import sys
@@ -35,11 +38,16 @@ class LambdaContext:
         return max(0, int((self.started + self.timeout_s - time.monotonic()) * 1000))
 
 
+MAX_CONTAINERS = 4
+
+
 class Runtime:
-    def __init__(self, stack: Stack):
+    def __init__(self, stack: Stack, max_containers: int = MAX_CONTAINERS):
         self.stack = stack
-        self._locks = {name: threading.Lock() for name in stack.functions}
-        self._handlers: dict[str, Any] = {}
+        self.max_containers = max_containers
+        self._available = threading.Condition()
+        self._idle: dict[str, list[Any]] = {name: [] for name in stack.functions}
+        self._started: dict[str, int] = {name: 0 for name in stack.functions}
         self.invocations = itertools.count()
         ensure_import_path()
         # One process hosts every function: give it the union of their environments. The template
@@ -49,16 +57,38 @@ class Runtime:
                 if key != "POWERTOOLS_SERVICE_NAME":
                     os.environ[key] = value
 
-    def handler(self, function: Function):
-        if function.logical_id not in self._handlers:
+    def _new_container(self, function: Function, number: int):
+        if number == 0:  # the first is the module itself, as tests and tools import it
             module = importlib.import_module(function.module)
-            self._handlers[function.logical_id] = getattr(module, function.attribute)
-        return self._handlers[function.logical_id]
+        else:
+            # Another copy of the handler module: its own resolver, clients and warm state. What it
+            # imports (logic, shared/) is shared, as those hold no per-request state.
+            origin = importlib.util.find_spec(function.module).origin
+            spec = importlib.util.spec_from_file_location(f"{function.module}__container{number}", origin)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        return getattr(module, function.attribute)
+
+    def _acquire(self, function: Function):
+        name = function.logical_id
+        with self._available:
+            while not self._idle[name] and self._started[name] >= self.max_containers:
+                self._available.wait()
+            if self._idle[name]:
+                return self._idle[name].pop()
+            number = self._started[name]
+            self._started[name] += 1
+        return self._new_container(function, number)
+
+    def _release(self, function: Function, handler) -> None:
+        with self._available:
+            self._idle[function.logical_id].append(handler)
+            self._available.notify()
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         function = self.stack.functions[logical_id]
-        with self._locks[logical_id]:
-            handler = self.handler(function)
+        handler = self._acquire(function)
+        try:
             context = LambdaContext(
                 function_name=f"{self.stack.name}-{logical_id}",
                 memory_limit_in_mb=1024,
@@ -69,3 +99,5 @@ class Runtime:
             )
             next(self.invocations)
             return handler(event, context)
+        finally:
+            self._release(function, handler)

@@ -4,6 +4,8 @@ contact with limited rights, and a staff user. Written through the same reposito
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from orders.logic import invoice_due_at
+
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import to_storage
 from shared.dal.models import Client, Contact, Invoice, InvoiceLine, Product, Service, due_partition
@@ -91,7 +93,9 @@ def seed(store: Store, logins: CognitoLogins, kms, now: datetime | None = None) 
     vps = _service(client_id, "vps-cloud", "Servidores", "VPS Cloud", "monthly", "USD", 2000,
                    None, None, "pending", None, "Acceda por SSH con el usuario root.", now)
     paid = _invoice(client_id, hosting, 10000, "ARS", start, "paid", now - timedelta(days=183))
-    unpaid = _invoice(client_id, vps, 2000, "USD", local_midnight(local_date(now)), "unpaid", now)
+    # Ordered ten days ago and not paid: overdue, for the daily reminder to find.
+    ordered = now - timedelta(days=10)
+    unpaid = _invoice(client_id, vps, 2000, "USD", local_midnight(local_date(ordered)), "unpaid", ordered)
     for item in (hosting, vps, paid, unpaid):
         item.save()
 
@@ -126,7 +130,7 @@ def _service(client_id, product_id, group, name, cycle, currency, amount, start,
 
 def _invoice(client_id, service, amount, currency, period_start, status, issued):
     invoice_id = new_id(int(issued.timestamp() * 1000))
-    due = issued + timedelta(days=3)
+    due = invoice_due_at(issued)
     invoice = Invoice(
         *Invoice.key(invoice_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"INVOICE#{invoice_id}",
         invoice_id=invoice_id, client_id=client_id, currency=currency, total=amount,

@@ -21,6 +21,11 @@ CLAIM_CLIENT_ID = "custom:client_id"
 CLAIM_CONTACT_ID = "custom:contact_id"
 
 
+class ContactRevoked(Forbidden):
+    code = "contact_revoked"
+    message = "Su acceso como contacto de esta cuenta fue revocado."
+
+
 class Role(StrEnum):
     HOLDER = "holder"
     CONTACT = "contact"
@@ -108,7 +113,7 @@ def authorize(
         return
     granted = contact_permissions(client_id, identity.contact_id or "")
     if granted is None:
-        raise Forbidden("Su acceso como contacto de esta cuenta fue revocado.", code="contact_revoked")
+        raise ContactRevoked()
     if permission.value not in granted:
         raise Forbidden(
             f"Su usuario de contacto no tiene permiso para {PERMISSION_LABELS_ES[permission]}.",

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
     ResponseValidationError,
 )
+from pynamodb.exceptions import PynamoDBException
 
 from shared import config
 from shared.auth import Identity, identity_from_claims
@@ -83,6 +84,7 @@ def answers(status: int = 200, description: str = "OK") -> dict:
     """OpenAPI responses of a route: its success (schema from the return annotation) and the errors."""
     return {status: {"description": description}, **ERRORS}
 
+
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
@@ -114,14 +116,21 @@ _PYDANTIC_MESSAGES_ES = {
     "enum": "no es uno de los valores permitidos",
     "literal_error": "no es uno de los valores permitidos",
     "extra_forbidden": "no se admite",
-    "greater_than": "es demasiado chico",
-    "greater_than_equal": "es demasiado chico",
+    "greater_than": "es demasiado bajo",
+    "greater_than_equal": "es demasiado bajo",
     "less_than_equal": "es demasiado grande",
     "value_error": "no es válido",
     "model_attributes_type": "debe ser un objeto JSON",
     "dict_type": "debe ser un objeto JSON",
     "list_type": "debe ser una lista",
     "string_pattern_mismatch": "no tiene el formato esperado",
+}
+
+
+_BODY_ES = {
+    "missing": "es obligatorio",
+    "model_attributes_type": "debe ser un objeto JSON",
+    "dict_type": "debe ser un objeto JSON",
 }
 
 
@@ -144,10 +153,18 @@ def validation_response(errors: list[dict[str, Any]]) -> Response:
         ctx_error = (error.get("ctx") or {}).get("error")
         if error.get("type") == "value_error" and ctx_error:
             text = str(ctx_error)
-        details.append({"field": field, "message": f"El campo '{field}' {text}."})
+        if field == "body":  # the body as a whole, not a field of it
+            details.append(
+                {"field": field, "message": f"El cuerpo de la solicitud {_BODY_ES.get(error.get('type'), text)}."}
+            )
+        else:
+            details.append({"field": field, "message": f"El campo '{field}' {text}."})
     first = details[0] if details else {"field": "body", "message": "La solicitud no es válida."}
     return error_response(
-        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", first["message"], field=first["field"],
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "validation_error",
+        first["message"],
+        field=first["field"],
         errors=details,
     )
 
@@ -185,6 +202,20 @@ def create_app() -> APIGatewayRestResolver:
         logger.error("response failed its own schema", extra={"errors": str(error.errors())[:2000]})
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", _INTERNAL_ES)
 
+    @app.exception_handler(RecursionError)
+    def _too_deep(error: RecursionError) -> Response:
+        return error_response(
+            HTTPStatus.BAD_REQUEST, "malformed_json", "El cuerpo de la solicitud tiene demasiados niveles anidados."
+        )
+
+    @app.exception_handler(PynamoDBException)
+    def _dynamodb(error: PynamoDBException) -> Response:
+        if error.cause_response_code in _THROTTLED:
+            logger.warning("DynamoDB throttled", extra={"code": error.cause_response_code})
+            unavailable = ServiceUnavailable()
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, unavailable.code, unavailable.message)
+        return _unexpected(error)
+
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
@@ -197,6 +228,7 @@ def create_app() -> APIGatewayRestResolver:
     return app
 
 
+_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _INTERNAL_ES = "Ocurrió un error inesperado. Ya fue registrado; vuelva a intentarlo en unos minutos."
 
 
@@ -215,7 +247,8 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
     def handler(event: dict, context: Any) -> dict:
         if _body_bytes(event) > limit:
             return _proxy_error(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, PayloadTooLarge.code,
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                PayloadTooLarge.code,
                 f"El cuerpo de la solicitud supera el máximo de {limit // 1024} KiB.",
             )
         if event.get("body") and not _is_json(event.get("headers") or {}):
@@ -224,15 +257,15 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
         if event.get("isBase64Encoded") and event.get("body"):
             # Browsers and API Gateway binary types may base64 the JSON; validation wants the text.
             try:
-                event = {**event, "body": base64.b64decode(event["body"]).decode("utf-8"),
-                         "isBase64Encoded": False}
+                event = {**event, "body": base64.b64decode(event["body"]).decode("utf-8"), "isBase64Encoded": False}
             except (ValueError, UnicodeDecodeError):
                 return _proxy_error(
                     HTTPStatus.BAD_REQUEST, "malformed_body", "El cuerpo de la solicitud no es texto UTF-8."
                 )
         if event.get("body") and _has_lone_surrogates(event["body"]):
             return _proxy_error(
-                HTTPStatus.BAD_REQUEST, "malformed_body",
+                HTTPStatus.BAD_REQUEST,
+                "malformed_body",
                 "El cuerpo de la solicitud tiene caracteres Unicode inválidos.",
             )
         return app.resolve(event, context)
@@ -248,8 +281,8 @@ def _has_lone_surrogates(body: str) -> bool:
         json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         return True
-    except ValueError:
-        return False  # malformed JSON: validation answers it
+    except (ValueError, RecursionError):
+        return False  # malformed or absurdly nested JSON: the resolver answers it
     return False
 
 

@@ -13,7 +13,7 @@ from accounts.schemas import (
     UpdateProfile,
 )
 
-from shared.auth import Identity, Permission, Role, authorize, require_account, require_staff
+from shared.auth import ContactRevoked, Identity, Permission, Role, authorize, require_account, require_staff
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.models import Client, Contact
 from shared.dal.repositories import EmailTaken, Store
@@ -116,17 +116,20 @@ def _open_account(
 
 
 def my_account(store: Store, identity: Identity) -> MeOut:
+    """The account's details and what the caller may do on it. A contact without `profile` still
+    learns its own rights (so the client area can show the right menu), but not the details."""
     client_id = require_account(identity)
+    permissions = list(Permission)
     if identity.role is Role.CONTACT:
-        contact = store.get_contact(client_id, identity.contact_id or "")
-        granted = set(contact.permissions) if contact else None
-        authorize(identity, client_id, Permission.PROFILE, lambda *_: granted)
-        permissions = sorted(Permission(p) for p in granted or ())
-    else:
-        permissions = list(Permission)
-    client = store.get_client(client_id)
+        granted = store.contact_permissions(client_id, identity.contact_id or "")
+        if granted is None:
+            raise ContactRevoked()
+        permissions = sorted(Permission(p) for p in granted)
+    account = None
+    if Permission.PROFILE in permissions:
+        account = client_out(store.get_client(client_id))
     return MeOut(
-        account=client_out(client),
+        account=account,
         identity=IdentityOut(role=identity.role.value, contact_id=identity.contact_id, permissions=permissions),
     )
 
@@ -142,8 +145,6 @@ def update_my_account(store: Store, clock: Clock, identity: Identity, changes: U
         if field in sent:
             setattr(client, field, sent[field])
     opt_in = sent.get("whatsapp_opt_in", client.whatsapp_opt_in)
-    if opt_in is None:
-        raise InvalidInput("El campo 'whatsapp_opt_in' debe ser verdadero o falso.", field="whatsapp_opt_in")
     phone_raw = sent.get("phone", client.phone)
     client.phone = _phone(phone_raw, opt_in)
     client.whatsapp_opt_in = opt_in

@@ -17,12 +17,24 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 SupportPlan = Literal["standard", "profesional", "full"]
 
 
+def _country_ok(value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code that libphonenumber knows (it lists every country with a phone plan)."""
+    if value is None:
+        return None
+    import phonenumbers
+
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("no es un código de país ISO 3166 válido (ej.: AR)")
+    return value
+
+
 def _normalise_email(value: object) -> object:
     # One account per email whatever the case or surrounding spaces: the login is case-insensitive.
     return value.strip().lower() if isinstance(value, str) else value
 
 
-LoginEmail = Annotated[EmailStr, BeforeValidator(_normalise_email), Field(max_length=254)]
+# Cognito usernames are at most 128 characters.
+LoginEmail = Annotated[EmailStr, BeforeValidator(_normalise_email), Field(max_length=128)]
 
 
 def _tax_id_ok(value: str | None) -> str | None:
@@ -51,6 +63,7 @@ class _ProfileFields(ApiModel):
     whatsapp_opt_in: bool = False
 
     _check_tax_id = field_validator("tax_id")(lambda cls, v: _tax_id_ok(v))
+    _check_country = field_validator("country")(lambda cls, v: _country_ok(v))
 
 
 class RegisterClient(_ProfileFields):
@@ -79,6 +92,20 @@ class UpdateProfile(ApiModel):
     whatsapp_opt_in: bool | None = None
 
     _check_tax_id = field_validator("tax_id")(lambda cls, v: _tax_id_ok(v))
+    _check_country = field_validator("country")(lambda cls, v: _country_ok(v))
+
+    @field_validator("name", "country", "whatsapp_opt_in", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # null means "clear it" for company, tax id and phone; these three cannot be cleared.
+        if value is None:
+            raise ValueError("no puede quedar vacío")
+        return value
+
+    @field_validator("company", "tax_id", "phone", mode="after")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
 
 class ClientOut(ApiModel):
@@ -102,7 +129,7 @@ class IdentityOut(ApiModel):
 
 
 class MeOut(ApiModel):
-    account: ClientOut
+    account: ClientOut | None  # None for a contact without the `profile` permission
     identity: IdentityOut
 
 

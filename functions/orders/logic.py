@@ -1,6 +1,6 @@
 """A staff order: a pending service and the invoice for its first period, written in one transaction."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from orders.schemas import CreateOrder, OrderOut
@@ -26,6 +26,16 @@ CYCLE_LABEL_ES = {
 ORDER_INVOICE_DUE_DAYS = 3
 
 
+def invoice_due_at(issued: datetime) -> datetime:
+    """The due date of an invoice issued at ``issued``: a local calendar day, stored as the instant it
+    starts (Buenos Aires midnight). It is overdue from the next local day on."""
+    return local_midnight(local_date(issued) + timedelta(days=ORDER_INVOICE_DUE_DAYS))
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
 def create_order(
     store: Store, kms: Any, clock: Clock, identity: Identity, client_id: str, order: CreateOrder
 ) -> OrderOut:
@@ -42,7 +52,7 @@ def create_order(
         )
     price = Money(int(prices[order.billing_cycle]), Currency(product.currency))
     now = clock.now()
-    service_id, invoice_id = new_id(), new_id()
+    service_id, invoice_id = new_id(_ms(now)), new_id(_ms(now))
     period_start = local_midnight(local_date(now))
     period_end = local_midnight(add_months(period_start.date(), CYCLE_MONTHS[order.billing_cycle]))
 
@@ -67,13 +77,14 @@ def create_order(
     if order.credentials:
         service.credentials_ciphertext = encrypt_credentials(kms, service_id, order.credentials)
 
-    due_at = now + timedelta(days=ORDER_INVOICE_DUE_DAYS)
+    due_at = invoice_due_at(now)
+    free = price.is_zero()  # e.g. Soporte Standard: nothing to pay, so the invoice is born paid
     invoice = Invoice(
         *Invoice.key(invoice_id),
         gsi1pk=f"CLIENT#{client_id}",
         gsi1sk=f"INVOICE#{invoice_id}",
-        due_pk=due_partition("INVOICE", invoice_id),
-        due_sk=f"{to_storage(due_at)}#{invoice_id}",
+        due_pk=None if free else due_partition("INVOICE", invoice_id),
+        due_sk=None if free else f"{to_storage(due_at)}#{invoice_id}",
         invoice_id=invoice_id,
         client_id=client_id,
         lines=[
@@ -91,9 +102,10 @@ def create_order(
         currency=price.currency.value,
         total=price.amount,
         amount_paid=0,
-        status="unpaid",
+        status="paid" if free else "unpaid",
         issued_at=to_storage(now),
         due_at=to_storage(due_at),
+        paid_at=to_storage(now) if free else None,
     )
     events = [
         new_event(
@@ -112,5 +124,12 @@ def create_order(
             occurred_at=now,
         ),
     ]
+    if free:
+        events.append(new_event(
+            EventType.INVOICE_PAID,
+            client_id=client_id,
+            payload={"invoice_id": invoice_id, "total": 0, "currency": price.currency.value, "provider": None},
+            occurred_at=now,
+        ))
     store.create_order([service], invoice, events)
     return OrderOut(service=service_summary(service), invoice=invoice_out(invoice))

@@ -1,6 +1,7 @@
+import json
 from typing import Annotated
 
-from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.schemas import ApiModel, BillingCycle, InvoiceOut, ServiceSummary
 
@@ -25,6 +26,15 @@ class CreateOrder(ApiModel):
         Annotated[str, StringConstraints(min_length=1, max_length=64)],
         Annotated[str, StringConstraints(max_length=512)],
     ] | None = Field(default=None, max_length=20)
+
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials_fit_kms(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        # KMS encrypts at most 4 KiB of plaintext in one call.
+        if value and len(json.dumps(value, ensure_ascii=False).encode()) > 4000:
+            raise ValueError("no puede superar 4 KB en total")
+        return value
 
 
 class OrderOut(ApiModel):

@@ -24,6 +24,7 @@ from shared.dal.models import (
     due_partitions,
 )
 from shared.errors import ConcurrentModification, Conflict, DomainError, NotFound
+from shared.ids import is_valid_id
 
 
 class EmailTaken(Conflict):
@@ -64,6 +65,9 @@ class Store:
                 yield tx
         except TransactWriteError as error:
             reasons = [getattr(r, "code", None) if r else None for r in (error.cancellation_reasons or [])]
+            if "TransactionConflict" in reasons:
+                # Another transaction was writing one of these items at that instant: retryable.
+                raise ConcurrentModification() from error
             if "ConditionalCheckFailed" not in reasons:
                 raise
             failed_pk = _sent_partition_keys(tx)[reasons.index("ConditionalCheckFailed")]
@@ -72,6 +76,8 @@ class Store:
     # --- clients and contacts -------------------------------------------------------------------
 
     def get_client(self, client_id: str) -> Client:
+        if not is_valid_id(client_id):  # also keeps absurd keys (DynamoDB allows 2 KB) away from the table
+            raise _client_not_found()
         try:
             return Client.get(*Client.key(client_id))
         except DoesNotExist:
@@ -142,10 +148,14 @@ class Store:
     # --- services and invoices ----------------------------------------------------------------------
 
     def list_services(self, client_id: str) -> list[Service]:
+        if not is_valid_id(client_id):
+            return []
         pk, _ = Client.key(client_id)
         return list(Service.by_owner.query(pk, Service.gsi1sk.startswith("SERVICE#")))
 
     def get_service(self, service_id: str) -> Service:
+        if not is_valid_id(service_id):
+            raise NotFound("No encontramos ese servicio.", code="service_not_found")
         try:
             return Service.get(*Service.key(service_id))
         except DoesNotExist:
@@ -158,6 +168,8 @@ class Store:
         )
 
     def get_invoice(self, invoice_id: str) -> Invoice:
+        if not is_valid_id(invoice_id):
+            raise NotFound("No encontramos esa factura.", code="invoice_not_found")
         try:
             return Invoice.get(*Invoice.key(invoice_id))
         except DoesNotExist:
@@ -166,6 +178,8 @@ class Store:
     def create_order(
         self, services: Iterable[Service], invoice: Invoice, events: Iterable[EventRecord]
     ) -> None:
+        if not is_valid_id(invoice.client_id):
+            raise _client_not_found()
         with self._transaction(by_pk={Client.key(invoice.client_id)[0]: _client_not_found()}) as tx:
             tx.condition_check(Client, *Client.key(invoice.client_id), condition=Client.pk.exists())
             for service in services:

@@ -98,8 +98,16 @@ def test_outbox_events_reach_the_alerts_queue(local_stack):
 
 
 def test_a_schedule_can_be_fired_now(local_stack):
-    status, body = local_stack.json("POST", "/local/schedules/OverdueInvoicesFunction")
-    assert status == 200 and "reminded" in body["result"]
+    # The demo's VPS invoice was issued ten days ago and is unpaid: the daily sweep reminds it once.
+    status = local_stack.request("POST", "/local/schedules/OverdueInvoicesFunction")[0]
+    again = local_stack.json("POST", "/local/schedules/OverdueInvoicesFunction")[1]
+    assert status == 200 and again["result"] == {"reminded": 0}
+    ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=local_stack.aws_endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    # Test-only look at the outbox items the sweep wrote (whoever fired it first: us or the cron).
+    overdue = [json.loads(i["payload"]["S"]) for i in ddb.scan(TableName="paneldecliente-local-Table")["Items"]
+               if i.get("type", {}).get("S") == "invoice.overdue"]
+    assert len(overdue) == 1 and overdue[0]["currency"] == "USD" and overdue[0]["days_overdue"] >= 6
     assert local_stack.json("POST", "/local/schedules/Nope")[0] == 404
 
 

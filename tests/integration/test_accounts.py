@@ -163,7 +163,10 @@ def test_contacts_get_only_what_the_holder_granted(api, stack):
     assert api.call("GET", "/me/invoices", claims=contact).status == 200
     refused = api.call("GET", "/me/services", claims=contact)
     assert (refused.status, refused.json()["code"]) == (403, "permission_denied")
-    assert api.call("GET", "/me", claims=contact).status == 403
+    me = api.call("GET", "/me", claims=contact).json()
+    assert me["account"] is None  # no `profile` right: its own rights, not the account's details
+    assert me["identity"] == {"role": "contact", "contact_id": contact_id, "permissions": ["invoices", "tickets"]}
+    assert api.call("PATCH", "/me", claims=contact, body={"company": "X"}).status == 403
     assert api.call("POST", "/me/contacts", claims=contact, body={
         "email": "x@ejemplo.com.ar", "name": "X", "permissions": ["profile"]}).status == 403
     assert api.call("GET", "/me/contacts", claims=holder).json()[0]["permissions"] == ["invoices", "tickets"]
