@@ -74,6 +74,12 @@ class Stack:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
+SUPPORTED = {
+    "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::S3::Bucket",
+    "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup", "AWS::Serverless::Api",
+}
+
+
 class Unresolved(Exception):
     pass
 
@@ -166,6 +172,9 @@ def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]
     if kind == "AWS::Serverless::Function":
         _function(r, logical_id, resource)
         return
+    if kind not in SUPPORTED:
+        stack.skipped[logical_id] = kind  # alarms, topics, log groups: nothing to emulate locally
+        return
     props = r.resolve(resource.get("Properties", {}))
     physical = f"{stack.name}-{logical_id}"
     arn_prefix = f"arn:aws:{{}}:{stack.region}:{ACCOUNT_ID}"
@@ -228,8 +237,6 @@ def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]
         stack.refs[logical_id] = props["GroupName"]
     elif kind == "AWS::Serverless::Api":
         stack.refs[logical_id] = "localapi"
-    else:
-        stack.skipped[logical_id] = kind
 
 
 def _function(r: Resolver, logical_id: str, resource: dict[str, Any]) -> None:

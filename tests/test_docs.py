@@ -21,4 +21,15 @@ def test_data_model_doc_names_every_index_and_entity():
         assert f"`{index.Meta.index_name}`" in text
     for entity in ("Client", "Contact", "EmailMarker", "Product", "Service", "Invoice", "Payment", "Event"):
         assert f"| {entity}" in text
-    assert "Scan" in text  # the no-Scan rule is stated
+    assert "No Scan" in text
+
+
+def test_no_scan_in_deployed_code():
+    """Requests and sweeps use GetItem/Query only: no `.scan(` call in shared/ or functions/."""
+    import ast
+
+    root = DOCS.parent
+    for file in [*root.glob("shared/**/*.py"), *root.glob("functions/**/*.py")]:
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("scan", "parallel_scan"):
+                raise AssertionError(f"{file.relative_to(root)}:{node.lineno} scans the table")

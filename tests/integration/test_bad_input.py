@@ -78,15 +78,65 @@ def _call(api, route, claims, text, headers, b64=False, raw_b64=None):
     return Response(api._runtime.invoke(route.function, event))
 
 
+VALID_BODIES = {
+    ("PATCH", "/me"): {"company": "X"},
+    ("POST", "/me/contacts"): {"email": "c@ejemplo.com.ar", "name": "C", "permissions": ["invoices"]},
+    ("POST", "/staff/clients"): {"email": "n@ejemplo.com.ar", "name": "N"},
+    ("POST", "/staff/clients/{client_id}/orders"): {"product_id": "hosting-inicial", "billing_cycle": "annually"},
+}
+
+
 def test_every_protected_route_refuses_missing_or_wrong_identity(api, stack):
+    before = _snapshot()
     for route in routes_of(stack):
         if route.public:
             continue
-        for claims in ({}, {"sub": "x", "token_use": "access"}, {"sub": "x", "token_use": "id"}):
-            body = {} if route.method in ("POST", "PATCH") else None
+        body = VALID_BODIES.get((route.method, route.resource))
+        assert body is not None or route.method == "GET", f"add a valid body for {route.method} {route.resource}"
+        for claims, status in (({}, 401), ({"sub": "x", "token_use": "access"}, 401), ({"sub": "x"}, 403)):
             response = api.call(route.method, _concrete(route.resource), claims=claims, body=body)
-            assert response.status in (401, 403, 422), (route.resource, claims, response)
+            assert response.status == status, (route.resource, claims, response)
             assert set(response.json()) >= {"code", "message"}
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("PATCH", "/me", {"name": None}, 422, "validation_error"),
+        ("PATCH", "/me", {"country": None}, 422, "validation_error"),
+        ("PATCH", "/me", {"country": "ZZ"}, 422, "validation_error"),
+        ("PATCH", "/me", {"whatsapp_opt_in": None}, 422, "validation_error"),
+        ("GET", "/me/services/" + "9" * 3000, None, 404, "service_not_found"),
+        ("GET", "/me/invoices/" + "9" * 3000, None, 404, "invoice_not_found"),
+    ],
+)
+def test_values_that_once_crashed_a_handler(api, holder, method, path, body, status, code):
+    before = _snapshot()
+    response = api.call(method, path, claims=holder, body=body)
+    assert (response.status, response.json()["code"]) == (status, code), response
+    assert _snapshot() == before
+
+
+def test_deeply_nested_json_is_a_400(api, holder):
+    response = api.call("PATCH", "/me", claims=holder, raw="[" * 20000 + "]" * 20000)
+    assert (response.status, response.json()["code"]) == (400, "malformed_json")
+
+
+def test_staff_inputs_that_once_crashed_a_handler(api, stack, store):
+    from devstack.seed import CATALOG
+    from shared.dal.models import Product
+
+    for spec in CATALOG:
+        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+    staff = claims_for(staff=True)
+    long_id = api.call("POST", f"/staff/clients/{'9' * 3000}/orders", claims=staff,
+                       body={"product_id": "hosting-inicial", "billing_cycle": "annually"})
+    huge_credentials = api.call("POST", "/staff/clients/01UNKNOWNCLIENT00000000000/orders", claims=staff, body={
+        "product_id": "hosting-inicial", "billing_cycle": "annually",
+        "credentials": {f"k{i}": "x" * 500 for i in range(10)}})
+    assert (long_id.status, long_id.json()["code"]) == (404, "client_not_found")
+    assert (huge_credentials.status, huge_credentials.json()["field"]) == (422, "credentials")
 
 
 def test_every_route_with_an_id_answers_unknown_ids_with_4xx(api, stack, holder):

@@ -9,7 +9,7 @@ import pytest
 from devstack.runtime import Runtime
 from devstack.workers import StreamPoller
 from shared.clock import FixedClock
-from shared.dal.models import EventRecord, Invoice, Product, TableItem
+from shared.dal.models import EventRecord, Product, TableItem
 from tests.integration.conftest import claims_for
 
 
@@ -124,15 +124,30 @@ def test_overdue_sweep_reminds_once_per_local_day(store, overdue_invoice, now):
     assert {p["invoice_id"] for p in payloads} == {overdue_invoice}
 
 
-def test_paid_invoices_leave_the_due_index(store, overdue_invoice, now):
+def test_free_orders_are_born_paid_and_never_overdue(api, store, now):
     from billing.reminders import remind_overdue_invoices
+    from orders.logic import create_order
+    from orders.schemas import CreateOrder
 
-    invoice = Invoice.get(*Invoice.key(overdue_invoice))
-    invoice.status, invoice.due_pk, invoice.due_sk = "paid", None, None
-    invoice.save()
+    from shared.auth import Identity, Role
 
-    assert remind_overdue_invoices(store, FixedClock(now + timedelta(days=10))) == 0
-    assert _overdue_events() == []
+    _ordered_invoice(api, store, now)  # a paid-for one beside it, to show the sweep does run
+    client_id = api.call("GET", "/me", claims=claims_for(client_id=_client_ids()[0])).json()["account"]["client_id"]
+    staff = Identity(subject="staff-1", email=None, role=Role.STAFF, client_id=None)
+    order = create_order(store, boto3.client("kms", region_name="us-east-1"), FixedClock(now), staff, client_id,
+                         CreateOrder(product_id="soporte-standard", billing_cycle="monthly"))
+
+    assert order.invoice.status == "paid" and order.invoice.total.amount == 0
+    assert remind_overdue_invoices(store, FixedClock(now + timedelta(days=30))) == 1  # only the paid-for one
+    paid_events = [json.loads(e.payload) for e in TableItem.scan() if isinstance(e, EventRecord)
+                   and e.type == "invoice.paid"]
+    assert [p["invoice_id"] for p in paid_events] == [order.invoice.invoice_id]
+
+
+def _client_ids():
+    from shared.dal.models import Client
+
+    return [c.client_id for c in TableItem.scan() if isinstance(c, Client)]
 
 
 def test_overdue_schedule_runs_through_the_handler(api, store, stack):
