@@ -25,6 +25,8 @@ class EventType(StrEnum):
     CLIENT_REGISTERED = "client.registered"
     CLIENT_UPDATED = "client.updated"
     CONTACT_ADDED = "contact.added"
+    CONTACT_UPDATED = "contact.updated"
+    CONTACT_REMOVED = "contact.removed"
     SERVICE_ORDERED = "service.ordered"
     SERVICE_ACTIVATED = "service.activated"
     INVOICE_CREATED = "invoice.created"

@@ -82,7 +82,10 @@ ERRORS = {
 
 def answers(status: int = 200, description: str = "OK") -> dict:
     """OpenAPI responses of a route: its success (schema from the return annotation) and the errors."""
-    return {status: {"description": description}, **ERRORS}
+    success: dict = {"description": description}
+    if status == HTTPStatus.NO_CONTENT:
+        success["content"] = {}
+    return {status: success, **ERRORS}
 
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024

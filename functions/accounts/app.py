@@ -8,8 +8,10 @@ from accounts.schemas import (
     MeOut,
     RegisterClient,
     StaffCreateClient,
+    UpdateContact,
     UpdateProfile,
 )
+from aws_lambda_powertools.event_handler import Response
 
 from shared.clock import SystemClock
 from shared.dal.repositories import Store
@@ -58,6 +60,23 @@ def get_contacts() -> list[ContactOut]:
 def post_contact(body: AddContact) -> tuple[ContactOut, int]:
     contact = logic.add_contact(store, logins, clock, current_identity(app), body)
     return logic.contact_out(contact), 201
+
+
+@app.patch(
+    "/me/contacts/<contact_id>", tags=["Cuentas"], summary="Cambiar los derechos o datos de un contacto",
+    security=SECURED, responses=answers(),
+)
+def patch_contact(contact_id: str, body: UpdateContact) -> ContactOut:
+    return logic.contact_out(logic.update_contact(store, clock, current_identity(app), contact_id, body))
+
+
+@app.delete(
+    "/me/contacts/<contact_id>", tags=["Cuentas"], summary="Quitar un contacto (pierde el acceso al instante)",
+    security=SECURED, responses=answers(204, "Contacto quitado"),
+)
+def delete_contact(contact_id: str):  # no body: 204
+    logic.remove_contact(store, logins, clock, current_identity(app), contact_id)
+    return Response(status_code=204)
 
 
 @app.post(

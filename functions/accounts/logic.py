@@ -10,6 +10,7 @@ from accounts.schemas import (
     MeOut,
     RegisterClient,
     StaffCreateClient,
+    UpdateContact,
     UpdateProfile,
 )
 
@@ -17,9 +18,9 @@ from shared.auth import ContactRevoked, Identity, Permission, Role, authorize, r
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.models import Client, Contact
 from shared.dal.repositories import EmailTaken, Store
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events import EventType, new_event
-from shared.ids import new_id
+from shared.ids import is_valid_id, new_id
 from shared.logins import CognitoLogins, LoginExists
 from shared.phones import normalise_phone
 
@@ -163,10 +164,7 @@ def update_my_account(store: Store, clock: Clock, identity: Identity, changes: U
 def add_contact(
     store: Store, logins: CognitoLogins, clock: Clock, identity: Identity, data: AddContact
 ) -> Contact:
-    client_id = require_account(identity)
-    if identity.role is not Role.HOLDER:
-        # A contact creating contacts could grant itself rights it was not given.
-        raise Forbidden("Solo el titular de la cuenta puede agregar contactos.", code="holder_only")
+    client_id = _holder_account(identity)
     now = clock.now()
     contact_id = new_id()
     contact = Contact(
@@ -194,10 +192,67 @@ def add_contact(
 
 
 def list_contacts(store: Store, identity: Identity) -> list[ContactOut]:
+    client_id = _holder_account(identity)
+    return [contact_out(c) for c in store.list_contacts(client_id)]
+
+
+def update_contact(
+    store: Store, clock: Clock, identity: Identity, contact_id: str, changes: UpdateContact
+) -> Contact:
+    client_id = _holder_account(identity)
+    contact = _existing_contact(store, client_id, contact_id)
+    sent = changes.model_dump(exclude_unset=True)
+    if not sent:
+        raise InvalidInput("No envió ningún dato para modificar.", code="empty_update")
+    if "name" in sent:
+        contact.name = sent["name"]
+    if "permissions" in sent:
+        contact.permissions = sorted({Permission(p).value for p in sent["permissions"]})
+    opt_in = sent.get("whatsapp_opt_in", contact.whatsapp_opt_in)
+    contact.phone = _phone(sent.get("phone", contact.phone), opt_in)
+    contact.whatsapp_opt_in = opt_in
+    now = clock.now()
+    event = new_event(
+        EventType.CONTACT_UPDATED,
+        client_id=client_id,
+        payload={"client_id": client_id, "contact_id": contact_id, "fields": sorted(sent),
+                 "permissions": contact.permissions},
+        occurred_at=now,
+    )
+    store.save_with_events([contact], [event])
+    return contact
+
+
+def remove_contact(
+    store: Store, logins: CognitoLogins, clock: Clock, identity: Identity, contact_id: str
+) -> None:
+    """Revoke a contact: its rights end at once (every request reads them), its login is deleted."""
+    client_id = _holder_account(identity)
+    contact = _existing_contact(store, client_id, contact_id)
+    event = new_event(
+        EventType.CONTACT_REMOVED,
+        client_id=client_id,
+        payload={"client_id": client_id, "contact_id": contact_id},
+        occurred_at=clock.now(),
+    )
+    store.remove_contact(contact, [event])
+    # After the commit: a login left behind by a failure here has no contact and is refused anyway.
+    logins.delete_quietly(contact.email)
+
+
+def _holder_account(identity: Identity) -> str:
     client_id = require_account(identity)
     if identity.role is not Role.HOLDER:
-        raise Forbidden("Solo el titular de la cuenta puede ver sus contactos.", code="holder_only")
-    return [contact_out(c) for c in store.list_contacts(client_id)]
+        # A contact managing contacts could grant itself rights it was not given.
+        raise Forbidden("Solo el titular de la cuenta puede administrar sus contactos.", code="holder_only")
+    return client_id
+
+
+def _existing_contact(store: Store, client_id: str, contact_id: str) -> Contact:
+    contact = store.get_contact(client_id, contact_id) if is_valid_id(contact_id) else None
+    if contact is None:
+        raise NotFound("No encontramos ese contacto en su cuenta.", code="contact_not_found")
+    return contact
 
 
 def client_out(client: Client) -> ClientOut:

@@ -143,6 +143,24 @@ class AddContact(ApiModel):
     permissions: list[Permission] = Field(min_length=1, max_length=len(Permission))
 
 
+class UpdateContact(ApiModel):
+    """The holder changes a contact's rights or details; only what is sent changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    whatsapp_opt_in: bool | None = None
+    permissions: list[Permission] | None = Field(default=None, max_length=len(Permission))
+
+    @field_validator("name", "whatsapp_opt_in", "permissions", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("no puede quedar vacío")
+        return value
+
+
 class ContactOut(ApiModel):
     contact_id: str
     email: str

@@ -124,6 +124,15 @@ class Store:
             for event in events:
                 tx.save(event, condition=EventRecord.pk.does_not_exist())
 
+    def remove_contact(self, contact: Contact, events: Iterable[EventRecord]) -> None:
+        """Delete the contact (version-checked) and free its email, in one transaction."""
+        marker_key = EmailMarker.key(contact.email)
+        with self._transaction() as tx:
+            tx.delete(contact)
+            tx.delete(EmailMarker(*marker_key, client_id=contact.client_id))
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())
+
     # --- catalog ----------------------------------------------------------------------------------
 
     def list_catalog(self) -> list[Product]:

@@ -196,3 +196,62 @@ def test_revoked_contact_is_refused(api, store):
     contact = claims_for(client_id=client_id, contact_id="01GONEGONEGONEGONEGONEGONE")
     response = api.call("GET", "/me/invoices", claims=contact)
     assert (response.status, response.json()["code"]) == (403, "contact_revoked")
+
+
+def test_holder_changes_a_contacts_rights_and_they_apply_at_once(api):
+    client_id = api.call("POST", "/clients", body=SIGNUP).json()["client_id"]
+    holder = claims_for(client_id=client_id)
+    contact_id = api.call("POST", "/me/contacts", claims=holder, body={
+        "email": "contable@ejemplo.com.ar", "name": "Estudio", "permissions": ["invoices"]}).json()["contact_id"]
+    contact = claims_for(client_id=client_id, contact_id=contact_id, sub="sub-contact")
+    assert api.call("GET", "/me/services", claims=contact).status == 403
+
+    changed = api.call("PATCH", f"/me/contacts/{contact_id}", claims=holder,
+                       body={"permissions": ["services", "invoices"], "phone": "011 15 2345-6789"})
+
+    assert changed.status == 200, changed
+    assert changed.json()["permissions"] == ["invoices", "services"]
+    assert changed.json()["phone"] == "+5491123456789"
+    assert api.call("GET", "/me/services", claims=contact).status == 200  # same token, new rights
+    assert "contact.updated" in [e.type for e in _items(EventRecord)]
+
+
+def test_removed_contact_loses_access_and_login_and_frees_its_email(api, stack):
+    client_id = api.call("POST", "/clients", body=SIGNUP).json()["client_id"]
+    holder = claims_for(client_id=client_id)
+    contact_id = api.call("POST", "/me/contacts", claims=holder, body={
+        "email": "contable@ejemplo.com.ar", "name": "Estudio", "permissions": ["invoices"]}).json()["contact_id"]
+    contact = claims_for(client_id=client_id, contact_id=contact_id, sub="sub-contact")
+
+    removed = api.call("DELETE", f"/me/contacts/{contact_id}", claims=holder)
+
+    assert (removed.status, removed.text) == (204, "")
+    refused = api.call("GET", "/me/invoices", claims=contact)  # its token is still unexpired
+    assert (refused.status, refused.json()["code"]) == (403, "contact_revoked")
+    with pytest.raises(boto3.client("cognito-idp", region_name="us-east-1").exceptions.UserNotFoundException):
+        _cognito_user(stack, "contable@ejemplo.com.ar")
+    assert api.call("DELETE", f"/me/contacts/{contact_id}", claims=holder).status == 404
+    again = api.call("POST", "/me/contacts", claims=holder, body={
+        "email": "contable@ejemplo.com.ar", "name": "Estudio", "permissions": ["invoices"]})
+    assert again.status == 201
+    assert "contact.removed" in [e.type for e in _items(EventRecord)]
+
+
+def test_only_the_holder_manages_contacts_and_only_its_own(api):
+    client_id = api.call("POST", "/clients", body=SIGNUP).json()["client_id"]
+    holder = claims_for(client_id=client_id)
+    contact_id = api.call("POST", "/me/contacts", claims=holder, body={
+        "email": "contable@ejemplo.com.ar", "name": "Estudio", "permissions": ["invoices", "profile"]}
+    ).json()["contact_id"]
+    other = api.call("POST", "/clients", body={**SIGNUP, "email": "otro@ejemplo.com.ar"}).json()["client_id"]
+    contact = claims_for(client_id=client_id, contact_id=contact_id, sub="sub-contact")
+
+    escalation = api.call("PATCH", f"/me/contacts/{contact_id}", claims=contact,
+                          body={"permissions": ["services", "manage_services"]})
+    foreign = api.call("DELETE", f"/me/contacts/{contact_id}", claims=claims_for(client_id=other))
+    nulls = api.call("PATCH", f"/me/contacts/{contact_id}", claims=holder, body={"permissions": None})
+
+    assert (escalation.status, escalation.json()["code"]) == (403, "holder_only")
+    assert (foreign.status, foreign.json()["code"]) == (404, "contact_not_found")
+    assert (nulls.status, nulls.json()["field"]) == (422, "permissions")
+    assert api.call("GET", "/me/contacts", claims=holder).json()[0]["permissions"] == ["invoices", "profile"]

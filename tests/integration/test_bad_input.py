@@ -34,8 +34,8 @@ def holder(api):
 
 
 def _concrete(resource: str) -> str:
-    return resource.replace("{client_id}", "01UNKNOWNCLIENT00000000000").replace("{service_id}", "nope").replace(
-        "{invoice_id}", "nope")
+    return (resource.replace("{client_id}", "01UNKNOWNCLIENT00000000000").replace("{service_id}", "nope")
+            .replace("{invoice_id}", "nope").replace("{contact_id}", "nope"))
 
 
 def _write_routes(stack):
@@ -83,6 +83,7 @@ VALID_BODIES = {
     ("POST", "/me/contacts"): {"email": "c@ejemplo.com.ar", "name": "C", "permissions": ["invoices"]},
     ("POST", "/staff/clients"): {"email": "n@ejemplo.com.ar", "name": "N"},
     ("POST", "/staff/clients/{client_id}/orders"): {"product_id": "hosting-inicial", "billing_cycle": "annually"},
+    ("PATCH", "/me/contacts/{contact_id}"): {"permissions": ["invoices"]},
 }
 
 
@@ -92,7 +93,7 @@ def test_every_protected_route_refuses_missing_or_wrong_identity(api, stack):
         if route.public:
             continue
         body = VALID_BODIES.get((route.method, route.resource))
-        assert body is not None or route.method == "GET", f"add a valid body for {route.method} {route.resource}"
+        assert body is not None or route.method in ("GET", "DELETE"), f"add a body for {route.method} {route.resource}"
         for claims, status in (({}, 401), ({"sub": "x", "token_use": "access"}, 401), ({"sub": "x"}, 403)):
             response = api.call(route.method, _concrete(route.resource), claims=claims, body=body)
             assert response.status == status, (route.resource, claims, response)
@@ -144,7 +145,7 @@ def test_every_route_with_an_id_answers_unknown_ids_with_4xx(api, stack, holder)
         if "{" not in route.resource or route.resource.endswith("/services") and route.method == "GET":
             continue  # a staff listing of an unknown client is an empty list
         for claims in (holder, claims_for(staff=True)):
-            body = {"product_id": "hosting-inicial", "billing_cycle": "annually"} if route.method == "POST" else None
+            body = VALID_BODIES.get((route.method, route.resource))
             response = api.call(route.method, _concrete(route.resource), claims=claims, body=body)
             assert response.status in (403, 404), (route.resource, claims, response)
             assert set(response.json()) >= {"code", "message"}
