@@ -17,6 +17,13 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 SupportPlan = Literal["standard", "profesional", "full"]
 
 
+def _refuse_null(cls, value: object) -> object:
+    """For PATCH models: a field may be left out, but not sent as null."""
+    if value is None:
+        raise ValueError("no puede quedar vacío")
+    return value
+
+
 def _country_ok(value: str | None) -> str | None:
     """An ISO 3166-1 alpha-2 code that libphonenumber knows (it lists every country with a phone plan)."""
     if value is None:
@@ -94,13 +101,8 @@ class UpdateProfile(ApiModel):
     _check_tax_id = field_validator("tax_id")(lambda cls, v: _tax_id_ok(v))
     _check_country = field_validator("country")(lambda cls, v: _country_ok(v))
 
-    @field_validator("name", "country", "whatsapp_opt_in", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # null means "clear it" for company, tax id and phone; these three cannot be cleared.
-        if value is None:
-            raise ValueError("no puede quedar vacío")
-        return value
+    # null means "clear it" for company, tax id and phone; these three cannot be cleared.
+    _not_null = field_validator("name", "country", "whatsapp_opt_in", mode="before")(_refuse_null)
 
     @field_validator("company", "tax_id", "phone", mode="after")
     @classmethod
@@ -153,12 +155,7 @@ class UpdateContact(ApiModel):
     whatsapp_opt_in: bool | None = None
     permissions: list[Permission] | None = Field(default=None, max_length=len(Permission))
 
-    @field_validator("name", "whatsapp_opt_in", "permissions", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("no puede quedar vacío")
-        return value
+    _not_null = field_validator("name", "whatsapp_opt_in", "permissions", mode="before")(_refuse_null)
 
 
 class ContactOut(ApiModel):
