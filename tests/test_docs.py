@@ -19,7 +19,8 @@ def test_data_model_doc_names_every_index_and_entity():
     text = (DOCS / "data-model.md").read_text(encoding="utf-8")
     for index in TableItem._indexes.values():
         assert f"`{index.Meta.index_name}`" in text
-    for entity in ("Client", "Contact", "EmailMarker", "Product", "Service", "Invoice", "Payment", "Event"):
+    for entity in ("Client", "Contact", "EmailMarker", "Product", "Service", "Invoice", "Payment", "Event",
+                   "Idempotency"):
         assert f"| {entity}" in text
     assert "No Scan" in text
 

@@ -18,11 +18,16 @@ kms = LazyClient("kms")
     "/staff/clients/<client_id>/orders",
     tags=["Personal"],
     summary="Crear un servicio con su primera factura",
+    description=(
+        "Con el encabezado `Idempotency-Key` (1 a 64 letras, números, `-` o `_`), un reintento devuelve "
+        "el mismo pedido en lugar de crear otro."
+    ),
     security=SECURED,
     responses=answers(201, "Servicio y factura creados"),
 )
 def staff_create_order(client_id: str, body: CreateOrder) -> tuple[OrderOut, int]:
-    return logic.create_order(store, kms, clock, current_identity(app), client_id, body), 201
+    key = app.current_event.headers.get("Idempotency-Key")  # Powertools headers are case-insensitive
+    return logic.create_order(store, kms, clock, current_identity(app), client_id, body, key), 201
 
 
 lambda_handler = lambda_handler_for(app)

@@ -1,5 +1,7 @@
 """A staff order: a pending service and the invoice for its first period, written in one transaction."""
 
+import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -8,9 +10,9 @@ from orders.schemas import CreateOrder, OrderOut
 from shared.auth import Identity, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, to_storage
-from shared.dal.models import Invoice, InvoiceLine, Service, due_partition
-from shared.dal.repositories import Store
-from shared.errors import InvalidInput
+from shared.dal.models import IdempotencyRecord, Invoice, InvoiceLine, Service, due_partition
+from shared.dal.repositories import AlreadyAnswered, Store
+from shared.errors import ConcurrentModification, InvalidInput
 from shared.events import EventType, new_event
 from shared.ids import new_id
 from shared.money import Currency, Money
@@ -22,6 +24,7 @@ CYCLE_LABEL_ES = {
     "monthly": "mensual", "quarterly": "trimestral", "semiannually": "semestral",
     "annually": "anual", "biennially": "bienal",
 }
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # A new order's invoice is due this many days after it is issued (WHMCS' usual default is 0–7).
 ORDER_INVOICE_DUE_DAYS = 3
 
@@ -37,9 +40,23 @@ def _ms(at: datetime) -> int:
 
 
 def create_order(
-    store: Store, kms: Any, clock: Clock, identity: Identity, client_id: str, order: CreateOrder
+    store: Store,
+    kms: Any,
+    clock: Clock,
+    identity: Identity,
+    client_id: str,
+    order: CreateOrder,
+    idempotency_key: str | None = None,
 ) -> OrderOut:
+    """With an Idempotency-Key, a retry (double click, network timeout) gets the first answer back
+    instead of a second service and invoice; the same key with another order is refused."""
     require_staff(identity)
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise InvalidInput(
+            "El encabezado Idempotency-Key debe tener de 1 a 64 letras, números, '-' o '_'.",
+            code="invalid_idempotency_key",
+            field="Idempotency-Key",
+        )
     product = store.get_product(order.product_id)
     prices = product.prices.as_dict()
     if order.billing_cycle not in prices:
@@ -131,5 +148,27 @@ def create_order(
             payload={"invoice_id": invoice_id, "total": 0, "currency": price.currency.value, "provider": None},
             occurred_at=now,
         ))
-    store.create_order([service], invoice, events)
-    return OrderOut(service=service_summary(service), invoice=invoice_out(invoice))
+    answer = OrderOut(service=service_summary(service), invoice=invoice_out(invoice))
+    record = None
+    if idempotency_key is not None:
+        request_hash = hashlib.sha256(f"{client_id}|{order.model_dump_json()}".encode()).hexdigest()
+        record = IdempotencyRecord(
+            *IdempotencyRecord.key(f"orders#{client_id}", idempotency_key),
+            request_hash=request_hash,
+            response=answer.model_dump_json(),
+            expires_at=now + timedelta(days=1),
+        )
+    try:
+        store.create_order([service], invoice, events, record)
+    except AlreadyAnswered:
+        previous = store.get_answer(f"orders#{client_id}", idempotency_key or "")
+        if previous is None:  # expired between the two calls: let the caller retry cleanly
+            raise ConcurrentModification() from None
+        if previous.request_hash != record.request_hash:
+            raise InvalidInput(
+                "Ese Idempotency-Key ya se usó para otro pedido. Use una clave nueva para cada pedido.",
+                code="idempotency_key_reused",
+                field="Idempotency-Key",
+            ) from None
+        return OrderOut.model_validate_json(previous.response)
+    return answer

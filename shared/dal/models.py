@@ -224,6 +224,21 @@ class EventRecord(TableItem, discriminator="Event"):
         return f"EVENT#{event_id}", "EVENT"
 
 
+class IdempotencyRecord(TableItem, discriminator="Idempotency"):
+    """The answer given to a request that carried an Idempotency-Key, returned again to its retries.
+
+    Written in the same transaction as the change it answers, so a retry either finds it or races the
+    original and loses on its condition. Expires after a day (TTL).
+    """
+
+    request_hash = UnicodeAttribute()
+    response = UnicodeAttribute()  # JSON of the answer
+
+    @staticmethod
+    def key(scope: str, idempotency_key: str) -> tuple[str, str]:
+        return f"IDEMPOTENCY#{scope}#{idempotency_key}", "IDEMPOTENCY"
+
+
 def due_partition(kind: str, item_id: str) -> str:
     """Shard of the by_due index for an item (stable: derived from its id)."""
     shard = sum(item_id.encode()) % DUE_SHARDS

@@ -17,6 +17,7 @@ from shared.dal.models import (
     Contact,
     EmailMarker,
     EventRecord,
+    IdempotencyRecord,
     Invoice,
     Product,
     Service,
@@ -30,6 +31,10 @@ from shared.ids import is_valid_id
 class EmailTaken(Conflict):
     code = "email_taken"
     message = "Ya existe una cuenta con ese email. Inicie sesión o recupere su clave."
+
+
+class AlreadyAnswered(Exception):
+    """The Idempotency-Key of this request was used before: return the recorded answer instead."""
 
 
 def _client_not_found() -> NotFound:
@@ -55,7 +60,7 @@ class Store:
 
     @contextmanager
     def _transaction(
-        self, conflict: DomainError | None = None, *, by_pk: dict[str, DomainError] | None = None
+        self, conflict: DomainError | None = None, *, by_pk: dict[str, Exception] | None = None
     ) -> Iterator[TransactWrite]:
         """One TransactWrite. A failed condition becomes the error registered for the partition key of
         the item whose condition failed (``by_pk``), else ``conflict``, else a version clash."""
@@ -185,17 +190,33 @@ class Store:
             raise NotFound("No encontramos esa factura.", code="invoice_not_found") from None
 
     def create_order(
-        self, services: Iterable[Service], invoice: Invoice, events: Iterable[EventRecord]
+        self,
+        services: Iterable[Service],
+        invoice: Invoice,
+        events: Iterable[EventRecord],
+        answer: IdempotencyRecord | None = None,
     ) -> None:
+        """Raises AlreadyAnswered when ``answer``'s key was used before (a retry)."""
         if not is_valid_id(invoice.client_id):
             raise _client_not_found()
-        with self._transaction(by_pk={Client.key(invoice.client_id)[0]: _client_not_found()}) as tx:
+        errors: dict[str, Exception] = {Client.key(invoice.client_id)[0]: _client_not_found()}
+        if answer is not None:
+            errors[answer.pk] = AlreadyAnswered()
+        with self._transaction(by_pk=errors) as tx:
             tx.condition_check(Client, *Client.key(invoice.client_id), condition=Client.pk.exists())
+            if answer is not None:
+                tx.save(answer, condition=IdempotencyRecord.pk.does_not_exist())
             for service in services:
                 tx.save(service, condition=Service.pk.does_not_exist())
             tx.save(invoice, condition=Invoice.pk.does_not_exist())
             for event in events:
                 tx.save(event, condition=EventRecord.pk.does_not_exist())
+
+    def get_answer(self, scope: str, idempotency_key: str) -> IdempotencyRecord | None:
+        try:
+            return IdempotencyRecord.get(*IdempotencyRecord.key(scope, idempotency_key), consistent_read=True)
+        except DoesNotExist:
+            return None
 
     def invoices_due_before(self, until_iso: str) -> Iterator[Invoice]:
         """Unpaid invoices whose due date is before ``until_iso``: a Query per shard of by_due."""

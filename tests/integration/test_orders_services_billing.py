@@ -137,3 +137,23 @@ def test_staff_lists_a_clients_services(api, catalog, client_id):
     assert (unknown.status, unknown.json()) == (200, [])
     refused = api.call("GET", f"/staff/clients/{client_id}/services", claims=claims_for(client_id=client_id))
     assert (refused.status, refused.json()["code"]) == (403, "staff_only")
+
+
+def test_an_order_retried_with_its_idempotency_key_is_made_once(api, catalog, client_id):
+    key = {"Idempotency-Key": "pedido-42"}
+    body = {"product_id": "hosting-inicial", "billing_cycle": "annually"}
+    path = f"/staff/clients/{client_id}/orders"
+
+    first = api.call("POST", path, claims=STAFF, body=body, headers=key)
+    retry = api.call("POST", path, claims=STAFF, body=body, headers={"idempotency-key": "pedido-42"})
+    other = api.call("POST", path, claims=STAFF, body={**body, "billing_cycle": "monthly"}, headers=key)
+    bad = api.call("POST", path, claims=STAFF, body=body, headers={"Idempotency-Key": "no vale!"})
+
+    assert first.status == retry.status == 201
+    assert retry.json() == first.json()
+    assert (other.status, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert (bad.status, bad.json()["field"]) == (422, "Idempotency-Key")
+    assert len(_all(Service)) == 1 and len(_all(Invoice)) == 1
+    assert sorted(e.type for e in _all(EventRecord)).count("service.ordered") == 1
+    assert api.call("POST", path, claims=STAFF, body=body).status == 201  # no key: a new order
+    assert len(_all(Service)) == 2
