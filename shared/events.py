@@ -45,6 +45,9 @@ def new_event(
     return EventRecord(
         pk,
         sk,
+        # Listed by hour in by_owner, so a time range can be republished (tools/replay_outbox.py).
+        gsi1pk=outbox_hour(occurred_at),
+        gsi1sk=event_id,
         event_id=event_id,
         type=str(event_type),
         occurred_at=to_storage(occurred_at),
@@ -53,6 +56,10 @@ def new_event(
         schema_version=ENVELOPE_VERSION,
         expires_at=occurred_at + OUTBOX_RETENTION,
     )
+
+
+def outbox_hour(at: datetime) -> str:
+    return f"OUTBOX#{to_storage(at)[:13]}"  # OUTBOX#2026-11-25T12
 
 
 def envelope(record: "EventRecord") -> dict[str, Any]:

@@ -6,11 +6,13 @@ change is either wholly written or not at all.
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from shared.clock import to_storage
 from shared.config import region
 from shared.dal.models import (
     Client,
@@ -222,6 +224,17 @@ class Store:
         """Unpaid invoices whose due date is before ``until_iso``: a Query per shard of by_due."""
         for partition in due_partitions("INVOICE"):
             yield from Invoice.by_due.query(partition, Invoice.due_sk < until_iso)
+
+    def events_between(self, since: datetime, until: datetime) -> Iterator[EventRecord]:
+        """Outbox events that occurred in [since, until): one Query per hour bucket of by_owner."""
+        from shared.events import outbox_hour
+
+        hour = since.replace(minute=0, second=0, microsecond=0)
+        while hour < until:
+            for record in EventRecord.by_owner.query(outbox_hour(hour)):
+                if to_storage(since) <= record.occurred_at < to_storage(until):
+                    yield record
+            hour += timedelta(hours=1)
 
     def save_with_events(self, items: Iterable[TableItem], events: Iterable[EventRecord]) -> None:
         """Save changed aggregates (version-checked) together with the events they caused."""

@@ -10,6 +10,7 @@ from devstack.runtime import Runtime
 from devstack.workers import StreamPoller
 from shared.clock import FixedClock
 from shared.dal.models import EventRecord, Product, TableItem
+from shared.events import EventType, new_event
 from tests.integration.conftest import claims_for
 
 
@@ -160,3 +161,18 @@ def test_overdue_schedule_runs_through_the_handler(api, store, stack):
 
     assert (first, again) == ({"reminded": 1}, {"reminded": 0})
     assert [json.loads(e.payload)["invoice_id"] for e in _overdue_events()] == [invoice_id]
+
+
+def test_a_time_range_of_outbox_events_can_be_republished(api, stack, store, now):
+    from tools.replay_outbox import replay
+
+    for index, minutes in enumerate((0, 50, 70, 200)):  # the last two fall outside the range below
+        event = new_event(EventType.CLIENT_UPDATED, client_id=f"C{index}", payload={"n": index},
+                          occurred_at=now + timedelta(minutes=minutes))
+        store.save_with_events([], [event])
+    sqs = boto3.client("sqs", region_name="us-east-1")
+
+    sent = replay(store, sqs, stack.refs["AlertsQueue"], now, now + timedelta(minutes=60))
+
+    assert sent == 2
+    assert sorted(body["payload"]["n"] for body, _ in _drain(stack.refs["AlertsQueue"])) == [0, 1]
