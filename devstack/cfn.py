@@ -77,6 +77,7 @@ class Stack:
 SUPPORTED = {
     "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::S3::Bucket",
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup", "AWS::Serverless::Api",
+    "AWS::SecretsManager::Secret",
 }
 
 
@@ -235,6 +236,12 @@ def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]
             GroupName=props["GroupName"], UserPoolId=props["UserPoolId"], Description=props.get("Description", "")
         )
         stack.refs[logical_id] = props["GroupName"]
+    elif kind == "AWS::SecretsManager::Secret":
+        generate = props.get("GenerateSecretString") or {}
+        value = props.get("SecretString") or generate.get("SecretStringTemplate") or "{}"
+        arn = session.client("secretsmanager").create_secret(Name=physical, SecretString=value)["ARN"]
+        stack.refs[logical_id] = arn
+        stack.attrs[logical_id] = {"Id": arn}
     elif kind == "AWS::Serverless::Api":
         stack.refs[logical_id] = "localapi"
 

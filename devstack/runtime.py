@@ -39,6 +39,9 @@ class LambdaContext:
 
 
 MAX_CONTAINERS = 4
+# Variables the local stack (or a test) points elsewhere than the template does, e.g. a provider's API
+# at a loopback fake. Applied after the template's values by every Runtime.
+ENV_OVERRIDES: dict[str, str] = {}
 
 
 class Runtime:
@@ -56,6 +59,7 @@ class Runtime:
             for key, value in function.environment.items():
                 if key != "POWERTOOLS_SERVICE_NAME":
                     os.environ[key] = value
+        os.environ.update(ENV_OVERRIDES)
 
     def _new_container(self, function: Function, number: int):
         if number == 0:  # the first is the module itself, as tests and tools import it

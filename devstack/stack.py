@@ -2,15 +2,24 @@
 
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import boto3
 
 from devstack.aws import EmbeddedAws
 from devstack.cfn import ROOT, Stack, provision
+from devstack.fake_mercadopago import FakeMercadoPago
+from devstack.fake_stripe import send_stripe_event
 from devstack.gateway import CognitoAuthorizer, Gateway, json_response
-from devstack.runtime import Runtime, ensure_import_path
+from devstack.runtime import ENV_OVERRIDES, Runtime, ensure_import_path
 from devstack.workers import Scheduler, pollers_for
+
+LOCAL_PAYMENT_SECRETS = {
+    "mercadopago_webhook_secret": "local-mercadopago-webhook-secret",
+    "mercadopago_access_token": "TEST-local-access-token",
+    "stripe_webhook_secret": "whsec_local",
+}
 
 SWAGGER_HTML = """<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><title>Paneldecliente API</title>
@@ -42,6 +51,15 @@ class LocalStack:
         self.session = session
         self.stack: Stack = provision(session)
         self.runtime = Runtime(self.stack)
+        # Payment providers: local secrets, and Mercado Pago's API answered by a loopback fake.
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.stack.refs["PaymentSecrets"], SecretString=json.dumps(LOCAL_PAYMENT_SECRETS)
+        )
+        self.mercadopago = FakeMercadoPago(
+            LOCAL_PAYMENT_SECRETS["mercadopago_access_token"], LOCAL_PAYMENT_SECRETS["mercadopago_webhook_secret"]
+        ).start()
+        ENV_OVERRIDES["MERCADOPAGO_API_URL"] = self.mercadopago.url
+        os.environ.update(ENV_OVERRIDES)
         self.scheduler = Scheduler(self.runtime, self.stack)
         self.app_client_id = self.stack.refs["UserPoolClient"]
         self.user_pool_id = self.stack.refs["UserPool"]
@@ -49,6 +67,7 @@ class LocalStack:
         extra = {
             ("POST", "/local/token"): self._token,
             ("POST", "/local/schedules"): self._fire,
+            ("POST", "/local/payments"): self._pay,
             ("GET", "/swagger"): self._swagger,
             ("GET", "/openapi.json"): self._openapi,
         }
@@ -75,6 +94,7 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self.pollers:
             poller.stop()
+        self.mercadopago.stop()
         self.http.shutdown()
         self.aws.stop()
 
@@ -107,6 +127,28 @@ class LocalStack:
             return json_response(404, {"code": "schedule_not_found", "message": f"No hay un schedule '{name}'.",
                                        "schedules": sorted(self.scheduler.schedules)})
         return json_response(200, {"schedule": name, "result": result})
+
+    def _pay(self, path, headers, body):
+        """Simulate a provider paying an invoice's balance: the provider's signed webhook reaches our API."""
+        from shared.dal.repositories import Store
+
+        try:
+            data = json.loads(body or b"{}")
+            invoice = Store().find_invoice(str(data["invoice_id"]))
+            provider = data.get("provider", "mercadopago")
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input", "message": "Envíe {\"invoice_id\"}."})
+        if invoice is None:
+            return json_response(404, {"code": "invoice_not_found", "message": "No existe esa factura."})
+        minor = int(data.get("amount", int(invoice.total) - int(invoice.amount_paid)))
+        currency = data.get("currency", invoice.currency)
+        if provider == "stripe":
+            status = send_stripe_event(f"{self.url}/webhooks/stripe", LOCAL_PAYMENT_SECRETS["stripe_webhook_secret"],
+                                       invoice_id=invoice.invoice_id, amount=minor, currency=currency)
+            return json_response(200, {"provider": "stripe", "webhook_status": status})
+        payment_id = self.mercadopago.pay(f"{self.url}/webhooks/mercadopago", amount=Decimal(minor) / 100,
+                                          currency=currency, invoice_id=invoice.invoice_id)
+        return json_response(200, {"provider": "mercadopago", "payment_id": payment_id})
 
     def _swagger(self, path, headers, body):
         import swagger_ui_bundle

@@ -32,6 +32,11 @@ class EventType(StrEnum):
     INVOICE_CREATED = "invoice.created"
     INVOICE_PAID = "invoice.paid"
     INVOICE_OVERDUE = "invoice.overdue"
+    INVOICE_REFUNDED = "invoice.refunded"
+    PAYMENT_RECEIVED = "payment.received"
+    PAYMENT_UNMATCHED = "payment.unmatched"
+    PAYMENT_MISMATCHED = "payment.currency_mismatch"
+    CLIENT_CREDITED = "client.credited"
 
 
 def new_event(

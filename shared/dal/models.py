@@ -91,6 +91,7 @@ class Client(TableItem, discriminator="Client"):
     whatsapp_opt_in = BooleanAttribute(default=False)
     support_plan = UnicodeAttribute(default="standard")
     account_executive = UnicodeAttribute(null=True)
+    credit = MapAttribute(of=NumberAttribute, default=dict)  # currency -> minor units (overpayments)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -193,16 +194,24 @@ class Invoice(TableItem, discriminator="Invoice"):
 
 
 class Payment(TableItem, discriminator="Payment"):
-    """One provider payment. Its key is the provider's payment id, so it can be recorded only once."""
+    """One provider payment. Its key is the provider's payment id, so it can be recorded only once.
+
+    status: applied (to its invoice) | underpaid (applied, invoice still owes) | currency_mismatch |
+    unmatched (no invoice of ours) | credited (invoice closed: all to the client's credit) | refunded.
+    """
 
     provider = UnicodeAttribute()
     provider_payment_id = UnicodeAttribute()
-    invoice_id = UnicodeAttribute()
-    client_id = UnicodeAttribute()
-    amount = NumberAttribute()
-    currency = UnicodeAttribute()
+    invoice_id = UnicodeAttribute(null=True)
+    client_id = UnicodeAttribute(null=True)
+    amount = NumberAttribute(default=0)  # minor units, as the provider reported it
+    currency = UnicodeAttribute(null=True)
+    applied = NumberAttribute(default=0)  # to the invoice
+    credited = NumberAttribute(default=0)  # to the client's credit balance
     status = UnicodeAttribute()
+    provider_status = UnicodeAttribute()
     received_at = UnicodeAttribute()
+    version = VersionAttribute()
 
     @staticmethod
     def key(provider: str, provider_payment_id: str) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from shared.dal.models import (
     EventRecord,
     IdempotencyRecord,
     Invoice,
+    Payment,
     Product,
     Service,
     TableItem,
@@ -33,6 +34,10 @@ from shared.ids import is_valid_id
 class EmailTaken(Conflict):
     code = "email_taken"
     message = "Ya existe una cuenta con ese email. Inicie sesión o recupere su clave."
+
+
+class PaymentAlreadyRecorded(Exception):
+    """This provider payment was recorded before (a redelivered or concurrent notification)."""
 
 
 class AlreadyAnswered(Exception):
@@ -224,6 +229,31 @@ class Store:
         """Unpaid invoices whose due date is before ``until_iso``: a Query per shard of by_due."""
         for partition in due_partitions("INVOICE"):
             yield from Invoice.by_due.query(partition, Invoice.due_sk < until_iso)
+
+    def get_payment(self, provider: str, provider_payment_id: str) -> Payment | None:
+        try:
+            return Payment.get(*Payment.key(provider, provider_payment_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def find_invoice(self, invoice_id: str | None) -> Invoice | None:
+        if not invoice_id or not is_valid_id(invoice_id):
+            return None
+        try:
+            return Invoice.get(*Invoice.key(invoice_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def record_payment(
+        self, payment: Payment, changed: Iterable[TableItem], events: Iterable[EventRecord]
+    ) -> None:
+        """The payment (once per provider id), what it changed (version-checked) and its events."""
+        with self._transaction(by_pk={payment.pk: PaymentAlreadyRecorded()}) as tx:
+            tx.save(payment, condition=Payment.pk.does_not_exist())
+            for item in changed:
+                tx.save(item)
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())
 
     def events_between(self, since: datetime, until: datetime) -> Iterator[EventRecord]:
         """Outbox events that occurred in [since, until): one Query per hour bucket of by_owner."""

@@ -82,8 +82,11 @@ class Api:
             (r, p) for r in self._routes if (p := r.match(method, path.split("?")[0])) is not None
         )
         data = raw if raw is not None else (None if body is None else json.dumps(body))
+        from urllib.parse import parse_qs
+
+        query = parse_qs(path.split("?", 1)[1]) if "?" in path else None
         event = proxy_event(
-            method=method, resource=route.resource, path=path.split("?")[0], path_parameters=params,
+            method=method, resource=route.resource, path=path.split("?")[0], path_parameters=params, query=query,
             headers={"Content-Type": "application/json", **(headers or {})}, body=data,
             claims=None if route.public else (claims or {}),
         )

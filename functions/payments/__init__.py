@@ -1,0 +1,1 @@
+"""Payments: provider webhooks (Mercado Pago, Stripe) and exactly-once settlement of invoices."""

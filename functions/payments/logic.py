@@ -1,0 +1,145 @@
+"""Settlement: a provider payment applied to its invoice exactly once.
+
+Exactly once rests on the Payment item, keyed by provider + provider payment id and written in the
+same transaction as the invoice it changes: a redelivered notification (the same webhook hours later,
+Mercado Pago and Stripe both retrying, twenty concurrent deliveries) either finds it or loses the
+race on its condition, and changes nothing. The consumer also uses Powertools idempotency, so a
+redelivered SQS message does not even call the provider again.
+
+Rules (docs/billing.md):
+- the invoice comes from the payment's reference (Mercado Pago external_reference, Stripe
+  metadata.invoice_id); amount and status come from the provider, never from the notification;
+- another currency than the invoice's: recorded as `currency_mismatch`, the invoice is untouched;
+- less than the balance: applied, the invoice stays unpaid (`underpaid`), nothing is activated;
+- more than the balance: the invoice is paid and the excess goes to the client's credit;
+- an invoice already closed: the whole payment goes to credit;
+- a refund or charge-back of an applied payment: the invoice becomes `refunded`, its services are
+  suspended (policy: no service on money taken back), events say so.
+"""
+
+from datetime import datetime
+
+from payments.providers import ProviderPayment
+
+from shared.clock import Clock, to_storage
+from shared.dal.models import Invoice, Payment, Service
+from shared.dal.repositories import PaymentAlreadyRecorded, Store
+from shared.events import EventType, new_event
+
+
+def settle(store: Store, clock: Clock, reported: ProviderPayment) -> str:
+    """Apply what the provider reports; returns what was done (for logs and tests)."""
+    if reported.status in ("pending", "failed"):
+        return f"ignored:{reported.status}"
+    existing = store.get_payment(reported.provider, reported.payment_id)
+    if reported.status == "refunded":
+        if existing is None or existing.status in ("refunded", "unmatched", "currency_mismatch"):
+            return "ignored:refund-of-nothing-applied"
+        return _refund(store, clock, existing)
+    if existing is not None:
+        return "duplicate"
+    try:
+        return _apply(store, clock, reported)
+    except PaymentAlreadyRecorded:
+        return "duplicate"  # a concurrent delivery of the same payment won the race
+
+
+def _apply(store: Store, clock: Clock, reported: ProviderPayment) -> str:
+    now = clock.now()
+    invoice = store.find_invoice(reported.invoice_id)
+    payment = Payment(
+        *Payment.key(reported.provider, reported.payment_id),
+        provider=reported.provider,
+        provider_payment_id=reported.payment_id,
+        invoice_id=invoice.invoice_id if invoice else reported.invoice_id,
+        client_id=invoice.client_id if invoice else None,
+        amount=reported.amount.amount if reported.amount else 0,
+        currency=reported.amount.currency.value if reported.amount else None,
+        provider_status=reported.provider_status,
+        received_at=to_storage(now),
+        status="applied",
+    )
+    if invoice is None:
+        payment.status = "unmatched"
+        store.record_payment(payment, [], [_payment_event(EventType.PAYMENT_UNMATCHED, payment, now)])
+        return "unmatched"
+    if reported.amount is None or reported.amount.currency.value != invoice.currency:
+        payment.status = "currency_mismatch"
+        store.record_payment(payment, [], [_payment_event(EventType.PAYMENT_MISMATCHED, payment, now)])
+        return "currency_mismatch"
+
+    amount = reported.amount
+    balance = int(invoice.total) - int(invoice.amount_paid) if invoice.status == "unpaid" else 0
+    applied = min(amount.amount, max(balance, 0))
+    excess = amount.amount - applied
+    payment.applied, payment.credited = applied, excess
+    changed: list = []
+    events = []
+    if applied:
+        invoice.amount_paid = int(invoice.amount_paid) + applied
+        if int(invoice.amount_paid) >= int(invoice.total):
+            _mark_paid(invoice, now)
+            events.append(new_event(
+                EventType.INVOICE_PAID, client_id=invoice.client_id, occurred_at=now,
+                payload={"invoice_id": invoice.invoice_id, "total": int(invoice.total),
+                         "currency": invoice.currency, "provider": payment.provider},
+            ))
+        else:
+            payment.status = "underpaid"
+        changed.append(invoice)
+    if excess:
+        if not applied:
+            payment.status = "credited"
+        client = store.get_client(invoice.client_id)
+        credit = client.credit.as_dict() if client.credit else {}
+        credit[amount.currency.value] = int(credit.get(amount.currency.value, 0)) + excess
+        client.credit = credit
+        changed.append(client)
+        events.append(new_event(
+            EventType.CLIENT_CREDITED, client_id=client.client_id, occurred_at=now,
+            payload={"client_id": client.client_id, "amount": excess, "currency": amount.currency.value,
+                     "reason": "overpayment", "payment": payment.pk},
+        ))
+    events.insert(0, _payment_event(EventType.PAYMENT_RECEIVED, payment, now))  # with its final status
+    store.record_payment(payment, changed, events)
+    return payment.status
+
+
+def _mark_paid(invoice: Invoice, now: datetime) -> None:
+    invoice.status = "paid"
+    invoice.paid_at = to_storage(now)
+    invoice.due_pk = invoice.due_sk = None  # off the overdue sweep's index
+
+
+def _refund(store: Store, clock: Clock, payment: Payment) -> str:
+    now = clock.now()
+    invoice = store.get_invoice(payment.invoice_id)
+    payment.status = "refunded"
+    invoice.status = "refunded"
+    invoice.due_pk = invoice.due_sk = None
+    suspended: list[Service] = []
+    for service_id in {line.service_id for line in invoice.lines if line.service_id}:
+        service = store.get_service(service_id)
+        if service.status == "active":
+            service.status = "suspended"
+            service.updated_at = to_storage(now)
+            suspended.append(service)
+    events = [
+        new_event(EventType.INVOICE_REFUNDED, client_id=invoice.client_id, occurred_at=now, payload={
+            "invoice_id": invoice.invoice_id, "payment": payment.pk, "amount": int(payment.amount),
+            "currency": payment.currency, "suspended_services": sorted(s.service_id for s in suspended),
+        }),
+    ]
+    store.save_with_events([payment, invoice, *suspended], events)
+    return "refunded"
+
+
+def _payment_event(event_type: EventType, payment: Payment, now: datetime):
+    return new_event(event_type, client_id=payment.client_id, occurred_at=now, payload={
+        "provider": payment.provider, "payment_id": payment.provider_payment_id, "invoice_id": payment.invoice_id,
+        "amount": int(payment.amount), "currency": payment.currency, "status": payment.status,
+        "applied": int(payment.applied), "credited": int(payment.credited),
+    })
+
+
+

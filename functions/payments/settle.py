@@ -1,0 +1,68 @@
+"""SQS consumer: settles queued payment notifications (partial-batch responses; DLQ after retries).
+
+A notification seen before (same provider notification id) returns its first result without calling
+the provider again (Powertools idempotency, records kept in the table); the Payment item makes the
+settlement itself exactly-once whatever the notifications.
+"""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from payments.logic import settle
+from payments.providers import MercadoPagoApi, ProviderPayment
+from payments.secrets import provider_secrets
+
+from shared import config
+from shared.clock import SystemClock
+from shared.dal.repositories import Store
+from shared.money import Currency, Money
+
+logger = Logger()
+store = Store()
+clock = SystemClock()
+persistence = DynamoDBPersistenceLayer(
+    table_name=config.env(config.TABLE_NAME, "paneldecliente"),
+    key_attr="pk",
+    sort_key_attr="sk",
+    static_pk_value="IDEMPOTENCY#payment-notifications",
+    expiry_attr="expires_at",  # the table's TTL attribute
+)
+idempotency = IdempotencyConfig(event_key_jmespath="[provider, notification_id]", expires_after_seconds=7 * 86400)
+
+
+def reported_payment(message: dict[str, Any]) -> ProviderPayment:
+    if message["provider"] == "mercadopago":
+        secrets = provider_secrets()
+        api = MercadoPagoApi(config.env(config.MERCADOPAGO_API_URL, "https://api.mercadopago.com"),
+                             secrets["mercadopago_access_token"])
+        return api.get_payment(message["payment_id"])
+    data = message["payment"]
+    amount = Money(int(data["amount"]), Currency(data["currency"])) if data.get("amount") is not None else None
+    return ProviderPayment("stripe", data["payment_id"], data["status"], amount, data.get("invoice_id"),
+                           data["provider_status"])
+
+
+@idempotent_function(data_keyword_argument="message", config=idempotency, persistence_store=persistence)
+def process(message: dict[str, Any]) -> str:
+    return settle(store, clock, reported_payment(message))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: Any) -> dict:
+    idempotency.register_lambda_context(context)
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            outcome = process(message=json.loads(record["body"]))
+            logger.info("payment notification settled", extra={"outcome": outcome})
+        except Exception:
+            # Back to the queue: retried after the visibility timeout, to the DLQ after maxReceiveCount.
+            logger.exception("payment notification not settled", extra={"message_id": record["messageId"]})
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
