@@ -24,6 +24,7 @@ Paneldecliente local stack
   Resources  {len(stack.stack.refs)} from template.yaml; functions: {", ".join(sorted(stack.stack.functions))}
   Schedules  {", ".join(sorted(stack.scheduler.schedules)) or "-"}
              fire one now: curl -X POST {url}/local/schedules/<name>   (or: make fire SCHEDULE=<name>)
+  Provision  cPanel/WHM faked at {stack.whm.url} (instant products are created there once paid)
   Payments   Mercado Pago API faked at {stack.mercadopago.url}; pay an invoice end to end:
              curl -X POST {url}/local/payments -d '{{"invoice_id": "<id>"}}'   (add "provider": "stripe")
 """)

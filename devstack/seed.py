@@ -46,6 +46,7 @@ CATALOG = [
     dict(product_id="vps-cloud", group="Servidores", name="VPS Cloud", currency="USD",
          prices={"monthly": 2000, "annually": 20000}, upgrade_targets=[],
          activation_mode="manual", activation_days_min=2, activation_days_max=2, provisioning_module=None,
+         requirements=["Sistema operativo elegido", "Clave SSH pública"],
          manual="Acceda por SSH con el usuario root y la clave de abajo.", sort_order=40,
          description="2 vCPU, 4 GB RAM; se activa en 2 días hábiles."),
     dict(product_id="diseno-web", group="Diseño web", name="Diseño Web Autoadministrable", currency="ARS",
@@ -118,8 +119,13 @@ def seed(store: Store, logins: CognitoLogins, kms, now: datetime | None = None) 
 
 def _service(client_id, product_id, group, name, cycle, currency, amount, start, end, status, domain, manual, now):
     service_id = new_id()
+    spec = next(p for p in CATALOG if p["product_id"] == product_id)
     return Service(
         *Service.key(service_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"SERVICE#{service_id}",
+        activation_mode=spec["activation_mode"], activation_days_min=spec.get("activation_days_min", 0),
+        activation_days_max=spec.get("activation_days_max", 0), provisioning_module=spec["provisioning_module"],
+        requirements=spec.get("requirements", []),
+        activation_state="active" if status == "active" else "awaiting_payment",
         service_id=service_id, client_id=client_id, product_id=product_id, product_name=name,
         product_group=group, status=status, billing_cycle=cycle, currency=currency, recurring_amount=amount,
         period_start=to_storage(start) if start else None,

@@ -11,6 +11,7 @@ from devstack.aws import EmbeddedAws
 from devstack.cfn import ROOT, Stack, provision
 from devstack.fake_mercadopago import FakeMercadoPago
 from devstack.fake_stripe import send_stripe_event
+from devstack.fake_whm import FakeWhm
 from devstack.gateway import CognitoAuthorizer, Gateway, json_response
 from devstack.runtime import ENV_OVERRIDES, Runtime, ensure_import_path
 from devstack.workers import Scheduler, pollers_for
@@ -20,6 +21,8 @@ LOCAL_PAYMENT_SECRETS = {
     "mercadopago_access_token": "TEST-local-access-token",
     "stripe_webhook_secret": "whsec_local",
 }
+
+LOCAL_WHM_TOKEN = "local-whm-api-token"
 
 SWAGGER_HTML = """<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><title>Paneldecliente API</title>
@@ -59,6 +62,11 @@ class LocalStack:
             LOCAL_PAYMENT_SECRETS["mercadopago_access_token"], LOCAL_PAYMENT_SECRETS["mercadopago_webhook_secret"]
         ).start()
         ENV_OVERRIDES["MERCADOPAGO_API_URL"] = self.mercadopago.url
+        self.whm = FakeWhm(LOCAL_WHM_TOKEN).start()
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.stack.refs["ProvisioningSecrets"],
+            SecretString=json.dumps({"whm_url": self.whm.url, "whm_token": LOCAL_WHM_TOKEN}),
+        )
         os.environ.update(ENV_OVERRIDES)
         self.scheduler = Scheduler(self.runtime, self.stack)
         self.app_client_id = self.stack.refs["UserPoolClient"]
@@ -95,6 +103,7 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         self.mercadopago.stop()
+        self.whm.stop()
         self.http.shutdown()
         self.aws.stop()
 

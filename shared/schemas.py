@@ -1,6 +1,6 @@
 """API shapes that more than one function returns (services, invoices, money)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -43,6 +43,15 @@ class ProductOut(ApiModel):
     activation_days_max: int
 
 
+class ActivationOut(ApiModel):
+    mode: Literal["instant", "manual", "custom"]
+    state: Literal["awaiting_payment", "queued", "awaiting_requirements", "in_progress", "active", "failed"]
+    eta_from: date | None  # local dates: the window in which the service will be active
+    eta_to: date | None
+    requirements: list[str]
+    message: str  # es-AR, for the client area
+
+
 class ServiceSummary(ApiModel):
     service_id: str
     product_id: str
@@ -54,6 +63,7 @@ class ServiceSummary(ApiModel):
     domain: str | None
     next_due_at: datetime | None
     auto_renew: bool
+    activation: ActivationOut
 
 
 class Credential(ApiModel):
@@ -133,7 +143,36 @@ def _service_fields(service: Service) -> dict:
         "domain": service.domain,
         "next_due_at": _dt(service.period_end),
         "auto_renew": service.auto_renew,
+        "activation": ActivationOut(
+            mode=service.activation_mode,
+            state=service.activation_state,
+            eta_from=date.fromisoformat(service.eta_from) if service.eta_from else None,
+            eta_to=date.fromisoformat(service.eta_to) if service.eta_to else None,
+            requirements=list(service.requirements or []),
+            message=_activation_message(service),
+        ),
     }
+
+
+def _activation_message(service: Service) -> str:
+    state, mode = service.activation_state, service.activation_mode
+    if state == "active":
+        return "Servicio activo: el MANUAL y las claves están en el detalle del servicio."
+    if state == "failed":
+        return "No pudimos activar el servicio automáticamente. Nuestro equipo ya fue avisado y lo resolverá."
+    if state == "awaiting_payment":
+        waits = {"instant": "se activa en hasta 2 minutos", "manual": "se activa en días hábiles",
+                 "custom": "se realiza en 10 a 15 días"}[mode]
+        return f"Pendiente de pago: una vez acreditado el pago, {waits}."
+    if state == "queued":
+        return "Pago acreditado: el servicio se está activando (hasta 2 minutos)."
+    if state == "awaiting_requirements":
+        return "Para comenzar necesitamos: " + "; ".join(service.requirements or []) + "."
+    return f"En preparación: estará listo entre el {_es_date(service.eta_from)} y el {_es_date(service.eta_to)}."
+
+
+def _es_date(text: str | None) -> str:
+    return date.fromisoformat(text).strftime("%d/%m/%Y") if text else "-"
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:

@@ -7,6 +7,7 @@ from typing import Any
 
 from orders.schemas import CreateOrder, OrderOut
 
+from shared.activation import CYCLE_MONTHS, start_activation
 from shared.auth import Identity, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, to_storage
@@ -19,7 +20,6 @@ from shared.money import Currency, Money
 from shared.schemas import invoice_out, service_summary
 from shared.secrets import encrypt_credentials
 
-CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "semiannually": 6, "annually": 12, "biennially": 24}
 CYCLE_LABEL_ES = {
     "monthly": "mensual", "quarterly": "trimestral", "semiannually": "semestral",
     "annually": "anual", "biennially": "bienal",
@@ -88,6 +88,11 @@ def create_order(
         recurring_amount=price.amount,
         domain=order.domain,
         manual=product.manual,
+        activation_mode=product.activation_mode,
+        activation_days_min=int(product.activation_days_min),
+        activation_days_max=int(product.activation_days_max),
+        provisioning_module=product.provisioning_module,
+        requirements=list(product.requirements or []),
         created_at=to_storage(now),
         updated_at=to_storage(now),
     )
@@ -148,6 +153,7 @@ def create_order(
             payload={"invoice_id": invoice_id, "total": 0, "currency": price.currency.value, "provider": None},
             occurred_at=now,
         ))
+        events.extend(start_activation(service, now))  # nothing to wait for
     answer = OrderOut(service=service_summary(service), invoice=invoice_out(invoice))
     record = None
     if idempotency_key is not None:

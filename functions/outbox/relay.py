@@ -27,17 +27,30 @@ def _image(record: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in raw.items()}
 
 
-def publish(sqs_client: Any, queue_url: str, records: list[dict[str, Any]]) -> list[str]:
-    """Send the outbox events among ``records``; returns the sequence numbers that failed."""
-    pending: list[tuple[str, dict[str, Any]]] = []
+# Commands go to their worker's queue; every other event to the alerts queue (its consumers fan out).
+ROUTES = {"service.provisioning_requested": config.PROVISIONING_QUEUE_URL}
+
+
+def publish(sqs_client: Any, queue_urls: dict[str, str], records: list[dict[str, Any]]) -> list[str]:
+    """Send the outbox events among ``records`` to their queues (``queue_urls``: event type -> URL,
+    "*" for the rest); returns the sequence numbers that failed."""
+    by_queue: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for record in records:
         if record.get("eventName") != "INSERT":
             continue
         image = _image(record)
         if image.get("entity") != "Event":
             continue
-        pending.append((record["dynamodb"]["SequenceNumber"], envelope_from_stream_image(image)))
+        envelope = envelope_from_stream_image(image)
+        url = queue_urls.get(envelope["type"], queue_urls["*"])
+        by_queue.setdefault(url, []).append((record["dynamodb"]["SequenceNumber"], envelope))
+    failed: list[str] = []
+    for url, pending in by_queue.items():
+        failed.extend(_send(sqs_client, url, pending))
+    return failed
 
+
+def _send(sqs_client: Any, queue_url: str, pending: list[tuple[str, dict[str, Any]]]) -> list[str]:
     failed: list[str] = []
     for start in range(0, len(pending), SQS_BATCH):
         chunk = pending[start : start + SQS_BATCH]
@@ -63,7 +76,8 @@ def publish(sqs_client: Any, queue_url: str, records: list[dict[str, Any]]) -> l
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: Any) -> dict:
-    failed = publish(sqs, config.env(config.ALERTS_QUEUE_URL), event.get("Records", []))
+    queue_urls = {"*": config.env(config.ALERTS_QUEUE_URL)} | {t: config.env(v) for t, v in ROUTES.items()}
+    failed = publish(sqs, queue_urls, event.get("Records", []))
     if failed:
         logger.warning("events not published; the shard will retry", extra={"failed": len(failed)})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in sorted(failed, key=int)]}

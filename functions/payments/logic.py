@@ -21,6 +21,7 @@ from datetime import datetime
 
 from payments.providers import ProviderPayment
 
+from shared.activation import start_activation
 from shared.clock import Clock, to_storage
 from shared.dal.models import Invoice, Payment, Service
 from shared.dal.repositories import PaymentAlreadyRecorded, Store
@@ -84,6 +85,13 @@ def _apply(store: Store, clock: Clock, reported: ProviderPayment) -> str:
                 payload={"invoice_id": invoice.invoice_id, "total": int(invoice.total),
                          "currency": invoice.currency, "provider": payment.provider},
             ))
+            # Paid: its services start activating in the same transaction (instant ones are queued to
+            # provisioning through the outbox, so a crash cannot lose the command).
+            for service in _services_of(store, invoice):
+                activation = start_activation(service, now)
+                if activation:
+                    changed.append(service)
+                    events.extend(activation)
         else:
             payment.status = "underpaid"
         changed.append(invoice)
@@ -111,6 +119,11 @@ def _mark_paid(invoice: Invoice, now: datetime) -> None:
     invoice.due_pk = invoice.due_sk = None  # off the overdue sweep's index
 
 
+def _services_of(store: Store, invoice: Invoice) -> list[Service]:
+    service_ids = sorted({line.service_id for line in invoice.lines if line.service_id})
+    return [store.get_service(service_id) for service_id in service_ids]
+
+
 def _refund(store: Store, clock: Clock, payment: Payment) -> str:
     now = clock.now()
     invoice = store.get_invoice(payment.invoice_id)
@@ -118,8 +131,7 @@ def _refund(store: Store, clock: Clock, payment: Payment) -> str:
     invoice.status = "refunded"
     invoice.due_pk = invoice.due_sk = None
     suspended: list[Service] = []
-    for service_id in {line.service_id for line in invoice.lines if line.service_id}:
-        service = store.get_service(service_id)
+    for service in _services_of(store, invoice):
         if service.status == "active":
             service.status = "suspended"
             service.updated_at = to_storage(now)

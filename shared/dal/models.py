@@ -131,6 +131,7 @@ class Product(TableItem, discriminator="Product"):
     activation_days_min = NumberAttribute(default=0)
     activation_days_max = NumberAttribute(default=0)
     provisioning_module = UnicodeAttribute(null=True)
+    requirements = ListAttribute(of=UnicodeAttribute, default=list)  # manual products: what we need first
     manual = UnicodeAttribute(null=True)
     sort_order = NumberAttribute(default=0)
     version = VersionAttribute()
@@ -157,6 +158,18 @@ class Service(TableItem, discriminator="Service"):
     manual = UnicodeAttribute(null=True)
     credentials_ciphertext = UnicodeAttribute(null=True)  # KMS ciphertext, base64
     auto_renew = BooleanAttribute(default=True)
+    # Activation (docs/activation.md): copied from the product when ordered.
+    activation_mode = UnicodeAttribute(default="manual")  # instant | manual | custom
+    activation_days_min = NumberAttribute(default=0)
+    activation_days_max = NumberAttribute(default=0)
+    provisioning_module = UnicodeAttribute(null=True)
+    requirements = ListAttribute(of=UnicodeAttribute, default=list)
+    # awaiting_payment | queued | awaiting_requirements | in_progress | active | failed
+    activation_state = UnicodeAttribute(default="awaiting_payment")
+    activation_attempts = NumberAttribute(default=0)
+    activation_error = UnicodeAttribute(null=True)
+    eta_from = UnicodeAttribute(null=True)  # local dates (YYYY-MM-DD)
+    eta_to = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()

@@ -84,6 +84,7 @@ VALID_BODIES = {
     ("POST", "/staff/clients"): {"email": "n@ejemplo.com.ar", "name": "N"},
     ("POST", "/staff/clients/{client_id}/orders"): {"product_id": "hosting-inicial", "billing_cycle": "annually"},
     ("PATCH", "/me/contacts/{contact_id}"): {"permissions": ["invoices"]},
+    ("POST", "/staff/services/{service_id}/activation"): {"action": "requirements_met"},
 }
 
 

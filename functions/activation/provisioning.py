@@ -1,0 +1,47 @@
+"""Provisioning of instant products: the account is created by the product's module (cPanel/WHM)."""
+
+from typing import Any
+
+from activation import cpanel
+
+from shared import activation
+from shared.clock import Clock
+from shared.dal.repositories import Store
+from shared.secrets import encrypt_credentials
+
+
+class RetryLater(Exception):
+    """A transient provisioning failure was recorded; the queue brings the command back later."""
+
+    def __init__(self, attempts: int):
+        super().__init__(f"attempt {attempts} failed")
+        self.attempts = attempts
+
+
+def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, service_id: str) -> str:
+    """Create the account of a queued service with its module; activate it, or record the failure."""
+    service = store.get_service(service_id)
+    if service.activation_state != "queued":
+        return "skipped"  # a redelivered command, or staff got there first
+    now = clock.now()
+    try:
+        if service.provisioning_module != "cpanel" or whm is None:
+            raise cpanel.ProvisioningError(
+                f"No hay módulo de aprovisionamiento '{service.provisioning_module}'.", permanent=True
+            )
+        client = store.get_client(service.client_id)
+        account = cpanel.create(whm, service_id=service.service_id, domain=service.domain,
+                                plan=service.product_id, contact_email=client.email)
+    except cpanel.ProvisioningError as error:
+        if error.permanent:
+            service.activation_attempts = activation.MAX_PROVISIONING_ATTEMPTS - 1  # no point retrying
+        events = activation.provisioning_failed(service, str(error), now)
+        store.save_with_events([service], events)
+        if service.activation_state == "failed":
+            return "failed"
+        raise RetryLater(int(service.activation_attempts)) from error
+    service.credentials_ciphertext = encrypt_credentials(kms, service.service_id, {
+        "usuario cPanel": account.username, "clave cPanel": account.password, "dominio": account.domain,
+    })
+    store.save_with_events([service], activation.activated(service, now))
+    return "activated"

@@ -1,0 +1,98 @@
+"""How a paid service becomes active (help centre, "Demoras en activarse los servicios"):
+
+- instant products: ACTIVE at most 2 minutes after the payment is credited — a provisioning command is
+  queued (through the outbox) to the product's provisioning module;
+- manual products: a delay in business days that starts when their requirements are met (staff mark
+  them); Argentine national holidays and weekends do not count;
+- custom products (self-managed web design, shops, e-commerce): 10 to 15 days once all the information
+  is in (staff mark it).
+
+Pure rules on a Service: they change it and return the events to write with it.
+"""
+
+from datetime import datetime, timedelta
+
+from shared.calendar import add_business_days, add_months, local_date, local_midnight
+from shared.clock import to_storage
+from shared.dal.models import EventRecord, Service
+from shared.events import EventType, new_event
+
+CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "semiannually": 6, "annually": 12, "biennially": 24}
+MAX_PROVISIONING_ATTEMPTS = 5
+CUSTOM_DEFAULT_REQUIREMENT = "Toda la información del proyecto (textos, imágenes, accesos)"
+
+
+def start_activation(service: Service, now: datetime) -> list[EventRecord]:
+    """The invoice of a service awaiting payment was paid."""
+    if service.activation_state != "awaiting_payment":
+        return []
+    service.updated_at = to_storage(now)
+    if service.activation_mode == "instant":
+        service.activation_state = "queued"
+        return [new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id=service.client_id, occurred_at=now,
+                          payload={"service_id": service.service_id, "action": "create",
+                                   "module": service.provisioning_module})]
+    if service.activation_mode == "custom" and not service.requirements:
+        service.requirements = [CUSTOM_DEFAULT_REQUIREMENT]
+    if service.requirements:
+        service.activation_state = "awaiting_requirements"
+        return [_scheduled(service, now)]
+    return requirements_met(service, now)
+
+
+def requirements_met(service: Service, now: datetime) -> list[EventRecord]:
+    """Staff confirm what a manual/custom product needed is in: the delay starts now."""
+    if service.activation_mode == "manual":
+        service.eta_from = add_business_days(now, int(service.activation_days_min)).isoformat()
+        service.eta_to = add_business_days(now, int(service.activation_days_max)).isoformat()
+    else:  # custom: calendar days ("de 10 a 15 días")
+        today = local_date(now)
+        service.eta_from = (today + timedelta(days=int(service.activation_days_min))).isoformat()
+        service.eta_to = (today + timedelta(days=int(service.activation_days_max))).isoformat()
+    service.activation_state = "in_progress"
+    service.updated_at = to_storage(now)
+    return [_scheduled(service, now)]
+
+
+def activated(service: Service, now: datetime) -> list[EventRecord]:
+    start = local_midnight(local_date(now))
+    service.status = "active"
+    service.activation_state = "active"
+    service.activation_error = None
+    service.period_start = to_storage(start)
+    service.period_end = to_storage(local_midnight(add_months(start.date(), CYCLE_MONTHS[service.billing_cycle])))
+    service.updated_at = to_storage(now)
+    return [new_event(EventType.SERVICE_ACTIVATED, client_id=service.client_id, occurred_at=now, payload={
+        "service_id": service.service_id, "product_name": service.product_name, "domain": service.domain,
+        "where": "Paneldecliente → Mis servicios → el servicio: allí están el MANUAL y sus claves",
+    })]
+
+
+def provisioning_failed(service: Service, error: str, now: datetime) -> list[EventRecord]:
+    """One failed attempt; after the last one the service shows activation_failed (never a silent active)."""
+    service.activation_attempts = int(service.activation_attempts) + 1
+    service.activation_error = error[:500]
+    service.updated_at = to_storage(now)
+    if int(service.activation_attempts) < MAX_PROVISIONING_ATTEMPTS:
+        return []
+    service.status = "activation_failed"
+    service.activation_state = "failed"
+    return [new_event(EventType.SERVICE_ACTIVATION_FAILED, client_id=service.client_id, occurred_at=now, payload={
+        "service_id": service.service_id, "module": service.provisioning_module, "error": service.activation_error,
+        "attempts": int(service.activation_attempts),
+    })]
+
+
+def retry(service: Service, now: datetime) -> list[EventRecord]:
+    """Staff retry a failed automatic activation."""
+    service.status = "pending"
+    service.activation_state = "awaiting_payment"  # so that start_activation queues it again
+    service.activation_attempts = 0
+    return start_activation(service, now)
+
+
+def _scheduled(service: Service, now: datetime) -> EventRecord:
+    return new_event(EventType.SERVICE_ACTIVATION_SCHEDULED, client_id=service.client_id, occurred_at=now, payload={
+        "service_id": service.service_id, "state": service.activation_state, "requirements": service.requirements,
+        "eta_from": service.eta_from, "eta_to": service.eta_to,
+    })
