@@ -250,13 +250,23 @@ def dynamodb_requests() -> list[str]:
     return lines
 
 
+def activation_latency() -> list[str]:
+    # Its own process: it runs a whole local stack, whose embedded AWS would share state with ours.
+    result = subprocess.run([sys.executable, "-m", "tools.bench_activation"], cwd=ROOT, capture_output=True,
+                            text=True, env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                                            "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    if result.returncode != 0:
+        return ["## Payment webhook → service ACTIVE", "", f"❌ failed: {result.stdout[-500:]}{result.stderr[-1500:]}"]
+    return result.stdout.strip().splitlines()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="measured cold-start rounds (default 7)")
     args = parser.parse_args()
     started = time.monotonic()
     # Cold starts first: the embedded AWS's threads would otherwise share the CPU with the probes.
-    report = ["# Benchmarks", "", *cold_starts(args.repeat), "", *dynamodb_requests(), ""]
+    report = ["# Benchmarks", "", *cold_starts(args.repeat), "", *dynamodb_requests(), "", *activation_latency(), ""]
     report.append(f"_Python {sys.version.split()[0]}, measured in {time.monotonic() - started:.0f} s._")
     print("\n".join(report))
 

@@ -111,11 +111,12 @@ def test_a_schedule_can_be_fired_now(local_stack):
     assert local_stack.json("POST", "/local/schedules/Nope")[0] == 404
 
 
-def test_a_simulated_provider_payment_settles_a_demo_invoice(local_stack):
+def test_a_simulated_provider_payment_settles_and_activates_an_instant_service(local_stack):
     token = local_stack.token(DEMO)
     client_id = local_stack.json("GET", "/me", token=token)[1]["account"]["client_id"]
     order = local_stack.json("POST", f"/staff/clients/{client_id}/orders", token=local_stack.token(STAFF),
-                             body={"product_id": "hosting-inicial", "billing_cycle": "annually"})[1]
+                             body={"product_id": "hosting-inicial", "billing_cycle": "annually",
+                                   "domain": "pago-e2e.com.ar"})[1]
     invoice_id = order["invoice"]["invoice_id"]
 
     status, paid = local_stack.json("POST", "/local/payments", body={"invoice_id": invoice_id})
@@ -129,6 +130,13 @@ def test_a_simulated_provider_payment_settles_a_demo_invoice(local_stack):
             break
         time.sleep(0.2)
     assert invoice["status"] == "paid" and invoice["balance"]["amount"] == 0
+    service = None
+    while time.monotonic() < deadline + 15:  # invoice.paid -> outbox -> provisioning queue -> cPanel (fake)
+        service = local_stack.json("GET", f"/me/services/{order['service']['service_id']}", token=token)[1]
+        if service["status"] == "active":
+            break
+        time.sleep(0.2)
+    assert service["status"] == "active" and service["credentials"], service
 
 
 @pytest.mark.parametrize(("user", "paths"), [(DEMO, "^/(me|clients|catalog|webhooks)"), (STAFF, "^/staff")])
