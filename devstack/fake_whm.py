@@ -23,9 +23,15 @@ class FakeWhm:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
-                parts = urlsplit(self.path)
-                function = parts.path.removeprefix("/json-api/")
-                params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                self._serve(urlsplit(self.path).query)
+
+            def do_POST(self):  # noqa: N802 (WHM takes the same parameters as a form)
+                length = int(self.headers.get("Content-Length") or 0)
+                self._serve(self.rfile.read(length).decode())
+
+            def _serve(self, query: str):
+                function = urlsplit(self.path).path.removeprefix("/json-api/")
+                params = {k: v[-1] for k, v in parse_qs(query).items()}
                 if self.headers.get("Authorization") != f"whm root:{fake.token}":
                     return self._send(403, {"metadata": {"result": 0, "reason": "Access denied"}})
                 status, body = fake.handle(function, params)

@@ -27,6 +27,8 @@ def start_activation(service: Service, now: datetime) -> list[EventRecord]:
     if service.activation_state != "awaiting_payment":
         return []
     service.updated_at = to_storage(now)
+    if service.activation_mode == "instant" and not service.provisioning_module:
+        return activated(service, now)  # nothing to create on a server (e.g. a support plan)
     if service.activation_mode == "instant":
         service.activation_state = "queued"
         return [new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id=service.client_id, occurred_at=now,
@@ -72,6 +74,8 @@ def provisioning_failed(service: Service, error: str, now: datetime) -> list[Eve
     """One failed attempt; after the last one the service shows activation_failed (never a silent active)."""
     service.activation_attempts = int(service.activation_attempts) + 1
     service.activation_error = error[:500]
+    if service.activation_state == "provisioning":
+        service.activation_state = "queued"
     service.updated_at = to_storage(now)
     if int(service.activation_attempts) < MAX_PROVISIONING_ATTEMPTS:
         return []
@@ -81,6 +85,19 @@ def provisioning_failed(service: Service, error: str, now: datetime) -> list[Eve
         "service_id": service.service_id, "module": service.provisioning_module, "error": service.activation_error,
         "attempts": int(service.activation_attempts),
     })]
+
+
+def withdraw(service: Service, now: datetime) -> bool:
+    """The money for a service was taken back: suspend it, or cancel an activation under way.
+    Returns whether the service changed."""
+    if service.status == "active":
+        service.status = "suspended"
+    elif service.activation_state in ("queued", "provisioning", "awaiting_requirements", "in_progress"):
+        service.activation_state = "cancelled"
+    else:
+        return False
+    service.updated_at = to_storage(now)
+    return True
 
 
 def retry(service: Service, now: datetime) -> list[EventRecord]:

@@ -45,7 +45,10 @@ class ProductOut(ApiModel):
 
 class ActivationOut(ApiModel):
     mode: Literal["instant", "manual", "custom"]
-    state: Literal["awaiting_payment", "queued", "awaiting_requirements", "in_progress", "active", "failed"]
+    state: Literal[
+        "awaiting_payment", "queued", "provisioning", "awaiting_requirements", "in_progress", "active", "failed",
+        "cancelled",
+    ]
     eta_from: date | None  # local dates: the window in which the service will be active
     eta_to: date | None
     requirements: list[str]
@@ -164,8 +167,10 @@ def _activation_message(service: Service) -> str:
         waits = {"instant": "se activa en hasta 2 minutos", "manual": "se activa en días hábiles",
                  "custom": "se realiza en 10 a 15 días"}[mode]
         return f"Pendiente de pago: una vez acreditado el pago, {waits}."
-    if state == "queued":
+    if state in ("queued", "provisioning"):
         return "Pago acreditado: el servicio se está activando (hasta 2 minutos)."
+    if state == "cancelled":
+        return "Activación cancelada: el pago fue devuelto."
     if state == "awaiting_requirements":
         return "Para comenzar necesitamos: " + "; ".join(service.requirements or []) + "."
     return f"En preparación: estará listo entre el {_es_date(service.eta_from)} y el {_es_date(service.eta_to)}."

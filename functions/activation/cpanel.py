@@ -35,9 +35,11 @@ class WhmApi:
         self._timeout = timeout_s
 
     def call(self, function: str, **params: str) -> dict:
-        query = urllib.parse.urlencode({"api.version": "1", **params})
-        request = urllib.request.Request(f"{self._base}/json-api/{function}?{query}",
-                                         headers={"Authorization": self._auth})
+        # POSTed as a form: a password in a query string would land in the server's access log.
+        form = urllib.parse.urlencode({"api.version": "1", **params}).encode()
+        request = urllib.request.Request(f"{self._base}/json-api/{function}", data=form, method="POST",
+                                         headers={"Authorization": self._auth,
+                                                  "Content-Type": "application/x-www-form-urlencoded"})
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (configured host)
                 answer = json.loads(response.read())
@@ -51,12 +53,14 @@ class WhmApi:
             raise ProvisioningError(f"WHM {function}: {metadata.get('reason') or 'sin motivo'}")
         return answer.get("data") or {}
 
-    def account_exists(self, username: str) -> bool:
+    def account_domain(self, username: str) -> str | None:
+        """The main domain of an existing account, or None when there is no such account."""
         try:
-            self.call("accountsummary", user=username)
-            return True
+            data = self.call("accountsummary", user=username)
         except ProvisioningError:
-            return False
+            return None
+        accounts = data.get("acct") or [{}]
+        return accounts[0].get("domain") or ""
 
 
 def username_for(domain: str, service_id: str) -> str:
@@ -79,7 +83,11 @@ def create(api: WhmApi, *, service_id: str, domain: str | None, plan: str, conta
                                 permanent=True)
     username = username_for(domain, service_id)
     password = new_password()
-    if api.account_exists(username):
+    existing_domain = api.account_domain(username)
+    if existing_domain is not None:
+        if existing_domain != domain:
+            raise ProvisioningError(f"Ya existe la cuenta {username} con otro dominio ({existing_domain}).",
+                                    permanent=True)
         # A previous attempt created it and then failed to record it: set a known password and go on.
         api.call("passwd", user=username, password=password)
     else:

@@ -36,8 +36,13 @@ def whm() -> cpanel.WhmApi | None:
 def lambda_handler(event: dict, context: Any) -> dict:
     failures = []
     for record in event.get("Records", []):
-        service_id = json.loads(record["body"])["payload"]["service_id"]
+        service_id = None
         try:
+            command = json.loads(record["body"])["payload"]
+            service_id = command["service_id"]
+            if command.get("action", "create") != "create":
+                logger.warning("unsupported provisioning action", extra={"command": command})
+                continue
             outcome = provision(store, kms, clock, whm(), service_id)
             logger.info("provisioning done", extra={"service_id": service_id, "outcome": outcome})
         except RetryLater as retry:

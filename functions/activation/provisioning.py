@@ -1,12 +1,14 @@
 """Provisioning of instant products: the account is created by the product's module (cPanel/WHM)."""
 
+from datetime import timedelta
 from typing import Any
 
 from activation import cpanel
 
 from shared import activation
-from shared.clock import Clock
+from shared.clock import Clock, from_storage, to_storage
 from shared.dal.repositories import Store
+from shared.errors import ConcurrentModification
 from shared.secrets import encrypt_credentials
 
 
@@ -18,12 +20,25 @@ class RetryLater(Exception):
         self.attempts = attempts
 
 
+CLAIM_TIMEOUT = timedelta(minutes=5)  # a "provisioning" claim older than this belonged to a crashed run
+
+
 def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, service_id: str) -> str:
     """Create the account of a queued service with its module; activate it, or record the failure."""
     service = store.get_service(service_id)
-    if service.activation_state != "queued":
-        return "skipped"  # a redelivered command, or staff got there first
     now = clock.now()
+    stale_claim = service.activation_state == "provisioning" and (
+        now - from_storage(service.updated_at) > CLAIM_TIMEOUT
+    )
+    if service.activation_state != "queued" and not stale_claim:
+        return "skipped"  # a redelivered command, a cancelled activation, or another run has it
+    # Claim it first (version-checked): of two concurrent deliveries only one talks to the server.
+    service.activation_state = "provisioning"
+    service.updated_at = to_storage(now)
+    try:
+        store.save_with_events([service], [])
+    except ConcurrentModification:
+        return "skipped"
     try:
         if service.provisioning_module != "cpanel" or whm is None:
             raise cpanel.ProvisioningError(
@@ -32,7 +47,13 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
         client = store.get_client(service.client_id)
         account = cpanel.create(whm, service_id=service.service_id, domain=service.domain,
                                 plan=service.product_id, contact_email=client.email)
-    except cpanel.ProvisioningError as error:
+        service.credentials_ciphertext = encrypt_credentials(kms, service.service_id, {
+            "usuario cPanel": account.username, "clave cPanel": account.password, "dominio": account.domain,
+        })
+    except Exception as error:  # the module's errors, and anything unexpected on the way (KMS, network)
+        if not isinstance(error, cpanel.ProvisioningError):
+            error = cpanel.ProvisioningError(f"Error inesperado: {type(error).__name__}: {error}")
+        service.activation_state = "queued"  # released for the next attempt
         if error.permanent:
             service.activation_attempts = activation.MAX_PROVISIONING_ATTEMPTS - 1  # no point retrying
         events = activation.provisioning_failed(service, str(error), now)
@@ -40,8 +61,5 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
         if service.activation_state == "failed":
             return "failed"
         raise RetryLater(int(service.activation_attempts)) from error
-    service.credentials_ciphertext = encrypt_credentials(kms, service.service_id, {
-        "usuario cPanel": account.username, "clave cPanel": account.password, "dominio": account.domain,
-    })
     store.save_with_events([service], activation.activated(service, now))
     return "activated"

@@ -46,14 +46,13 @@ def mercadopago() -> dict:
     )
     body = _json_body()
     topic = body.get("type") or query.get("type") or query.get("topic")
-    payment_id = data_id or str((body.get("data") or {}).get("id") or "")
-    if topic != "payment" or not payment_id:
+    # The payment id is the signed one (data.id of the query string), never the body's.
+    if topic != "payment" or not data_id:
         return {"received": True, "queued": False}
-    _queue({
-        "provider": "mercadopago",
-        "notification_id": str(body.get("id") or event.headers.get("x-request-id") or payment_id),
-        "payment_id": payment_id,
-    })
+    notification_id = body.get("id") or event.headers.get("x-request-id")
+    if not notification_id:
+        raise InvalidInput("La notificación no tiene id.", code="missing_notification_id")
+    _queue({"provider": "mercadopago", "notification_id": str(notification_id), "payment_id": data_id})
     return {"received": True, "queued": True}
 
 
@@ -64,6 +63,8 @@ def stripe() -> dict:
     verify_stripe(raw_body=raw, signature=event.headers.get("Stripe-Signature"),
                   secret=provider_secrets()["stripe_webhook_secret"], now=clock.now())
     body = _json_body()
+    if not body.get("id"):
+        raise InvalidInput("El evento no tiene id.", code="missing_notification_id")
     payment = stripe_payment(body)
     if payment is None:
         return {"received": True, "queued": False}

@@ -13,17 +13,18 @@ Rules (docs/billing.md):
 - less than the balance: applied, the invoice stays unpaid (`underpaid`), nothing is activated;
 - more than the balance: the invoice is paid and the excess goes to the client's credit;
 - an invoice already closed: the whole payment goes to credit;
-- a refund or charge-back of an applied payment: the invoice becomes `refunded`, its services are
-  suspended (policy: no service on money taken back), events say so.
+- a refund or charge-back undoes exactly what that payment did (applied amount, credit); an invoice no
+  longer settled becomes `refunded` (nothing left paid) or `unpaid` again, and its services are
+  suspended, or their pending activation cancelled (policy: no service on money taken back).
 """
 
 from datetime import datetime
 
 from payments.providers import ProviderPayment
 
-from shared.activation import start_activation
+from shared.activation import start_activation, withdraw
 from shared.clock import Clock, to_storage
-from shared.dal.models import Invoice, Payment, Service
+from shared.dal.models import Invoice, Payment, Service, due_partition
 from shared.dal.repositories import PaymentAlreadyRecorded, Store
 from shared.events import EventType, new_event
 
@@ -39,6 +40,9 @@ def settle(store: Store, clock: Clock, reported: ProviderPayment) -> str:
         return _refund(store, clock, existing)
     if existing is not None:
         return "duplicate"
+    if reported.provider == "stripe" and not reported.invoice_id:
+        # A PaymentIntent does not carry the Checkout Session's metadata: its session event will.
+        return "ignored:no-reference"
     try:
         return _apply(store, clock, reported)
     except PaymentAlreadyRecorded:
@@ -125,24 +129,42 @@ def _services_of(store: Store, invoice: Invoice) -> list[Service]:
 
 
 def _refund(store: Store, clock: Clock, payment: Payment) -> str:
+    """Undo exactly what this payment did: what it applied to its invoice, what it credited."""
     now = clock.now()
-    invoice = store.get_invoice(payment.invoice_id)
+    was_applied, was_credited = int(payment.applied), int(payment.credited)
     payment.status = "refunded"
-    invoice.status = "refunded"
-    invoice.due_pk = invoice.due_sk = None
-    suspended: list[Service] = []
-    for service in _services_of(store, invoice):
-        if service.status == "active":
-            service.status = "suspended"
-            service.updated_at = to_storage(now)
-            suspended.append(service)
-    events = [
-        new_event(EventType.INVOICE_REFUNDED, client_id=invoice.client_id, occurred_at=now, payload={
-            "invoice_id": invoice.invoice_id, "payment": payment.pk, "amount": int(payment.amount),
-            "currency": payment.currency, "suspended_services": sorted(s.service_id for s in suspended),
-        }),
-    ]
-    store.save_with_events([payment, invoice, *suspended], events)
+    changed: list = [payment]
+    suspended: list[str] = []
+    invoice = store.find_invoice(payment.invoice_id) if was_applied else None
+    if invoice is not None:
+        invoice.amount_paid = max(0, int(invoice.amount_paid) - was_applied)
+        if invoice.status == "paid" and int(invoice.amount_paid) < int(invoice.total):
+            # No longer settled: fully refunded, or owing again (back on the overdue sweep's index).
+            if int(invoice.amount_paid) == 0:
+                invoice.status = "refunded"
+            else:
+                invoice.status = "unpaid"
+                invoice.due_pk = due_partition("INVOICE", invoice.invoice_id)
+                invoice.due_sk = f"{invoice.due_at}#{invoice.invoice_id}"
+            invoice.paid_at = None
+            for service in _services_of(store, invoice):
+                if withdraw(service, now):
+                    changed.append(service)
+                    suspended.append(service.service_id)
+        changed.append(invoice)
+    if was_credited:
+        client = store.get_client(payment.client_id)
+        credit = client.credit.as_dict() if client.credit else {}
+        # May go below zero if the credit was already used: the client then owes it.
+        credit[payment.currency] = int(credit.get(payment.currency, 0)) - was_credited
+        client.credit = credit
+        changed.append(client)
+    events = [new_event(EventType.INVOICE_REFUNDED, client_id=payment.client_id, occurred_at=now, payload={
+        "invoice_id": payment.invoice_id, "payment": payment.pk, "amount": int(payment.amount),
+        "currency": payment.currency, "unapplied": was_applied, "uncredited": was_credited,
+        "invoice_status": invoice.status if invoice else None, "suspended_services": sorted(suspended),
+    })]
+    store.save_with_events(changed, events)
     return "refunded"
 
 

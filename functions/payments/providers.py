@@ -13,6 +13,7 @@ Stripe (https://docs.stripe.com/webhooks#verify-manually):
 import hashlib
 import hmac
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -68,9 +69,20 @@ def _parts(header: str) -> list[tuple[str, str]]:
     return pairs
 
 
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_EPOCH = re.compile(r"\d{9,13}")  # seconds (10 digits today) or milliseconds (13)
+
+
 def _epoch_seconds(text: str) -> float:
-    value = float(text)
-    return value / 1000 if value > 1e11 else value  # milliseconds are accepted too
+    if not _EPOCH.fullmatch(text):
+        raise ValueError(text)
+    value = int(text)
+    return value / 1000 if value > 10**11 else value  # milliseconds are accepted too
+
+
+def _same(expected: str, given: str) -> bool:
+    # Only a well-formed hex digest is compared (compare_digest refuses non-ASCII text).
+    return bool(_HEX64.fullmatch(given)) and hmac.compare_digest(expected, given.lower())
 
 
 def verify_mercadopago(
@@ -95,7 +107,7 @@ def verify_mercadopago(
         manifest += f"request-id:{request_id};"
     manifest += f"ts:{ts};"
     expected = hmac.new(secret.encode(), manifest.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, v1.lower()):
+    if not _same(expected, v1):
         raise BadSignature()
 
 
@@ -108,13 +120,13 @@ def verify_stripe(*, raw_body: bytes, signature: str | None, secret: str, now: d
     if len(timestamps) != 1 or not candidates:
         raise BadSignature()
     try:
-        age = abs(now.timestamp() - int(timestamps[0]))
+        age = abs(now.timestamp() - _epoch_seconds(timestamps[0]))
     except ValueError:
         raise BadSignature() from None
     if age > STRIPE_TOLERANCE_S:
         raise BadSignature("La notificación es demasiado antigua.", code="stale_signature")
     expected = hmac.new(secret.encode(), timestamps[0].encode() + b"." + raw_body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, c.lower()) for c in candidates):
+    if not any(_same(expected, c) for c in candidates):
         raise BadSignature()
 
 
@@ -166,8 +178,9 @@ class MercadoPagoApi:
 def stripe_payment(event: dict) -> ProviderPayment | None:
     """The payment a verified Stripe event reports, or None for events we do not act on."""
     kind = event.get("type")
-    obj = (event.get("data") or {}).get("object") or {}
-    metadata = obj.get("metadata") or {}
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    obj = data.get("object") if isinstance(data.get("object"), dict) else {}
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     if kind == "checkout.session.completed":
         if obj.get("payment_status") != "paid":
             return None  # asynchronous methods complete later (checkout.session.async_payment_succeeded)
@@ -188,7 +201,11 @@ def stripe_payment(event: dict) -> ProviderPayment | None:
             invoice_id=metadata.get("invoice_id"),
             provider_status="succeeded",
         )
-    if kind in ("charge.refunded", "charge.dispute.created"):
+    # Money taken back: a full refund, or a dispute lost (an open dispute may still be won). A partial
+    # refund is staff's call (it shows in Stripe's dashboard); we do not undo a whole payment for it.
+    full_refund = kind == "charge.refunded" and obj.get("refunded") is True
+    lost_dispute = kind == "charge.dispute.closed" and obj.get("status") == "lost"
+    if full_refund or lost_dispute:
         return ProviderPayment(
             provider="stripe",
             payment_id=str(obj.get("payment_intent") or obj.get("id")),

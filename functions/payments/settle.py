@@ -33,7 +33,12 @@ persistence = DynamoDBPersistenceLayer(
     static_pk_value="IDEMPOTENCY#payment-notifications",
     expiry_attr="expires_at",  # the table's TTL attribute
 )
-idempotency = IdempotencyConfig(event_key_jmespath="[provider, notification_id]", expires_after_seconds=7 * 86400)
+# One notification of one payment: a redelivery returns the first result without asking the provider
+# again; another notification (a later status) of the same payment is processed.
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[provider, payment_id || payment.payment_id, notification_id]",
+    expires_after_seconds=7 * 86400,
+)
 
 
 def reported_payment(message: dict[str, Any]) -> ProviderPayment:

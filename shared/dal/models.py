@@ -164,7 +164,7 @@ class Service(TableItem, discriminator="Service"):
     activation_days_max = NumberAttribute(default=0)
     provisioning_module = UnicodeAttribute(null=True)
     requirements = ListAttribute(of=UnicodeAttribute, default=list)
-    # awaiting_payment | queued | awaiting_requirements | in_progress | active | failed
+    # awaiting_payment | queued | provisioning | awaiting_requirements | in_progress | active | failed | cancelled
     activation_state = UnicodeAttribute(default="awaiting_payment")
     activation_attempts = NumberAttribute(default=0)
     activation_error = UnicodeAttribute(null=True)

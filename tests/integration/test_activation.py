@@ -187,3 +187,23 @@ def test_custom_product_takes_10_to_15_days_from_all_information(api, store, cli
     spread = (datetime.fromisoformat(activation["eta_to"]) - datetime.fromisoformat(activation["eta_from"])).days
     assert spread == 5 and (datetime.fromisoformat(activation["eta_from"]).date() - today).days in (9, 10, 11)
     assert not_staff.status == 403
+
+
+def test_support_plans_have_nothing_to_provision_and_activate_on_payment(api, store, client_id):
+    order = _order(api, client_id, product_id="soporte-profesional", billing_cycle="monthly")
+    _pay(store, order["invoice"]["invoice_id"])
+    service = Service.get(*Service.key(order["service"]["service_id"]))
+    assert (service.status, service.activation_state) == ("active", "active")
+
+
+def test_a_redelivered_command_after_success_does_nothing(api, stack, aws, store, whm, client_id):
+    order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually", domain="ana.com.ar")
+    _pay(store, order["invoice"]["invoice_id"])
+    _relay(stack, aws)
+    records, _ = _provision(stack)
+    calls = len(whm.calls)
+
+    again = Runtime(stack).invoke("ProvisioningFunction", {"Records": records})
+
+    assert again == {"batchItemFailures": []} and len(whm.calls) == calls
+    assert Service.get(*Service.key(order["service"]["service_id"])).status == "active"
