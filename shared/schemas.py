@@ -101,6 +101,29 @@ class InvoiceOut(ApiModel):
     lines: list[InvoiceLineOut]
 
 
+class PaymentOut(ApiModel):
+    provider: str
+    payment_id: str
+    invoice_id: str | None
+    status: Literal["applied", "underpaid", "credited", "currency_mismatch", "unmatched", "refunded"]
+    amount: MoneyOut | None
+    applied: int  # minor units applied to the invoice
+    credited: int  # minor units sent to the client's credit
+    provider_status: str
+    received_at: datetime
+
+
+def payment_out(payment) -> PaymentOut:
+    currency = payment.currency
+    return PaymentOut(
+        provider=payment.provider, payment_id=payment.provider_payment_id, invoice_id=payment.invoice_id,
+        status=payment.status,
+        amount=MoneyOut.of(Money(int(payment.amount), Currency(currency))) if currency else None,
+        applied=int(payment.applied), credited=int(payment.credited), provider_status=payment.provider_status,
+        received_at=from_storage(payment.received_at),
+    )
+
+
 def _dt(text: str | None) -> datetime | None:
     return from_storage(text) if text else None
 

@@ -22,7 +22,9 @@ from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events import EventType, new_event
 from shared.ids import is_valid_id, new_id
 from shared.logins import CognitoLogins, LoginExists
+from shared.money import Currency, Money
 from shared.phones import normalise_phone
+from shared.schemas import MoneyOut
 
 
 def _phone(raw: str | None, whatsapp_opt_in: bool) -> str | None:
@@ -267,6 +269,9 @@ def client_out(client: Client) -> ClientOut:
         whatsapp_opt_in=client.whatsapp_opt_in,
         support_plan=client.support_plan,
         account_executive=client.account_executive,
+        credit=[MoneyOut.of(Money(int(amount), Currency(currency)))
+                for currency, amount in sorted((client.credit.as_dict() if client.credit else {}).items())
+                if int(amount)],
         created_at=from_storage(client.created_at),
     )
 

@@ -11,7 +11,7 @@ from pydantic import (
 )
 
 from shared.auth import Permission
-from shared.schemas import ApiModel
+from shared.schemas import ApiModel, MoneyOut
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 SupportPlan = Literal["standard", "profesional", "full"]
@@ -121,6 +121,7 @@ class ClientOut(ApiModel):
     whatsapp_opt_in: bool
     support_plan: SupportPlan
     account_executive: str | None
+    credit: list[MoneyOut]  # credit balance per currency (overpayments)
     created_at: datetime
 
 

@@ -4,7 +4,7 @@ from billing import logic
 
 from shared.dal.repositories import Store
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
-from shared.schemas import InvoiceOut
+from shared.schemas import InvoiceOut, PaymentOut
 
 app = create_app()
 store = Store()
@@ -24,6 +24,28 @@ def list_my_invoices() -> list[InvoiceOut]:
 )
 def get_my_invoice(invoice_id: str) -> InvoiceOut:
     return logic.my_invoice(store, current_identity(app), invoice_id)
+
+
+@app.get(
+    "/staff/invoices/<invoice_id>/payments",
+    tags=["Personal"],
+    summary="Pagos recibidos para una factura",
+    security=SECURED,
+    responses=answers(),
+)
+def staff_invoice_payments(invoice_id: str) -> list[PaymentOut]:
+    return logic.invoice_payments(store, current_identity(app), invoice_id)
+
+
+@app.get(
+    "/staff/payments/unmatched",
+    tags=["Personal"],
+    summary="Pagos que no corresponden a ninguna factura",
+    security=SECURED,
+    responses=answers(),
+)
+def staff_unmatched_payments() -> list[PaymentOut]:
+    return logic.unmatched_payments(store, current_identity(app))
 
 
 lambda_handler = lambda_handler_for(app)

@@ -1,8 +1,8 @@
 """Who sees which invoice."""
 
-from shared.auth import Identity, Permission, authorize, require_account
+from shared.auth import Identity, Permission, authorize, require_account, require_staff
 from shared.dal.repositories import Store
-from shared.schemas import InvoiceOut, invoice_out
+from shared.schemas import InvoiceOut, PaymentOut, invoice_out, payment_out
 
 
 def my_invoices(store: Store, identity: Identity) -> list[InvoiceOut]:
@@ -16,3 +16,15 @@ def my_invoice(store: Store, identity: Identity, invoice_id: str) -> InvoiceOut:
     invoice = store.get_invoice(invoice_id)
     authorize(identity, invoice.client_id, Permission.INVOICES, store.contact_permissions)
     return invoice_out(invoice)
+
+
+def invoice_payments(store: Store, identity: Identity, invoice_id: str) -> list[PaymentOut]:
+    """Staff: every payment received for an invoice — under/over-payments and currency mismatches too."""
+    require_staff(identity)
+    return [payment_out(p) for p in store.payments_of_invoice(invoice_id)]
+
+
+def unmatched_payments(store: Store, identity: Identity) -> list[PaymentOut]:
+    """Staff: payments whose reference is no invoice of ours, newest first."""
+    require_staff(identity)
+    return [payment_out(p) for p in store.unmatched_payments()]

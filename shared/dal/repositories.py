@@ -36,6 +36,9 @@ class EmailTaken(Conflict):
     message = "Ya existe una cuenta con ese email. Inicie sesión o recupere su clave."
 
 
+UNMATCHED_PAYMENTS = "PAYMENTS#UNMATCHED"
+
+
 class PaymentAlreadyRecorded(Exception):
     """This provider payment was recorded before (a redelivered or concurrent notification)."""
 
@@ -236,6 +239,14 @@ class Store:
         except DoesNotExist:
             return None
 
+    def payments_of_invoice(self, invoice_id: str) -> list[Payment]:
+        if not is_valid_id(invoice_id):
+            return []
+        return list(Payment.by_owner.query(f"INVOICE#{invoice_id}", Payment.gsi1sk.startswith("PAYMENT#")))
+
+    def unmatched_payments(self) -> list[Payment]:
+        return list(Payment.by_owner.query(UNMATCHED_PAYMENTS, scan_index_forward=False))
+
     def find_invoice(self, invoice_id: str | None) -> Invoice | None:
         if not invoice_id or not is_valid_id(invoice_id):
             return None
@@ -248,6 +259,9 @@ class Store:
         self, payment: Payment, changed: Iterable[TableItem], events: Iterable[EventRecord]
     ) -> None:
         """The payment (once per provider id), what it changed (version-checked) and its events."""
+        # Listed under its invoice for staff; a payment matching no invoice goes to the review list.
+        payment.gsi1pk = f"INVOICE#{payment.invoice_id}" if payment.client_id else UNMATCHED_PAYMENTS
+        payment.gsi1sk = f"PAYMENT#{payment.received_at}#{payment.provider}#{payment.provider_payment_id}"
         with self._transaction(by_pk={payment.pk: PaymentAlreadyRecorded()}) as tx:
             tx.save(payment, condition=Payment.pk.does_not_exist())
             for item in changed:

@@ -155,6 +155,7 @@ def test_twenty_concurrent_deliveries_settle_once(api, stack, mercadopago, settl
 
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * 19
     assert len(_events("invoice.paid")) == 1 and len(_all(Payment)) == 1
+    assert len(_events("service.provisioning_requested")) == 1  # one activation
     assert int(Invoice.get(*Invoice.key(invoice_id)).amount_paid) == 15000
 
 
@@ -194,6 +195,12 @@ def test_amount_and_currency_rules(
     assert (client.credit.as_dict() or None) == credit
     if outcome == "underpaid":
         assert int(invoice.amount_paid) == 10000 and invoice.due_pk  # still owed, still reminded
+    seen_by_staff = api.call("GET", f"/staff/invoices/{invoice_id}/payments", claims=STAFF).json()
+    assert [(p["payment_id"], p["status"]) for p in seen_by_staff] == [(payment_id, outcome)]
+    me = api.call("GET", "/me", claims=claims_for(client_id=invoice.client_id)).json()["account"]
+    assert {m["currency"]: m["amount"] for m in me["credit"]} == (credit or {})
+    refused = api.call("GET", f"/staff/invoices/{invoice_id}/payments", claims=claims_for(client_id=invoice.client_id))
+    assert refused.status == 403
 
 
 def test_pending_and_rejected_payments_change_nothing(api, stack, mercadopago, settle_queued, order):
@@ -293,6 +300,8 @@ def test_payment_for_an_unknown_invoice_is_kept_for_staff(api, stack, mercadopag
     settle_queued(_queued(stack))
     assert Payment.get(*Payment.key("mercadopago", payment_id)).status == "unmatched"
     assert _events("payment.unmatched")[0]["payment_id"] == payment_id
+    review = api.call("GET", "/staff/payments/unmatched", claims=STAFF).json()
+    assert [(p["payment_id"], p["invoice_id"]) for p in review] == [(payment_id, "nada")]
 
 
 @pytest.mark.parametrize(
