@@ -32,7 +32,10 @@ def _post(url: str, body: dict, token: str | None = None) -> dict:
 
 def measure(payments: int) -> list[float]:
     sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
+    from devstack.runtime import ENV_OVERRIDES
     from devstack.stack import LocalStack
+
+    ENV_OVERRIDES["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the report is this process's output
 
     stack = LocalStack(port=0, aws_port=0, seed=True, schedules=False).start()
     try:
