@@ -10,12 +10,12 @@ Used by `make dev` (POST /local/payments) and by the tests.
 import hashlib
 import hmac
 import json
-import threading
 import time
 import urllib.request
 import uuid
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from devstack.loopback import LoopbackJsonServer
 
 
 class FakeMercadoPago:
@@ -25,44 +25,29 @@ class FakeMercadoPago:
         self.payments: dict[str, dict] = {}
         self.requests: list[str] = []
         self._next_id = 1_000_000_000 + int(time.time()) % 1_000_000
-        fake = self
+        self._server = LoopbackJsonServer("fake-mercadopago", self._answer, host, port)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                fake.requests.append(self.path)
-                if self.headers.get("Authorization") != f"Bearer {fake.access_token}":
-                    return self._json(401, {"message": "invalid access token", "error": "unauthorized", "status": 401})
-                payment_id = self.path.rsplit("/", 1)[-1]
-                if not self.path.startswith("/v1/payments/") or payment_id not in fake.payments:
-                    return self._json(404, {"message": "Payment not found", "error": "not_found", "status": 404})
-                return self._json(200, fake.payments[payment_id])
-
-            def _json(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-mercadopago", daemon=True)
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
+        self.requests.append(path)
+        if method != "GET":
+            return 405, {"message": "method not allowed", "error": "method_not_allowed", "status": 405}
+        if headers.get("Authorization") != f"Bearer {self.access_token}":
+            return 401, {"message": "invalid access token", "error": "unauthorized", "status": 401}
+        payment_id = path.rsplit("/", 1)[-1]
+        if not path.startswith("/v1/payments/") or payment_id not in self.payments:
+            return 404, {"message": "Payment not found", "error": "not_found", "status": 404}
+        return 200, self.payments[payment_id]
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def start(self) -> "FakeMercadoPago":
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._server.stop()
 
     def create_payment(self, *, amount: Decimal, currency: str, external_reference: str | None,
                        status: str = "approved") -> str:

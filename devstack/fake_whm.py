@@ -6,10 +6,10 @@ with WHM's envelope ({"metadata": {"result": 1|0, "reason": ...}, "data": ...}) 
 broken server would.
 """
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from devstack.loopback import LoopbackJsonServer
 
 
 class FakeWhm:
@@ -19,50 +19,27 @@ class FakeWhm:
         self.calls: list[tuple[str, dict]] = []
         self._failures = 0
         self._lock = threading.Lock()
-        fake = self
+        self._server = LoopbackJsonServer("fake-whm", self._answer, host, port)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                self._serve(urlsplit(self.path).query)
-
-            def do_POST(self):  # noqa: N802 (WHM takes the same parameters as a form)
-                length = int(self.headers.get("Content-Length") or 0)
-                self._serve(self.rfile.read(length).decode())
-
-            def _serve(self, query: str):
-                function = urlsplit(self.path).path.removeprefix("/json-api/")
-                params = {k: v[-1] for k, v in parse_qs(query).items()}
-                if self.headers.get("Authorization") != f"whm root:{fake.token}":
-                    return self._send(403, {"metadata": {"result": 0, "reason": "Access denied"}})
-                status, body = fake.handle(function, params)
-                return self._send(status, body)
-
-            def _send(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-whm", daemon=True)
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
+        parts = urlsplit(path)
+        # WHM takes the same parameters in the query string (GET) or as a form (POST).
+        query = body.decode() if method == "POST" else parts.query
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        if headers.get("Authorization") != f"whm root:{self.token}":
+            return 403, {"metadata": {"result": 0, "reason": "Access denied"}}
+        return self.handle(parts.path.removeprefix("/json-api/"), params)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def start(self) -> "FakeWhm":
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._server.stop()
 
     def fail_next(self, times: int) -> None:
         with self._lock:
