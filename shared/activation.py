@@ -87,17 +87,23 @@ def provisioning_failed(service: Service, error: str, now: datetime) -> list[Eve
     })]
 
 
-def withdraw(service: Service, now: datetime) -> bool:
-    """The money for a service was taken back: suspend it, or cancel an activation under way.
-    Returns whether the service changed."""
+def withdraw(service: Service, now: datetime) -> list[EventRecord] | None:
+    """The money for a service was taken back: suspend it (on its server too), or cancel an activation
+    under way. Returns the events to write with it, or None when the service does not change."""
+    events: list[EventRecord] = []
     if service.status == "active":
         service.status = "suspended"
+        if service.provisioning_module and service.provisioning_account:
+            events.append(new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id=service.client_id,
+                                    occurred_at=now, payload={"service_id": service.service_id, "action": "suspend",
+                                                              "module": service.provisioning_module,
+                                                              "reason": "Pago devuelto"}))
     elif service.activation_state in ("queued", "provisioning", "awaiting_requirements", "in_progress"):
         service.activation_state = "cancelled"
     else:
-        return False
+        return None
     service.updated_at = to_storage(now)
-    return True
+    return events
 
 
 def retry(service: Service, now: datetime) -> list[EventRecord]:

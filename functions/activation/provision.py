@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from activation import cpanel
-from activation.provisioning import RetryLater, provision
+from activation.provisioning import SERVER_ACTIONS, RetryLater, apply_to_server, provision
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 
@@ -40,10 +40,14 @@ def lambda_handler(event: dict, context: Any) -> dict:
         try:
             command = json.loads(record["body"])["payload"]
             service_id = command["service_id"]
-            if command.get("action", "create") != "create":
+            action = command.get("action", "create")
+            if action == "create":
+                outcome = provision(store, kms, clock, whm(), service_id)
+            elif action in SERVER_ACTIONS:
+                outcome = apply_to_server(store, whm(), command)
+            else:
                 logger.warning("unsupported provisioning action", extra={"command": command})
                 continue
-            outcome = provision(store, kms, clock, whm(), service_id)
             logger.info("provisioning done", extra={"service_id": service_id, "outcome": outcome})
         except RetryLater as retry:
             backoff = min(10 * 2 ** (retry.attempts - 1), 900)

@@ -47,6 +47,7 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
         client = store.get_client(service.client_id)
         account = cpanel.create(whm, service_id=service.service_id, domain=service.domain,
                                 plan=service.product_id, contact_email=client.email)
+        service.provisioning_account = account.username
         service.credentials_ciphertext = encrypt_credentials(kms, service.service_id, {
             "usuario cPanel": account.username, "clave cPanel": account.password, "dominio": account.domain,
         })
@@ -63,3 +64,26 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
         raise RetryLater(int(service.activation_attempts)) from error
     store.save_with_events([service], activation.activated(service, now))
     return "activated"
+
+
+SERVER_ACTIONS = {
+    "suspend": lambda whm, service, command: cpanel.suspend(whm, service.provisioning_account,
+                                                             command.get("reason", "Suspendido")),
+    "unsuspend": lambda whm, service, command: cpanel.unsuspend(whm, service.provisioning_account),
+    "terminate": lambda whm, service, command: cpanel.terminate(whm, service.provisioning_account),
+    "change_package": lambda whm, service, command: cpanel.change_package(
+        whm, service.provisioning_account, command["plan"]),
+}
+
+
+def apply_to_server(store: Store, whm: cpanel.WhmApi | None, command: dict) -> str:
+    """A command on an existing account (suspend after a refund; later: unsuspend, terminate, change
+    package). A failure raises: the queue retries it, and after its receives the command lands in the
+    dead-letter queue, whose alarm calls staff."""
+    service = store.get_service(command["service_id"])
+    if not service.provisioning_account or service.provisioning_module != "cpanel":
+        return "skipped:no-account"
+    if whm is None:
+        raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
+    SERVER_ACTIONS[command["action"]](whm, service, command)
+    return f"{command['action']}:done"

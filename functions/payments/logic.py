@@ -135,6 +135,7 @@ def _refund(store: Store, clock: Clock, payment: Payment) -> str:
     payment.status = "refunded"
     changed: list = [payment]
     suspended: list[str] = []
+    server_commands: list = []
     invoice = store.find_invoice(payment.invoice_id) if was_applied else None
     if invoice is not None:
         invoice.amount_paid = max(0, int(invoice.amount_paid) - was_applied)
@@ -148,9 +149,11 @@ def _refund(store: Store, clock: Clock, payment: Payment) -> str:
                 invoice.due_sk = f"{invoice.due_at}#{invoice.invoice_id}"
             invoice.paid_at = None
             for service in _services_of(store, invoice):
-                if withdraw(service, now):
+                withdrawn = withdraw(service, now)
+                if withdrawn is not None:
                     changed.append(service)
                     suspended.append(service.service_id)
+                    server_commands.extend(withdrawn)
         changed.append(invoice)
     if was_credited:
         client = store.get_client(payment.client_id)
@@ -163,7 +166,7 @@ def _refund(store: Store, clock: Clock, payment: Payment) -> str:
         "invoice_id": payment.invoice_id, "payment": payment.pk, "amount": int(payment.amount),
         "currency": payment.currency, "unapplied": was_applied, "uncredited": was_credited,
         "invoice_status": invoice.status if invoice else None, "suspended_services": sorted(suspended),
-    })]
+    }), *server_commands]
     store.save_with_events(changed, events)
     return "refunded"
 

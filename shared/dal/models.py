@@ -163,6 +163,7 @@ class Service(TableItem, discriminator="Service"):
     activation_days_min = NumberAttribute(default=0)
     activation_days_max = NumberAttribute(default=0)
     provisioning_module = UnicodeAttribute(null=True)
+    provisioning_account = UnicodeAttribute(null=True)  # e.g. the cPanel username (not a secret)
     requirements = ListAttribute(of=UnicodeAttribute, default=list)
     # awaiting_payment | queued | provisioning | awaiting_requirements | in_progress | active | failed | cancelled
     activation_state = UnicodeAttribute(default="awaiting_payment")

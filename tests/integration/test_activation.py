@@ -207,3 +207,25 @@ def test_a_redelivered_command_after_success_does_nothing(api, stack, aws, store
 
     assert again == {"batchItemFailures": []} and len(whm.calls) == calls
     assert Service.get(*Service.key(order["service"]["service_id"])).status == "active"
+
+
+def test_a_refund_suspends_the_account_on_the_server(api, stack, aws, store, whm, client_id):
+    from payments.logic import settle
+    from payments.providers import ProviderPayment
+
+    order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually", domain="ana.com.ar")
+    invoice_id = order["invoice"]["invoice_id"]
+    _pay(store, invoice_id)
+    _relay(stack, aws)
+    _provision(stack)
+    (username,) = whm.accounts
+
+    refund = ProviderPayment("mercadopago", f"mp-{invoice_id}", "refunded", None, invoice_id, "charged_back")
+    assert settle(store, FixedClock(datetime.now(UTC)), refund) == "refunded"
+    _relay(stack, aws)  # (a fresh relay re-reads the stream: the old create command comes again, and is skipped)
+    records, result = _provision(stack)
+
+    assert "suspend" in {json.loads(r["body"])["payload"]["action"] for r in records}
+    assert result == {"batchItemFailures": []}
+    assert whm.accounts[username]["suspended"] is True
+    assert Service.get(*Service.key(order["service"]["service_id"])).status == "suspended"
