@@ -159,7 +159,7 @@ def update_my_account(store: Store, clock: Clock, identity: Identity, changes: U
         payload={"client_id": client_id, "fields": sorted(sent), "by": identity.subject},
         occurred_at=now,
     )
-    store.save_client(client, [event])
+    store.save_with_events([client], [event])
     return client
 
 

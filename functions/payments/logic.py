@@ -103,9 +103,7 @@ def _apply(store: Store, clock: Clock, reported: ProviderPayment) -> str:
         if not applied:
             payment.status = "credited"
         client = store.get_client(invoice.client_id)
-        credit = client.credit.as_dict() if client.credit else {}
-        credit[amount.currency.value] = int(credit.get(amount.currency.value, 0)) + excess
-        client.credit = credit
+        _adjust_credit(client, amount.currency.value, excess)
         changed.append(client)
         events.append(new_event(
             EventType.CLIENT_CREDITED, client_id=client.client_id, occurred_at=now,
@@ -115,6 +113,13 @@ def _apply(store: Store, clock: Clock, reported: ProviderPayment) -> str:
     events.insert(0, _payment_event(EventType.PAYMENT_RECEIVED, payment, now))  # with its final status
     store.record_payment(payment, changed, events)
     return payment.status
+
+
+def _adjust_credit(client, currency: str, delta: int) -> None:
+    """The client's credit balance (minor units per currency) changes by ``delta``."""
+    credit = client.credit.as_dict() if client.credit else {}
+    credit[currency] = int(credit.get(currency, 0)) + delta
+    client.credit = credit
 
 
 def _mark_paid(invoice: Invoice, now: datetime) -> None:
@@ -157,10 +162,8 @@ def _refund(store: Store, clock: Clock, payment: Payment) -> str:
         changed.append(invoice)
     if was_credited:
         client = store.get_client(payment.client_id)
-        credit = client.credit.as_dict() if client.credit else {}
         # May go below zero if the credit was already used: the client then owes it.
-        credit[payment.currency] = int(credit.get(payment.currency, 0)) - was_credited
-        client.credit = credit
+        _adjust_credit(client, payment.currency, -was_credited)
         changed.append(client)
     events = [new_event(EventType.INVOICE_REFUNDED, client_id=payment.client_id, occurred_at=now, payload={
         "invoice_id": payment.invoice_id, "payment": payment.pk, "amount": int(payment.amount),

@@ -106,12 +106,6 @@ class Store:
             for event in events:
                 tx.save(event, condition=EventRecord.pk.does_not_exist())
 
-    def save_client(self, client: Client, events: Iterable[EventRecord]) -> None:
-        with self._transaction() as tx:
-            tx.save(client)  # PynamoDB adds the version condition
-            for event in events:
-                tx.save(event, condition=EventRecord.pk.does_not_exist())
-
     def get_contact(self, client_id: str, contact_id: str) -> Contact | None:
         try:
             return Contact.get(*Contact.key(client_id, contact_id))
