@@ -4,13 +4,12 @@ contact with limited rights, and a staff user. Written through the same reposito
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from orders.logic import invoice_due_at
-
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import to_storage
 from shared.dal.models import Client, Contact, Invoice, InvoiceLine, Product, Service, due_partition
 from shared.dal.repositories import Store
 from shared.ids import new_id
+from shared.invoices import invoice_due_at
 from shared.logins import CognitoLogins
 from shared.secrets import encrypt_credentials
 

@@ -40,6 +40,13 @@ class EventType(StrEnum):
     PAYMENT_UNMATCHED = "payment.unmatched"
     PAYMENT_MISMATCHED = "payment.currency_mismatch"
     CLIENT_CREDITED = "client.credited"
+    UPGRADE_ORDERED = "upgrade.ordered"
+    UPGRADE_SCHEDULED = "upgrade.scheduled"
+    UPGRADE_COMPLETED = "upgrade.completed"
+    UPGRADE_CANCELLED = "upgrade.cancelled"
+    UPGRADE_EXPIRED = "upgrade.expired"
+    UPGRADE_REQUESTED = "upgrade.requested"
+    UPGRADE_REQUEST_RESOLVED = "upgrade.request_resolved"
 
 
 def new_event(

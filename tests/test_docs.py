@@ -20,7 +20,7 @@ def test_data_model_doc_names_every_index_and_entity():
     for index in TableItem._indexes.values():
         assert f"`{index.Meta.index_name}`" in text
     for entity in ("Client", "Contact", "EmailMarker", "Product", "Service", "Invoice", "Payment", "Event",
-                   "Idempotency"):
+                   "Idempotency", "Upgrade", "UpgradeRequest", "Server"):
         assert f"| {entity}" in text
     assert "No Scan" in text
 

@@ -34,6 +34,11 @@ class WhmApi:
         self._auth = f"whm {user}:{api_token}"
         self._timeout = timeout_s
 
+    @property
+    def host(self) -> str | None:
+        """The server's host name, recorded on the services it holds (plan changes check its flags)."""
+        return urllib.parse.urlparse(self._base).hostname
+
     def call(self, function: str, **params: str) -> dict:
         # POSTed as a form: a password in a query string would land in the server's access log.
         form = urllib.parse.urlencode({"api.version": "1", **params}).encode()

@@ -44,7 +44,7 @@ def lambda_handler(event: dict, context: Any) -> dict:
             if action == "create":
                 outcome = provision(store, kms, clock, whm(), service_id)
             elif action in SERVER_ACTIONS:
-                outcome = apply_to_server(store, whm(), command)
+                outcome = apply_to_server(store, clock, whm(), command)
             else:
                 logger.warning("unsupported provisioning action", extra={"command": command})
                 continue

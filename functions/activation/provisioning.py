@@ -5,7 +5,7 @@ from typing import Any
 
 from activation import cpanel
 
-from shared import activation
+from shared import activation, upgrades
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.repositories import Store
 from shared.errors import ConcurrentModification
@@ -48,6 +48,7 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
         account = cpanel.create(whm, service_id=service.service_id, domain=service.domain,
                                 plan=service.product_id, contact_email=client.email)
         service.provisioning_account = account.username
+        service.server = whm.host
         service.credentials_ciphertext = encrypt_credentials(kms, service.service_id, {
             "usuario cPanel": account.username, "clave cPanel": account.password, "dominio": account.domain,
         })
@@ -76,14 +77,27 @@ SERVER_ACTIONS = {
 }
 
 
-def apply_to_server(store: Store, whm: cpanel.WhmApi | None, command: dict) -> str:
-    """A command on an existing account (suspend after a refund; later: unsuspend, terminate, change
-    package). A failure raises: the queue retries it, and after its receives the command lands in the
-    dead-letter queue, whose alarm calls staff."""
+def apply_to_server(store: Store, clock: Clock, whm: cpanel.WhmApi | None, command: dict) -> str:
+    """A command on an existing account (suspend after a refund, change package after an upgrade; later:
+    unsuspend, terminate). A failure raises: the queue retries it, and after its receives the command
+    lands in the dead-letter queue, whose alarm calls staff."""
     service = store.get_service(command["service_id"])
     if not service.provisioning_account or service.provisioning_module != "cpanel":
-        return "skipped:no-account"
-    if whm is None:
-        raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
-    SERVER_ACTIONS[command["action"]](whm, service, command)
-    return f"{command['action']}:done"
+        outcome = "skipped:no-account"
+    else:
+        if whm is None:
+            raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
+        SERVER_ACTIONS[command["action"]](whm, service, command)
+        outcome = f"{command['action']}:done"
+    if command.get("upgrade_id"):
+        _complete_upgrade(store, clock, command["upgrade_id"])
+    return outcome
+
+
+def _complete_upgrade(store: Store, clock: Clock, upgrade_id: str) -> None:
+    """The server has the new package: the plan change is complete (and the client is told)."""
+    upgrade = store.get_upgrade(upgrade_id)
+    if upgrade.status != "applying":
+        return  # a redelivered command
+    service = store.get_service(upgrade.service_id)
+    store.save_with_events([upgrade, service], upgrades.complete(upgrade, service, clock.now()))

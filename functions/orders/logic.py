@@ -11,11 +11,12 @@ from shared.activation import CYCLE_MONTHS, start_activation
 from shared.auth import Identity, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, to_storage
-from shared.dal.models import IdempotencyRecord, Invoice, InvoiceLine, Service, due_partition
+from shared.dal.models import IdempotencyRecord, InvoiceLine, Service
 from shared.dal.repositories import AlreadyAnswered, Store
 from shared.errors import ConcurrentModification, InvalidInput
 from shared.events import EventType, new_event
 from shared.ids import new_id
+from shared.invoices import issue_invoice
 from shared.money import Currency, Money
 from shared.schemas import invoice_out, service_summary
 from shared.secrets import encrypt_credentials
@@ -25,14 +26,6 @@ CYCLE_LABEL_ES = {
     "annually": "anual", "biennially": "bienal",
 }
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# A new order's invoice is due this many days after it is issued (WHMCS' usual default is 0–7).
-ORDER_INVOICE_DUE_DAYS = 3
-
-
-def invoice_due_at(issued: datetime) -> datetime:
-    """The due date of an invoice issued at ``issued``: a local calendar day, stored as the instant it
-    starts (Buenos Aires midnight). It is overdue from the next local day on."""
-    return local_midnight(local_date(issued) + timedelta(days=ORDER_INVOICE_DUE_DAYS))
 
 
 def _ms(at: datetime) -> int:
@@ -93,42 +86,24 @@ def create_order(
         activation_days_max=int(product.activation_days_max),
         provisioning_module=product.provisioning_module,
         requirements=list(product.requirements or []),
+        custom_package=order.custom_package,
         created_at=to_storage(now),
         updated_at=to_storage(now),
     )
     if order.credentials:
         service.credentials_ciphertext = encrypt_credentials(kms, service_id, order.credentials)
 
-    due_at = invoice_due_at(now)
-    free = price.is_zero()  # e.g. Soporte Standard: nothing to pay, so the invoice is born paid
-    invoice = Invoice(
-        *Invoice.key(invoice_id),
-        gsi1pk=f"CLIENT#{client_id}",
-        gsi1sk=f"INVOICE#{invoice_id}",
-        due_pk=None if free else due_partition("INVOICE", invoice_id),
-        due_sk=None if free else f"{to_storage(due_at)}#{invoice_id}",
-        invoice_id=invoice_id,
-        client_id=client_id,
-        lines=[
-            InvoiceLine(
-                service_id=service_id,
-                description=(
-                    f"{product.name} ({CYCLE_LABEL_ES[order.billing_cycle]})"
-                    + (f" - {order.domain}" if order.domain else "")
-                ),
-                period_start=to_storage(period_start),
-                period_end=to_storage(period_end),
-                amount=price.amount,
-            )
-        ],
-        currency=price.currency.value,
-        total=price.amount,
-        amount_paid=0,
-        status="paid" if free else "unpaid",
-        issued_at=to_storage(now),
-        due_at=to_storage(due_at),
-        paid_at=to_storage(now) if free else None,
+    line = InvoiceLine(
+        service_id=service_id,
+        description=(
+            f"{product.name} ({CYCLE_LABEL_ES[order.billing_cycle]})" + (f" - {order.domain}" if order.domain else "")
+        ),
+        period_start=to_storage(period_start),
+        period_end=to_storage(period_end),
+        amount=price.amount,
     )
+    # A free product (e.g. Soporte Standard) has nothing to pay: its invoice is born paid.
+    invoice, invoice_events = issue_invoice(invoice_id, client_id, [line], price, now)
     events = [
         new_event(
             EventType.SERVICE_ORDERED,
@@ -136,23 +111,9 @@ def create_order(
             payload={"service_id": service_id, "product_id": product.product_id, "ordered_by": identity.subject},
             occurred_at=now,
         ),
-        new_event(
-            EventType.INVOICE_CREATED,
-            client_id=client_id,
-            payload={
-                "invoice_id": invoice_id, "total": price.amount, "currency": price.currency.value,
-                "due_at": invoice.due_at,
-            },
-            occurred_at=now,
-        ),
+        *invoice_events,
     ]
-    if free:
-        events.append(new_event(
-            EventType.INVOICE_PAID,
-            client_id=client_id,
-            payload={"invoice_id": invoice_id, "total": 0, "currency": price.currency.value, "provider": None},
-            occurred_at=now,
-        ))
+    if invoice.status == "paid":
         events.extend(start_activation(service, now))  # nothing to wait for
     answer = OrderOut(service=service_summary(service), invoice=invoice_out(invoice))
     record = None

@@ -26,7 +26,8 @@ class CreateOrder(ApiModel):
         Annotated[str, StringConstraints(min_length=1, max_length=64)],
         Annotated[str, StringConstraints(max_length=512)],
     ] | None = Field(default=None, max_length=20)
-
+    # A package made to measure for this client: its plan changes are done by hand, never automatically.
+    custom_package: bool = False
 
     @field_validator("credentials")
     @classmethod

@@ -22,11 +22,13 @@ from datetime import datetime
 
 from payments.providers import ProviderPayment
 
+from shared import upgrades
 from shared.activation import start_activation, withdraw
 from shared.clock import Clock, to_storage
 from shared.dal.models import Invoice, Payment, Service, due_partition
 from shared.dal.repositories import PaymentAlreadyRecorded, Store
 from shared.events import EventType, new_event
+from shared.invoices import adjust_credit
 
 
 def settle(store: Store, clock: Clock, reported: ProviderPayment) -> str:
@@ -89,13 +91,19 @@ def _apply(store: Store, clock: Clock, reported: ProviderPayment) -> str:
                 payload={"invoice_id": invoice.invoice_id, "total": int(invoice.total),
                          "currency": invoice.currency, "provider": payment.provider},
             ))
-            # Paid: its services start activating in the same transaction (instant ones are queued to
-            # provisioning through the outbox, so a crash cannot lose the command).
-            for service in _services_of(store, invoice):
-                activation = start_activation(service, now)
-                if activation:
-                    changed.append(service)
-                    events.extend(activation)
+            if invoice.upgrade_id:
+                # An upgrade's invoice: the plan change takes effect in the same transaction.
+                changed_by_upgrade, upgrade_events = _apply_upgrade(store, invoice, now)
+                changed.extend(changed_by_upgrade)
+                events.extend(upgrade_events)
+            else:
+                # Its services start activating in the same transaction (instant ones are queued to
+                # provisioning through the outbox, so a crash cannot lose the command).
+                for service in _services_of(store, invoice):
+                    activation = start_activation(service, now)
+                    if activation:
+                        changed.append(service)
+                        events.extend(activation)
         else:
             payment.status = "underpaid"
         changed.append(invoice)
@@ -103,7 +111,7 @@ def _apply(store: Store, clock: Clock, reported: ProviderPayment) -> str:
         if not applied:
             payment.status = "credited"
         client = store.get_client(invoice.client_id)
-        _adjust_credit(client, amount.currency.value, excess)
+        adjust_credit(client, amount.currency.value, excess)
         changed.append(client)
         events.append(new_event(
             EventType.CLIENT_CREDITED, client_id=client.client_id, occurred_at=now,
@@ -115,17 +123,20 @@ def _apply(store: Store, clock: Clock, reported: ProviderPayment) -> str:
     return payment.status
 
 
-def _adjust_credit(client, currency: str, delta: int) -> None:
-    """The client's credit balance (minor units per currency) changes by ``delta``."""
-    credit = client.credit.as_dict() if client.credit else {}
-    credit[currency] = int(credit.get(currency, 0)) + delta
-    client.credit = credit
-
-
 def _mark_paid(invoice: Invoice, now: datetime) -> None:
     invoice.status = "paid"
     invoice.paid_at = to_storage(now)
     invoice.due_pk = invoice.due_sk = None  # off the overdue sweep's index
+
+
+def _apply_upgrade(store: Store, invoice: Invoice, now: datetime) -> tuple[list, list]:
+    upgrade = store.get_upgrade(invoice.upgrade_id)
+    if upgrade.status != "awaiting_payment":
+        return [], []  # cancelled or expired with its invoice, which then was not unpaid: never here
+    service = store.get_service(upgrade.service_id)
+    renewal = store.find_invoice(service.renewal_invoice_id)
+    events = upgrades.apply(upgrade, service, now, renewal)
+    return [upgrade, service, *([renewal] if renewal else [])], events
 
 
 def _services_of(store: Store, invoice: Invoice) -> list[Service]:
@@ -163,7 +174,7 @@ def _refund(store: Store, clock: Clock, payment: Payment) -> str:
     if was_credited:
         client = store.get_client(payment.client_id)
         # May go below zero if the credit was already used: the client then owes it.
-        _adjust_credit(client, payment.currency, -was_credited)
+        adjust_credit(client, payment.currency, -was_credited)
         changed.append(client)
     events = [new_event(EventType.INVOICE_REFUNDED, client_id=payment.client_id, occurred_at=now, payload={
         "invoice_id": payment.invoice_id, "payment": payment.pk, "amount": int(payment.amount),

@@ -171,6 +171,15 @@ class Service(TableItem, discriminator="Service"):
     activation_error = UnicodeAttribute(null=True)
     eta_from = UnicodeAttribute(null=True)  # local dates (YYYY-MM-DD)
     eta_to = UnicodeAttribute(null=True)
+    # Plan changes (docs/billing.md). What was paid for the cycle that started at paid_for_period: it
+    # differs from recurring_amount after an upgrade or an immediate downgrade, and a new cycle (another
+    # period_start) makes it stale by itself.
+    paid_this_cycle = NumberAttribute(null=True)
+    paid_for_period = UnicodeAttribute(null=True)
+    pending_upgrade_id = UnicodeAttribute(null=True)  # at most one change under way per service
+    custom_package = BooleanAttribute(default=False)  # a package made to measure: upgrades are manual
+    server = UnicodeAttribute(null=True)  # host name of the server the account lives on
+    renewal_invoice_id = UnicodeAttribute(null=True)  # the unpaid invoice of the next cycle, when issued
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -200,6 +209,7 @@ class Invoice(TableItem, discriminator="Invoice"):
     due_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     last_overdue_notice_on = UnicodeAttribute(null=True)  # local date of the last reminder
+    upgrade_id = UnicodeAttribute(null=True)  # the plan change this invoice pays for
     version = VersionAttribute()
 
     @staticmethod
@@ -230,6 +240,92 @@ class Payment(TableItem, discriminator="Payment"):
     @staticmethod
     def key(provider: str, provider_payment_id: str) -> tuple[str, str]:
         return f"PAYMENT#{provider}#{provider_payment_id}", "PAYMENT"
+
+
+class Upgrade(TableItem, discriminator="Upgrade"):
+    """A plan change of a service (upgrade, downgrade, billing cycle), priced when ordered.
+
+    status: awaiting_payment (its invoice is unpaid) | scheduled (takes effect at the renewal) |
+    applying (applied to the service; the server's package change is queued) | completed |
+    cancelled (by the client or staff) | expired (its invoice was not paid in time).
+    The target product is copied in, so applying it later needs no catalog read.
+    """
+
+    upgrade_id = UnicodeAttribute()
+    service_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    change = UnicodeAttribute()  # upgrade | downgrade | lateral
+    takes_effect = UnicodeAttribute()  # now | next_renewal
+    pricing_rule = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    amount_due = NumberAttribute()
+    credit = NumberAttribute(default=0)
+    period_restarts = BooleanAttribute(default=False)
+    from_product_id = UnicodeAttribute()
+    from_product_name = UnicodeAttribute()
+    from_billing_cycle = UnicodeAttribute()
+    from_recurring_amount = NumberAttribute()
+    to_product_id = UnicodeAttribute()
+    to_product_name = UnicodeAttribute()
+    to_product_group = UnicodeAttribute()
+    to_billing_cycle = UnicodeAttribute()
+    to_recurring_amount = NumberAttribute()
+    to_manual = UnicodeAttribute(null=True)
+    invoice_id = UnicodeAttribute(null=True)
+    pay_by = UnicodeAttribute(null=True)  # awaiting payment: cancelled automatically after this instant
+    effective_at = UnicodeAttribute(null=True)  # scheduled: applied at this instant (the renewal)
+    requested_by = UnicodeAttribute()  # subject of who ordered it
+    requested_role = UnicodeAttribute()  # holder | contact | staff (staff order on behalf of the client)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    completed_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(upgrade_id: str) -> tuple[str, str]:
+        return f"UPGRADE#{upgrade_id}", "UPGRADE"
+
+
+class UpgradeRequest(TableItem, discriminator="UpgradeRequest"):
+    """A plan change the client asks the account executive for (nothing can be done automatically).
+
+    Listed for staff by status in by_owner (``UPGRADE_REQUESTS#<status>``). When the tickets capability
+    lands, a request becomes a ticket assigned to the executive (see functions/upgrade/logic.py).
+    """
+
+    request_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    service_id = UnicodeAttribute()
+    target_product_id = UnicodeAttribute(null=True)
+    message = UnicodeAttribute()
+    account_executive = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # open | done | declined
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    resolution_note = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(request_id: str) -> tuple[str, str]:
+        return f"UPGRADE_REQUEST#{request_id}", "UPGRADE_REQUEST"
+
+
+class Server(TableItem, discriminator="Server"):
+    """What staff know about a hosting server; only present once they flag something."""
+
+    name = UnicodeAttribute()
+    upgrades_enabled = BooleanAttribute(default=True)
+    note = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(name: str) -> tuple[str, str]:
+        return f"SERVER#{name}", "SERVER"
 
 
 class EventRecord(TableItem, discriminator="Event"):

@@ -23,8 +23,11 @@ from shared.dal.models import (
     Invoice,
     Payment,
     Product,
+    Server,
     Service,
     TableItem,
+    Upgrade,
+    UpgradeRequest,
     due_partitions,
 )
 from shared.errors import ConcurrentModification, Conflict, DomainError, NotFound
@@ -37,6 +40,13 @@ class EmailTaken(Conflict):
 
 
 UNMATCHED_PAYMENTS = "PAYMENTS#UNMATCHED"
+
+
+class UpgradeAlreadyPending(Conflict):
+    code = "upgrade_pending"
+    message = (
+        "Este servicio ya tiene un cambio de plan pendiente. Páguelo o cancélelo antes de pedir otro."
+    )
 
 
 class PaymentAlreadyRecorded(Exception):
@@ -281,3 +291,69 @@ class Store:
                 tx.save(item)
             for event in events:
                 tx.save(event, condition=EventRecord.pk.does_not_exist())
+
+    # --- plan changes -----------------------------------------------------------------------------
+
+    def get_products(self, product_ids: Iterable[str]) -> dict[str, Product]:
+        """Products by id (one BatchGetItem); unknown ids are simply absent."""
+        keys = [Product.key(product_id) for product_id in sorted(set(product_ids))]
+        return {product.product_id: product for product in Product.batch_get(keys)} if keys else {}
+
+    def get_server(self, name: str | None) -> Server | None:
+        if not name:
+            return None
+        try:
+            return Server.get(*Server.key(name))
+        except DoesNotExist:
+            return None
+
+    def put_server(self, server: Server) -> None:
+        self.save_with_events([server], [])
+
+    def get_upgrade(self, upgrade_id: str) -> Upgrade:
+        if not is_valid_id(upgrade_id):
+            raise NotFound("No encontramos ese cambio de plan.", code="upgrade_not_found")
+        try:
+            return Upgrade.get(*Upgrade.key(upgrade_id), consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("No encontramos ese cambio de plan.", code="upgrade_not_found") from None
+
+    def upgrades_of_service(self, service_id: str) -> list[Upgrade]:
+        """A service's plan changes, newest first."""
+        return list(Upgrade.by_owner.query(f"SERVICE#{service_id}", Upgrade.gsi1sk.startswith("UPGRADE#"),
+                                           scan_index_forward=False))
+
+    def place_upgrade(self, upgrade: Upgrade, service: Service, invoice: Invoice | None,
+                      changed: Iterable[TableItem], events: Iterable[EventRecord]) -> None:
+        """The change, its invoice and the service marked with it, in one transaction. The service's
+        condition (no other pending change, same version) makes concurrent orders yield exactly one."""
+        upgrade.gsi1pk = f"SERVICE#{upgrade.service_id}"
+        upgrade.gsi1sk = f"UPGRADE#{upgrade.upgrade_id}"
+        with self._transaction(by_pk={service.pk: ConcurrentModification()}) as tx:
+            tx.save(upgrade, condition=Upgrade.pk.does_not_exist())
+            tx.save(service, condition=Service.pending_upgrade_id.does_not_exist()
+                    | (Service.pending_upgrade_id == upgrade.upgrade_id))
+            if invoice is not None:
+                tx.save(invoice, condition=Invoice.pk.does_not_exist())
+            for item in changed:
+                tx.save(item)
+            for event in events:
+                tx.save(event, condition=EventRecord.pk.does_not_exist())
+
+    def upgrades_due_before(self, until_iso: str) -> Iterator[Upgrade]:
+        """Changes with something due before ``until_iso`` (expiry of the unpaid, effect of the scheduled):
+        a Query per shard of by_due."""
+        for partition in due_partitions("UPGRADE"):
+            yield from Upgrade.by_due.query(partition, Upgrade.due_sk < until_iso)
+
+    def get_upgrade_request(self, request_id: str) -> UpgradeRequest:
+        if not is_valid_id(request_id):
+            raise NotFound("No encontramos ese pedido de cambio de plan.", code="upgrade_request_not_found")
+        try:
+            return UpgradeRequest.get(*UpgradeRequest.key(request_id))
+        except DoesNotExist:
+            raise NotFound("No encontramos ese pedido de cambio de plan.", code="upgrade_request_not_found") from None
+
+    def upgrade_requests(self, status: str) -> list[UpgradeRequest]:
+        """Manual upgrade requests in a status, oldest first (the queue staff work through)."""
+        return list(UpgradeRequest.by_owner.query(f"UPGRADE_REQUESTS#{status}"))

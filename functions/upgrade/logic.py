@@ -1,0 +1,438 @@
+"""Plan changes of a service: the options and their prices, ordering one, cancelling it, and the manual
+request when nothing can be done automatically (help centre, "Como actualizar mi cuenta a un plan
+superior"). Pricing rules live in upgrade.pricing; how a change takes effect in shared.upgrades."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from upgrade.pricing import CurrentPlan, PricingPolicy, Quote, quote
+from upgrade.schemas import (
+    BlockerOut,
+    ManualRequestOut,
+    ManualUpgradeRequest,
+    ResolveUpgradeRequest,
+    ServerOut,
+    ServerSettings,
+    UpgradeOptionOut,
+    UpgradeOptionsOut,
+    UpgradeOrder,
+    UpgradeOrderOut,
+    UpgradeOut,
+    UpgradeRequestOut,
+)
+
+from shared import upgrades
+from shared.auth import Identity, Permission, Role, authorize, require_staff
+from shared.calendar import local_date, local_midnight
+from shared.clock import Clock, from_storage, to_storage
+from shared.dal.models import InvoiceLine, Product, Server, Service, Upgrade, UpgradeRequest
+from shared.dal.repositories import Store, UpgradeAlreadyPending
+from shared.errors import ConcurrentModification, Conflict, InvalidInput, NotFound
+from shared.events import EventType, new_event
+from shared.ids import new_id
+from shared.invoices import adjust_credit, issue_invoice
+from shared.money import Currency, Money
+from shared.schemas import MoneyOut, invoice_out, service_summary
+
+CYCLE_LABEL_ES = {
+    "monthly": "mensual", "quarterly": "trimestral", "semiannually": "semestral",
+    "annually": "anual", "biennially": "bienal",
+}
+SERVER_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+class UpgradeNotAvailable(Conflict):
+    code = "upgrade_not_available"
+
+
+@dataclass(frozen=True)
+class Blocker:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Option:
+    product: Product
+    billing_cycle: str
+    quote: Quote
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def _service_for(store: Store, identity: Identity, service_id: str) -> Service:
+    """The service, if the caller may change its plan: the holder, a contact with `orders`, or staff.
+    Another client's service answers 404, like a missing one."""
+    service = store.get_service(service_id)
+    authorize(identity, service.client_id, Permission.ORDERS, store.contact_permissions)
+    return service
+
+
+def _current_plan(service: Service) -> CurrentPlan:
+    currency = Currency(service.currency)
+    return CurrentPlan(
+        billing_cycle=service.billing_cycle,
+        price=Money(int(service.recurring_amount), currency),
+        paid=Money(upgrades.paid_this_cycle(service), currency),
+        period_start=local_date(from_storage(service.period_start)),
+        period_end=local_date(from_storage(service.period_end)),
+    )
+
+
+def _blockers(service: Service, product: Product | None, server: Server | None) -> list[Blocker]:
+    """Why nothing can be changed automatically (empty: it can)."""
+    found = []
+    if service.status != "active":
+        found.append(Blocker("service_not_active", "El servicio no está activo: solo se cambia de plan un servicio "
+                                                   "activo."))
+    if not service.period_start or not service.period_end:
+        found.append(Blocker("no_current_period", "El servicio no tiene un período vigente."))
+    if product is None:
+        found.append(Blocker("product_retired", "Su plan ya no está en el catálogo."))
+    elif not product.upgrade_targets:
+        found.append(Blocker("no_upgrade_paths", f"El plan {product.name} no tiene cambios de plan automáticos."))
+    if service.custom_package:
+        found.append(Blocker("custom_package", "Su servicio tiene un paquete a medida."))
+    if server is not None and not server.upgrades_enabled:
+        note = f" ({server.note})" if server.note else ""
+        found.append(Blocker("server_not_upgradable",
+                             f"El servidor de su servicio no admite cambios de plan automáticos{note}."))
+    return found
+
+
+def _eligible_targets(store: Store, service: Service, product: Product) -> dict[str, Product]:
+    """The configured targets that really are the same kind of product (same group and provisioning
+    module), so that a catalog mistake never moves a hosting onto a VPS."""
+    found = store.get_products(product.upgrade_targets or [])
+    return {
+        product_id: target for product_id, target in found.items()
+        if product_id != service.product_id and target.group == product.group
+        and target.provisioning_module == product.provisioning_module and target.currency == service.currency
+    }
+
+
+def _options(service: Service, targets: dict[str, Product], today, policy: PricingPolicy) -> list[Option]:
+    current = _current_plan(service)
+    found = []
+    for product_id in sorted(targets, key=lambda pid: (targets[pid].sort_order, pid)):
+        target = targets[product_id]
+        for cycle, amount in target.prices.as_dict().items():
+            if cycle in CYCLE_LABEL_ES:
+                price = Money(int(amount), Currency(target.currency))
+                found.append(Option(target, cycle, quote(current, price, cycle, today, policy)))
+    # The current cycle first: it is what most clients keep.
+    return sorted(found, key=lambda o: o.billing_cycle != service.billing_cycle)
+
+
+def _summary_es(option: Option) -> str:
+    q = option.quote
+    cycle = CYCLE_LABEL_ES[option.billing_cycle]
+    price = f"{q.new_recurring.display()} {cycle}"
+    if q.takes_effect == "next_renewal":
+        return (f"{option.product.name} ({price}) desde su próxima renovación, el "
+                f"{q.next_due_on.strftime('%d/%m/%Y')}. Hoy no paga nada.")
+    due = f"Hoy paga {q.due_now.display()}" if not q.due_now.is_zero() else "Hoy no paga nada"
+    credit = f" y se acreditan {q.credit.display()} a su cuenta" if not q.credit.is_zero() else ""
+    restart = " (comienza un nuevo ciclo hoy)" if q.period_restarts else ""
+    return (f"{option.product.name} ({price}): {due}{credit}. Próximo vencimiento: "
+            f"{q.next_due_on.strftime('%d/%m/%Y')}{restart}.")
+
+
+def _manual_request(service: Service, executive: str | None) -> ManualRequestOut:
+    who = f"a su ejecutivo de cuentas ({executive})" if executive else "a su ejecutivo de cuentas"
+    return ManualRequestOut(
+        path=f"/services/{service.service_id}/upgrade-requests",
+        account_executive=executive,
+        message=f"También puede pedir el cambio de plan {who}: lo hace a mano y le confirma el costo.",
+    )
+
+
+def _money(amount: int, currency: str) -> MoneyOut:
+    return MoneyOut.of(Money(int(amount), Currency(currency)))
+
+
+def upgrade_out(upgrade: Upgrade) -> UpgradeOut:
+    return UpgradeOut(
+        upgrade_id=upgrade.upgrade_id, service_id=upgrade.service_id, status=upgrade.status, change=upgrade.change,
+        takes_effect=upgrade.takes_effect, pricing_rule=upgrade.pricing_rule,
+        from_product_id=upgrade.from_product_id, from_product_name=upgrade.from_product_name,
+        from_billing_cycle=upgrade.from_billing_cycle, to_product_id=upgrade.to_product_id,
+        to_product_name=upgrade.to_product_name, to_billing_cycle=upgrade.to_billing_cycle,
+        amount_due=_money(upgrade.amount_due, upgrade.currency), credit=_money(upgrade.credit, upgrade.currency),
+        new_recurring_price=_money(upgrade.to_recurring_amount, upgrade.currency), invoice_id=upgrade.invoice_id,
+        pay_by=from_storage(upgrade.pay_by) if upgrade.pay_by else None,
+        effective_at=from_storage(upgrade.effective_at) if upgrade.effective_at else None,
+        requested_role=upgrade.requested_role, created_at=from_storage(upgrade.created_at),
+        completed_at=from_storage(upgrade.completed_at) if upgrade.completed_at else None,
+    )
+
+
+def _find_product(store: Store, product_id: str) -> Product | None:
+    try:
+        return store.get_product(product_id)
+    except NotFound:
+        return None
+
+
+def upgrade_options(store: Store, clock: Clock, policy: PricingPolicy, identity: Identity,
+                    service_id: str) -> UpgradeOptionsOut:
+    service = _service_for(store, identity, service_id)
+    product = _find_product(store, service.product_id)
+    blockers = _blockers(service, product, store.get_server(service.server))
+    options = [] if blockers else _options(service, _eligible_targets(store, service, product),
+                                           local_date(clock.now()), policy)
+    if not blockers and not options:
+        blockers = [Blocker("no_upgrade_paths", f"El plan {product.name} no tiene cambios de plan automáticos.")]
+    pending = store.get_upgrade(service.pending_upgrade_id) if service.pending_upgrade_id else None
+    executive = store.get_client(service.client_id).account_executive if blockers else None
+    if blockers:
+        message = ("No hay cambios de plan automáticos para este servicio: " + " ".join(b.message for b in blockers)
+                   + " Igualmente puede pedir el cambio a su ejecutivo de cuentas.")
+    elif pending is not None:
+        message = "Hay un cambio de plan pendiente: páguelo o cancélelo antes de pedir otro."
+    else:
+        message = "Elija el nuevo plan: solo abona la diferencia."
+    return UpgradeOptionsOut(
+        service_id=service.service_id, product_id=service.product_id, product_name=service.product_name,
+        billing_cycle=service.billing_cycle, recurring_price=_money(service.recurring_amount, service.currency),
+        next_due_at=from_storage(service.period_end) if service.period_end else None,
+        automatic=not blockers, message=message,
+        blockers=[BlockerOut(code=b.code, message=b.message) for b in blockers],
+        options=[
+            UpgradeOptionOut(
+                product_id=o.product.product_id, product_name=o.product.name, billing_cycle=o.billing_cycle,
+                change=o.quote.change, takes_effect=o.quote.takes_effect, due_now=MoneyOut.of(o.quote.due_now),
+                credit=MoneyOut.of(o.quote.credit), new_recurring_price=MoneyOut.of(o.quote.new_recurring),
+                next_due_on=o.quote.next_due_on, summary=_summary_es(o),
+            )
+            for o in options
+        ],
+        pending_upgrade=upgrade_out(pending) if pending else None,
+        manual_request=_manual_request(service, executive),
+    )
+
+
+def list_upgrades(store: Store, identity: Identity, service_id: str) -> list[UpgradeOut]:
+    service = _service_for(store, identity, service_id)
+    return [upgrade_out(u) for u in store.upgrades_of_service(service.service_id)]
+
+
+# --- ordering ---------------------------------------------------------------------------------------
+
+
+def _chosen_option(store: Store, service: Service, product: Product, order: UpgradeOrder, today,
+                   policy: PricingPolicy) -> Option:
+    """The option the client picked, or a clear 422 saying what is wrong with the pick."""
+    targets = _eligible_targets(store, service, product)
+    if order.target not in targets:
+        if order.target == service.product_id:
+            message = "El servicio ya está en ese plan."
+        elif _find_product(store, order.target) is None:
+            raise InvalidInput("No existe ese plan.", code="unknown_target", field="target")
+        else:
+            message = f"No se puede cambiar automáticamente de {product.name} a ese plan."
+        raise InvalidInput(message + " Vea las opciones disponibles en upgrade-options.",
+                           code="target_not_eligible", field="target")
+    cycle = order.billing_cycle or service.billing_cycle
+    options = {o.billing_cycle: o for o in _options(service, {order.target: targets[order.target]}, today, policy)}
+    if cycle not in options:
+        offered = ", ".join(CYCLE_LABEL_ES[c] for c in options)
+        raise InvalidInput(f"{targets[order.target].name} no se ofrece con ciclo {CYCLE_LABEL_ES[cycle]}. "
+                           f"Ciclos disponibles: {offered}.", code="billing_cycle_not_offered", field="billing_cycle")
+    return options[cycle]
+
+
+def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_days: int, identity: Identity,
+                  service_id: str, order: UpgradeOrder) -> UpgradeOrderOut:
+    """Price the change and record it with its invoice, in one transaction. Nothing due now: it applies
+    at once (or is scheduled for the renewal); otherwise it applies when the invoice is paid."""
+    service = _service_for(store, identity, service_id)
+    product = _find_product(store, service.product_id)
+    blockers = _blockers(service, product, store.get_server(service.server))
+    if blockers:
+        raise UpgradeNotAvailable(" ".join(b.message for b in blockers)
+                                  + " Puede pedir el cambio a su ejecutivo de cuentas (upgrade-requests).")
+    if service.pending_upgrade_id:
+        raise UpgradeAlreadyPending()
+    now = clock.now()
+    option = _chosen_option(store, service, product, order, local_date(now), policy)
+    upgrade = _new_upgrade(service, option, identity, now)
+    invoice, changed, events = None, [], [new_event(
+        EventType.UPGRADE_ORDERED, client_id=service.client_id, occurred_at=now, payload={
+            "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "change": upgrade.change,
+            "from_product": service.product_name, "to_product": upgrade.to_product_name,
+            "amount_due": int(upgrade.amount_due), "currency": upgrade.currency,
+            "takes_effect": upgrade.takes_effect, "requested_by": identity.subject,
+            "on_behalf": identity.role is Role.STAFF,
+        })]
+    service.pending_upgrade_id = upgrade.upgrade_id
+    service.updated_at = to_storage(now)
+    renewal = store.find_invoice(service.renewal_invoice_id)
+    q = option.quote
+    if q.takes_effect == "next_renewal":
+        upgrade.status = "scheduled"
+        upgrade.effective_at = service.period_end
+        upgrades.mark_due(upgrade, upgrade.effective_at)
+        if renewal is not None:  # the renewal already issued is for the new plan
+            upgrades.reprice_renewal(renewal, service, upgrade)
+            changed.append(renewal)
+        events.append(new_event(EventType.UPGRADE_SCHEDULED, client_id=service.client_id, occurred_at=now, payload={
+            "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "effective_at": upgrade.effective_at,
+            "to_product": upgrade.to_product_name,
+        }))
+    elif q.due_now.is_zero():
+        events.extend(upgrades.apply(upgrade, service, now, renewal))
+        if renewal is not None:
+            changed.append(renewal)
+        if not q.credit.is_zero():
+            client = store.get_client(service.client_id)
+            adjust_credit(client, q.credit.currency.value, q.credit.amount)
+            changed.append(client)
+            events.append(new_event(EventType.CLIENT_CREDITED, client_id=client.client_id, occurred_at=now, payload={
+                "client_id": client.client_id, "amount": q.credit.amount, "currency": q.credit.currency.value,
+                "reason": "downgrade", "upgrade_id": upgrade.upgrade_id,
+            }))
+    else:
+        invoice, invoice_events = _upgrade_invoice(service, upgrade, option, now)
+        events.extend(invoice_events)
+        upgrade.invoice_id = invoice.invoice_id
+        upgrade.pay_by = to_storage(local_midnight(local_date(now) + timedelta(days=pay_within_days + 1)))
+        upgrades.mark_due(upgrade, upgrade.pay_by)
+    try:
+        store.place_upgrade(upgrade, service, invoice, changed, events)
+    except ConcurrentModification:
+        # Another request changed the service first: if it ordered a change, that is the answer.
+        if store.get_service(service.service_id).pending_upgrade_id:
+            raise UpgradeAlreadyPending() from None
+        raise
+    return UpgradeOrderOut(upgrade=upgrade_out(upgrade), invoice=invoice_out(invoice) if invoice else None,
+                           service=service_summary(service))
+
+
+def _new_upgrade(service: Service, option: Option, identity: Identity, now: datetime) -> Upgrade:
+    upgrade_id = new_id(int(now.timestamp() * 1000))
+    q, target = option.quote, option.product
+    return Upgrade(
+        *Upgrade.key(upgrade_id), upgrade_id=upgrade_id, service_id=service.service_id, client_id=service.client_id,
+        status="awaiting_payment", change=q.change, takes_effect=q.takes_effect, pricing_rule=q.rule,
+        currency=service.currency, amount_due=q.due_now.amount, credit=q.credit.amount,
+        period_restarts=q.period_restarts, from_product_id=service.product_id,
+        from_product_name=service.product_name, from_billing_cycle=service.billing_cycle,
+        from_recurring_amount=int(service.recurring_amount), to_product_id=target.product_id,
+        to_product_name=target.name, to_product_group=target.group, to_billing_cycle=option.billing_cycle,
+        to_recurring_amount=q.new_recurring.amount, to_manual=target.manual, requested_by=identity.subject,
+        requested_role=identity.role.value, created_at=to_storage(now), updated_at=to_storage(now),
+    )
+
+
+def _upgrade_invoice(service: Service, upgrade: Upgrade, option: Option, now: datetime):
+    q = option.quote
+    start = local_midnight(local_date(now))
+    line = InvoiceLine(
+        service_id=service.service_id,
+        description=(f"Cambio de plan: {service.product_name} → {option.product.name} "
+                     f"({CYCLE_LABEL_ES[option.billing_cycle]})" + (f" - {service.domain}" if service.domain else "")),
+        period_start=to_storage(start),
+        period_end=to_storage(local_midnight(q.next_due_on)),
+        amount=q.due_now.amount,
+    )
+    return issue_invoice(new_id(int(now.timestamp() * 1000)), service.client_id, [line], q.due_now, now,
+                         upgrade_id=upgrade.upgrade_id)
+
+
+def cancel_upgrade(store: Store, clock: Clock, identity: Identity, service_id: str, upgrade_id: str) -> UpgradeOut:
+    """The client (or staff) drops a change that has not taken effect: unpaid, or scheduled."""
+    service = _service_for(store, identity, service_id)
+    upgrade = store.get_upgrade(upgrade_id)
+    if upgrade.service_id != service.service_id:
+        raise NotFound("No encontramos ese cambio de plan.", code="upgrade_not_found")
+    if upgrade.status not in upgrades.OPEN_STATUSES:
+        raise Conflict("Ese cambio de plan ya no se puede cancelar (ya se aplicó o terminó).",
+                       code="upgrade_not_cancellable")
+    invoice = store.find_invoice(upgrade.invoice_id)
+    if invoice is not None and invoice.status == "paid":
+        raise Conflict("La factura de ese cambio ya fue pagada: se está aplicando.", code="upgrade_not_cancellable")
+    events = upgrades.close(upgrade, service, invoice, "cancelled", identity.subject, clock.now())
+    store.save_with_events([upgrade, service, *([invoice] if invoice else [])], events)
+    return upgrade_out(upgrade)
+
+
+# --- manual requests and server flags ---------------------------------------------------------------
+
+
+def request_manual_upgrade(store: Store, clock: Clock, identity: Identity, service_id: str,
+                           body: ManualUpgradeRequest) -> UpgradeRequestOut:
+    """Recorded for the client's account executive. Seam: when the tickets capability lands, this opens a
+    ticket assigned to the executive instead (the `upgrade.requested` event carries all it needs)."""
+    service = _service_for(store, identity, service_id)
+    if body.target is not None and _find_product(store, body.target) is None:
+        raise InvalidInput("No existe ese plan.", code="unknown_target", field="target")
+    client = store.get_client(service.client_id)
+    now = clock.now()
+    request_id = new_id(int(now.timestamp() * 1000))
+    request = UpgradeRequest(
+        *UpgradeRequest.key(request_id), gsi1pk="UPGRADE_REQUESTS#open", gsi1sk=f"{to_storage(now)}#{request_id}",
+        request_id=request_id, client_id=service.client_id, service_id=service.service_id,
+        target_product_id=body.target, message=body.message, account_executive=client.account_executive,
+        status="open", created_by=identity.subject, created_at=to_storage(now),
+    )
+    event = new_event(EventType.UPGRADE_REQUESTED, client_id=service.client_id, occurred_at=now, payload={
+        "request_id": request_id, "service_id": service.service_id, "product": service.product_name,
+        "target": body.target, "account_executive": client.account_executive, "message": body.message,
+    })
+    store.save_with_events([request], [event])
+    return request_out(request)
+
+
+def request_out(request: UpgradeRequest) -> UpgradeRequestOut:
+    return UpgradeRequestOut(
+        request_id=request.request_id, client_id=request.client_id, service_id=request.service_id,
+        target_product_id=request.target_product_id, message=request.message,
+        account_executive=request.account_executive, status=request.status,
+        created_at=from_storage(request.created_at),
+        resolved_at=from_storage(request.resolved_at) if request.resolved_at else None,
+        resolution_note=request.resolution_note,
+    )
+
+
+def staff_upgrade_requests(store: Store, identity: Identity, status: str,
+                           account_executive: str | None) -> list[UpgradeRequestOut]:
+    require_staff(identity)
+    return [request_out(r) for r in store.upgrade_requests(status)
+            if account_executive is None or r.account_executive == account_executive]
+
+
+def staff_resolve_request(store: Store, clock: Clock, identity: Identity, request_id: str,
+                          body: ResolveUpgradeRequest) -> UpgradeRequestOut:
+    require_staff(identity)
+    request = store.get_upgrade_request(request_id)
+    if request.status != "open":
+        raise Conflict("Ese pedido ya fue resuelto.", code="upgrade_request_closed")
+    now = clock.now()
+    request.status = body.outcome
+    request.resolved_by, request.resolved_at, request.resolution_note = identity.subject, to_storage(now), body.note
+    request.gsi1pk = f"UPGRADE_REQUESTS#{body.outcome}"
+    event = new_event(EventType.UPGRADE_REQUEST_RESOLVED, client_id=request.client_id, occurred_at=now, payload={
+        "request_id": request.request_id, "service_id": request.service_id, "outcome": body.outcome,
+        "note": body.note,
+    })
+    store.save_with_events([request], [event])
+    return request_out(request)
+
+
+def staff_set_server(store: Store, clock: Clock, identity: Identity, server_name: str,
+                     body: ServerSettings) -> ServerOut:
+    """Flag a server whose accounts must not change plan automatically (e.g. full, or being retired)."""
+    require_staff(identity)
+    name = server_name.strip().lower()
+    if not SERVER_NAME.match(name):
+        raise InvalidInput("El nombre del servidor no es válido (ej.: srv12.paneldecliente.com).",
+                           code="invalid_server_name", field="server_name")
+    server = store.get_server(name) or Server(*Server.key(name), name=name)
+    server.upgrades_enabled, server.note = body.upgrades_enabled, body.note
+    server.updated_by, server.updated_at = identity.subject, to_storage(clock.now())
+    store.put_server(server)
+    return ServerOut(name=server.name, upgrades_enabled=server.upgrades_enabled, note=server.note,
+                     updated_at=from_storage(server.updated_at))

@@ -1,0 +1,117 @@
+"""How a plan change takes effect on a service (docs/billing.md). Shared by the upgrade API (free changes),
+payment settlement (paid ones), the sweep (scheduled ones and unpaid expiries) and the provisioning
+consumer (the server's package changed).
+
+Pure rules on the items: they change them and return the events to write with them in one transaction.
+"""
+
+from datetime import datetime
+
+from shared.activation import CYCLE_MONTHS
+from shared.calendar import add_months, local_date, local_midnight
+from shared.clock import to_storage
+from shared.dal.models import EventRecord, Invoice, Service, Upgrade, due_partition
+from shared.events import EventType, new_event
+
+OPEN_STATUSES = ("awaiting_payment", "scheduled")
+
+
+def paid_this_cycle(service: Service) -> int:
+    """What was paid for the service's current cycle (the recurring price unless a change altered it)."""
+    if service.paid_this_cycle is not None and service.paid_for_period == service.period_start:
+        return int(service.paid_this_cycle)
+    return int(service.recurring_amount)
+
+
+def mark_due(upgrade: Upgrade, at: str) -> None:
+    """List the change on the sweep's sparse index: it has something due at ``at``."""
+    upgrade.due_pk = due_partition("UPGRADE", upgrade.upgrade_id)
+    upgrade.due_sk = f"{at}#{upgrade.upgrade_id}"
+
+
+def apply(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice | None = None) -> list[EventRecord]:
+    """The change takes effect: the service is on the new plan from now on. A package change on the
+    server is queued (through the outbox) and completes the change when done; without a server account
+    the change completes at once."""
+    paid_before = paid_this_cycle(service)
+    service.product_id = upgrade.to_product_id
+    service.product_name = upgrade.to_product_name
+    service.product_group = upgrade.to_product_group
+    if upgrade.to_manual:
+        service.manual = upgrade.to_manual
+    service.billing_cycle = upgrade.to_billing_cycle
+    service.recurring_amount = int(upgrade.to_recurring_amount)
+    if upgrade.period_restarts:  # a longer cycle starts on the day it is enabled (help centre)
+        start = local_midnight(local_date(now))
+        service.period_start = to_storage(start)
+        service.period_end = to_storage(
+            local_midnight(add_months(start.date(), CYCLE_MONTHS[upgrade.to_billing_cycle])))
+        service.paid_this_cycle = int(upgrade.to_recurring_amount)
+    elif upgrade.takes_effect == "next_renewal":
+        service.paid_this_cycle = None  # the renewal pays the new cycle
+    else:
+        service.paid_this_cycle = paid_before + int(upgrade.amount_due) - int(upgrade.credit)
+    service.paid_for_period = service.period_start
+    service.updated_at = to_storage(now)
+    upgrade.due_pk = upgrade.due_sk = None
+    upgrade.updated_at = to_storage(now)
+    if renewal is not None:
+        reprice_renewal(renewal, service, upgrade)
+    if service.provisioning_module and service.provisioning_account:
+        upgrade.status = "applying"
+        return [new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id=service.client_id, occurred_at=now,
+                          payload={"service_id": service.service_id, "action": "change_package",
+                                   "module": service.provisioning_module, "plan": upgrade.to_product_id,
+                                   "upgrade_id": upgrade.upgrade_id})]
+    return complete(upgrade, service, now)
+
+
+def complete(upgrade: Upgrade, service: Service, now: datetime) -> list[EventRecord]:
+    upgrade.status = "completed"
+    upgrade.completed_at = upgrade.updated_at = to_storage(now)
+    if service.pending_upgrade_id == upgrade.upgrade_id:
+        service.pending_upgrade_id = None
+        service.updated_at = to_storage(now)
+    return [new_event(EventType.UPGRADE_COMPLETED, client_id=service.client_id, occurred_at=now, payload={
+        "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "change": upgrade.change,
+        "from_product": upgrade.from_product_name, "to_product": upgrade.to_product_name,
+        "billing_cycle": upgrade.to_billing_cycle, "recurring_amount": int(upgrade.to_recurring_amount),
+        "currency": upgrade.currency, "next_due_at": service.period_end,
+    })]
+
+
+def close(upgrade: Upgrade, service: Service, invoice: Invoice | None, status: str, by: str,
+          now: datetime) -> list[EventRecord]:
+    """An open change ends without taking effect: cancelled, or expired unpaid. Its unpaid invoice is
+    cancelled with it, and the service is free for another change."""
+    upgrade.status = status
+    upgrade.updated_at = to_storage(now)
+    upgrade.due_pk = upgrade.due_sk = None
+    if service.pending_upgrade_id == upgrade.upgrade_id:
+        service.pending_upgrade_id = None
+        service.updated_at = to_storage(now)
+    if invoice is not None and invoice.status == "unpaid":
+        invoice.status = "cancelled"
+        invoice.due_pk = invoice.due_sk = None  # no more overdue reminders
+    event_type = EventType.UPGRADE_EXPIRED if status == "expired" else EventType.UPGRADE_CANCELLED
+    return [new_event(event_type, client_id=service.client_id, occurred_at=now, payload={
+        "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "invoice_id": upgrade.invoice_id,
+        "to_product": upgrade.to_product_name, "by": by,
+    })]
+
+
+def reprice_renewal(renewal: Invoice, service: Service, upgrade: Upgrade) -> None:
+    """An unpaid invoice for the service's next cycle follows the new plan (docs/billing.md); a cycle that
+    restarted makes it pointless, so it is cancelled."""
+    if renewal.status != "unpaid" or int(renewal.amount_paid):
+        return  # partly paid: staff settle the difference by hand rather than move money silently
+    if upgrade.period_restarts:
+        renewal.status = "cancelled"
+        renewal.due_pk = renewal.due_sk = None
+        service.renewal_invoice_id = None
+        return
+    for line in renewal.lines:
+        if line.service_id == service.service_id:
+            line.amount = int(upgrade.to_recurring_amount)
+            line.description = f"{upgrade.to_product_name} - renovación"
+    renewal.total = sum(int(line.amount) for line in renewal.lines)
