@@ -35,7 +35,8 @@ def holder(api):
 
 def _concrete(resource: str) -> str:
     return (resource.replace("{client_id}", "01UNKNOWNCLIENT00000000000").replace("{service_id}", "nope")
-            .replace("{invoice_id}", "nope").replace("{contact_id}", "nope"))
+            .replace("{invoice_id}", "nope").replace("{contact_id}", "nope").replace("{upgrade_id}", "nope")
+            .replace("{request_id}", "nope").replace("{server_name}", "srv-nope.paneldecliente.com"))
 
 
 def _write_routes(stack):
@@ -85,6 +86,11 @@ VALID_BODIES = {
     ("POST", "/staff/clients/{client_id}/orders"): {"product_id": "hosting-inicial", "billing_cycle": "annually"},
     ("PATCH", "/me/contacts/{contact_id}"): {"permissions": ["invoices"]},
     ("POST", "/staff/services/{service_id}/activation"): {"action": "requirements_met"},
+    ("POST", "/services/{service_id}/upgrades"): {"target": "hosting-avanzado"},
+    ("POST", "/services/{service_id}/upgrades/{upgrade_id}/cancel"): {},
+    ("POST", "/services/{service_id}/upgrade-requests"): {"message": "Necesito más espacio en disco."},
+    ("POST", "/staff/upgrade-requests/{request_id}/resolve"): {"outcome": "done"},
+    ("PUT", "/staff/servers/{server_name}"): {"upgrades_enabled": False},
 }
 
 
@@ -145,6 +151,8 @@ def test_every_route_with_an_id_answers_unknown_ids_with_4xx(api, stack, holder)
     for route in routes_of(stack):
         if "{" not in route.resource or route.resource.endswith(("/services", "/payments")) and route.method == "GET":
             continue  # a staff listing under an unknown client/invoice is an empty list
+        if route.resource == "/staff/servers/{server_name}":
+            continue  # PUT of a server's flags creates them: there is no unknown server
         for claims in (holder, claims_for(staff=True)):
             body = VALID_BODIES.get((route.method, route.resource))
             response = api.call(route.method, _concrete(route.resource), claims=claims, body=body)
