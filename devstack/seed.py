@@ -87,6 +87,7 @@ def seed(store: Store, logins: CognitoLogins, kms, now: datetime | None = None) 
     start = local_midnight(add_months(local_date(now), -6))
     hosting = _service(client_id, "hosting-inicial", "Hosting", "Hosting Inicial", "annually", "ARS", 10000,
                        start, add_months(start.date(), 12), "active", "demo-pyme.com.ar", HOSTING_MANUAL, now)
+    hosting.server = "srv12.paneldecliente.com"  # staff may flag it: PUT /staff/servers/srv12.paneldecliente.com
     hosting.credentials_ciphertext = encrypt_credentials(kms, hosting.service_id, {
         "usuario cPanel": "demopyme", "clave cPanel": "S3gura!2026", "servidor": "srv12.paneldecliente.com",
     })

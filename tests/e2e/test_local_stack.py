@@ -139,7 +139,47 @@ def test_a_simulated_provider_payment_settles_and_activates_an_instant_service(l
     assert service["status"] == "active" and service["credentials"], service
 
 
-@pytest.mark.parametrize(("user", "paths"), [(DEMO, "^/(me|clients|catalog|webhooks)"), (STAFF, "^/staff")])
+def _wait_for(read, done, seconds=30):
+    deadline = time.monotonic() + seconds
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        value = read()
+    return value
+
+
+def test_an_upgrade_is_quoted_ordered_paid_and_the_service_moves_to_the_new_plan(local_stack):
+    token = local_stack.token(DEMO)
+    client_id = local_stack.json("GET", "/me", token=token)[1]["account"]["client_id"]
+    order = local_stack.json("POST", f"/staff/clients/{client_id}/orders", token=local_stack.token(STAFF),
+                             body={"product_id": "hosting-inicial", "billing_cycle": "annually",
+                                   "domain": "upgrade-e2e.com.ar"})[1]
+    service_id = order["service"]["service_id"]
+    local_stack.json("POST", "/local/payments", body={"invoice_id": order["invoice"]["invoice_id"]})
+    active = _wait_for(lambda: local_stack.json("GET", f"/me/services/{service_id}", token=token)[1],
+                       lambda s: s["status"] == "active")
+    assert active["status"] == "active", active
+
+    status, options = local_stack.json("GET", f"/services/{service_id}/upgrade-options", token=token)
+    quoted = next(o for o in options["options"]
+                  if (o["product_id"], o["billing_cycle"]) == ("hosting-avanzado", "annually"))
+    assert status == 200 and quoted["due_now"]["amount"] == 5000  # 150 - 100 already paid this year
+    status, ordered = local_stack.json("POST", f"/services/{service_id}/upgrades", token=token,
+                                       body={"target": "hosting-avanzado"})
+    assert status == 201 and ordered["invoice"]["total"]["amount"] == 5000
+    local_stack.json("POST", "/local/payments", body={"invoice_id": ordered["invoice"]["invoice_id"]})
+
+    # payment -> settlement -> outbox -> provisioning queue -> WHM changepackage (fake) -> completed
+    history = _wait_for(lambda: local_stack.json("GET", f"/services/{service_id}/upgrades", token=token)[1],
+                        lambda h: h[0]["status"] == "completed")
+    assert history[0]["status"] == "completed", history
+    service = local_stack.json("GET", f"/me/services/{service_id}", token=token)[1]
+    assert (service["product_id"], service["recurring_price"]["amount"]) == ("hosting-avanzado", 15000)
+    assert service["next_due_at"] == active["next_due_at"]  # the due date stays
+
+
+@pytest.mark.parametrize(("user", "paths"), [(DEMO, "^/(me|clients|catalog|webhooks|services)"),
+                                             (STAFF, "^/staff")])
 def test_generated_requests_never_get_a_server_error(local_stack, user, paths):
     """Schemathesis derives requests (valid and invalid) from openapi.json; none may answer 5xx."""
     import subprocess
