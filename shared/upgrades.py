@@ -56,7 +56,7 @@ def apply(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice | 
     upgrade.due_pk = upgrade.due_sk = None
     upgrade.updated_at = to_storage(now)
     if renewal is not None:
-        reprice_renewal(renewal, service, upgrade)
+        _renewal_follows(renewal, service, upgrade)
     if service.provisioning_module and service.provisioning_account:
         upgrade.status = "applying"
         return [new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id=service.client_id, occurred_at=now,
@@ -81,9 +81,12 @@ def complete(upgrade: Upgrade, service: Service, now: datetime) -> list[EventRec
 
 
 def close(upgrade: Upgrade, service: Service, invoice: Invoice | None, status: str, by: str,
-          now: datetime) -> list[EventRecord]:
+          now: datetime, renewal: Invoice | None = None) -> list[EventRecord]:
     """An open change ends without taking effect: cancelled, or expired unpaid. Its unpaid invoice is
-    cancelled with it, and the service is free for another change."""
+    cancelled with it, the service is free for another change, and a renewal repriced for a scheduled
+    change goes back to the current plan."""
+    if upgrade.status == "scheduled" and renewal is not None:
+        reprice_renewal(renewal, service, service.product_name, int(service.recurring_amount))
     upgrade.status = status
     upgrade.updated_at = to_storage(now)
     upgrade.due_pk = upgrade.due_sk = None
@@ -100,18 +103,24 @@ def close(upgrade: Upgrade, service: Service, invoice: Invoice | None, status: s
     })]
 
 
-def reprice_renewal(renewal: Invoice, service: Service, upgrade: Upgrade) -> None:
-    """An unpaid invoice for the service's next cycle follows the new plan (docs/billing.md); a cycle that
-    restarted makes it pointless, so it is cancelled."""
+def reprice_renewal(renewal: Invoice, service: Service, product_name: str, amount: int) -> None:
+    """An unpaid invoice for the service's next cycle follows the plan that cycle will be on
+    (docs/billing.md)."""
     if renewal.status != "unpaid" or int(renewal.amount_paid):
         return  # partly paid: staff settle the difference by hand rather than move money silently
-    if upgrade.period_restarts:
-        renewal.status = "cancelled"
-        renewal.due_pk = renewal.due_sk = None
-        service.renewal_invoice_id = None
-        return
     for line in renewal.lines:
         if line.service_id == service.service_id:
-            line.amount = int(upgrade.to_recurring_amount)
-            line.description = f"{upgrade.to_product_name} - renovación"
+            line.amount = int(amount)
+            line.description = f"{product_name} - renovación"
     renewal.total = sum(int(line.amount) for line in renewal.lines)
+
+
+def _renewal_follows(renewal: Invoice, service: Service, upgrade: Upgrade) -> None:
+    if upgrade.period_restarts:
+        # The new, longer cycle is already paid from today: the old cycle's renewal has no reason to be.
+        if renewal.status == "unpaid" and not int(renewal.amount_paid):
+            renewal.status = "cancelled"
+            renewal.due_pk = renewal.due_sk = None
+            service.renewal_invoice_id = None
+        return
+    reprice_renewal(renewal, service, upgrade.to_product_name, int(upgrade.to_recurring_amount))

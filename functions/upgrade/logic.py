@@ -276,7 +276,7 @@ def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_
         upgrade.effective_at = service.period_end
         upgrades.mark_due(upgrade, upgrade.effective_at)
         if renewal is not None:  # the renewal already issued is for the new plan
-            upgrades.reprice_renewal(renewal, service, upgrade)
+            upgrades.reprice_renewal(renewal, service, upgrade.to_product_name, int(upgrade.to_recurring_amount))
             changed.append(renewal)
         events.append(new_event(EventType.UPGRADE_SCHEDULED, client_id=service.client_id, occurred_at=now, payload={
             "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "effective_at": upgrade.effective_at,
@@ -354,8 +354,9 @@ def cancel_upgrade(store: Store, clock: Clock, identity: Identity, service_id: s
     invoice = store.find_invoice(upgrade.invoice_id)
     if invoice is not None and invoice.status == "paid":
         raise Conflict("La factura de ese cambio ya fue pagada: se está aplicando.", code="upgrade_not_cancellable")
-    events = upgrades.close(upgrade, service, invoice, "cancelled", identity.subject, clock.now())
-    store.save_with_events([upgrade, service, *([invoice] if invoice else [])], events)
+    renewal = store.find_invoice(service.renewal_invoice_id) if upgrade.status == "scheduled" else None
+    events = upgrades.close(upgrade, service, invoice, "cancelled", identity.subject, clock.now(), renewal)
+    store.save_with_events([upgrade, service, *[i for i in (invoice, renewal) if i is not None]], events)
     return upgrade_out(upgrade)
 
 

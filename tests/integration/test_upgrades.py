@@ -359,27 +359,63 @@ def test_a_support_plan_moves_up_through_the_same_flow(api, store, holder, clien
     assert Service.get(*Service.key(service.service_id)).product_id == "soporte-profesional"
 
 
-def test_a_pending_renewal_invoice_is_repriced_when_the_upgrade_applies(api, store, holder, client_id):
-    service = _active(client_id)
+def _renewal_invoice(client_id, service: Service) -> str:
+    """The unpaid invoice of the service's next cycle, as the renewal process records it."""
     renewal_id = new_id()
-    renewal = Invoice(
+    Invoice(
         *Invoice.key(renewal_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"INVOICE#{renewal_id}",
-        invoice_id=renewal_id, client_id=client_id, currency="ARS", total=10000, status="unpaid",
-        issued_at=to_storage(datetime.now(UTC)), due_at=service.period_end,
-        lines=[InvoiceLine(service_id=service.service_id, description="Hosting Inicial - renovación",
-                           period_start=service.period_end, amount=10000)],
-    )
-    renewal.save()
+        invoice_id=renewal_id, client_id=client_id, currency=service.currency, total=int(service.recurring_amount),
+        status="unpaid", issued_at=to_storage(datetime.now(UTC)), due_at=service.period_end,
+        lines=[InvoiceLine(service_id=service.service_id, description=f"{service.product_name} - renovación",
+                           period_start=service.period_end, amount=int(service.recurring_amount))],
+    ).save()
     service.renewal_invoice_id = renewal_id
     service.save()
+    return renewal_id
+
+
+def _renewal(renewal_id):
+    invoice = Invoice.get(*Invoice.key(renewal_id))
+    return int(invoice.total), invoice.lines[0].description, invoice.status
+
+
+def test_a_pending_renewal_invoice_is_repriced_when_the_upgrade_applies(api, store, holder, client_id):
+    service = _active(client_id)
+    renewal_id = _renewal_invoice(client_id, service)
 
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
                     body={"target": "hosting-avanzado"}).json()
-    assert int(Invoice.get(*Invoice.key(renewal_id)).total) == 10000  # not before the upgrade is paid
+    assert _renewal(renewal_id)[0] == 10000  # not before the upgrade is paid
     _pay(store, body["invoice"]["invoice_id"])
 
-    repriced = Invoice.get(*Invoice.key(renewal_id))
-    assert (int(repriced.total), repriced.lines[0].description) == (15000, "Hosting Avanzado - renovación")
+    assert _renewal(renewal_id) == (15000, "Hosting Avanzado - renovación", "unpaid")
+
+
+def test_a_scheduled_downgrade_reprices_the_renewal_and_cancelling_it_restores_the_price(api, holder, client_id):
+    service = _active(client_id, "hosting-avanzado")
+    product = Product.get(*Product.key("hosting-avanzado"))
+    product.upgrade_targets = ["hosting-inicial"]
+    product.save()
+    renewal_id = _renewal_invoice(client_id, service)
+
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-inicial"}).json()
+    assert _renewal(renewal_id) == (10000, "Hosting Inicial - renovación", "unpaid")  # the next cycle's plan
+    api.call("POST", f"/services/{service.service_id}/upgrades/{body['upgrade']['upgrade_id']}/cancel",
+             claims=holder)
+
+    assert _renewal(renewal_id) == (15000, "Hosting Avanzado - renovación", "unpaid")
+
+
+def test_a_cycle_that_restarts_cancels_the_old_cycles_renewal(api, store, holder, client_id):
+    service = _active(client_id, "hosting-inicial", cycle="monthly", months_ago=0)
+    renewal_id = _renewal_invoice(client_id, service)
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-avanzado", "billing_cycle": "annually"}).json()
+    _pay(store, body["invoice"]["invoice_id"])
+
+    assert _renewal(renewal_id)[2] == "cancelled"
+    assert Service.get(*Service.key(service.service_id)).renewal_invoice_id is None
 
 
 def test_staff_order_on_behalf_of_the_client_is_recorded(api, client_id):
