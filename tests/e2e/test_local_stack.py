@@ -122,20 +122,13 @@ def test_a_simulated_provider_payment_settles_and_activates_an_instant_service(l
     status, paid = local_stack.json("POST", "/local/payments", body={"invoice_id": invoice_id})
 
     assert status == 200 and paid["payment_id"]
-    deadline = time.monotonic() + 15  # webhook -> queue -> settlement, through the local event sources
-    invoice = None
-    while time.monotonic() < deadline:
-        invoice = local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1]
-        if invoice["status"] == "paid":
-            break
-        time.sleep(0.2)
+    # webhook -> queue -> settlement, through the local event sources
+    invoice = _wait_for(lambda: local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1],
+                        lambda i: i["status"] == "paid", seconds=15)
     assert invoice["status"] == "paid" and invoice["balance"]["amount"] == 0
-    service = None
-    while time.monotonic() < deadline + 15:  # invoice.paid -> outbox -> provisioning queue -> cPanel (fake)
-        service = local_stack.json("GET", f"/me/services/{order['service']['service_id']}", token=token)[1]
-        if service["status"] == "active":
-            break
-        time.sleep(0.2)
+    # invoice.paid -> outbox -> provisioning queue -> cPanel (fake)
+    service = _wait_for(lambda: local_stack.json("GET", f"/me/services/{order['service']['service_id']}",
+                                                 token=token)[1], lambda s: s["status"] == "active", seconds=15)
     assert service["status"] == "active" and service["credentials"], service
 
 

@@ -8,11 +8,11 @@ import pytest
 
 from devstack.fake_whm import FakeWhm
 from devstack.runtime import Runtime
-from devstack.workers import StreamPoller
 from shared.activation import MAX_PROVISIONING_ATTEMPTS
 from shared.clock import FixedClock
-from shared.dal.models import EventRecord, Invoice, Product, Service, TableItem
+from shared.dal.models import EventRecord, Product, Service, TableItem
 from tests.integration.conftest import claims_for
+from tests.integration.flows import pay, provision, relay
 
 STAFF = claims_for(staff=True, sub="staff-1")
 WHM_TOKEN = "test-whm-token"
@@ -43,33 +43,10 @@ def _order(api, client_id, **body):
     return api.call("POST", f"/staff/clients/{client_id}/orders", claims=STAFF, body=body).json()
 
 
-def _pay(store, invoice_id, at=None):
-    """Settle the invoice as a verified provider payment would (the payments tests cover the webhooks)."""
-    from payments.logic import settle
-    from payments.providers import ProviderPayment
-
-    from shared.money import Currency, Money
-
-    invoice = Invoice.get(*Invoice.key(invoice_id))
-    paid = Money(int(invoice.total), Currency(invoice.currency))
-    reported = ProviderPayment("mercadopago", f"mp-{invoice_id}", "approved", paid, invoice_id, "approved")
-    return settle(store, FixedClock(at or datetime.now(UTC)), reported)
 
 
-def _relay(stack, aws):
-    function = stack.functions["OutboxRelayFunction"]
-    ((_, props),) = function.events_of("DynamoDB")
-    poller = StreamPoller(boto3.Session(region_name="us-east-1"), Runtime(stack), function, props, stack, aws)
-    while poller.poll_once():
-        pass
 
 
-def _provision(stack):
-    """Run the provisioning consumer on what the relay queued, as the SQS event source would."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    got = sqs.receive_message(QueueUrl=stack.refs["ProvisioningQueue"], MaxNumberOfMessages=10).get("Messages", [])
-    records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in got]
-    return records, Runtime(stack).invoke("ProvisioningFunction", {"Records": records})
 
 
 def _events(kind):
@@ -81,10 +58,10 @@ def test_paid_instant_service_is_provisioned_in_cpanel_and_activated(api, stack,
     service_id = order["service"]["service_id"]
     assert order["service"]["activation"]["state"] == "awaiting_payment"
 
-    assert _pay(store, order["invoice"]["invoice_id"]) == "applied"
+    assert pay(store, order["invoice"]["invoice_id"]) == "applied"
     assert Service.get(*Service.key(service_id)).activation_state == "queued"
-    _relay(stack, aws)  # the outbox command reaches the provisioning queue (not the alerts queue)
-    records, result = _provision(stack)
+    relay(stack, aws)  # the outbox command reaches the provisioning queue (not the alerts queue)
+    records, result = provision(stack)
 
     assert len(records) == 1 and result == {"batchItemFailures": []}
     service = Service.get(*Service.key(service_id))
@@ -96,14 +73,14 @@ def test_paid_instant_service_is_provisioned_in_cpanel_and_activated(api, stack,
     assert {c["name"]: c["value"] for c in detail["credentials"]}["usuario cPanel"] == username
     assert detail["activation"]["message"].startswith("Servicio activo")
     assert [e["service_id"] for e in _events("service.activated")] == [service_id]
-    assert _provision(stack)[0] == []  # consumed: nothing comes back
+    assert provision(stack)[0] == []  # consumed: nothing comes back
 
 
 def test_failing_server_is_retried_then_shows_activation_failed(api, stack, aws, store, whm, client_id):
     order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually", domain="ana.com.ar")
     service_id = order["service"]["service_id"]
-    _pay(store, order["invoice"]["invoice_id"])
-    _relay(stack, aws)
+    pay(store, order["invoice"]["invoice_id"])
+    relay(stack, aws)
     whm.fail_next(100)
     sqs = boto3.client("sqs", region_name="us-east-1")
     message = sqs.receive_message(QueueUrl=stack.refs["ProvisioningQueue"])["Messages"][0]
@@ -124,16 +101,16 @@ def test_failing_server_is_retried_then_shows_activation_failed(api, stack, aws,
     whm.fail_next(0)
     retried = api.call("POST", f"/staff/services/{service_id}/activation", claims=STAFF, body={"action": "retry"})
     assert retried.json()["activation"]["state"] == "queued"
-    _relay(stack, aws)
-    _provision(stack)
+    relay(stack, aws)
+    provision(stack)
     assert Service.get(*Service.key(service_id)).status == "active"
 
 
 def test_a_service_without_domain_fails_at_once(api, stack, aws, store, whm, client_id):
     order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually")
-    _pay(store, order["invoice"]["invoice_id"])
-    _relay(stack, aws)
-    _provision(stack)
+    pay(store, order["invoice"]["invoice_id"])
+    relay(stack, aws)
+    provision(stack)
     service = Service.get(*Service.key(order["service"]["service_id"]))
     assert service.activation_state == "failed" and "dominio" in service.activation_error
     assert whm.calls == []
@@ -146,7 +123,7 @@ def test_manual_product_waits_for_requirements_then_counts_business_days(api, st
 
     order = _order(api, client_id, product_id="vps-cloud", billing_cycle="monthly")
     service_id = order["service"]["service_id"]
-    _pay(store, order["invoice"]["invoice_id"])
+    pay(store, order["invoice"]["invoice_id"])
     waiting = api.call("GET", f"/me/services/{service_id}", claims=claims_for(client_id=client_id)).json()
     assert waiting["activation"]["state"] == "awaiting_requirements"
     assert "Clave SSH pública" in waiting["activation"]["message"]
@@ -169,7 +146,7 @@ def test_manual_product_waits_for_requirements_then_counts_business_days(api, st
 def test_custom_product_takes_10_to_15_days_from_all_information(api, store, client_id):
     order = _order(api, client_id, product_id="diseno-web", billing_cycle="annually")
     service_id = order["service"]["service_id"]
-    _pay(store, order["invoice"]["invoice_id"])
+    pay(store, order["invoice"]["invoice_id"])
 
     response = api.call(
         "POST", f"/staff/services/{service_id}/activation", claims=STAFF, body={"action": "requirements_met"}
@@ -191,16 +168,16 @@ def test_custom_product_takes_10_to_15_days_from_all_information(api, store, cli
 
 def test_support_plans_have_nothing_to_provision_and_activate_on_payment(api, store, client_id):
     order = _order(api, client_id, product_id="soporte-profesional", billing_cycle="monthly")
-    _pay(store, order["invoice"]["invoice_id"])
+    pay(store, order["invoice"]["invoice_id"])
     service = Service.get(*Service.key(order["service"]["service_id"]))
     assert (service.status, service.activation_state) == ("active", "active")
 
 
 def test_a_redelivered_command_after_success_does_nothing(api, stack, aws, store, whm, client_id):
     order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually", domain="ana.com.ar")
-    _pay(store, order["invoice"]["invoice_id"])
-    _relay(stack, aws)
-    records, _ = _provision(stack)
+    pay(store, order["invoice"]["invoice_id"])
+    relay(stack, aws)
+    records, _ = provision(stack)
     calls = len(whm.calls)
 
     again = Runtime(stack).invoke("ProvisioningFunction", {"Records": records})
@@ -215,15 +192,15 @@ def test_a_refund_suspends_the_account_on_the_server(api, stack, aws, store, whm
 
     order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually", domain="ana.com.ar")
     invoice_id = order["invoice"]["invoice_id"]
-    _pay(store, invoice_id)
-    _relay(stack, aws)
-    _provision(stack)
+    pay(store, invoice_id)
+    relay(stack, aws)
+    provision(stack)
     (username,) = whm.accounts
 
     refund = ProviderPayment("mercadopago", f"mp-{invoice_id}", "refunded", None, invoice_id, "charged_back")
     assert settle(store, FixedClock(datetime.now(UTC)), refund) == "refunded"
-    _relay(stack, aws)  # (a fresh relay re-reads the stream: the old create command comes again, and is skipped)
-    records, result = _provision(stack)
+    relay(stack, aws)  # (a fresh relay re-reads the stream: the old create command comes again, and is skipped)
+    records, result = provision(stack)
 
     assert "suspend" in {json.loads(r["body"])["payload"]["action"] for r in records}
     assert result == {"batchItemFailures": []}

@@ -8,13 +8,12 @@ import boto3
 import pytest
 
 from devstack.fake_whm import FakeWhm
-from devstack.runtime import Runtime
-from devstack.workers import StreamPoller
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import FixedClock, from_storage, to_storage
 from shared.dal.models import Client, Contact, EventRecord, Invoice, InvoiceLine, Product, Service, TableItem, Upgrade
 from shared.ids import new_id
 from tests.integration.conftest import claims_for
+from tests.integration.flows import pay, provision, relay
 
 STAFF = claims_for(staff=True, sub="staff-1")
 WHM_TOKEN = "test-whm-token"
@@ -60,16 +59,6 @@ def _active(client_id, product_id="hosting-inicial", cycle="annually", months_ag
     return service
 
 
-def _pay(store, invoice_id, at=None):
-    from payments.logic import settle
-    from payments.providers import ProviderPayment
-
-    from shared.money import Currency, Money
-
-    invoice = Invoice.get(*Invoice.key(invoice_id))
-    paid = Money(int(invoice.total), Currency(invoice.currency))
-    reported = ProviderPayment("mercadopago", f"mp-{invoice_id}", "approved", paid, invoice_id, "approved")
-    return settle(store, FixedClock(at or datetime.now(UTC)), reported)
 
 
 def _events(kind):
@@ -112,7 +101,7 @@ def test_the_help_centre_example_annual_100_to_150_in_the_middle_of_the_year_pay
     assert body["invoice"]["lines"][0]["description"].startswith("Cambio de plan: Hosting Inicial → Hosting Avanzado")
     assert Service.get(*Service.key(service.service_id)).product_id == "hosting-inicial"  # not before payment
 
-    assert _pay(store, body["invoice"]["invoice_id"]) == "applied"
+    assert pay(store, body["invoice"]["invoice_id"]) == "applied"
 
     after = Service.get(*Service.key(service.service_id))
     assert (after.product_id, after.product_name, int(after.recurring_amount)) == (
@@ -125,19 +114,8 @@ def test_the_help_centre_example_annual_100_to_150_in_the_middle_of_the_year_pay
     assert _events("service.provisioning_requested") == []  # no server account on this service: no command
 
 
-def _relay(stack, aws):
-    function = stack.functions["OutboxRelayFunction"]
-    ((_, props),) = function.events_of("DynamoDB")
-    poller = StreamPoller(boto3.Session(region_name="us-east-1"), Runtime(stack), function, props, stack, aws)
-    while poller.poll_once():
-        pass
 
 
-def _provision(stack):
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    got = sqs.receive_message(QueueUrl=stack.refs["ProvisioningQueue"], MaxNumberOfMessages=10).get("Messages", [])
-    records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in got]
-    return records, Runtime(stack).invoke("ProvisioningFunction", {"Records": records})
 
 
 def test_a_paid_upgrade_changes_the_package_in_whm_then_completes(api, stack, aws, store, holder, client_id):
@@ -149,20 +127,20 @@ def test_a_paid_upgrade_changes_the_package_in_whm_then_completes(api, stack, aw
         order = api.call("POST", f"/staff/clients/{client_id}/orders", claims=STAFF,
                          body={"product_id": "hosting-inicial", "billing_cycle": "annually", "domain": "ana.com.ar"})
         service_id = order.json()["service"]["service_id"]
-        _pay(store, order.json()["invoice"]["invoice_id"])
-        _relay(stack, aws)
-        _provision(stack)
+        pay(store, order.json()["invoice"]["invoice_id"])
+        relay(stack, aws)
+        provision(stack)
         (username,) = fake.accounts
         assert Service.get(*Service.key(service_id)).server == "127.0.0.1"  # where the account lives
 
         upgrade = api.call("POST", f"/services/{service_id}/upgrades", claims=holder,
                            body={"target": "hosting-empresa"}).json()
         assert upgrade["invoice"]["total"]["amount"] == 15000  # 250 - 100 already paid this year
-        _pay(store, upgrade["invoice"]["invoice_id"])
+        pay(store, upgrade["invoice"]["invoice_id"])
         applying = Upgrade.get(*Upgrade.key(upgrade["upgrade"]["upgrade_id"]))
         assert applying.status == "applying" and _events("upgrade.completed") == []
-        _relay(stack, aws)
-        records, result = _provision(stack)
+        relay(stack, aws)
+        records, result = provision(stack)
 
         # A fresh relay replays the stream from its start: the old create command comes again and is skipped.
         actions = [json.loads(r["body"])["payload"]["action"] for r in records]
@@ -245,7 +223,7 @@ def test_an_unpaid_upgrade_expires_and_frees_the_service(api, store, holder, cli
                      body={"target": "hosting-empresa"})
     assert again.status == 201  # a forgotten upgrade never blocks the next one
     # Paying the expired invoice late changes no plan: the money goes to the account's credit.
-    assert _pay(store, body["invoice"]["invoice_id"]) == "credited"
+    assert pay(store, body["invoice"]["invoice_id"]) == "credited"
     assert Service.get(*Service.key(service.service_id)).product_id == "hosting-inicial"
 
 
@@ -317,7 +295,7 @@ def test_monthly_to_annual_restarts_the_cycle_on_payment(api, store, holder, cli
     # Ordered on the first day of the month: (almost) the whole 10 paid counts towards the 150.
     assert 14000 <= body["invoice"]["total"]["amount"] < 15000
     paid_at = datetime.now(UTC) + timedelta(days=1)
-    _pay(store, body["invoice"]["invoice_id"], at=paid_at)
+    pay(store, body["invoice"]["invoice_id"], at=paid_at)
 
     after = Service.get(*Service.key(service.service_id))
     assert after.billing_cycle == "annually"
@@ -354,7 +332,7 @@ def test_a_support_plan_moves_up_through_the_same_flow(api, store, holder, clien
 
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
                     body={"target": "soporte-profesional"}).json()
-    _pay(store, body["invoice"]["invoice_id"])
+    pay(store, body["invoice"]["invoice_id"])
 
     assert Service.get(*Service.key(service.service_id)).product_id == "soporte-profesional"
 
@@ -386,7 +364,7 @@ def test_a_pending_renewal_invoice_is_repriced_when_the_upgrade_applies(api, sto
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
                     body={"target": "hosting-avanzado"}).json()
     assert _renewal(renewal_id)[0] == 10000  # not before the upgrade is paid
-    _pay(store, body["invoice"]["invoice_id"])
+    pay(store, body["invoice"]["invoice_id"])
 
     assert _renewal(renewal_id) == (15000, "Hosting Avanzado - renovación", "unpaid")
 
@@ -412,7 +390,7 @@ def test_a_cycle_that_restarts_cancels_the_old_cycles_renewal(api, store, holder
     renewal_id = _renewal_invoice(client_id, service)
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
                     body={"target": "hosting-avanzado", "billing_cycle": "annually"}).json()
-    _pay(store, body["invoice"]["invoice_id"])
+    pay(store, body["invoice"]["invoice_id"])
 
     assert _renewal(renewal_id)[2] == "cancelled"
     assert Service.get(*Service.key(service.service_id)).renewal_invoice_id is None

@@ -1,0 +1,40 @@
+"""Steps of the asynchronous flows, run as their AWS event sources would (shared by the integration tests)."""
+
+from datetime import UTC, datetime
+
+import boto3
+
+from devstack.runtime import Runtime
+from devstack.workers import StreamPoller
+from shared.clock import FixedClock
+from shared.dal.models import Invoice
+
+
+def pay(store, invoice_id, at=None):
+    """Settle the invoice as a verified provider payment would (the payments tests cover the webhooks)."""
+    from payments.logic import settle
+    from payments.providers import ProviderPayment
+
+    from shared.money import Currency, Money
+
+    invoice = Invoice.get(*Invoice.key(invoice_id))
+    paid = Money(int(invoice.total), Currency(invoice.currency))
+    reported = ProviderPayment("mercadopago", f"mp-{invoice_id}", "approved", paid, invoice_id, "approved")
+    return settle(store, FixedClock(at or datetime.now(UTC)), reported)
+
+
+def relay(stack, aws):
+    """The outbox relay over the table's stream (from its start: already published events come again)."""
+    function = stack.functions["OutboxRelayFunction"]
+    ((_, props),) = function.events_of("DynamoDB")
+    poller = StreamPoller(boto3.Session(region_name="us-east-1"), Runtime(stack), function, props, stack, aws)
+    while poller.poll_once():
+        pass
+
+
+def provision(stack):
+    """Run the provisioning consumer on what the relay queued, as the SQS event source would."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    got = sqs.receive_message(QueueUrl=stack.refs["ProvisioningQueue"], MaxNumberOfMessages=10).get("Messages", [])
+    records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in got]
+    return records, Runtime(stack).invoke("ProvisioningFunction", {"Records": records})
