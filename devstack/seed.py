@@ -28,18 +28,19 @@ HOSTING_MANUAL = (
     "clave de abajo. Correo: configure su cuenta en Outlook con el servidor mail.<su dominio>."
 )
 
-# The seed's upgrade example: 100 per year -> 150 per year (amounts in centavos).
+# The seed's upgrade example: 100 per year -> 150 per year (amounts in centavos). upgrade_targets are the
+# catalog's upgrade and downgrade paths (the "Upgrade/Downgrade" action of the client area).
 CATALOG = [
     dict(product_id="hosting-inicial", group="Hosting", name="Hosting Inicial", currency="ARS",
          prices={"monthly": 1000, "annually": 10000}, upgrade_targets=["hosting-avanzado", "hosting-empresa"],
          activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=10,
          description="1 sitio, 5 GB, correo incluido."),
     dict(product_id="hosting-avanzado", group="Hosting", name="Hosting Avanzado", currency="ARS",
-         prices={"monthly": 1500, "annually": 15000}, upgrade_targets=["hosting-empresa"],
+         prices={"monthly": 1500, "annually": 15000}, upgrade_targets=["hosting-empresa", "hosting-inicial"],
          activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=20,
          description="5 sitios, 20 GB, correo incluido."),
     dict(product_id="hosting-empresa", group="Hosting", name="Hosting Empresa", currency="ARS",
-         prices={"monthly": 2500, "annually": 25000}, upgrade_targets=[],
+         prices={"monthly": 2500, "annually": 25000}, upgrade_targets=["hosting-avanzado", "hosting-inicial"],
          activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=30,
          description="Sitios ilimitados, 50 GB."),
     dict(product_id="vps-cloud", group="Servidores", name="VPS Cloud", currency="USD",
@@ -58,11 +59,12 @@ CATALOG = [
          activation_mode="instant", provisioning_module=None, sort_order=60,
          description="Incluido con todos los servicios. Respuesta en 8 horas laborables."),
     dict(product_id="soporte-profesional", group="Soporte", name="Soporte Profesional", currency="ARS",
-         prices={"monthly": 5000}, upgrade_targets=["soporte-full"], activation_mode="instant",
+         prices={"monthly": 5000}, upgrade_targets=["soporte-full", "soporte-standard"], activation_mode="instant",
          provisioning_module=None, sort_order=70,
          description="Respuesta en 2 horas laborables, atención telefónica."),
     dict(product_id="soporte-full", group="Soporte", name="Soporte Full", currency="ARS",
-         prices={"monthly": 15000}, upgrade_targets=[], activation_mode="instant", provisioning_module=None,
+         prices={"monthly": 15000}, upgrade_targets=["soporte-profesional", "soporte-standard"],
+         activation_mode="instant", provisioning_module=None,
          sort_order=80, description="Respuesta en 15 minutos, WhatsApp y Telegram."),
 ]
 

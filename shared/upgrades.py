@@ -9,9 +9,10 @@ from datetime import datetime
 
 from shared.activation import CYCLE_MONTHS
 from shared.calendar import add_months, local_date, local_midnight
-from shared.clock import to_storage
-from shared.dal.models import EventRecord, Invoice, Service, Upgrade, due_partition
+from shared.clock import from_storage, to_storage
+from shared.dal.models import Client, EventRecord, Invoice, Service, Upgrade, due_partition
 from shared.events import EventType, new_event
+from shared.invoices import adjust_credit
 
 OPEN_STATUSES = ("awaiting_payment", "scheduled")
 
@@ -41,8 +42,10 @@ def apply(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice | 
         service.manual = upgrade.to_manual
     service.billing_cycle = upgrade.to_billing_cycle
     service.recurring_amount = int(upgrade.to_recurring_amount)
-    if upgrade.period_restarts:  # a longer cycle starts on the day it is enabled (help centre)
-        start = local_midnight(local_date(now))
+    if upgrade.period_restarts:
+        # A longer cycle starts on the day the change was ordered: the day its price counted the unused
+        # part of the old cycle up to, so that no day is both credited and used.
+        start = local_midnight(local_date(from_storage(upgrade.created_at)))
         service.period_start = to_storage(start)
         service.period_end = to_storage(
             local_midnight(add_months(start.date(), CYCLE_MONTHS[upgrade.to_billing_cycle])))
@@ -50,7 +53,8 @@ def apply(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice | 
     elif upgrade.takes_effect == "next_renewal":
         service.paid_this_cycle = None  # the renewal pays the new cycle
     else:
-        service.paid_this_cycle = paid_before + int(upgrade.amount_due) - int(upgrade.credit)
+        service.paid_this_cycle = (paid_before + int(upgrade.amount_due) - int(upgrade.renewal_difference)
+                                   - int(upgrade.credit))
     service.paid_for_period = service.period_start
     service.updated_at = to_storage(now)
     upgrade.due_pk = upgrade.due_sk = None
@@ -80,13 +84,15 @@ def complete(upgrade: Upgrade, service: Service, now: datetime) -> list[EventRec
     })]
 
 
-def close(upgrade: Upgrade, service: Service, invoice: Invoice | None, status: str, by: str,
-          now: datetime, renewal: Invoice | None = None) -> list[EventRecord]:
+def close(upgrade: Upgrade, service: Service, invoice: Invoice | None, status: str, by: str, now: datetime,
+          renewal: Invoice | None = None, client: Client | None = None) -> list[EventRecord]:
     """An open change ends without taking effect: cancelled, or expired unpaid. Its unpaid invoice is
-    cancelled with it, the service is free for another change, and a renewal repriced for a scheduled
-    change goes back to the current plan."""
+    cancelled with it (anything already paid on it goes to the client's credit: pass the ``client``), the
+    service is free for another change, and a renewal repriced for it goes back to the current plan."""
+    events = []
     if upgrade.status == "scheduled" and renewal is not None:
-        reprice_renewal(renewal, service, service.product_name, int(service.recurring_amount))
+        reprice_renewal(renewal, service, service.product_name, int(service.recurring_amount),
+                        service.billing_cycle)
     upgrade.status = status
     upgrade.updated_at = to_storage(now)
     upgrade.due_pk = upgrade.due_sk = None
@@ -96,15 +102,28 @@ def close(upgrade: Upgrade, service: Service, invoice: Invoice | None, status: s
     if invoice is not None and invoice.status == "unpaid":
         invoice.status = "cancelled"
         invoice.due_pk = invoice.due_sk = None  # no more overdue reminders
+        if int(invoice.amount_paid):
+            if client is None:
+                raise ValueError("a partly paid invoice is cancelled only with its client, to credit it")
+            adjust_credit(client, invoice.currency, int(invoice.amount_paid))
+            events.append(new_event(EventType.CLIENT_CREDITED, client_id=client.client_id, occurred_at=now, payload={
+                "client_id": client.client_id, "amount": int(invoice.amount_paid), "currency": invoice.currency,
+                "reason": "upgrade_cancelled", "upgrade_id": upgrade.upgrade_id,
+            }))
     event_type = EventType.UPGRADE_EXPIRED if status == "expired" else EventType.UPGRADE_CANCELLED
-    return [new_event(event_type, client_id=service.client_id, occurred_at=now, payload={
+    events.insert(0, new_event(event_type, client_id=service.client_id, occurred_at=now, payload={
         "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "invoice_id": upgrade.invoice_id,
         "to_product": upgrade.to_product_name, "by": by,
-    })]
+    }))
+    return events
 
 
-def reprice_renewal(renewal: Invoice, service: Service, product_name: str, amount: int) -> None:
-    """An unpaid invoice for the service's next cycle follows the plan that cycle will be on
+def renewal_has_payment(renewal: Invoice | None) -> bool:
+    return renewal is not None and (renewal.status == "paid" or int(renewal.amount_paid) > 0)
+
+
+def reprice_renewal(renewal: Invoice, service: Service, product_name: str, amount: int, billing_cycle: str) -> None:
+    """An unpaid invoice for the service's next cycle follows the plan and cycle that cycle will be on
     (docs/billing.md)."""
     if renewal.status != "unpaid" or int(renewal.amount_paid):
         return  # partly paid: staff settle the difference by hand rather than move money silently
@@ -112,15 +131,19 @@ def reprice_renewal(renewal: Invoice, service: Service, product_name: str, amoun
         if line.service_id == service.service_id:
             line.amount = int(amount)
             line.description = f"{product_name} - renovación"
+            if line.period_start:
+                start = local_date(from_storage(line.period_start))
+                line.period_end = to_storage(local_midnight(add_months(start, CYCLE_MONTHS[billing_cycle])))
     renewal.total = sum(int(line.amount) for line in renewal.lines)
 
 
 def _renewal_follows(renewal: Invoice, service: Service, upgrade: Upgrade) -> None:
     if upgrade.period_restarts:
-        # The new, longer cycle is already paid from today: the old cycle's renewal has no reason to be.
+        # The new, longer cycle covers the old cycle's renewal (orders with a paid renewal never restart).
         if renewal.status == "unpaid" and not int(renewal.amount_paid):
             renewal.status = "cancelled"
             renewal.due_pk = renewal.due_sk = None
             service.renewal_invoice_id = None
         return
-    reprice_renewal(renewal, service, upgrade.to_product_name, int(upgrade.to_recurring_amount))
+    reprice_renewal(renewal, service, upgrade.to_product_name, int(upgrade.to_recurring_amount),
+                    upgrade.to_billing_cycle)

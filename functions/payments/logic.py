@@ -171,6 +171,9 @@ def _refund(store: Store, clock: Clock, payment: Payment) -> str:
                     suspended.append(service.service_id)
                     server_commands.extend(withdrawn)
         changed.append(invoice)
+    if invoice is not None and invoice.status == "cancelled":
+        # Cancelling a partly paid invoice (an upgrade's) moved what this payment applied to credit.
+        was_credited += was_applied
     if was_credited:
         client = store.get_client(payment.client_id)
         # May go below zero if the credit was already used: the client then owes it.

@@ -120,6 +120,17 @@ def staff_resolve_request(request_id: str, body: ResolveUpgradeRequest) -> Upgra
     return logic.staff_resolve_request(store, clock, current_identity(app), request_id, body)
 
 
+@app.post(
+    "/staff/upgrades/<upgrade_id>/complete",
+    tags=["Personal"],
+    summary="Dar por aplicado un cambio de plan cuyo paquete se cambió a mano en el servidor",
+    security=SECURED,
+    responses=answers(),
+)
+def staff_complete_upgrade(upgrade_id: str) -> UpgradeOut:
+    return logic.staff_complete_upgrade(store, clock, current_identity(app), upgrade_id)
+
+
 @app.put(
     "/staff/servers/<server_name>",
     tags=["Personal"],

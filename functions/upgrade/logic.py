@@ -23,10 +23,11 @@ from upgrade.schemas import (
 )
 
 from shared import upgrades
+from shared.activation import CYCLE_MONTHS
 from shared.auth import Identity, Permission, Role, authorize, require_staff
-from shared.calendar import local_date, local_midnight
+from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.models import InvoiceLine, Product, Server, Service, Upgrade, UpgradeRequest
+from shared.dal.models import Invoice, InvoiceLine, Product, Server, Service, Upgrade, UpgradeRequest
 from shared.dal.repositories import Store, UpgradeAlreadyPending
 from shared.errors import ConcurrentModification, Conflict, InvalidInput, NotFound
 from shared.events import EventType, new_event
@@ -57,6 +58,12 @@ class Option:
     product: Product
     billing_cycle: str
     quote: Quote
+    # The next cycle was already paid at the old price: its difference is due with the change too.
+    renewal_difference: int = 0
+
+    @property
+    def due_now(self) -> Money:
+        return Money(self.quote.due_now.amount + self.renewal_difference, self.quote.due_now.currency)
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -104,24 +111,35 @@ def _blockers(service: Service, product: Product | None, server: Server | None) 
 
 def _eligible_targets(store: Store, service: Service, product: Product) -> dict[str, Product]:
     """The configured targets that really are the same kind of product (same group and provisioning
-    module), so that a catalog mistake never moves a hosting onto a VPS."""
-    found = store.get_products(product.upgrade_targets or [])
+    module), so that a catalog mistake never moves a hosting onto a VPS; plus the current product, whose
+    other billing cycles are options too (monthly <-> annual on the same plan)."""
+    found = store.get_products([*(product.upgrade_targets or []), service.product_id])
     return {
         product_id: target for product_id, target in found.items()
-        if product_id != service.product_id and target.group == product.group
-        and target.provisioning_module == product.provisioning_module and target.currency == service.currency
+        if target.group == product.group and target.provisioning_module == product.provisioning_module
+        and target.currency == service.currency
     }
 
 
-def _options(service: Service, targets: dict[str, Product], today, policy: PricingPolicy) -> list[Option]:
+def _options(service: Service, targets: dict[str, Product], today, policy: PricingPolicy,
+             renewal: Invoice | None) -> list[Option]:
     current = _current_plan(service)
+    next_cycle_paid = upgrades.renewal_has_payment(renewal)
+    paid_for_next = sum(int(line.amount) for line in renewal.lines
+                        if line.service_id == service.service_id) if next_cycle_paid else 0
     found = []
     for product_id in sorted(targets, key=lambda pid: (targets[pid].sort_order, pid)):
         target = targets[product_id]
-        for cycle, amount in target.prices.as_dict().items():
-            if cycle in CYCLE_LABEL_ES:
-                price = Money(int(amount), Currency(target.currency))
-                found.append(Option(target, cycle, quote(current, price, cycle, today, policy)))
+        prices = {cycle: Money(int(amount), Currency(target.currency))
+                  for cycle, amount in target.prices.as_dict().items() if cycle in CYCLE_LABEL_ES}
+        for cycle, price in prices.items():
+            if (product_id, cycle) == (service.product_id, service.billing_cycle):
+                continue
+            q = quote(current, price, cycle, today, policy, next_cycle_paid, prices.get(service.billing_cycle))
+            extra = 0
+            if next_cycle_paid and q.takes_effect == "now" and not q.period_restarts:
+                extra = max(q.new_recurring.amount - paid_for_next, 0)
+            found.append(Option(target, cycle, q, extra))
     # The current cycle first: it is what most clients keep.
     return sorted(found, key=lambda o: o.billing_cycle != service.billing_cycle)
 
@@ -133,7 +151,9 @@ def _summary_es(option: Option) -> str:
     if q.takes_effect == "next_renewal":
         return (f"{option.product.name} ({price}) desde su próxima renovación, el "
                 f"{q.next_due_on.strftime('%d/%m/%Y')}. Hoy no paga nada.")
-    due = f"Hoy paga {q.due_now.display()}" if not q.due_now.is_zero() else "Hoy no paga nada"
+    due = f"Hoy paga {option.due_now.display()}" if not option.due_now.is_zero() else "Hoy no paga nada"
+    if option.renewal_difference:
+        due += " (incluye la diferencia de la renovación que ya pagó)"
     credit = f" y se acreditan {q.credit.display()} a su cuenta" if not q.credit.is_zero() else ""
     restart = " (comienza un nuevo ciclo hoy)" if q.period_restarts else ""
     return (f"{option.product.name} ({price}): {due}{credit}. Próximo vencimiento: "
@@ -181,8 +201,9 @@ def upgrade_options(store: Store, clock: Clock, policy: PricingPolicy, identity:
     service = _service_for(store, identity, service_id)
     product = _find_product(store, service.product_id)
     blockers = _blockers(service, product, store.get_server(service.server))
+    renewal = None if blockers else store.find_invoice(service.renewal_invoice_id)
     options = [] if blockers else _options(service, _eligible_targets(store, service, product),
-                                           local_date(clock.now()), policy)
+                                           local_date(clock.now()), policy, renewal)
     if not blockers and not options:
         blockers = [Blocker("no_upgrade_paths", f"El plan {product.name} no tiene cambios de plan automáticos.")]
     pending = store.get_upgrade(service.pending_upgrade_id) if service.pending_upgrade_id else None
@@ -203,7 +224,7 @@ def upgrade_options(store: Store, clock: Clock, policy: PricingPolicy, identity:
         options=[
             UpgradeOptionOut(
                 product_id=o.product.product_id, product_name=o.product.name, billing_cycle=o.billing_cycle,
-                change=o.quote.change, takes_effect=o.quote.takes_effect, due_now=MoneyOut.of(o.quote.due_now),
+                change=o.quote.change, takes_effect=o.quote.takes_effect, due_now=MoneyOut.of(o.due_now),
                 credit=MoneyOut.of(o.quote.credit), new_recurring_price=MoneyOut.of(o.quote.new_recurring),
                 next_due_on=o.quote.next_due_on, summary=_summary_es(o),
             )
@@ -223,20 +244,21 @@ def list_upgrades(store: Store, identity: Identity, service_id: str) -> list[Upg
 
 
 def _chosen_option(store: Store, service: Service, product: Product, order: UpgradeOrder, today,
-                   policy: PricingPolicy) -> Option:
+                   policy: PricingPolicy, renewal: Invoice | None) -> Option:
     """The option the client picked, or a clear 422 saying what is wrong with the pick."""
     targets = _eligible_targets(store, service, product)
-    if order.target not in targets:
-        if order.target == service.product_id:
-            message = "El servicio ya está en ese plan."
-        elif _find_product(store, order.target) is None:
-            raise InvalidInput("No existe ese plan.", code="unknown_target", field="target")
-        else:
-            message = f"No se puede cambiar automáticamente de {product.name} a ese plan."
-        raise InvalidInput(message + " Vea las opciones disponibles en upgrade-options.",
-                           code="target_not_eligible", field="target")
     cycle = order.billing_cycle or service.billing_cycle
-    options = {o.billing_cycle: o for o in _options(service, {order.target: targets[order.target]}, today, policy)}
+    if (order.target, cycle) == (service.product_id, service.billing_cycle):
+        raise InvalidInput("El servicio ya está en ese plan y ciclo. Vea las opciones en upgrade-options.",
+                           code="target_not_eligible", field="target")
+    if order.target not in targets or (order.target != service.product_id
+                                       and order.target not in (product.upgrade_targets or [])):
+        if _find_product(store, order.target) is None:
+            raise InvalidInput("No existe ese plan.", code="unknown_target", field="target")
+        raise InvalidInput(f"No se puede cambiar automáticamente de {product.name} a ese plan. Vea las opciones "
+                           "disponibles en upgrade-options.", code="target_not_eligible", field="target")
+    options = {o.billing_cycle: o for o in _options(service, {order.target: targets[order.target]}, today, policy,
+                                                    renewal)}
     if cycle not in options:
         offered = ", ".join(CYCLE_LABEL_ES[c] for c in options)
         raise InvalidInput(f"{targets[order.target].name} no se ofrece con ciclo {CYCLE_LABEL_ES[cycle]}. "
@@ -257,8 +279,11 @@ def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_
     if service.pending_upgrade_id:
         raise UpgradeAlreadyPending()
     now = clock.now()
-    option = _chosen_option(store, service, product, order, local_date(now), policy)
+    renewal = store.find_invoice(service.renewal_invoice_id)
+    next_cycle_paid = upgrades.renewal_has_payment(renewal)
+    option = _chosen_option(store, service, product, order, local_date(now), policy, renewal)
     upgrade = _new_upgrade(service, option, identity, now)
+    q = option.quote
     invoice, changed, events = None, [], [new_event(
         EventType.UPGRADE_ORDERED, client_id=service.client_id, occurred_at=now, payload={
             "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "change": upgrade.change,
@@ -269,20 +294,20 @@ def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_
         })]
     service.pending_upgrade_id = upgrade.upgrade_id
     service.updated_at = to_storage(now)
-    renewal = store.find_invoice(service.renewal_invoice_id)
-    q = option.quote
     if q.takes_effect == "next_renewal":
         upgrade.status = "scheduled"
         upgrade.effective_at = service.period_end
         upgrades.mark_due(upgrade, upgrade.effective_at)
-        if renewal is not None:  # the renewal already issued is for the new plan
-            upgrades.reprice_renewal(renewal, service, upgrade.to_product_name, int(upgrade.to_recurring_amount))
+        if renewal is not None and not next_cycle_paid:  # the renewal already issued is for the new plan
+            upgrades.reprice_renewal(renewal, service, upgrade.to_product_name, int(upgrade.to_recurring_amount),
+                                     upgrade.to_billing_cycle)
+            upgrade.repriced_renewal_id = renewal.invoice_id
             changed.append(renewal)
         events.append(new_event(EventType.UPGRADE_SCHEDULED, client_id=service.client_id, occurred_at=now, payload={
             "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "effective_at": upgrade.effective_at,
             "to_product": upgrade.to_product_name,
         }))
-    elif q.due_now.is_zero():
+    elif q.due_now.is_zero() and not upgrade.renewal_difference:
         events.extend(upgrades.apply(upgrade, service, now, renewal))
         if renewal is not None:
             changed.append(renewal)
@@ -304,7 +329,7 @@ def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_
         store.place_upgrade(upgrade, service, invoice, changed, events)
     except ConcurrentModification:
         # Another request changed the service first: if it ordered a change, that is the answer.
-        if store.get_service(service.service_id).pending_upgrade_id:
+        if store.get_service(service.service_id, consistent=True).pending_upgrade_id:
             raise UpgradeAlreadyPending() from None
         raise
     return UpgradeOrderOut(upgrade=upgrade_out(upgrade), invoice=invoice_out(invoice) if invoice else None,
@@ -323,6 +348,7 @@ def _new_upgrade(service: Service, option: Option, identity: Identity, now: date
         from_recurring_amount=int(service.recurring_amount), to_product_id=target.product_id,
         to_product_name=target.name, to_product_group=target.group, to_billing_cycle=option.billing_cycle,
         to_recurring_amount=q.new_recurring.amount, to_manual=target.manual, requested_by=identity.subject,
+        renewal_difference=option.renewal_difference,
         requested_role=identity.role.value, created_at=to_storage(now), updated_at=to_storage(now),
     )
 
@@ -330,15 +356,28 @@ def _new_upgrade(service: Service, option: Option, identity: Identity, now: date
 def _upgrade_invoice(service: Service, upgrade: Upgrade, option: Option, now: datetime):
     q = option.quote
     start = local_midnight(local_date(now))
-    line = InvoiceLine(
-        service_id=service.service_id,
-        description=(f"Cambio de plan: {service.product_name} → {option.product.name} "
-                     f"({CYCLE_LABEL_ES[option.billing_cycle]})" + (f" - {service.domain}" if service.domain else "")),
-        period_start=to_storage(start),
-        period_end=to_storage(local_midnight(q.next_due_on)),
-        amount=q.due_now.amount,
-    )
-    return issue_invoice(new_id(int(now.timestamp() * 1000)), service.client_id, [line], q.due_now, now,
+    suffix = f" - {service.domain}" if service.domain else ""
+    lines = []
+    if not q.due_now.is_zero():
+        lines.append(InvoiceLine(
+            service_id=service.service_id,
+            description=(f"Cambio de plan: {service.product_name} → {option.product.name} "
+                         f"({CYCLE_LABEL_ES[option.billing_cycle]}){suffix}"),
+            period_start=to_storage(start), period_end=to_storage(local_midnight(q.next_due_on)),
+            amount=q.due_now.amount,
+        ))
+    if upgrade.renewal_difference:
+        renewal_start = local_midnight(q.next_due_on)
+        lines.append(InvoiceLine(
+            service_id=service.service_id,
+            description=f"Diferencia de la renovación ya pagada: {option.product.name}{suffix}",
+            period_start=to_storage(renewal_start),
+            period_end=to_storage(local_midnight(add_months(q.next_due_on, CYCLE_MONTHS[option.billing_cycle]))),
+            amount=int(upgrade.renewal_difference),
+        ))
+    total = option.due_now
+    upgrade.amount_due = total.amount
+    return issue_invoice(new_id(int(now.timestamp() * 1000)), service.client_id, lines, total, now,
                          upgrade_id=upgrade.upgrade_id)
 
 
@@ -354,9 +393,26 @@ def cancel_upgrade(store: Store, clock: Clock, identity: Identity, service_id: s
     invoice = store.find_invoice(upgrade.invoice_id)
     if invoice is not None and invoice.status == "paid":
         raise Conflict("La factura de ese cambio ya fue pagada: se está aplicando.", code="upgrade_not_cancellable")
-    renewal = store.find_invoice(service.renewal_invoice_id) if upgrade.status == "scheduled" else None
-    events = upgrades.close(upgrade, service, invoice, "cancelled", identity.subject, clock.now(), renewal)
-    store.save_with_events([upgrade, service, *[i for i in (invoice, renewal) if i is not None]], events)
+    renewal = store.find_invoice(upgrade.repriced_renewal_id)
+    if upgrades.renewal_has_payment(renewal):
+        raise Conflict("Ya pagó la renovación con el nuevo plan: el cambio ya no se puede cancelar.",
+                       code="upgrade_not_cancellable")
+    client = store.get_client(service.client_id) if invoice is not None and int(invoice.amount_paid) else None
+    events = upgrades.close(upgrade, service, invoice, "cancelled", identity.subject, clock.now(), renewal, client)
+    store.save_with_events([upgrade, service, *[i for i in (invoice, renewal, client) if i is not None]], events)
+    return upgrade_out(upgrade)
+
+
+def staff_complete_upgrade(store: Store, clock: Clock, identity: Identity, upgrade_id: str) -> UpgradeOut:
+    """Staff changed the package on the server by hand (its command kept failing): the change is done and
+    the service is free for the next one."""
+    require_staff(identity)
+    upgrade = store.get_upgrade(upgrade_id)
+    if upgrade.status != "applying":
+        raise Conflict("Solo se completa a mano un cambio de plan que se está aplicando.",
+                       code="upgrade_not_applying")
+    service = store.get_service(upgrade.service_id)
+    store.save_with_events([upgrade, service], upgrades.complete(upgrade, service, clock.now()))
     return upgrade_out(upgrade)
 
 

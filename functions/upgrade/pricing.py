@@ -6,11 +6,11 @@ caller through shared.calendar). Rounding is half-up to the currency's minor uni
 
 Policies (environment, one per deployment):
 - ``UPGRADE_PRICING``: ``difference`` (the help centre's rule, default): due now = new cycle price -
-  what was paid for the current cycle; ``prorata`` (WHMCS, HostBill, Blesta): that difference x the
-  remaining days / the days of the cycle.
+  what was paid for the current cycle; ``prorata`` (WHMCS, HostBill, Blesta): (new price - old price) x
+  the remaining days / the days of the cycle.
 - ``DOWNGRADE_TIMING``: ``next_renewal`` (default): the cheaper plan starts with the next cycle;
   ``immediate``: at once, nothing credited (paid amounts are not refundable); ``immediate_credit``: at
-  once, the unused part of the difference goes to the account's credit.
+  once, the unused part of the difference (on the same base as upgrades) goes to the account's credit.
 
 Billing-cycle changes:
 - to a **longer** cycle (monthly -> annual): a new cycle starts the day the change is enabled; what
@@ -74,8 +74,12 @@ class Quote:
     rule: str  # which rule priced it, recorded with the order
 
 
-def classify(current: CurrentPlan, new_price: Money, new_cycle: str) -> Change:
-    """Upgrade or downgrade by price per month, compared exactly (cross-multiplied, no division)."""
+def classify(current: CurrentPlan, new_price: Money, new_cycle: str, same_cycle_price: Money | None = None) -> Change:
+    """Upgrade or downgrade compares the plans: the target's price on the current cycle when it sells one
+    (so the same plan on a longer, discounted cycle is not a downgrade), else the price per month,
+    compared exactly (cross-multiplied, no division)."""
+    if same_cycle_price is not None:
+        new_price, new_cycle = same_cycle_price, current.billing_cycle
     new_per_month = new_price.amount * CYCLE_MONTHS[current.billing_cycle]
     current_per_month = current.price.amount * CYCLE_MONTHS[new_cycle]
     if new_per_month > current_per_month:
@@ -83,9 +87,13 @@ def classify(current: CurrentPlan, new_price: Money, new_cycle: str) -> Change:
     return "downgrade" if new_per_month < current_per_month else "lateral"
 
 
-def quote(current: CurrentPlan, new_price: Money, new_cycle: str, today: date, policy: PricingPolicy) -> Quote:
+def quote(current: CurrentPlan, new_price: Money, new_cycle: str, today: date, policy: PricingPolicy,
+          next_cycle_paid: bool = False, same_cycle_price: Money | None = None) -> Quote:
+    """``next_cycle_paid``: the renewal invoice of the next cycle already has a payment, so a new cycle
+    cannot start today without throwing that payment away: a longer cycle then waits for the renewal.
+    ``same_cycle_price``: the target's price on the current billing cycle, if it sells it (see classify)."""
     zero = Money.zero(new_price.currency)
-    change = classify(current, new_price, new_cycle)
+    change = classify(current, new_price, new_cycle, same_cycle_price)
     cycle_days = max(1, (current.period_end - current.period_start).days)
     remaining = min(cycle_days, max(0, (current.period_end - today).days))
     months_now, months_new = CYCLE_MONTHS[current.billing_cycle], CYCLE_MONTHS[new_cycle]
@@ -95,6 +103,8 @@ def quote(current: CurrentPlan, new_price: Money, new_cycle: str, today: date, p
 
     if months_new < months_now:
         return at_renewal("shorter_cycle_at_renewal")
+    if months_new > months_now and next_cycle_paid:
+        return at_renewal("longer_cycle_at_renewal")
     if change == "downgrade" and policy.downgrade == "next_renewal":
         return at_renewal("downgrade_at_renewal")
 
@@ -106,7 +116,11 @@ def quote(current: CurrentPlan, new_price: Money, new_cycle: str, today: date, p
         return Quote(change, "now", Money(due, new_price.currency), Money(surplus, new_price.currency), new_price,
                      new_cycle, True, add_months(today, months_new), "longer_cycle_restart")
 
-    difference = new_price.amount - current.paid.amount
+    # `difference` counts what was really paid this cycle (so moving down and back up costs nothing twice);
+    # `prorata` is the industry formula on the plans' prices. Both directions use the same base, so a
+    # downgrade with credit followed by the upgrade back nets to zero.
+    base = current.paid if policy.upgrade == "difference" else current.price
+    difference = new_price.amount - base.amount
     if change == "downgrade":
         credit = zero
         if policy.downgrade == "immediate_credit" and difference < 0:

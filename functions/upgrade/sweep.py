@@ -21,7 +21,7 @@ clock = SystemClock()
 
 def run(store: Store, clock: Clock) -> dict[str, int]:
     now = clock.now()
-    done = {"expired": 0, "applied": 0, "skipped": 0}
+    done = {"expired": 0, "applied": 0, "cancelled": 0, "skipped": 0}
     for due in store.upgrades_due_before(to_storage(now)):
         # The index is eventually consistent: act on the item as it is now.
         upgrade = store.get_upgrade(due.upgrade_id)
@@ -34,9 +34,17 @@ def run(store: Store, clock: Clock) -> dict[str, int]:
             if invoice is not None and invoice.status == "paid":  # settled meanwhile: settlement applies it
                 done["skipped"] += 1
                 continue
-            items = [upgrade, service, *([invoice] if invoice else [])]
-            events = upgrades.close(upgrade, service, invoice, "expired", "sweep", now)
+            # Anything paid on it meanwhile goes to the client's credit, never lost.
+            client = store.get_client(service.client_id) if invoice is not None and int(invoice.amount_paid) else None
+            items = [upgrade, service, *[i for i in (invoice, client) if i is not None]]
+            events = upgrades.close(upgrade, service, invoice, "expired", "sweep", now, client=client)
             outcome = "expired"
+        elif service.status != "active":
+            # Suspended or cancelled by its renewal time: no plan (or server package) to change any more.
+            renewal = store.find_invoice(upgrade.repriced_renewal_id)
+            items = [upgrade, service, *([renewal] if renewal else [])]
+            events = upgrades.close(upgrade, service, None, "cancelled", "sweep", now, renewal)
+            outcome = "cancelled"
         else:
             renewal = store.find_invoice(service.renewal_invoice_id)
             events = upgrades.apply(upgrade, service, now, renewal)

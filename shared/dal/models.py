@@ -273,6 +273,10 @@ class Upgrade(TableItem, discriminator="Upgrade"):
     to_recurring_amount = NumberAttribute()
     to_manual = UnicodeAttribute(null=True)
     invoice_id = UnicodeAttribute(null=True)
+    # The next cycle's invoice was already paid at the old price: this much of the upgrade's invoice is
+    # the next cycle's difference (not part of what was paid for the current cycle).
+    renewal_difference = NumberAttribute(default=0)
+    repriced_renewal_id = UnicodeAttribute(null=True)  # a scheduled change repriced this renewal invoice
     pay_by = UnicodeAttribute(null=True)  # awaiting payment: cancelled automatically after this instant
     effective_at = UnicodeAttribute(null=True)  # scheduled: applied at this instant (the renewal)
     requested_by = UnicodeAttribute()  # subject of who ordered it

@@ -181,11 +181,11 @@ class Store:
         pk, _ = Client.key(client_id)
         return list(Service.by_owner.query(pk, Service.gsi1sk.startswith("SERVICE#")))
 
-    def get_service(self, service_id: str) -> Service:
+    def get_service(self, service_id: str, consistent: bool = False) -> Service:
         if not is_valid_id(service_id):
             raise NotFound("No encontramos ese servicio.", code="service_not_found")
         try:
-            return Service.get(*Service.key(service_id))
+            return Service.get(*Service.key(service_id), consistent_read=consistent)
         except DoesNotExist:
             raise NotFound("No encontramos ese servicio.", code="service_not_found") from None
 

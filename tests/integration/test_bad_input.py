@@ -90,6 +90,7 @@ VALID_BODIES = {
     ("POST", "/services/{service_id}/upgrades/{upgrade_id}/cancel"): {},
     ("POST", "/services/{service_id}/upgrade-requests"): {"message": "Necesito más espacio en disco."},
     ("POST", "/staff/upgrade-requests/{request_id}/resolve"): {"outcome": "done"},
+    ("POST", "/staff/upgrades/{upgrade_id}/complete"): {},
     ("PUT", "/staff/servers/{server_name}"): {"upgrades_enabled": False},
 }
 

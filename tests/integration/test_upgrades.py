@@ -210,9 +210,10 @@ def test_an_unpaid_upgrade_expires_and_frees_the_service(api, store, holder, cli
     pay_by = from_storage(body["upgrade"]["pay_by"])
     assert (pay_by - datetime.now(UTC)) > timedelta(days=7)  # the whole 7th local day is still in time
 
-    assert _sweep(pay_by - timedelta(minutes=1)) == {"expired": 0, "applied": 0, "skipped": 0}
-    assert _sweep(pay_by + timedelta(minutes=1)) == {"expired": 1, "applied": 0, "skipped": 0}
-    assert _sweep(pay_by + timedelta(hours=2)) == {"expired": 0, "applied": 0, "skipped": 0}  # off the index
+    nothing = {"expired": 0, "applied": 0, "cancelled": 0, "skipped": 0}
+    assert _sweep(pay_by - timedelta(minutes=1)) == nothing
+    assert _sweep(pay_by + timedelta(minutes=1)) == {**nothing, "expired": 1}
+    assert _sweep(pay_by + timedelta(hours=2)) == nothing  # off the index
 
     upgrade = Upgrade.get(*Upgrade.key(body["upgrade"]["upgrade_id"]))
     invoice = Invoice.get(*Invoice.key(body["invoice"]["invoice_id"]))
@@ -246,14 +247,10 @@ def test_the_client_cancels_a_pending_upgrade(api, holder, client_id):
 
 def test_a_downgrade_waits_for_the_renewal_then_applies(api, holder, client_id):
     service = _active(client_id, "hosting-avanzado")
-    option = next(o for o in api.call("GET", f"/services/{service.service_id}/upgrade-options",
-                                      claims=holder).json()["options"]
-                  if o["product_id"] == "hosting-empresa" and o["billing_cycle"] == "annually")
-    assert option["takes_effect"] == "now"
-    # hosting-avanzado lists only hosting-empresa; a downgrade to inicial needs that path configured.
-    product = Product.get(*Product.key("hosting-avanzado"))
-    product.upgrade_targets = ["hosting-inicial", "hosting-empresa"]
-    product.save()
+    options = {(o["product_id"], o["billing_cycle"]): o for o in api.call(
+        "GET", f"/services/{service.service_id}/upgrade-options", claims=holder).json()["options"]}
+    assert options[("hosting-empresa", "annually")]["takes_effect"] == "now"
+    assert options[("hosting-inicial", "annually")]["takes_effect"] == "next_renewal"
 
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
                     body={"target": "hosting-inicial"}).json()
@@ -273,9 +270,6 @@ def test_a_downgrade_waits_for_the_renewal_then_applies(api, holder, client_id):
 def test_an_immediate_downgrade_with_credit_applies_at_once_with_nothing_to_pay(api, holder, client_id, monkeypatch):
     monkeypatch.setenv("DOWNGRADE_TIMING", "immediate_credit")
     service = _active(client_id, "hosting-avanzado")
-    product = Product.get(*Product.key("hosting-avanzado"))
-    product.upgrade_targets = ["hosting-inicial"]
-    product.save()
 
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
                     body={"target": "hosting-inicial"}).json()
@@ -288,20 +282,21 @@ def test_an_immediate_downgrade_with_credit_applies_at_once_with_nothing_to_pay(
     assert [e["reason"] for e in _events("client.credited")] == ["downgrade"]
 
 
-def test_monthly_to_annual_restarts_the_cycle_on_payment(api, store, holder, client_id):
+def test_monthly_to_annual_restarts_the_cycle_from_the_day_it_was_priced(api, store, holder, client_id):
     service = _active(client_id, "hosting-inicial", cycle="monthly", months_ago=0)
+    ordered_on = local_date(datetime.now(UTC))
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
                     body={"target": "hosting-avanzado", "billing_cycle": "annually"}).json()
     # Ordered on the first day of the month: (almost) the whole 10 paid counts towards the 150.
     assert 14000 <= body["invoice"]["total"]["amount"] < 15000
-    paid_at = datetime.now(UTC) + timedelta(days=1)
-    pay(store, body["invoice"]["invoice_id"], at=paid_at)
+    pay(store, body["invoice"]["invoice_id"], at=datetime.now(UTC) + timedelta(days=5))
 
     after = Service.get(*Service.key(service.service_id))
     assert after.billing_cycle == "annually"
-    start = local_date(paid_at)
-    assert from_storage(after.period_start) == local_midnight(start)  # from the day the plan is enabled
-    assert local_date(from_storage(after.period_end)) == add_months(start, 12)
+    # The unused days were counted up to the order day: the new year starts then, not on the payment day
+    # (or the days between would be both credited and used).
+    assert from_storage(after.period_start) == local_midnight(ordered_on)
+    assert local_date(from_storage(after.period_end)) == add_months(ordered_on, 12)
 
 
 def test_annual_to_monthly_is_scheduled_for_the_renewal(api, holder, client_id):
@@ -371,9 +366,6 @@ def test_a_pending_renewal_invoice_is_repriced_when_the_upgrade_applies(api, sto
 
 def test_a_scheduled_downgrade_reprices_the_renewal_and_cancelling_it_restores_the_price(api, holder, client_id):
     service = _active(client_id, "hosting-avanzado")
-    product = Product.get(*Product.key("hosting-avanzado"))
-    product.upgrade_targets = ["hosting-inicial"]
-    product.save()
     renewal_id = _renewal_invoice(client_id, service)
 
     body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
@@ -455,7 +447,7 @@ def test_someone_elses_service_is_404_and_a_contact_needs_the_orders_right(api, 
 
 
 def test_options_explain_why_nothing_is_automatic_and_offer_the_manual_request(api, holder, client_id):
-    empresa = _active(client_id, "hosting-empresa")  # the top plan: no targets configured
+    diseno = _active(client_id, "diseno-web")  # one cycle, no targets configured
     custom = _active(client_id, custom_package=True)
     flagged = _active(client_id, server="srv12.paneldecliente.com")
     pending = _active(client_id, status="pending")
@@ -463,7 +455,7 @@ def test_options_explain_why_nothing_is_automatic_and_offer_the_manual_request(a
                     body={"upgrades_enabled": False, "note": "servidor completo"})
     assert flag.status == 200 and flag.json()["name"] == "srv12.paneldecliente.com"
 
-    for service, code in ((empresa, "no_upgrade_paths"), (custom, "custom_package"),
+    for service, code in ((diseno, "no_upgrade_paths"), (custom, "custom_package"),
                           (flagged, "server_not_upgradable"), (pending, "service_not_active")):
         options = api.call("GET", f"/services/{service.service_id}/upgrade-options", claims=holder).json()
         assert (options["automatic"], options["options"]) == (False, []), code
@@ -501,3 +493,120 @@ def test_a_manual_request_reaches_the_account_executive_and_staff_resolve_it(api
     assert (again.status, again.json()["code"]) == (409, "upgrade_request_closed")
     assert api.call("GET", "/staff/upgrade-requests", claims=STAFF).json() == []
     assert len(api.call("GET", "/staff/upgrade-requests?status=done", claims=STAFF).json()) == 1
+
+
+def test_the_same_plan_moves_to_another_billing_cycle(api, holder, client_id):
+    service = _active(client_id, "hosting-inicial", cycle="monthly", months_ago=0)
+    options = api.call("GET", f"/services/{service.service_id}/upgrade-options", claims=holder).json()["options"]
+    assert ("hosting-inicial", "annually") in {(o["product_id"], o["billing_cycle"]) for o in options}
+    assert ("hosting-inicial", "monthly") not in {(o["product_id"], o["billing_cycle"]) for o in options}
+
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-inicial", "billing_cycle": "annually"}).json()
+
+    assert (body["upgrade"]["to_billing_cycle"], body["upgrade"]["takes_effect"]) == ("annually", "now")
+    assert 9000 <= body["invoice"]["total"]["amount"] < 10000  # the year minus the unused month
+
+
+@pytest.mark.parametrize("ending", ["cancel", "expire"])
+def test_a_partly_paid_upgrade_that_ends_unapplied_credits_what_was_paid(api, store, holder, client_id, ending):
+    from payments.logic import settle
+    from payments.providers import ProviderPayment
+
+    from shared.money import Money
+
+    service = _active(client_id)
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-avanzado"}).json()
+    invoice_id = body["invoice"]["invoice_id"]
+    partial = ProviderPayment("mercadopago", "mp-parcial", "approved", Money(3000, "ARS"), invoice_id, "approved")
+    assert settle(store, FixedClock(datetime.now(UTC)), partial) == "underpaid"
+
+    if ending == "cancel":
+        path = f"/services/{service.service_id}/upgrades/{body['upgrade']['upgrade_id']}/cancel"
+        assert api.call("POST", path, claims=holder).status == 200
+    else:
+        assert _sweep(from_storage(body["upgrade"]["pay_by"]) + timedelta(minutes=1))["expired"] == 1
+
+    assert Invoice.get(*Invoice.key(invoice_id)).status == "cancelled"
+    assert Client.get(*Client.key(client_id)).credit.as_dict() == {"ARS": 3000}
+    assert [e["reason"] for e in _events("client.credited")] == ["upgrade_cancelled"]
+    # A refund of that payment takes back the credit it became, not more.
+    settle(store, FixedClock(datetime.now(UTC)), ProviderPayment(
+        "mercadopago", "mp-parcial", "refunded", Money(3000, "ARS"), invoice_id, "refunded"))
+    assert Client.get(*Client.key(client_id)).credit.as_dict() == {"ARS": 0}
+
+
+def test_staff_complete_a_change_whose_server_command_kept_failing(api, store, holder, client_id):
+    service = _active(client_id, provisioning_account="anacomar01")
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-avanzado"}).json()
+    pay(store, body["invoice"]["invoice_id"])
+    path = f"/staff/upgrades/{body['upgrade']['upgrade_id']}/complete"
+    assert Upgrade.get(*Upgrade.key(body["upgrade"]["upgrade_id"])).status == "applying"
+    assert [e["action"] for e in _events("service.provisioning_requested")] == ["change_package"]
+
+    assert api.call("POST", path, claims=holder).status == 403
+    done = api.call("POST", path, claims=STAFF)
+    again = api.call("POST", path, claims=STAFF)
+
+    assert (done.status, done.json()["status"]) == (200, "completed")
+    assert (again.status, again.json()["code"]) == (409, "upgrade_not_applying")
+    assert Service.get(*Service.key(service.service_id)).pending_upgrade_id is None
+
+
+def test_a_scheduled_change_of_a_service_no_longer_active_is_cancelled_at_the_renewal(api, holder, client_id):
+    service = _active(client_id, "hosting-avanzado")
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-inicial"}).json()
+    suspended = Service.get(*Service.key(service.service_id))
+    suspended.status = "suspended"
+    suspended.save()
+
+    assert _sweep(from_storage(service.period_end) + timedelta(minutes=1))["cancelled"] == 1
+    after = Service.get(*Service.key(service.service_id))
+    assert (after.product_id, after.pending_upgrade_id) == ("hosting-avanzado", None)
+    assert Upgrade.get(*Upgrade.key(body["upgrade"]["upgrade_id"])).status == "cancelled"
+
+
+def test_with_the_renewal_already_paid_an_upgrade_also_charges_the_next_cycles_difference(
+        api, store, holder, client_id):
+    service = _active(client_id)
+    renewal_id = _renewal_invoice(client_id, service)
+    pay(store, renewal_id)
+
+    options = {(o["product_id"], o["billing_cycle"]): o for o in api.call(
+        "GET", f"/services/{service.service_id}/upgrade-options", claims=holder).json()["options"]}
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-avanzado"}).json()
+
+    assert options[("hosting-avanzado", "annually")]["due_now"]["amount"] == 10000  # as invoiced
+    assert [line["amount"]["amount"] for line in body["invoice"]["lines"]] == [5000, 5000]
+    assert body["invoice"]["lines"][1]["description"].startswith("Diferencia de la renovación ya pagada")
+    pay(store, body["invoice"]["invoice_id"])
+    after = Service.get(*Service.key(service.service_id))
+    assert (after.product_id, int(after.paid_this_cycle)) == ("hosting-avanzado", 15000)  # not 20000
+    assert _renewal(renewal_id)[:1] == (10000,)  # the paid renewal is not touched
+
+
+def test_cancelling_a_scheduled_downgrade_is_refused_once_its_cheaper_renewal_is_paid(api, store, holder, client_id):
+    service = _active(client_id, "hosting-avanzado")
+    renewal_id = _renewal_invoice(client_id, service)
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-inicial"}).json()
+    pay(store, renewal_id)  # 100, the price of the plan the next cycle will be on
+
+    refused = api.call("POST", f"/services/{service.service_id}/upgrades/{body['upgrade']['upgrade_id']}/cancel",
+                       claims=holder)
+
+    assert (refused.status, refused.json()["code"]) == (409, "upgrade_not_cancellable")
+
+
+def test_a_longer_cycle_waits_for_the_renewal_once_the_next_cycle_is_paid(api, store, holder, client_id):
+    service = _active(client_id, "hosting-inicial", cycle="monthly", months_ago=0)
+    pay(store, _renewal_invoice(client_id, service))
+
+    body = api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder,
+                    body={"target": "hosting-avanzado", "billing_cycle": "annually"}).json()
+
+    assert (body["upgrade"]["status"], body["invoice"]) == ("scheduled", None)

@@ -157,6 +157,43 @@ def test_a_free_plan_upgrades_to_a_paid_one_for_the_difference():
     assert quote(current, ars(5000), "monthly", date(2026, 11, 16), PRORATA).due_now == ars(2500)
 
 
+@pytest.mark.parametrize("pricing", ["difference", "prorata"])
+def test_moving_down_with_credit_and_back_up_nets_to_zero(pricing):
+    """No loop of immediate downgrades with credit and upgrades back can create credit (prorata once used
+    what was paid on one side and the price on the other)."""
+    policy = PricingPolicy(upgrade=pricing, downgrade="immediate_credit")
+    start, end, today = date(2026, 1, 1), date(2027, 1, 1), date(2026, 7, 2)
+    # After a prorata upgrade 100 -> 200 the plan costs 200 but less than 200 was paid this cycle.
+    paid = 20000 if pricing == "difference" else 10000 + 5014
+    down = quote(plan("annually", 20000, start, end, paid=paid), ars(10000), "annually", today, policy)
+    paid_after = paid - down.credit.amount
+    up = quote(plan("annually", 10000, start, end, paid=paid_after), ars(20000), "annually", today, policy)
+
+    assert down.credit.amount > 0
+    assert up.due_now.amount - down.credit.amount == 0
+
+
+def test_prorata_charges_on_the_plans_prices_not_on_what_an_earlier_change_cost():
+    # 100 -> 200 in the middle of the year cost 50.14; 200 -> 300 then costs the same 50.14, not 75.
+    current = plan("annually", 20000, date(2026, 1, 1), date(2027, 1, 1), paid=10000 + 5014)
+    assert quote(current, ars(30000), "annually", date(2026, 7, 2), PRORATA).due_now == ars(5014)
+
+
+def test_a_longer_cycle_waits_for_the_renewal_once_the_next_cycle_is_paid():
+    current = plan("monthly", 1000, date(2026, 11, 1), date(2026, 12, 1))
+    result = quote(current, ars(15000), "annually", date(2026, 11, 16), DIFFERENCE, next_cycle_paid=True)
+    assert (result.takes_effect, result.due_now, result.period_restarts) == ("next_renewal", ars(0), False)
+
+
+def test_the_same_plan_on_a_discounted_longer_cycle_is_not_a_downgrade():
+    current = plan("monthly", 1000, date(2026, 11, 1), date(2026, 12, 1))
+    # 100 a year is less per month than 10 a month, but it is the same plan: it applies now.
+    result = quote(current, ars(10000), "annually", date(2026, 11, 16), DIFFERENCE, same_cycle_price=ars(1000))
+    assert (result.change, result.takes_effect, result.due_now) == ("lateral", "now", ars(9500))
+    per_month = quote(current, ars(10000), "annually", date(2026, 11, 16), DIFFERENCE)
+    assert (per_month.change, per_month.takes_effect) == ("downgrade", "next_renewal")
+
+
 def test_unknown_policies_are_refused():
     with pytest.raises(InvalidPolicy):
         PricingPolicy(upgrade="half")
