@@ -27,6 +27,8 @@ Paneldecliente local stack
   Provision  cPanel/WHM faked at {stack.whm.url} (instant products are created there once paid)
   Payments   Mercado Pago API faked at {stack.mercadopago.url}; pay an invoice end to end:
              curl -X POST {url}/local/payments -d '{{"invoice_id": "<id>"}}'   (add "provider": "stripe")
+  WhatsApp   Cloud API faked at {stack.whatsapp.url}; what it "sent": curl {url}/local/whatsapp
+             make it answer an error code: curl -X POST {url}/local/whatsapp/errors -d '{{"code": 131026}}'
 """)
     if stack.demo_users:
         print("Demo users - get an ID token and call the API with it:")

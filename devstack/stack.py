@@ -11,6 +11,7 @@ from devstack.aws import EmbeddedAws
 from devstack.cfn import ROOT, Stack, provision
 from devstack.fake_mercadopago import FakeMercadoPago
 from devstack.fake_stripe import send_stripe_event
+from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.fake_whm import FakeWhm
 from devstack.gateway import CognitoAuthorizer, Gateway, json_response
 from devstack.runtime import ENV_OVERRIDES, Runtime, ensure_import_path
@@ -23,6 +24,9 @@ LOCAL_PAYMENT_SECRETS = {
 }
 
 LOCAL_WHM_TOKEN = "local-whm-api-token"
+LOCAL_WHATSAPP_SECRETS = {"access_token": "local-whatsapp-token", "app_secret": "local-whatsapp-app-secret",
+                          "verify_token": "local-whatsapp-verify-token"}
+LOCAL_WHATSAPP_PHONE_NUMBER_ID = "100200300400"
 
 SWAGGER_HTML = """<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><title>Paneldecliente API</title>
@@ -67,6 +71,12 @@ class LocalStack:
             SecretId=self.stack.refs["ProvisioningSecrets"],
             SecretString=json.dumps({"whm_url": self.whm.url, "whm_token": LOCAL_WHM_TOKEN}),
         )
+        # WhatsApp: the Cloud API answered by a loopback fake that records what was sent.
+        self.whatsapp = FakeWhatsApp(LOCAL_WHATSAPP_SECRETS["access_token"], LOCAL_WHATSAPP_PHONE_NUMBER_ID).start()
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.stack.refs["WhatsAppSecrets"], SecretString=json.dumps(LOCAL_WHATSAPP_SECRETS))
+        ENV_OVERRIDES["WHATSAPP_API_URL"] = self.whatsapp.url
+        ENV_OVERRIDES["WHATSAPP_PHONE_NUMBER_ID"] = LOCAL_WHATSAPP_PHONE_NUMBER_ID
         os.environ.update(ENV_OVERRIDES)
         self.scheduler = Scheduler(self.runtime, self.stack)
         self.app_client_id = self.stack.refs["UserPoolClient"]
@@ -76,6 +86,8 @@ class LocalStack:
             ("POST", "/local/token"): self._token,
             ("POST", "/local/schedules"): self._fire,
             ("POST", "/local/payments"): self._pay,
+            ("GET", "/local/whatsapp"): self._whatsapp_sent,
+            ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
             ("GET", "/swagger"): self._swagger,
             ("GET", "/openapi.json"): self._openapi,
         }
@@ -104,6 +116,7 @@ class LocalStack:
             poller.stop()
         self.mercadopago.stop()
         self.whm.stop()
+        self.whatsapp.stop()
         self.http.shutdown()
         self.aws.stop()
 
@@ -136,6 +149,20 @@ class LocalStack:
             return json_response(404, {"code": "schedule_not_found", "message": f"No hay un schedule '{name}'.",
                                        "schedules": sorted(self.scheduler.schedules)})
         return json_response(200, {"schedule": name, "result": result})
+
+    def _whatsapp_sent(self, path, headers, body):
+        """What the fake WhatsApp API "sent", oldest first."""
+        return json_response(200, {"messages": list(self.whatsapp.sent)})
+
+    def _whatsapp_errors(self, path, headers, body):
+        """Make the fake WhatsApp API answer the next calls with a Graph error code: {"code", "times"?}."""
+        try:
+            data = json.loads(body or b"{}")
+            code, times = int(data["code"]), int(data.get("times", 1))
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input", "message": "Envíe {\"code\": 131026, \"times\": 1}."})
+        self.whatsapp.fail_next(code, max(1, min(times, 100)))
+        return json_response(200, {"code": code, "times": times})
 
     def _pay(self, path, headers, body):
         """Simulate a provider paying an invoice's balance: the provider's signed webhook reaches our API."""

@@ -70,3 +70,22 @@ def _days_in_month(year: int, month: int) -> int:
     if month == 12:
         return 31
     return (date(year, month + 1, 1) - date(year, month, 1)).days
+
+
+def quiet_until(at: datetime, window: str) -> datetime | None:
+    """If ``at`` falls in the local quiet hours ``window`` ("21:00-09:00"; it may cross midnight), the
+    instant they end; otherwise None. An empty window, or one whose ends are equal, is never quiet."""
+    if not window or not window.strip():
+        return None
+    start_text, end_text = (part.strip() for part in window.split("-", 1))
+    start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+    if start == end:
+        return None
+    moment = local(at)
+    now = moment.time()
+    crosses_midnight = start > end
+    quiet = (now >= start or now < end) if crosses_midnight else (start <= now < end)
+    if not quiet:
+        return None
+    day = moment.date() if now < end else moment.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=BUSINESS_TZ)

@@ -35,3 +35,17 @@ def normalise_phone(raw: str, *, require_mobile: bool, region: str = DEFAULT_REG
             field="phone",
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_for_alerts(raw: str | None, whatsapp_opt_in: bool) -> str | None:
+    """The phone to store for someone who does (or does not) want WhatsApp alerts: required and a mobile
+    when they do."""
+    if raw is None or raw == "":
+        if whatsapp_opt_in:
+            raise InvalidInput(
+                "Para recibir alertas por WhatsApp cargue su número de celular.",
+                code="phone_required",
+                field="phone",
+            )
+        return None
+    return normalise_phone(raw, require_mobile=whatsapp_opt_in)

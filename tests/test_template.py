@@ -62,6 +62,8 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         ("/catalog/products", "get"), ("/clients", "post"),
         # webhooks: the provider's signature is their authentication
         ("/webhooks/mercadopago", "post"), ("/webhooks/stripe", "post"),
+        # Meta's verification handshake (verify token) and its signed status notifications
+        ("/webhooks/whatsapp", "get"), ("/webhooks/whatsapp", "post"),
     }
 
 

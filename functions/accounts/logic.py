@@ -23,20 +23,8 @@ from shared.events import EventType, new_event
 from shared.ids import is_valid_id, new_id
 from shared.logins import CognitoLogins, LoginExists
 from shared.money import Currency, Money
-from shared.phones import normalise_phone
+from shared.phones import phone_for_alerts
 from shared.schemas import MoneyOut
-
-
-def _phone(raw: str | None, whatsapp_opt_in: bool) -> str | None:
-    if raw is None or raw == "":
-        if whatsapp_opt_in:
-            raise InvalidInput(
-                "Para recibir alertas por WhatsApp cargue su número de celular.",
-                code="phone_required",
-                field="phone",
-            )
-        return None
-    return normalise_phone(raw, require_mobile=whatsapp_opt_in)
 
 
 def _login_then_write(logins: CognitoLogins, email: str, write: Callable[[], None], **login: str | None) -> None:
@@ -99,7 +87,7 @@ def _open_account(
         company=data.company or None,
         tax_id=data.tax_id,
         country=data.country,
-        phone=_phone(data.phone, data.whatsapp_opt_in),
+        phone=phone_for_alerts(data.phone, data.whatsapp_opt_in),
         whatsapp_opt_in=data.whatsapp_opt_in,
         support_plan=support_plan,
         account_executive=account_executive,
@@ -149,7 +137,7 @@ def update_my_account(store: Store, clock: Clock, identity: Identity, changes: U
             setattr(client, field, sent[field])
     opt_in = sent.get("whatsapp_opt_in", client.whatsapp_opt_in)
     phone_raw = sent.get("phone", client.phone)
-    client.phone = _phone(phone_raw, opt_in)
+    client.phone = phone_for_alerts(phone_raw, opt_in)
     client.whatsapp_opt_in = opt_in
     now = clock.now()
     client.updated_at = to_storage(now)
@@ -175,7 +163,7 @@ def add_contact(
         contact_id=contact_id,
         email=data.email,
         name=data.name,
-        phone=_phone(data.phone, data.whatsapp_opt_in),
+        phone=phone_for_alerts(data.phone, data.whatsapp_opt_in),
         whatsapp_opt_in=data.whatsapp_opt_in,
         permissions=sorted({p.value for p in data.permissions}),
         created_at=to_storage(now),
@@ -211,7 +199,7 @@ def update_contact(
     if "permissions" in sent:
         contact.permissions = sorted({Permission(p).value for p in sent["permissions"]})
     opt_in = sent.get("whatsapp_opt_in", contact.whatsapp_opt_in)
-    contact.phone = _phone(sent.get("phone", contact.phone), opt_in)
+    contact.phone = phone_for_alerts(sent.get("phone", contact.phone), opt_in)
     contact.whatsapp_opt_in = opt_in
     now = clock.now()
     event = new_event(

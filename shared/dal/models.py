@@ -89,6 +89,7 @@ class Client(TableItem, discriminator="Client"):
     country = UnicodeAttribute(default="AR")
     phone = UnicodeAttribute(null=True)
     whatsapp_opt_in = BooleanAttribute(default=False)
+    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # kind -> on/off (absent: on)
     support_plan = UnicodeAttribute(default="standard")
     account_executive = UnicodeAttribute(null=True)
     credit = MapAttribute(of=NumberAttribute, default=dict)  # currency -> minor units (overpayments)
@@ -111,6 +112,7 @@ class Contact(TableItem, discriminator="Contact"):
     phone = UnicodeAttribute(null=True)
     whatsapp_opt_in = BooleanAttribute(default=False)
     permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # kind -> on/off (absent: on)
     created_at = UnicodeAttribute()
     version = VersionAttribute()
 
@@ -330,6 +332,52 @@ class Server(TableItem, discriminator="Server"):
     @staticmethod
     def key(name: str) -> tuple[str, str]:
         return f"SERVER#{name}", "SERVER"
+
+
+class Delivery(TableItem, discriminator="Delivery"):
+    """One WhatsApp alert to one person for one event. Its key is (event, recipient), written only if
+    absent: a repeated event or a redelivered message can never make a second one (docs/alerts.md).
+
+    status: waiting (quiet hours) | queued | sending (claimed by the sender) | sent (accepted by the API)
+    | delivered | read | failed. It never moves backwards (read stays read).
+    """
+
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    client_id = UnicodeAttribute(null=True)
+    recipient = UnicodeAttribute()  # holder | contact:<contact_id> | ops:<phone>
+    phone = UnicodeAttribute()  # E.164
+    template = UnicodeAttribute()
+    language = UnicodeAttribute()
+    parameters = ListAttribute(of=UnicodeAttribute, default=list)
+    urgent = BooleanAttribute(default=False)
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    not_before = UnicodeAttribute(null=True)
+    wa_message_id = UnicodeAttribute(null=True)
+    wa_id = UnicodeAttribute(null=True)
+    sent_to = UnicodeAttribute(null=True)  # the form of the number the API accepted (549… or 54…)
+    error_code = NumberAttribute(null=True)
+    error_reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+    status_at = UnicodeAttribute(null=True)  # the time of the latest status the webhook reported
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(event_id: str, recipient: str) -> tuple[str, str]:
+        return f"DELIVERY#{event_id}#{recipient}", "DELIVERY"
+
+
+class WhatsAppMessage(TableItem, discriminator="WhatsAppMessage"):
+    """The WhatsApp message id (wamid) of a delivery: the status webhook finds the delivery by it."""
+
+    delivery_pk = UnicodeAttribute()
+
+    @staticmethod
+    def key(wa_message_id: str) -> tuple[str, str]:
+        return f"WAMSG#{wa_message_id}", "WAMSG"
 
 
 class EventRecord(TableItem, discriminator="Event"):

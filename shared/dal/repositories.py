@@ -17,6 +17,7 @@ from shared.config import region
 from shared.dal.models import (
     Client,
     Contact,
+    Delivery,
     EmailMarker,
     EventRecord,
     IdempotencyRecord,
@@ -28,6 +29,7 @@ from shared.dal.models import (
     TableItem,
     Upgrade,
     UpgradeRequest,
+    WhatsAppMessage,
     due_partitions,
 )
 from shared.errors import ConcurrentModification, Conflict, DomainError, NotFound
@@ -357,3 +359,59 @@ class Store:
     def upgrade_requests(self, status: str) -> list[UpgradeRequest]:
         """Manual upgrade requests in a status, oldest first (the queue staff work through)."""
         return list(UpgradeRequest.by_owner.query(f"UPGRADE_REQUESTS#{status}"))
+
+    # --- WhatsApp alerts ------------------------------------------------------------------------------
+
+    def account_people(self, client_id: str) -> tuple[Client | None, list[Contact]]:
+        """A client and its contacts: one Query of the client's partition."""
+        if not is_valid_id(client_id):
+            return None, []
+        items = list(TableItem.query(Client.key(client_id)[0]))
+        client = next((i for i in items if isinstance(i, Client)), None)
+        return client, [i for i in items if isinstance(i, Contact)]
+
+    def get_deliveries(self, keys: Iterable[tuple[str, str]]) -> dict[str, Delivery]:
+        """Deliveries by key (one BatchGetItem per 100); absent ones are simply missing."""
+        keys = sorted(set(keys))
+        return {d.pk: d for d in Delivery.batch_get(keys)} if keys else {}
+
+    def create_deliveries(self, deliveries: list[Delivery]) -> None:
+        """New deliveries, each only if absent (one transaction of up to 100): a concurrent fan-out of
+        the same event makes this one fail whole, and its message is retried."""
+        for start in range(0, len(deliveries), 100):
+            with self._transaction() as tx:
+                for delivery in deliveries[start:start + 100]:
+                    tx.save(delivery, condition=Delivery.pk.does_not_exist())
+
+    def get_delivery(self, pk: str) -> Delivery | None:
+        try:
+            return Delivery.get(pk, "DELIVERY", consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def save_delivery(self, delivery: Delivery, message: WhatsAppMessage | None = None) -> None:
+        """The delivery (version-checked), with the marker of its WhatsApp message id once sent."""
+        with self._transaction() as tx:
+            tx.save(delivery)
+            if message is not None:
+                tx.save(message, condition=WhatsAppMessage.pk.does_not_exist())
+
+    def delivery_of_message(self, wa_message_id: str) -> Delivery | None:
+        if not wa_message_id or len(wa_message_id) > 256:
+            return None
+        try:
+            marker = WhatsAppMessage.get(*WhatsAppMessage.key(wa_message_id))
+        except DoesNotExist:
+            return None
+        return self.get_delivery(marker.delivery_pk)
+
+    def deliveries_of_client(self, client_id: str, recipient: str | None = None, limit: int = 50) -> list[Delivery]:
+        """A client's alerts, newest first (optionally only one recipient's)."""
+        condition = Delivery.recipient == recipient if recipient else None
+        return list(Delivery.by_owner.query(f"ALERTS#{client_id}", scan_index_forward=False, limit=limit,
+                                            filter_condition=condition))
+
+    def deliveries_due_before(self, until_iso: str) -> Iterator[Delivery]:
+        """Alerts held for the quiet hours whose window has opened: a Query per shard of by_due."""
+        for partition in due_partitions("ALERT"):
+            yield from Delivery.by_due.query(partition, Delivery.due_sk < until_iso)

@@ -1,0 +1,90 @@
+"""A loopback stand-in for the WhatsApp Cloud API (Meta Graph API), for `make dev`, the tests and the bench.
+
+POST /<version>/<phone-number-id>/messages with `Authorization: Bearer <token>` answers as Meta does:
+{"messaging_product", "contacts": [{"input", "wa_id"}], "messages": [{"id": "wamid…"}]}, or an error
+envelope {"error": {"message", "type", "code", "error_data": {"details"}, "fbtrace_id"}}. It records what
+was "sent". `fail_next(code, times)` makes the next calls fail with a Graph error code; numbers in
+`registered_without_nine` answer 131030 to their 549… form, like Argentine accounts registered as 54….
+"""
+
+import itertools
+import json
+import threading
+from urllib.parse import urlsplit
+
+from devstack.loopback import LoopbackJsonServer
+
+THROTTLING = {4, 80007, 130429, 131056}
+SERVER_SIDE = {1, 2, 131000, 131016}
+
+
+def http_status_for(code: int) -> int:
+    if code == 190:
+        return 401
+    if code in THROTTLING:
+        return 429
+    return 500 if code in SERVER_SIDE else 400
+
+
+class FakeWhatsApp:
+    def __init__(self, token: str, phone_number_id: str, host: str = "127.0.0.1", port: int = 0):
+        self.token, self.phone_number_id = token, phone_number_id
+        self.sent: list[dict] = []  # what went out: to, template, language, parameters, id
+        self.attempts = 0
+        self.registered_without_nine: set[str] = set()
+        self._errors: list[tuple[int, int]] = []  # (code, http status) for the next calls
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server = LoopbackJsonServer("fake-whatsapp", self._answer, host, port)
+
+    @property
+    def url(self) -> str:
+        """The API base, with its version (what WHATSAPP_API_URL holds)."""
+        return f"{self._server.url}/v21.0"
+
+    def start(self) -> "FakeWhatsApp":
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def fail_next(self, code: int, times: int = 1, http_status: int | None = None) -> None:
+        with self._lock:
+            self._errors.extend([(code, http_status or http_status_for(code))] * times)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.sent.clear()
+            self._errors.clear()
+            self.attempts = 0
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
+        with self._lock:
+            self.attempts += 1
+            if method != "POST" or urlsplit(path).path.rstrip("/") != f"/v21.0/{self.phone_number_id}/messages":
+                return 400, _error(100, "Unsupported post request. Object does not exist.", "GraphMethodException")
+            if headers.get("Authorization") != f"Bearer {self.token}":
+                return 401, _error(190, "Error validating access token: Session has expired.", "OAuthException")
+            if self._errors:
+                code, status = self._errors.pop(0)
+                return status, _error(code, f"Simulated error {code}")
+            try:
+                message = json.loads(body)
+                to = str(message["to"])
+                template = message["template"]
+                parameters = [p["text"] for p in template["components"][0]["parameters"]]
+            except (ValueError, KeyError, IndexError, TypeError):
+                return 400, _error(100, "Invalid parameter")
+            if to in self.registered_without_nine:
+                return 400, _error(131030, "Recipient phone number not in allowed list")
+            message_id = f"wamid.FAKE{next(self._ids):010d}"
+            self.sent.append({"id": message_id, "to": to, "template": template["name"],
+                              "language": template["language"]["code"], "parameters": parameters})
+            return 200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                         "messages": [{"id": message_id}]}
+
+
+def _error(code: int, message: str, kind: str = "OAuthException") -> dict:
+    return {"error": {"message": message, "type": kind, "code": code,
+                      "error_data": {"messaging_product": "whatsapp", "details": message}, "fbtrace_id": "AFakeTrace"}}

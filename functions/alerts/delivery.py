@@ -1,0 +1,98 @@
+"""Sending one delivery through the WhatsApp Cloud API, exactly once.
+
+The sender claims a `queued` delivery (version-checked: of two copies of its message, one wins) before
+calling the API. A claim left by a run that crashed mid-call is never sent again: the message may have
+gone out, and a second copy is worse than a missing one, so it is marked failed for staff to see.
+
+Errors (alerts.whatsapp.classify): throttled, transient and token_expired go back to `queued` and are
+retried with backoff through the message's visibility timeout (after maxReceiveCount the message goes to
+the DLQ); permanent ones are `failed` with the API's reason; 131030 is retried once at once without the
+mobile 9 (54… instead of 549…).
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from alerts.whatsapp import SendFailed, Sent, WhatsAppApi, wire_number, without_mobile_nine
+
+from shared.clock import Clock, from_storage, to_storage
+from shared.dal.models import Delivery, WhatsAppMessage
+from shared.dal.repositories import Store
+from shared.errors import ConcurrentModification
+
+STALE_CLAIM = timedelta(minutes=10)
+
+
+class RetryLater(Exception):
+    def __init__(self, failure: SendFailed, attempts: int):
+        super().__init__(str(failure))
+        self.failure, self.attempts = failure, attempts
+
+    @property
+    def backoff_seconds(self) -> int:
+        base = 30 if self.failure.kind == "throttled" else 10
+        return min(base * 2 ** max(self.attempts - 1, 0), 900)
+
+
+def deliver(store: Store, api: Callable[[], WhatsAppApi], clock: Clock, delivery_pk: str) -> str:
+    """Send it if it is still to be sent. Returns what happened; raises RetryLater for a retryable error."""
+    delivery = store.get_delivery(delivery_pk)
+    now = clock.now()
+    if delivery is None:
+        return "missing"
+    if delivery.status == "sending":
+        if now - from_storage(delivery.updated_at) < STALE_CLAIM:
+            return "in_flight"
+        _finish_failed(store, delivery, None, "Envío interrumpido: no se sabe si salió; no se reintenta.", clock)
+        return "interrupted"
+    if delivery.status != "queued":
+        return f"already_{delivery.status}"
+    delivery.status = "sending"
+    delivery.attempts = int(delivery.attempts) + 1
+    delivery.updated_at = to_storage(now)
+    try:
+        store.save_delivery(delivery)
+    except ConcurrentModification:
+        return "claimed_elsewhere"
+    try:
+        sent, to = _send(api(), delivery)
+    except SendFailed as failure:
+        if failure.retryable:
+            delivery.status = "queued"
+            delivery.error_code, delivery.error_reason = failure.code, failure.reason
+            delivery.updated_at = to_storage(clock.now())
+            store.save_delivery(delivery)
+            raise RetryLater(failure, int(delivery.attempts)) from None
+        _finish_failed(store, delivery, failure.code, failure.reason, clock)
+        return "failed"
+    delivery.status = "sent"
+    delivery.wa_message_id, delivery.wa_id, delivery.sent_to = sent.message_id, sent.wa_id, to
+    delivery.error_code = delivery.error_reason = None
+    delivery.sent_at = delivery.updated_at = to_storage(clock.now())
+    store.save_delivery(delivery, WhatsAppMessage(*WhatsAppMessage.key(sent.message_id), delivery_pk=delivery.pk))
+    return "sent"
+
+
+def _send(api: WhatsAppApi, delivery: Delivery) -> tuple[Sent, str]:
+    to = wire_number(delivery.phone)
+    try:
+        return api.send_template(to, delivery.template, delivery.language, list(delivery.parameters)), to
+    except SendFailed as failure:
+        other = without_mobile_nine(delivery.phone)
+        if failure.kind != "not_in_allowed_list" or other is None:
+            if failure.kind == "not_in_allowed_list":
+                raise SendFailed("permanent", failure.code, failure.reason, failure.http_status) from None
+            raise
+    try:
+        return api.send_template(other, delivery.template, delivery.language, list(delivery.parameters)), other
+    except SendFailed as failure:
+        if failure.kind == "not_in_allowed_list":  # neither form: nothing more to try
+            raise SendFailed("permanent", failure.code, failure.reason, failure.http_status) from None
+        raise
+
+
+def _finish_failed(store: Store, delivery: Delivery, code: int | None, reason: str, clock: Clock) -> None:
+    delivery.status = "failed"
+    delivery.error_code, delivery.error_reason = code, reason[:300]
+    delivery.updated_at = to_storage(clock.now())
+    store.save_delivery(delivery)

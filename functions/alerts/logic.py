@@ -1,0 +1,92 @@
+"""The client's side of WhatsApp alerts: history with statuses, opt-in and preferences per kind. Each
+person manages their own: the holder on the account, a contact on its contact record."""
+
+from alerts.schemas import AlertOut, AlertSettingsOut, KindOut, UpdateAlertSettings
+
+from shared import alerts
+from shared.auth import ContactRevoked, Identity, Role, require_account
+from shared.clock import Clock, from_storage, to_storage
+from shared.dal.models import Client, Contact, Delivery
+from shared.dal.repositories import Store
+from shared.errors import InvalidInput
+from shared.events import EventType, new_event
+from shared.phones import phone_for_alerts
+
+
+def _me(store: Store, identity: Identity) -> Client | Contact:
+    client_id = require_account(identity)
+    if identity.role is Role.CONTACT:
+        contact = store.get_contact(client_id, identity.contact_id or "")
+        if contact is None:
+            raise ContactRevoked()
+        return contact
+    return store.get_client(client_id)
+
+
+def _masked(phone: str) -> str:
+    """+5491123456789 -> +5491*****6789: enough to recognise one's number, not to read it."""
+    return f"{phone[:5]}{'*' * max(len(phone) - 9, 0)}{phone[-4:]}"
+
+
+def _alert_out(delivery: Delivery) -> AlertOut:
+    return AlertOut(
+        event_type=delivery.event_type, template=delivery.template, recipient=delivery.recipient,
+        phone=_masked(delivery.phone), status=delivery.status, error_reason=delivery.error_reason,
+        created_at=from_storage(delivery.created_at),
+        sent_at=from_storage(delivery.sent_at) if delivery.sent_at else None,
+        not_before=from_storage(delivery.not_before) if delivery.not_before else None,
+    )
+
+
+def my_alerts(store: Store, identity: Identity) -> list[AlertOut]:
+    """The holder sees the account's alerts (to everyone); a contact sees the ones sent to it."""
+    person = _me(store, identity)
+    recipient = f"contact:{person.contact_id}" if isinstance(person, Contact) else None
+    return [_alert_out(d) for d in store.deliveries_of_client(person.client_id, recipient)]
+
+
+def _settings_out(person: Client | Contact) -> AlertSettingsOut:
+    preferences = person.alert_preferences.as_dict() if person.alert_preferences else {}
+    permissions = set(person.permissions or []) if isinstance(person, Contact) else None
+    kinds = [
+        KindOut(kind=kind, label=label, enabled=bool(preferences.get(kind, True)))
+        for kind, label in alerts.KIND_LABELS_ES.items()
+        # A contact only gets the kinds its rights cover: the others are not offered.
+        if permissions is None or alerts.KIND_PERMISSION[kind] in permissions
+    ]
+    return AlertSettingsOut(whatsapp_opt_in=person.whatsapp_opt_in, phone=person.phone, kinds=kinds)
+
+
+def my_settings(store: Store, identity: Identity) -> AlertSettingsOut:
+    return _settings_out(_me(store, identity))
+
+
+def update_my_settings(store: Store, clock: Clock, identity: Identity,
+                       changes: UpdateAlertSettings) -> AlertSettingsOut:
+    person = _me(store, identity)
+    sent = changes.model_dump(exclude_unset=True)
+    if not sent:
+        raise InvalidInput("No envió ningún dato para modificar.", code="empty_update")
+    if "whatsapp_opt_in" in sent and sent["whatsapp_opt_in"] is None:
+        raise InvalidInput("El campo 'whatsapp_opt_in' debe ser verdadero o falso.", code="validation_error",
+                           field="whatsapp_opt_in")
+    opt_in = sent.get("whatsapp_opt_in", person.whatsapp_opt_in)
+    person.phone = phone_for_alerts(sent.get("phone", person.phone), opt_in)
+    person.whatsapp_opt_in = opt_in
+    if sent.get("preferences"):
+        preferences = person.alert_preferences.as_dict() if person.alert_preferences else {}
+        preferences.update(sent["preferences"])
+        person.alert_preferences = preferences
+    now = clock.now()
+    if isinstance(person, Contact):
+        event = new_event(EventType.CONTACT_UPDATED, client_id=person.client_id, occurred_at=now, payload={
+            "client_id": person.client_id, "contact_id": person.contact_id, "fields": sorted(sent),
+            "permissions": list(person.permissions or []),
+        })
+    else:
+        person.updated_at = to_storage(now)
+        event = new_event(EventType.CLIENT_UPDATED, client_id=person.client_id, occurred_at=now, payload={
+            "client_id": person.client_id, "fields": sorted(sent), "by": identity.subject,
+        })
+    store.save_with_events([person], [event])
+    return _settings_out(person)

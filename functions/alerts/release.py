@@ -1,0 +1,23 @@
+"""Every 15 minutes: queue the alerts held for the quiet hours whose window has ended (sparse by_due)."""
+
+from typing import Any
+
+from alerts.queue import send_batch
+from alerts.recipients import release_waiting
+from aws_lambda_powertools import Logger
+
+from shared.aws import LazyClient
+from shared.clock import SystemClock
+from shared.dal.repositories import Store
+
+logger = Logger()
+store = Store()
+clock = SystemClock()
+sqs = LazyClient("sqs")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: Any) -> dict:
+    released = release_waiting(store, lambda pks: send_batch(sqs, pks), clock)
+    logger.info("held alerts released", extra={"released": released})
+    return {"released": released}

@@ -1,0 +1,68 @@
+"""SQS consumer of the deliveries queue: each message sends one WhatsApp alert (alerts.delivery).
+
+Retryable failures come back after a backoff (ChangeMessageVisibility) and, after the queue's
+maxReceiveCount, land in its DLQ (`python -m tools.redrive_dlq DeliveriesDeadLetterQueue` puts them
+back). An expired token is a metric with its own alarm: every send fails until someone renews it.
+"""
+
+import json
+from typing import Any
+
+from alerts.delivery import RetryLater, deliver
+from alerts.secrets import whatsapp_secrets
+from alerts.whatsapp import WhatsAppApi
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared import config
+from shared.aws import LazyClient
+from shared.clock import SystemClock
+from shared.dal.repositories import Store
+
+logger = Logger()
+metrics = Metrics()
+store = Store()
+clock = SystemClock()
+sqs = LazyClient("sqs")
+DEFAULT_API_URL = "https://graph.facebook.com/v21.0"
+
+
+def api() -> WhatsAppApi:
+    return WhatsAppApi(config.env(config.WHATSAPP_API_URL, DEFAULT_API_URL),
+                       config.env(config.WHATSAPP_PHONE_NUMBER_ID, ""), whatsapp_secrets()["access_token"])
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: Any) -> dict:
+    failures = []
+    for record in event.get("Records", []):
+        delivery_pk = None
+        try:
+            delivery_pk = json.loads(record["body"])["delivery"]
+            outcome = deliver(store, api, clock, delivery_pk)
+            if outcome in ("sent", "failed"):
+                metrics.add_metric(name=f"WhatsApp{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+            logger.info("delivery done", extra={"delivery": delivery_pk, "outcome": outcome})
+        except RetryLater as retry:
+            if retry.failure.kind == "token_expired":
+                metrics.add_metric(name="WhatsAppTokenExpired", unit=MetricUnit.Count, value=1)
+                logger.error("WhatsApp access token expired or revoked", extra={"delivery": delivery_pk})
+            metrics.add_metric(name="WhatsAppRetried", unit=MetricUnit.Count, value=1)
+            _delay(record, retry.backoff_seconds)
+            logger.warning("delivery will be retried", extra={"delivery": delivery_pk, "kind": retry.failure.kind,
+                                                               "code": retry.failure.code,
+                                                               "in_s": retry.backoff_seconds})
+            failures.append({"itemIdentifier": record["messageId"]})
+        except Exception:
+            logger.exception("delivery crashed", extra={"delivery": delivery_pk})
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def _delay(record: dict, seconds: int) -> None:
+    try:
+        sqs.change_message_visibility(QueueUrl=config.env(config.DELIVERIES_QUEUE_URL),
+                                      ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds)
+    except Exception:  # noqa: BLE001 - the queue's own visibility timeout still brings it back
+        logger.exception("could not delay the retry")

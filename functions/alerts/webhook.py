@@ -1,0 +1,70 @@
+"""WhatsApp webhook: GET /webhooks/whatsapp answers Meta's verification handshake; POST applies the
+message statuses Meta reports (public routes: the verify token and the X-Hub-Signature-256 HMAC are the
+authentication)."""
+
+import hmac
+import json
+
+from alerts.secrets import whatsapp_secrets
+from alerts.statuses import apply_status, statuses_of
+from alerts.whatsapp import valid_signature
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from shared.dal.repositories import Store
+from shared.errors import ConcurrentModification, Forbidden, InvalidInput, Unauthenticated
+from shared.http import answers, create_app, lambda_handler_for
+
+app = create_app()
+store = Store()
+
+
+class InvalidSignature(Unauthenticated):
+    code = "invalid_signature"
+    message = "La firma X-Hub-Signature-256 no es válida."
+
+
+@app.get("/webhooks/whatsapp", tags=["Webhooks"], summary="Verificación del webhook de WhatsApp (Meta)",
+         responses=answers(200, "El hub.challenge recibido, como texto"))
+def verify() -> Response[str]:
+    query = app.current_event.query_string_parameters or {}
+    expected = whatsapp_secrets()["verify_token"]
+    token = query.get("hub.verify_token") or ""
+    challenge = query.get("hub.challenge") or ""
+    if query.get("hub.mode") != "subscribe" or not expected or not hmac.compare_digest(token, expected):
+        raise Forbidden("El token de verificación no coincide.", code="invalid_verify_token")
+    if not challenge or len(challenge) > 200:
+        raise InvalidInput("Falta hub.challenge.", code="missing_challenge", field="hub.challenge")
+    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=challenge)
+
+
+@app.post("/webhooks/whatsapp", tags=["Webhooks"], summary="Estados de los mensajes de WhatsApp (Meta)",
+          responses=answers())
+def statuses() -> dict:
+    event = app.current_event
+    raw = (event.body or "").encode("utf-8")  # the bytes Meta signed (base64 already undone)
+    if not valid_signature(raw, event.headers.get("X-Hub-Signature-256"), whatsapp_secrets()["app_secret"]):
+        raise InvalidSignature()
+    try:
+        notification = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):
+        raise InvalidInput("El cuerpo de la notificación no es JSON.", code="malformed_json") from None
+    applied = 0
+    for status in statuses_of(notification):
+        applied += _apply(status)
+    return {"received": True, "applied": applied}
+
+
+def _apply(status: dict) -> int:
+    for _ in range(3):  # the sender may be saving the same delivery at this instant
+        delivery = store.delivery_of_message(status["id"])
+        if delivery is None or not apply_status(delivery, status):
+            return 0
+        try:
+            store.save_delivery(delivery)
+            return 1
+        except ConcurrentModification:
+            continue
+    raise ConcurrentModification()  # 409: Meta retries the notification later
+
+
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,90 @@
+"""WhatsApp alert hookpoints: which events become which approved template, for whom (docs/alerts.md).
+
+Adding a hookpoint is one entry in HOOKPOINTS: the event type, the template name and how its body
+parameters come from the event, who receives it, which preference governs it and whether it may
+wake someone up (urgent alerts ignore the quiet hours).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from shared.events import EventType
+
+LANGUAGE = "es_AR"
+
+
+class Kind:
+    """Kinds of alert a person can turn off, and the contact right each one needs."""
+
+    BILLING = "billing"
+    SERVICES = "services"
+
+
+KIND_PERMISSION = {Kind.BILLING: "invoices", Kind.SERVICES: "services"}
+KIND_LABELS_ES = {Kind.BILLING: "facturas y pagos", Kind.SERVICES: "servicios y cambios de plan"}
+
+ACCOUNT = "account"  # the holder and the contacts whose rights and preferences cover the kind
+OPS = "ops"  # the provider's staff on-call numbers (OPS_WHATSAPP_NUMBERS)
+
+
+@dataclass(frozen=True)
+class Hookpoint:
+    event_type: str
+    template: str
+    parameters: Callable[[dict[str, Any]], list[str]]  # the event's payload -> the template's {{1}}, {{2}} …
+    audience: str
+    kind: str | None  # None: staff alerts, no client preference applies
+    urgent: bool
+
+
+def _money(amount: Any, currency: Any) -> str:
+    from shared.money import Money
+
+    return Money(int(amount or 0), currency or "ARS").display()
+
+
+def _day(iso: str | None) -> str:
+    """A stored instant (or local date) as the local calendar day, dd/mm/yyyy."""
+    if not iso:
+        return "-"
+    if len(iso) == 10:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+    from shared.calendar import local_date
+    from shared.clock import from_storage
+
+    return local_date(from_storage(iso)).strftime("%d/%m/%Y")
+
+
+def _ref(identifier: str | None) -> str:
+    """How an invoice or service is named in a message: the last 8 characters of its id."""
+    return (identifier or "-")[-8:]
+
+
+HOOKPOINTS: dict[str, Hookpoint] = {
+    hook.event_type: hook
+    for hook in (
+        Hookpoint(EventType.INVOICE_CREATED, "factura_emitida",
+                  lambda p: [_ref(p.get("invoice_id")), _money(p.get("total"), p.get("currency")),
+                             _day(p.get("due_at"))],
+                  ACCOUNT, Kind.BILLING, urgent=False),
+        Hookpoint(EventType.INVOICE_PAID, "pago_acreditado",
+                  lambda p: [_ref(p.get("invoice_id")), _money(p.get("total"), p.get("currency"))],
+                  ACCOUNT, Kind.BILLING, urgent=False),
+        Hookpoint(EventType.INVOICE_OVERDUE, "factura_vencida",
+                  lambda p: [_ref(p.get("invoice_id")), _money(p.get("balance"), p.get("currency")),
+                             str(p.get("days_overdue", 0))],
+                  ACCOUNT, Kind.BILLING, urgent=False),
+        # A client who just paid waits for this one: it is sent at any hour.
+        Hookpoint(EventType.SERVICE_ACTIVATED, "servicio_activo",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-", p.get("where") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=True),
+        Hookpoint(EventType.UPGRADE_COMPLETED, "cambio_de_plan_listo",
+                  lambda p: [p.get("from_product") or "-", p.get("to_product") or "-", _day(p.get("next_due_at"))],
+                  ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.SERVICE_ACTIVATION_FAILED, "activacion_fallida_staff",
+                  lambda p: [_ref(p.get("service_id")), p.get("module") or "-", (p.get("error") or "-")[:200]],
+                  OPS, None, urgent=True),
+    )
+}
