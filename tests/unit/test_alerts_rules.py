@@ -1,0 +1,110 @@
+"""Alert rules without AWS: error classes, quiet hours, statuses that never go backwards, recipients."""
+
+from datetime import UTC, datetime
+
+import pytest
+from alerts.recipients import recipients
+from alerts.statuses import apply_status, statuses_of
+from alerts.whatsapp import classify, valid_signature, without_mobile_nine
+
+from shared import alerts
+from shared.calendar import quiet_until
+from shared.dal.models import Client, Contact, Delivery
+
+
+@pytest.mark.parametrize(("http_status", "code", "kind"), [
+    (429, None, "throttled"), (400, 4, "throttled"), (400, 80007, "throttled"), (400, 130429, "throttled"),
+    (400, 131056, "throttled"), (500, None, "transient"), (503, 131016, "transient"), (400, 2, "transient"),
+    (None, None, "transient"), (401, 190, "token_expired"), (400, 131030, "not_in_allowed_list"),
+    (400, 131026, "permanent"), (400, 131047, "permanent"), (400, 131050, "permanent"), (400, 132000, "permanent"),
+    (400, 132001, "permanent"), (400, 99999, "permanent"),
+])
+def test_graph_errors_fall_in_their_class(http_status, code, kind):
+    assert classify(http_status, code) == kind
+
+
+def test_argentine_mobiles_lose_the_nine_and_others_have_no_second_form():
+    assert without_mobile_nine("+5491123456789") == "541123456789"
+    assert without_mobile_nine("+541143210000") is None
+    assert without_mobile_nine("+59899123456") is None
+
+
+def test_the_webhook_signature_is_an_hmac_of_the_raw_body():
+    import hashlib
+    import hmac
+
+    body = b'{"entry": []}'
+    good = "sha256=" + hmac.new(b"s3cr3t", body, hashlib.sha256).hexdigest()
+    assert valid_signature(body, good, "s3cr3t")
+    assert not valid_signature(body + b" ", good, "s3cr3t")
+    assert not valid_signature(body, good, "otro")
+    assert not valid_signature(body, None, "s3cr3t")
+    assert not valid_signature(body, good, "")  # no secret configured: nothing is accepted
+
+
+@pytest.mark.parametrize(("utc", "until"), [
+    ("2026-11-25T23:59", None),  # 20:59 local
+    ("2026-11-26T00:00", "2026-11-26T09:00"),  # 21:00 local: quiet until 09:00 the next day
+    ("2026-11-26T02:30", "2026-11-26T09:00"),  # 23:30 local
+    ("2026-11-26T11:59", "2026-11-26T09:00"),  # 08:59 local
+    ("2026-11-26T12:00", None),  # 09:00 local
+])
+def test_quiet_hours_cross_midnight_in_buenos_aires(utc, until):
+    at = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    ends = quiet_until(at, "21:00-09:00")
+    assert (ends.strftime("%Y-%m-%dT%H:%M") if ends else None) == until
+    assert quiet_until(at, "") is None
+
+
+def _delivery(status="sent"):
+    return Delivery("DELIVERY#e#holder", "DELIVERY", status=status, phone="+5491123456789")
+
+
+def test_a_status_never_moves_backwards():
+    delivery = _delivery()
+    for reported, expected in (("read", "read"), ("delivered", "read"), ("sent", "read"), ("failed", "read")):
+        apply_status(delivery, {"id": "w", "status": reported, "timestamp": "1764000000"})
+        assert delivery.status == expected
+    other = _delivery()
+    assert apply_status(other, {"id": "w", "status": "delivered"})
+    assert not apply_status(other, {"id": "w", "status": "delivered"})  # repeated
+    assert not apply_status(other, {"id": "w", "status": "deleted"})  # not a status of ours
+
+
+@pytest.mark.parametrize("notification", [None, [], {"entry": 5}, {"entry": [{"changes": "x"}]},
+                                          {"entry": [{"changes": [{"value": {"statuses": [{"id": 3}]}}]}]}])
+def test_malformed_notifications_have_no_statuses(notification):
+    assert statuses_of(notification) == []
+
+
+def _client(**fields):
+    return Client("CLIENT#c", "CLIENT", client_id="c", phone="+5491100000001", whatsapp_opt_in=True, **fields)
+
+
+def _contact(contact_id, permissions, **fields):
+    values = {"phone": f"+54911000000{contact_id}", "whatsapp_opt_in": True, **fields}
+    return Contact("CLIENT#c", f"CONTACT#{contact_id}", client_id="c", contact_id=contact_id,
+                   permissions=permissions, **values)
+
+
+def test_recipients_follow_rights_opt_in_preferences_and_unique_numbers():
+    hook = alerts.HOOKPOINTS["invoice.paid"]
+    contacts = [
+        _contact("2", ["invoices"]),
+        _contact("3", ["services"]),
+        _contact("4", ["invoices"], whatsapp_opt_in=False),
+        _contact("5", ["invoices"], alert_preferences={"billing": False}),
+        _contact("6", ["invoices"], phone="+5491100000001"),  # the holder's number
+        _contact("7", ["invoices"], phone=None),
+    ]
+    assert recipients(hook, _client(), contacts, []) == [("holder", "+5491100000001"),
+                                                         ("contact:2", "+549110000002")]
+    assert recipients(hook, _client(whatsapp_opt_in=False), [], []) == []
+    assert recipients(hook, None, contacts, ["+5491199999999"]) == []
+    ops = alerts.HOOKPOINTS["service.activation_failed"]
+    assert recipients(ops, _client(), contacts, ["+5491199999999"]) == [("ops:+5491199999999", "+5491199999999")]
+
+
+def test_every_hookpoint_fills_its_parameters_from_an_empty_payload_without_failing():
+    for hook in alerts.HOOKPOINTS.values():
+        assert all(isinstance(p, str) and p for p in hook.parameters({}))
