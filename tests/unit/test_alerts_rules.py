@@ -78,7 +78,8 @@ def test_malformed_notifications_have_no_statuses(notification):
 
 
 def _client(**fields):
-    return Client("CLIENT#c", "CLIENT", client_id="c", phone="+5491100000001", whatsapp_opt_in=True, **fields)
+    values = {"phone": "+5491100000001", "whatsapp_opt_in": True, **fields}
+    return Client("CLIENT#c", "CLIENT", client_id="c", **values)
 
 
 def _contact(contact_id, permissions, **fields):
