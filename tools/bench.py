@@ -65,6 +65,7 @@ BODIES = {
     ("POST", "/staff/upgrade-requests/{request_id}/resolve"): {"outcome": "done"},
     ("POST", "/staff/upgrades/{upgrade_id}/complete"): {},
     ("PUT", "/staff/servers/{server_name}"): {"upgrades_enabled": True},
+    ("PATCH", "/me/alerts/settings"): {"preferences": {"billing": True}},
 }
 
 
@@ -314,18 +315,26 @@ def dynamodb_requests() -> list[str]:
     return lines
 
 
-def activation_latency() -> list[str]:
-    # Its own process: it runs a whole local stack, whose embedded AWS would share state with ours.
+def _own_process(module: str, title: str) -> list[str]:
+    # Its own process: it runs its own embedded AWS, which would share state with ours.
     result = subprocess.run(
-        [sys.executable, "-m", "tools.bench_activation"],
+        [sys.executable, "-m", module],
         cwd=ROOT,
         capture_output=True,
         text=True,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "POWERTOOLS_LOG_LEVEL": "WARNING"},
     )
     if result.returncode != 0:
-        return ["## Payment webhook → service ACTIVE", "", f"❌ failed: {result.stdout[-500:]}{result.stderr[-1500:]}"]
+        return [f"## {title}", "", f"❌ failed: {result.stdout[-500:]}{result.stderr[-1500:]}"]
     return result.stdout.strip().splitlines()
+
+
+def activation_latency() -> list[str]:
+    return _own_process("tools.bench_activation", "Payment webhook → service ACTIVE")
+
+
+def whatsapp_fan_out() -> list[str]:
+    return _own_process("tools.bench_alerts", "WhatsApp alerts: 1000 events x 3 recipients")
 
 
 def main() -> None:
@@ -334,7 +343,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     # Cold starts first: the embedded AWS's threads would otherwise share the CPU with the probes.
-    report = ["# Benchmarks", "", *cold_starts(args.repeat), "", *dynamodb_requests(), "", *activation_latency(), ""]
+    report = ["# Benchmarks", "", *cold_starts(args.repeat), "", *dynamodb_requests(), "", *activation_latency(), "",
+              *whatsapp_fan_out(), ""]
     report.append(f"_Python {sys.version.split()[0]}, measured in {time.monotonic() - started:.0f} s._")
     print("\n".join(report))
 

@@ -40,9 +40,11 @@ def _alert_out(delivery: Delivery) -> AlertOut:
 
 def my_alerts(store: Store, identity: Identity) -> list[AlertOut]:
     """The holder sees the account's alerts (to everyone); a contact sees the ones sent to it."""
-    person = _me(store, identity)
-    recipient = f"contact:{person.contact_id}" if isinstance(person, Contact) else None
-    return [_alert_out(d) for d in store.deliveries_of_client(person.client_id, recipient)]
+    client_id = require_account(identity)
+    recipient = None
+    if identity.role is Role.CONTACT:  # read, so that a removed contact is refused at once
+        recipient = f"contact:{_me(store, identity).contact_id}"
+    return [_alert_out(d) for d in store.deliveries_of_client(client_id, recipient)]
 
 
 def _settings_out(person: Client | Contact) -> AlertSettingsOut:

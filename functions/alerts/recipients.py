@@ -99,7 +99,7 @@ def fan_out(store: Store, send_batch: SendBatch, clock: Clock, messages: list[tu
             existing = store.get_deliveries(Delivery.key(envelope["id"], key) for key in wanted)
             new = [new_delivery(envelope, hook, key, phone, now, quiet_window) for key, phone in wanted.items()
                    if Delivery.key(envelope["id"], key)[0] not in existing]
-            store.create_deliveries(new)
+            new = store.create_deliveries(new)
         except Exception:  # noqa: BLE001 - one bad event must not fail its batch; SQS brings it back
             result.failed_messages.append(message_id)
             continue

@@ -375,13 +375,20 @@ class Store:
         keys = sorted(set(keys))
         return {d.pk: d for d in Delivery.batch_get(keys)} if keys else {}
 
-    def create_deliveries(self, deliveries: list[Delivery]) -> None:
-        """New deliveries, each only if absent (one transaction of up to 100): a concurrent fan-out of
-        the same event makes this one fail whole, and its message is retried."""
-        for start in range(0, len(deliveries), 100):
-            with self._transaction() as tx:
-                for delivery in deliveries[start:start + 100]:
-                    tx.save(delivery, condition=Delivery.pk.does_not_exist())
+    def create_deliveries(self, deliveries: list[Delivery]) -> list[Delivery]:
+        """Each new delivery, only if absent (a conditional PutItem each: deliveries are independent, so
+        one that a concurrent fan-out of the same event wrote first is simply not ours to queue).
+        Returns the ones this call created."""
+        created = []
+        for delivery in deliveries:
+            try:
+                delivery.save(condition=Delivery.pk.does_not_exist())
+            except PutError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            created.append(delivery)
+        return created
 
     def get_delivery(self, pk: str) -> Delivery | None:
         try:
@@ -390,11 +397,17 @@ class Store:
             return None
 
     def save_delivery(self, delivery: Delivery, message: WhatsAppMessage | None = None) -> None:
-        """The delivery (version-checked), with the marker of its WhatsApp message id once sent."""
-        with self._transaction() as tx:
-            tx.save(delivery)
-            if message is not None:
-                tx.save(message, condition=WhatsAppMessage.pk.does_not_exist())
+        """The delivery (version-checked: a concurrent change raises ConcurrentModification). Once sent,
+        the marker of its WhatsApp message id is written first, so that a status webhook arriving at
+        once already finds the delivery."""
+        if message is not None:
+            message.save()
+        try:
+            delivery.save()
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise ConcurrentModification() from error
+            raise
 
     def delivery_of_message(self, wa_message_id: str) -> Delivery | None:
         if not wa_message_id or len(wa_message_id) > 256:

@@ -80,23 +80,6 @@ def test_twenty_concurrent_signups_with_one_email_make_one_client(local_stack):
     assert local_stack.token("carrera@ejemplo.com.ar", "Segura123")
 
 
-def test_outbox_events_reach_the_alerts_queue(local_stack):
-    status, created = local_stack.json(
-        "POST", "/clients", body={"email": "outbox@ejemplo.com.ar", "password": "Segura123", "name": "O"})
-    assert status == 201
-    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=local_stack.aws_endpoint,
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    url = next(u for u in sqs.list_queues()["QueueUrls"] if u.endswith("-AlertsQueue"))
-    found = None
-    deadline = time.monotonic() + 15
-    while found is None and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            body = json.loads(message["Body"])
-            if body["type"] == "client.registered" and body["client_id"] == created["client_id"]:
-                found = body
-    assert found is not None and found["payload"]["email"] == "outbox@ejemplo.com.ar"
-
-
 def test_a_schedule_can_be_fired_now(local_stack):
     # The demo's VPS invoice was issued ten days ago and is unpaid: the daily sweep reminds it once.
     status = local_stack.request("POST", "/local/schedules/OverdueInvoicesFunction")[0]
@@ -139,6 +122,33 @@ def _wait_for(read, done, seconds=30):
         time.sleep(0.2)
         value = read()
     return value
+
+
+def test_a_new_invoice_becomes_a_whatsapp_alert_or_waits_for_the_quiet_hours_to_end(local_stack):
+    from datetime import UTC, datetime
+
+    token = local_stack.token(DEMO)  # the demo holder has WhatsApp alerts on
+    client_id = local_stack.json("GET", "/me", token=token)[1]["account"]["client_id"]
+    started = datetime.now(UTC)
+    order = local_stack.json("POST", f"/staff/clients/{client_id}/orders", token=local_stack.token(STAFF),
+                             body={"product_id": "hosting-avanzado", "billing_cycle": "monthly"})[1]
+
+    def alert():
+        alerts = local_stack.json("GET", "/me/alerts", token=token)[1]
+        fresh = [a for a in alerts if a["event_type"] == "invoice.created"
+                 and datetime.fromisoformat(a["created_at"].replace("Z", "+00:00")) >= started]
+        return fresh[0] if fresh else None
+
+    # order -> outbox -> relay -> alerts queue -> fan-out -> deliveries queue -> sender -> fake Cloud API
+    found = _wait_for(alert, lambda a: a is not None and a["status"] in ("sent", "waiting"))
+    assert found is not None, "no alert for the new invoice"
+    if found["status"] == "waiting":  # ordered during the quiet hours (21:00-09:00 in Buenos Aires)
+        assert datetime.fromisoformat(found["not_before"].replace("Z", "+00:00")) > started
+        return
+    sent = local_stack.json("GET", "/local/whatsapp")[1]["messages"]
+    ours = [m for m in sent if m["parameters"][0] == order["invoice"]["invoice_id"][-8:]]
+    assert [(m["template"], m["to"], m["language"]) for m in ours] == [
+        ("factura_emitida", "5491123456789", "es_AR")]
 
 
 def test_an_upgrade_is_quoted_ordered_paid_and_the_service_moves_to_the_new_plan(local_stack):

@@ -92,6 +92,7 @@ VALID_BODIES = {
     ("POST", "/staff/upgrade-requests/{request_id}/resolve"): {"outcome": "done"},
     ("POST", "/staff/upgrades/{upgrade_id}/complete"): {},
     ("PUT", "/staff/servers/{server_name}"): {"upgrades_enabled": False},
+    ("PATCH", "/me/alerts/settings"): {"preferences": {"billing": True}},
 }
 
 
