@@ -33,6 +33,7 @@ class FakeWhatsApp:
         self.attempts = 0
         self.registered_without_nine: set[str] = set()
         self._errors: list[tuple[int, int]] = []  # (code, http status) for the next calls
+        self._answers: list[tuple[int, dict]] = []  # raw answers for the next calls (after recording them)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server = LoopbackJsonServer("fake-whatsapp", self._answer, host, port)
@@ -52,6 +53,11 @@ class FakeWhatsApp:
     def fail_next(self, code: int, times: int = 1, http_status: int | None = None) -> None:
         with self._lock:
             self._errors.extend([(code, http_status or http_status_for(code))] * times)
+
+    def answer_next(self, status: int, payload: dict) -> None:
+        """Accept the next message but answer this instead (a garbled or truncated answer)."""
+        with self._lock:
+            self._answers.append((status, payload))
 
     def reset(self) -> None:
         with self._lock:
@@ -81,6 +87,8 @@ class FakeWhatsApp:
             message_id = f"wamid.FAKE{next(self._ids):010d}"
             self.sent.append({"id": message_id, "to": to, "template": template["name"],
                               "language": template["language"]["code"], "parameters": parameters})
+            if self._answers:
+                return self._answers.pop(0)
             return 200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                          "messages": [{"id": message_id}]}
 

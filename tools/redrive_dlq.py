@@ -14,7 +14,8 @@ import sys
 def redrive(sqs, dlq_url: str, source_url: str, limit: int = 100_000) -> int:
     moved = 0
     while moved < limit:
-        got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+        # A short wait: an empty answer of a short poll may just have missed the servers that hold messages.
+        got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
                                   MessageAttributeNames=["All"]).get("Messages", [])
         if not got:
             break

@@ -20,7 +20,8 @@ from shared.dal.models import Delivery, WhatsAppMessage
 from shared.dal.repositories import Store
 from shared.errors import ConcurrentModification
 
-STALE_CLAIM = timedelta(minutes=10)
+# Longer than any send can take (the sender's timeout is 60 s), shorter than the queue's 6 min visibility.
+STALE_CLAIM = timedelta(minutes=3)
 
 
 class RetryLater(Exception):
@@ -45,9 +46,15 @@ def deliver(store: Store, api: Callable[[], WhatsAppApi], clock: Clock, delivery
             return "in_flight"
         _finish_failed(store, delivery, None, "Envío interrumpido: no se sabe si salió; no se reintenta.", clock)
         return "interrupted"
-    if delivery.status != "queued":
+    held = delivery.status == "waiting" and delivery.not_before and delivery.not_before <= to_storage(now)
+    if delivery.status != "queued" and not held:  # a released one may come before its status is flipped
         return f"already_{delivery.status}"
+    try:
+        client = api()  # configuration first: a missing token must not cost a claim
+    except SendFailed as failure:
+        raise RetryLater(failure, int(delivery.attempts)) from None
     delivery.status = "sending"
+    delivery.due_pk = delivery.due_sk = None
     delivery.attempts = int(delivery.attempts) + 1
     delivery.updated_at = to_storage(now)
     try:
@@ -55,7 +62,7 @@ def deliver(store: Store, api: Callable[[], WhatsAppApi], clock: Clock, delivery
     except ConcurrentModification:
         return "claimed_elsewhere"
     try:
-        sent, to = _send(api(), delivery)
+        sent, to = _send(client, delivery)
     except SendFailed as failure:
         if failure.retryable:
             delivery.status = "queued"
@@ -65,12 +72,23 @@ def deliver(store: Store, api: Callable[[], WhatsAppApi], clock: Clock, delivery
             raise RetryLater(failure, int(delivery.attempts)) from None
         _finish_failed(store, delivery, failure.code, failure.reason, clock)
         return "failed"
-    delivery.status = "sent"
-    delivery.wa_message_id, delivery.wa_id, delivery.sent_to = sent.message_id, sent.wa_id, to
-    delivery.error_code = delivery.error_reason = None
-    delivery.sent_at = delivery.updated_at = to_storage(clock.now())
-    store.save_delivery(delivery, WhatsAppMessage(*WhatsAppMessage.key(sent.message_id), delivery_pk=delivery.pk))
-    return "sent"
+    marker = WhatsAppMessage(*WhatsAppMessage.key(sent.message_id), delivery_pk=delivery.pk)
+    for _ in range(3):
+        if delivery.status in ("sending", "queued"):
+            delivery.status = "sent"
+        delivery.wa_message_id, delivery.wa_id, delivery.sent_to = sent.message_id, delivery.wa_id or sent.wa_id, to
+        if delivery.status != "failed":
+            delivery.error_code = delivery.error_reason = None
+        delivery.sent_at = delivery.updated_at = to_storage(clock.now())
+        try:
+            store.save_delivery(delivery, marker)
+            return "sent"
+        except ConcurrentModification:
+            # The status webhook got here first (it finds the delivery through the marker): keep its status,
+            # add what only the send knows.
+            marker = None
+            delivery = store.get_delivery(delivery_pk)
+    raise ConcurrentModification()
 
 
 def _send(api: WhatsAppApi, delivery: Delivery) -> tuple[Sent, str]:

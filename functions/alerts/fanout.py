@@ -28,8 +28,11 @@ def lambda_handler(event: dict, context: Any) -> dict:
     messages, failures = [], []
     for record in event.get("Records", []):
         try:
-            messages.append((record["messageId"], json.loads(record["body"])))
-        except (KeyError, ValueError):
+            envelope = json.loads(record["body"])
+            if not isinstance(envelope, dict):
+                raise ValueError("not an object")
+            messages.append((record["messageId"], envelope))
+        except (KeyError, ValueError, RecursionError):
             logger.error("not an event envelope; dropped", extra={"message_id": record.get("messageId")})
     result = fan_out(store, lambda pks: send_batch(sqs, pks), clock, messages, ops_numbers(),
                      config.env(config.QUIET_HOURS, "21:00-09:00"))

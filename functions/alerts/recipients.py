@@ -30,8 +30,9 @@ def wants(person: Client | Contact, kind: str | None) -> bool:
 
 
 def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable[Contact],
-               ops_numbers: list[str]) -> list[tuple[str, str]]:
-    """(recipient key, E.164 phone) of who gets this hookpoint's alert."""
+               ops_numbers: list[str], unique: bool = True) -> list[tuple[str, str]]:
+    """(recipient key, E.164 phone) of who gets this hookpoint's alert, one per number unless
+    ``unique`` is False (the fan-out first matches every candidate against the deliveries already made)."""
     found: list[tuple[str, str]] = []
     if hook.audience == alerts.OPS:
         found = [(f"ops:{number}", number) for number in ops_numbers]
@@ -42,18 +43,27 @@ def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable
         for contact in sorted(contacts, key=lambda c: c.contact_id):
             if permission in (contact.permissions or []) and wants(contact, hook.kind):
                 found.append((f"contact:{contact.contact_id}", contact.phone))
+    if not unique:
+        return found
     seen: set[str] = set()
-    unique = []
+    kept = []
     for key, phone in found:
         if phone not in seen:
             seen.add(phone)
-            unique.append((key, phone))
-    return unique
+            kept.append((key, phone))
+    return kept
+
+
+def _parameter(value: object) -> str:
+    """The Cloud API refuses body parameters that are empty or hold new lines, tabs or runs of spaces."""
+    text = " ".join(str(value).split())[:1000]
+    return text or "-"
 
 
 def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, recipient: str, phone: str, now: datetime,
                  quiet_window: str) -> Delivery:
     held_until = None if hook.urgent else quiet_until(now, quiet_window)
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
     client_id = envelope.get("client_id") if hook.audience == alerts.ACCOUNT else None
     delivery = Delivery(
         *Delivery.key(envelope["id"], recipient),
@@ -61,7 +71,7 @@ def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, recipient: st
         gsi1sk=f"{to_storage(now)}#{envelope['id']}#{recipient}",
         event_id=envelope["id"], event_type=envelope["type"], client_id=client_id, recipient=recipient,
         phone=phone, template=hook.template, language=alerts.LANGUAGE,
-        parameters=[str(p) for p in hook.parameters(envelope.get("payload") or {})], urgent=hook.urgent,
+        parameters=[_parameter(p) for p in hook.parameters(payload)], urgent=hook.urgent,
         status="waiting" if held_until else "queued", created_at=to_storage(now), updated_at=to_storage(now),
     )
     if held_until:
@@ -89,21 +99,30 @@ def fan_out(store: Store, send_batch: SendBatch, clock: Clock, messages: list[tu
     to_queue: list[tuple[str, str]] = []  # (delivery key, message id)
     now = clock.now()
     for message_id, envelope in messages:
-        hook = alerts.HOOKPOINTS.get(envelope.get("type", ""))
-        if hook is None:
-            continue  # not every event is an alert
+        hook = alerts.HOOKPOINTS.get(envelope.get("type", "")) if isinstance(envelope, dict) else None
+        if hook is None or not isinstance(envelope.get("id"), str):
+            continue  # not every event is an alert (and a malformed message is nobody's alert)
         try:
             client, contacts = (None, []) if hook.audience == alerts.OPS else store.account_people(
-                envelope.get("client_id") or "")
-            wanted = {key: phone for key, phone in recipients(hook, client, contacts, ops_numbers)}
-            existing = store.get_deliveries(Delivery.key(envelope["id"], key) for key in wanted)
-            new = [new_delivery(envelope, hook, key, phone, now, quiet_window) for key, phone in wanted.items()
-                   if Delivery.key(envelope["id"], key)[0] not in existing]
+                str(envelope.get("client_id") or ""))
+            candidates = recipients(hook, client, contacts, ops_numbers, unique=False)
+            # Everyone who may have been alerted by an earlier delivery of this event, wanted now or not.
+            anyone = {key for key, _ in candidates} | {"holder"} | {f"contact:{c.contact_id}" for c in contacts}
+            existing = store.get_deliveries(Delivery.key(envelope["id"], key) for key in anyone)
+            # One message per number, counting those made by an earlier delivery of this event (a preference
+            # changed since may have moved the number to another person: still the same phone).
+            phones = {d.phone for d in existing.values()}
+            new = []
+            for key, phone in candidates:
+                if Delivery.key(envelope["id"], key)[0] not in existing and phone not in phones:
+                    phones.add(phone)
+                    new.append(new_delivery(envelope, hook, key, phone, now, quiet_window))
             new = store.create_deliveries(new)
         except Exception:  # noqa: BLE001 - one bad event must not fail its batch; SQS brings it back
             result.failed_messages.append(message_id)
             continue
         result.created += len(new)
+        # Existing ones still `queued` may have lost their queueing: queued again (the sender claims once).
         for delivery in [*new, *existing.values()]:
             if delivery.status == "queued":
                 to_queue.append((delivery.pk, message_id))
@@ -119,35 +138,32 @@ def fan_out(store: Store, send_batch: SendBatch, clock: Clock, messages: list[tu
 
 
 def release_waiting(store: Store, send_batch: SendBatch, clock: Clock) -> int:
-    """Queue the alerts held for the quiet hours once they are over. Returns how many were queued."""
+    """Queue the alerts held for the quiet hours once they are over. Returns how many were queued.
+
+    Queued first, marked after: the sender also takes a `waiting` delivery whose time has come, so a crash
+    in between leaves it on the queue (and still on the index, queued again by the next run: the sender's
+    claim makes the copy harmless), never in the table alone."""
     now = clock.now()
-    released: list[str] = []
-    for due in store.deliveries_due_before(to_storage(now)):
-        delivery = store.get_delivery(due.pk)  # the index is eventually consistent
-        if delivery is None or delivery.status != "waiting":
-            continue
-        delivery.status = "queued"
-        delivery.due_pk = delivery.due_sk = None
-        delivery.updated_at = to_storage(now)
-        try:
-            store.save_delivery(delivery)
-        except Exception:  # noqa: BLE001 - changed meanwhile: the next run looks again
-            continue
-        released.append(delivery.pk)
-    failed: set[str] = set()
-    for start in range(0, len(released), 10):
-        failed |= set(send_batch(released[start:start + 10]))
-    if failed:
-        # Stored as queued but not on the queue: a later event redelivery cannot find them, so raise for the
-        # schedule's retry after putting them back to waiting.
-        for pk in failed:
+    due = [d.pk for d in store.deliveries_due_before(to_storage(now))]
+    released = 0
+    for start in range(0, len(due), 10):
+        chunk = due[start:start + 10]
+        failed = set(send_batch(chunk))
+        for pk in chunk:
+            if pk in failed:
+                continue  # still waiting and on the index: the next run tries again
+            released += 1
             delivery = store.get_delivery(pk)
-            if delivery is not None and delivery.status == "queued":
-                delivery.status = "waiting"
-                delivery.due_pk = due_partition("ALERT", pk)
-                delivery.due_sk = f"{delivery.not_before}#{pk}"
+            if delivery is None or delivery.status != "waiting":
+                continue
+            delivery.status = "queued"
+            delivery.due_pk = delivery.due_sk = None
+            delivery.updated_at = to_storage(now)
+            try:
                 store.save_delivery(delivery)
-    return len(released) - len(failed)
+            except Exception:  # noqa: BLE001 - the sender claimed it meanwhile: nothing to mark
+                continue
+    return released
 
 
 def queue_body(delivery_pk: str) -> str:

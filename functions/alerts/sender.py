@@ -1,8 +1,9 @@
 """SQS consumer of the deliveries queue: each message sends one WhatsApp alert (alerts.delivery).
 
 Retryable failures come back after a backoff (ChangeMessageVisibility) and, after the queue's
-maxReceiveCount, land in its DLQ (`python -m tools.redrive_dlq DeliveriesDeadLetterQueue` puts them
-back). An expired token is a metric with its own alarm: every send fails until someone renews it.
+maxReceiveCount, land in its DLQ (`python -m tools.redrive_dlq --stack <name> DeliveriesDeadLetterQueue` puts them
+back). An expired (or missing) token is a metric with its own alarm: every send fails until someone
+renews it.
 """
 
 import json
@@ -10,7 +11,7 @@ from typing import Any
 
 from alerts.delivery import RetryLater, deliver
 from alerts.secrets import whatsapp_secrets
-from alerts.whatsapp import WhatsAppApi
+from alerts.whatsapp import SendFailed, WhatsAppApi
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -28,8 +29,12 @@ DEFAULT_API_URL = "https://graph.facebook.com/v21.0"
 
 
 def api() -> WhatsAppApi:
-    return WhatsAppApi(config.env(config.WHATSAPP_API_URL, DEFAULT_API_URL),
-                       config.env(config.WHATSAPP_PHONE_NUMBER_ID, ""), whatsapp_secrets()["access_token"])
+    phone_number_id = config.env(config.WHATSAPP_PHONE_NUMBER_ID, "")
+    token = whatsapp_secrets()["access_token"]
+    if not phone_number_id or not token:
+        # Not set up yet: the alerts wait (and retry) rather than fail for good.
+        raise SendFailed("not_configured", None, "Falta configurar el número de WhatsApp o el token.")
+    return WhatsAppApi(config.env(config.WHATSAPP_API_URL, DEFAULT_API_URL), phone_number_id, token)
 
 
 @metrics.log_metrics
@@ -41,13 +46,16 @@ def lambda_handler(event: dict, context: Any) -> dict:
         try:
             delivery_pk = json.loads(record["body"])["delivery"]
             outcome = deliver(store, api, clock, delivery_pk)
-            if outcome in ("sent", "failed"):
+            if outcome in ("sent", "failed", "interrupted"):
                 metrics.add_metric(name=f"WhatsApp{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
             logger.info("delivery done", extra={"delivery": delivery_pk, "outcome": outcome})
+            if outcome == "in_flight":
+                # Claimed by a run that may have died: look again once the claim is stale.
+                failures.append({"itemIdentifier": record["messageId"]})
         except RetryLater as retry:
-            if retry.failure.kind == "token_expired":
+            if retry.failure.kind in ("token_expired", "not_configured"):
                 metrics.add_metric(name="WhatsAppTokenExpired", unit=MetricUnit.Count, value=1)
-                logger.error("WhatsApp access token expired or revoked", extra={"delivery": delivery_pk})
+                logger.error("WhatsApp access token expired, revoked or missing", extra={"delivery": delivery_pk})
             metrics.add_metric(name="WhatsAppRetried", unit=MetricUnit.Count, value=1)
             _delay(record, retry.backoff_seconds)
             logger.warning("delivery will be retried", extra={"delivery": delivery_pk, "kind": retry.failure.kind,

@@ -20,7 +20,8 @@ def apply_status(delivery: Delivery, status: dict[str, Any]) -> bool:
         return False
     delivery.status = new
     if new == "failed":
-        error = (status.get("errors") or [{}])[0] or {}
+        errors = status.get("errors")
+        error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
         code = error.get("code")
         delivery.error_code = int(code) if isinstance(code, int) else None
         details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None

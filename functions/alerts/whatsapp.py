@@ -9,13 +9,14 @@ A success answers {"contacts": [{"input", "wa_id"}], "messages": [{"id": "wamid�
 
 import hashlib
 import hmac
+import http.client
 import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
 # https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
-THROTTLED = {4, 80007, 130429, 131056}
+THROTTLED = {4, 80007, 130429, 131048, 131056}
 TRANSIENT = {1, 2, 131000, 131016}
 TOKEN_EXPIRED = 190
 NOT_IN_ALLOWED_LIST = 131030  # Argentine numbers registered without the 9: retried once as 54…
@@ -30,8 +31,9 @@ class Sent:
 
 
 class SendFailed(Exception):
-    """The API refused the message. ``kind``: throttled | transient | token_expired | permanent |
-    not_in_allowed_list."""
+    """The message did not go out, or may have. ``kind``: throttled | transient | token_expired |
+    not_configured | permanent | not_in_allowed_list | unknown (the request reached the API but its answer
+    was lost: it may have been sent, so it is never sent again)."""
 
     def __init__(self, kind: str, code: int | None, reason: str, http_status: int | None = None):
         super().__init__(f"{kind} ({code}): {reason}")
@@ -39,7 +41,7 @@ class SendFailed(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.kind in ("throttled", "transient", "token_expired")
+        return self.kind in ("throttled", "transient", "token_expired", "not_configured")
 
 
 def classify(http_status: int | None, code: int | None) -> str:
@@ -91,13 +93,19 @@ class WhatsAppApi:
                 answer = json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             raise _failure(error.code, error.read()) from None
-        except (urllib.error.URLError, TimeoutError, ValueError) as error:
-            raise SendFailed("transient", None, f"sin respuesta de la API: {error}") from None
-        messages = answer.get("messages") or [{}]
-        if not messages[0].get("id"):
-            raise SendFailed("transient", None, "respuesta sin id de mensaje")
-        contacts = answer.get("contacts") or [{}]
-        return Sent(messages[0]["id"], contacts[0].get("wa_id"))
+        except urllib.error.URLError as error:
+            # urllib wraps only what fails while connecting and writing the request: nothing was sent.
+            raise SendFailed("transient", None, f"sin conexión con la API: {error.reason}") from None
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            # The request was written but its answer was lost or garbled: it may have been sent.
+            raise SendFailed("unknown", None, f"respuesta perdida ({type(error).__name__}): {error}"[:300]) from None
+        messages = answer.get("messages") if isinstance(answer, dict) else None
+        if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict) \
+                or not messages[0].get("id"):
+            raise SendFailed("unknown", None, "la API respondió sin id de mensaje")
+        contacts = answer.get("contacts") if isinstance(answer.get("contacts"), list) else []
+        wa_id = contacts[0].get("wa_id") if contacts and isinstance(contacts[0], dict) else None
+        return Sent(str(messages[0]["id"]), wa_id)
 
 
 def _failure(http_status: int, raw: bytes) -> SendFailed:

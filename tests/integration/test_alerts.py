@@ -10,6 +10,7 @@ import pytest
 
 from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.runtime import Runtime
+from shared.calendar import BUSINESS_TZ as QUIET_TZ
 from shared.clock import FixedClock, to_storage
 from shared.dal.models import Client, Contact, Delivery, Product, TableItem
 from shared.events import EventType
@@ -408,3 +409,84 @@ def test_alerts_held_at_night_are_released_by_the_schedule(stack, store, whatsap
     assert Runtime(stack).invoke("AlertsReleaseFunction", {}) == {"released": 1}
     _send(stack)
     assert len(whatsapp.sent) == 1
+
+
+def test_an_answer_lost_after_the_request_is_never_sent_again(stack, whatsapp, client_id):
+    _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE))
+    whatsapp.answer_next(200, {"messaging_product": "whatsapp"})  # accepted, but no message id came back
+
+    records, result = _send(stack)
+
+    (delivery,) = _deliveries()
+    assert result == {"batchItemFailures": []}
+    assert (delivery.status, delivery.error_reason) == ("failed", "la API respondió sin id de mensaje")
+    assert _send(stack)[0] == [] and whatsapp.attempts == 1
+
+
+def test_a_claim_left_by_a_crashed_run_is_marked_failed_never_sent_again(stack, store, whatsapp, client_id):
+    from alerts.delivery import deliver
+    from alerts.sender import api
+
+    _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE))
+    (delivery,) = _deliveries()
+    crashed_at = datetime.now(UTC)
+    delivery.status, delivery.updated_at = "sending", to_storage(crashed_at)  # the run died mid-call
+    delivery.save()
+
+    assert deliver(store, api, FixedClock(crashed_at + timedelta(minutes=1)), delivery.pk) == "in_flight"
+    assert deliver(store, api, FixedClock(crashed_at + timedelta(minutes=4)), delivery.pk) == "interrupted"
+    assert _deliveries()[0].status == "failed" and whatsapp.attempts == 0
+    records, result = _send(stack)  # its message, still on the queue, sends nothing
+    assert result == {"batchItemFailures": []} and whatsapp.attempts == 0
+
+
+def test_an_unconfigured_sender_keeps_the_alerts_waiting_without_claiming_them(stack, whatsapp, client_id, setting):
+    setting("WHATSAPP_PHONE_NUMBER_ID", "")
+    _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE))
+
+    records, result = _send(stack)
+
+    assert result["batchItemFailures"] == [{"itemIdentifier": records[0]["messageId"]}]
+    delivery = _deliveries()[0]
+    assert (delivery.status, int(delivery.attempts)) == ("queued", 0) and whatsapp.attempts == 0
+
+
+def test_parameters_are_sent_on_one_line(stack, whatsapp, client_id, setting):
+    setting("OPS_WHATSAPP_NUMBERS", "+5491140000001")
+    _fan_out(stack, _envelope(EventType.SERVICE_ACTIVATION_FAILED, client_id, {
+        "service_id": "01SERVICE", "module": "", "error": "WHM:\n\tcreateacct     falló\n"}))
+    _send(stack)
+
+    assert whatsapp.sent[0]["parameters"][1:] == ["-", "WHM: createacct falló"]
+
+
+def test_a_number_already_alerted_for_an_event_is_not_alerted_again_under_another_role(stack, whatsapp, client_id):
+    _contact(client_id, "mismo-numero", ["invoices"], phone=HOLDER_PHONE)
+    envelope = _envelope(EventType.INVOICE_PAID, client_id, INVOICE)
+    _fan_out(stack, envelope)
+    holder = Client.get(*Client.key(client_id))
+    holder.alert_preferences = {"billing": False}  # now the contact would be the one with that number
+    holder.save()
+    _fan_out(stack, envelope)  # the same event, redelivered
+    _send(stack)
+
+    assert [d.recipient for d in _deliveries()] == ["holder"] and len(whatsapp.sent) == 1
+
+
+def test_the_sender_takes_a_released_alert_before_its_status_is_flipped(stack, store, whatsapp, client_id):
+    from alerts.queue import send_batch
+    from alerts.recipients import fan_out
+
+    held_at = datetime.now(UTC) - timedelta(hours=1)
+    # Quiet hours from an hour before held_at to half an hour after it: over by now.
+    window = "-".join(f"{(held_at + delta).astimezone(QUIET_TZ):%H:%M}"
+                      for delta in (timedelta(hours=-1), timedelta(minutes=30)))
+    event = _envelope(EventType.INVOICE_PAID, client_id, INVOICE)
+    fan_out(store, lambda pks: [], FixedClock(held_at), [("a", event)], [], window)
+    (delivery,) = _deliveries()
+    assert delivery.status == "waiting"
+    send_batch(boto3.client("sqs", region_name="us-east-1"), [delivery.pk])  # the release crashed after this
+
+    _send(stack)
+
+    assert _deliveries()[0].status == "sent" and _deliveries()[0].due_pk is None
