@@ -73,7 +73,9 @@ BODIES = {
 # (one BatchGetItem), the server's flags; ordering also checks the renewal invoice, then writes once.
 READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_id}/upgrades": 2}
 WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
-                "/services/{service_id}/upgrade-requests": 3}
+                "/services/{service_id}/upgrade-requests": 3,
+                # The change and its service (staff name only the change), then one write.
+                "/staff/upgrades/{upgrade_id}/complete": 3}
 
 
 def mark(ok: bool) -> str:
