@@ -20,3 +20,15 @@ class LazyClient:
 
             self._client = boto3.client(self._service, region_name=config.region())
         return getattr(self._client, name)
+
+
+def delay_redelivery(sqs: Any, queue_url: str, record: dict, seconds: int) -> bool:
+    """Bring an SQS message that failed back after ``seconds`` (a retry with backoff), instead of after the
+    queue's visibility timeout. Returns False if that could not be done: the queue's own timeout then
+    brings it back, later."""
+    try:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"],
+                                      VisibilityTimeout=seconds)
+    except Exception:  # noqa: BLE001 - a retry a little later is no reason to fail the batch
+        return False
+    return True

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 
 from shared import config
-from shared.aws import LazyClient
+from shared.aws import LazyClient, delay_redelivery
 from shared.clock import SystemClock
 from shared.dal.repositories import Store
 
@@ -51,7 +51,7 @@ def lambda_handler(event: dict, context: Any) -> dict:
             logger.info("provisioning done", extra={"service_id": service_id, "outcome": outcome})
         except RetryLater as retry:
             backoff = min(10 * 2 ** (retry.attempts - 1), 900)
-            _delay(record, backoff)
+            _delay_or_log(record, backoff)
             logger.warning("provisioning failed; retrying", extra={"service_id": service_id, "in_s": backoff})
             failures.append({"itemIdentifier": record["messageId"]})
         except Exception:
@@ -60,9 +60,6 @@ def lambda_handler(event: dict, context: Any) -> dict:
     return {"batchItemFailures": failures}
 
 
-def _delay(record: dict, seconds: int) -> None:
-    try:
-        sqs.change_message_visibility(QueueUrl=config.env(config.PROVISIONING_QUEUE_URL),
-                                      ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds)
-    except Exception:  # the queue's own visibility timeout still brings it back
-        logger.exception("could not delay the retry")
+def _delay_or_log(record: dict, seconds: int) -> None:
+    if not delay_redelivery(sqs, config.env(config.PROVISIONING_QUEUE_URL), record, seconds):
+        logger.warning("could not delay the retry; the queue's visibility timeout brings it back")

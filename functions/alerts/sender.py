@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import config
-from shared.aws import LazyClient
+from shared.aws import LazyClient, delay_redelivery
 from shared.clock import SystemClock
 from shared.dal.repositories import Store
 
@@ -57,7 +57,7 @@ def lambda_handler(event: dict, context: Any) -> dict:
                 metrics.add_metric(name="WhatsAppTokenExpired", unit=MetricUnit.Count, value=1)
                 logger.error("WhatsApp access token expired, revoked or missing", extra={"delivery": delivery_pk})
             metrics.add_metric(name="WhatsAppRetried", unit=MetricUnit.Count, value=1)
-            _delay(record, retry.backoff_seconds)
+            _delay_or_log(record, retry.backoff_seconds)
             logger.warning("delivery will be retried", extra={"delivery": delivery_pk, "kind": retry.failure.kind,
                                                                "code": retry.failure.code,
                                                                "in_s": retry.backoff_seconds})
@@ -68,9 +68,6 @@ def lambda_handler(event: dict, context: Any) -> dict:
     return {"batchItemFailures": failures}
 
 
-def _delay(record: dict, seconds: int) -> None:
-    try:
-        sqs.change_message_visibility(QueueUrl=config.env(config.DELIVERIES_QUEUE_URL),
-                                      ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds)
-    except Exception:  # noqa: BLE001 - the queue's own visibility timeout still brings it back
-        logger.exception("could not delay the retry")
+def _delay_or_log(record: dict, seconds: int) -> None:
+    if not delay_redelivery(sqs, config.env(config.DELIVERIES_QUEUE_URL), record, seconds):
+        logger.warning("could not delay the retry; the queue's visibility timeout brings it back")

@@ -41,6 +41,16 @@ def store(stack):
 
 
 @pytest.fixture
+def catalog(store):
+    """The demo catalog (devstack/seed.py), written as staff would."""
+    from devstack.seed import CATALOG
+    from shared.dal.models import Product
+
+    for spec in CATALOG:
+        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+
+
+@pytest.fixture
 def kms(stack):
     return boto3.client("kms", region_name="us-east-1")
 

@@ -10,7 +10,7 @@ from devstack.fake_whm import FakeWhm
 from devstack.runtime import Runtime
 from shared.activation import MAX_PROVISIONING_ATTEMPTS
 from shared.clock import FixedClock
-from shared.dal.models import EventRecord, Product, Service, TableItem
+from shared.dal.models import EventRecord, Service, TableItem
 from tests.integration.conftest import claims_for
 from tests.integration.flows import pay, provision, relay
 
@@ -30,11 +30,7 @@ def whm(stack):
 
 
 @pytest.fixture
-def client_id(api, store):
-    from devstack.seed import CATALOG
-
-    for spec in CATALOG:
-        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+def client_id(api, catalog):
     body = {"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana"}
     return api.call("POST", "/clients", body=body).json()["client_id"]
 

@@ -12,7 +12,7 @@ from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.runtime import Runtime
 from shared.calendar import BUSINESS_TZ as QUIET_TZ
 from shared.clock import FixedClock, to_storage
-from shared.dal.models import Client, Contact, Delivery, Product, TableItem
+from shared.dal.models import Client, Contact, Delivery, TableItem
 from shared.events import EventType
 from shared.ids import new_id
 from tests.integration.conftest import claims_for
@@ -49,11 +49,7 @@ def whatsapp(stack, setting):
 
 
 @pytest.fixture
-def client_id(api, store):
-    from devstack.seed import CATALOG
-
-    for spec in CATALOG:
-        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+def client_id(api, catalog):
     body = {"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana", "phone": "011 15 2345-6789",
             "whatsapp_opt_in": True}
     return api.call("POST", "/clients", body=body).json()["client_id"]

@@ -133,12 +133,7 @@ def test_deeply_nested_json_is_a_400(api, holder):
     assert (response.status, response.json()["code"]) == (400, "malformed_json")
 
 
-def test_staff_inputs_that_once_crashed_a_handler(api, stack, store):
-    from devstack.seed import CATALOG
-    from shared.dal.models import Product
-
-    for spec in CATALOG:
-        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+def test_staff_inputs_that_once_crashed_a_handler(api, stack, catalog):
     staff = claims_for(staff=True)
     long_id = api.call("POST", f"/staff/clients/{'9' * 3000}/orders", claims=staff,
                        body={"product_id": "hosting-inicial", "billing_cycle": "annually"})

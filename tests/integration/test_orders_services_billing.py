@@ -2,18 +2,10 @@
 
 import pytest
 
-from shared.dal.models import EventRecord, Invoice, Product, Service, TableItem
+from shared.dal.models import EventRecord, Invoice, Service, TableItem
 from tests.integration.conftest import claims_for
 
 STAFF = claims_for(staff=True, sub="staff-1")
-
-
-@pytest.fixture
-def catalog(store):
-    from devstack.seed import CATALOG
-
-    for spec in CATALOG:
-        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from devstack.fake_mercadopago import FakeMercadoPago
 from devstack.fake_stripe import checkout_completed, sign
 from devstack.runtime import ENV_OVERRIDES, Runtime
 from devstack.stack import LOCAL_PAYMENT_SECRETS
-from shared.dal.models import Client, EventRecord, Invoice, Payment, Product, Service, TableItem
+from shared.dal.models import Client, EventRecord, Invoice, Payment, Service, TableItem
 from tests.integration.conftest import claims_for
 
 STAFF = claims_for(staff=True, sub="staff-1")
@@ -32,11 +32,7 @@ def mercadopago(stack, monkeypatch):
 
 
 @pytest.fixture
-def order(api, store):
-    from devstack.seed import CATALOG
-
-    for spec in CATALOG:
-        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+def order(api, store, catalog):
     client_id = api.call(
         "POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana"}
     ).json()["client_id"]

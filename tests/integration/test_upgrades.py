@@ -20,11 +20,7 @@ WHM_TOKEN = "test-whm-token"
 
 
 @pytest.fixture
-def client_id(api, store):
-    from devstack.seed import CATALOG
-
-    for spec in CATALOG:
-        store.put_product(Product(*Product.key(spec["product_id"]), **spec))
+def client_id(api, catalog):
     body = {"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana"}
     client_id = api.call("POST", "/clients", body=body).json()["client_id"]
     client = Client.get(*Client.key(client_id))
