@@ -8,6 +8,10 @@ from shared.dal.models import Client, EventRecord, Invoice, InvoiceLine, due_par
 from shared.events import EventType, new_event
 from shared.money import Money
 
+CYCLE_LABEL_ES = {
+    "monthly": "mensual", "quarterly": "trimestral", "semiannually": "semestral",
+    "annually": "anual", "biennially": "bienal",
+}
 # A new invoice is due this many days after it is issued (WHMCS' usual default is 0-7).
 INVOICE_DUE_DAYS = 3
 

@@ -7,7 +7,6 @@ When: at once if urgent or outside the quiet hours; otherwise the delivery waits
 sparse by_due index) and the release schedule queues it when the quiet hours end.
 """
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,6 +164,3 @@ def release_waiting(store: Store, send_batch: SendBatch, clock: Clock) -> int:
                 continue
     return released
 
-
-def queue_body(delivery_pk: str) -> str:
-    return json.dumps({"delivery": delivery_pk})

@@ -16,15 +16,11 @@ from shared.dal.repositories import AlreadyAnswered, Store
 from shared.errors import ConcurrentModification, InvalidInput
 from shared.events import EventType, new_event
 from shared.ids import new_id
-from shared.invoices import issue_invoice
+from shared.invoices import CYCLE_LABEL_ES, issue_invoice
 from shared.money import Currency, Money
 from shared.schemas import invoice_out, service_summary
 from shared.secrets import encrypt_credentials
 
-CYCLE_LABEL_ES = {
-    "monthly": "mensual", "quarterly": "trimestral", "semiannually": "semestral",
-    "annually": "anual", "biennially": "bienal",
-}
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

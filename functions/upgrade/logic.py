@@ -32,14 +32,10 @@ from shared.dal.repositories import Store, UpgradeAlreadyPending
 from shared.errors import ConcurrentModification, Conflict, InvalidInput, NotFound
 from shared.events import EventType, new_event
 from shared.ids import new_id
-from shared.invoices import adjust_credit, issue_invoice
+from shared.invoices import CYCLE_LABEL_ES, adjust_credit, issue_invoice
 from shared.money import Currency, Money
 from shared.schemas import MoneyOut, invoice_out, service_summary
 
-CYCLE_LABEL_ES = {
-    "monthly": "mensual", "quarterly": "trimestral", "semiannually": "semestral",
-    "annually": "anual", "biennially": "bienal",
-}
 SERVER_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
@@ -113,7 +109,7 @@ def _eligible_targets(store: Store, service: Service, product: Product) -> dict[
     """The configured targets that really are the same kind of product (same group and provisioning
     module), so that a catalog mistake never moves a hosting onto a VPS; plus the current product, whose
     other billing cycles are options too (monthly <-> annual on the same plan)."""
-    found = store.get_products([*(product.upgrade_targets or []), service.product_id])
+    found = {**store.get_products(product.upgrade_targets or []), product.product_id: product}
     return {
         product_id: target for product_id, target in found.items()
         if target.group == product.group and target.provisioning_module == product.provisioning_module

@@ -70,6 +70,16 @@ def _sent_partition_keys(tx: TransactWrite) -> list[str]:
     return [(op.get("Key") or op.get("Item"))["pk"]["S"] for op in operations]
 
 
+def _save(item: TableItem, condition=None) -> None:
+    """One item on its own (a PutItem, version-checked): a lost version check becomes ConcurrentModification."""
+    try:
+        item.save(condition=condition)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise ConcurrentModification() from error
+        raise
+
+
 class Store:
     def __init__(self, connection: Connection | None = None):
         self._connection = connection
@@ -168,12 +178,7 @@ class Store:
     def put_product(self, product: Product) -> None:
         product.gsi1pk = "CATALOG"
         product.gsi1sk = f"{product.sort_order:04d}#{product.group}#{product.name}"
-        try:
-            product.save()
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise ConcurrentModification() from error
-            raise
+        _save(product)
 
     # --- services and invoices ----------------------------------------------------------------------
 
@@ -310,7 +315,7 @@ class Store:
             return None
 
     def put_server(self, server: Server) -> None:
-        self.save_with_events([server], [])
+        _save(server)
 
     def get_upgrade(self, upgrade_id: str) -> Upgrade:
         if not is_valid_id(upgrade_id):
@@ -382,10 +387,8 @@ class Store:
         created = []
         for delivery in deliveries:
             try:
-                delivery.save(condition=Delivery.pk.does_not_exist())
-            except PutError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
+                _save(delivery, condition=Delivery.pk.does_not_exist())
+            except ConcurrentModification:
                 continue
             created.append(delivery)
         return created
@@ -402,12 +405,7 @@ class Store:
         once already finds the delivery."""
         if message is not None:
             message.save()
-        try:
-            delivery.save()
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise ConcurrentModification() from error
-            raise
+        _save(delivery)
 
     def delivery_of_message(self, wa_message_id: str) -> Delivery | None:
         if not wa_message_id or len(wa_message_id) > 256:
