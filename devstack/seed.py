@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import to_storage
+from shared.credentials import encrypt_credentials
 from shared.dal.models import Client, Contact, Invoice, InvoiceLine, Product, Service, due_partition
 from shared.dal.repositories import Store
 from shared.ids import new_id
 from shared.invoices import invoice_due_at
 from shared.logins import CognitoLogins
-from shared.secrets import encrypt_credentials
 
 PASSWORD = "Demo1234"
 

@@ -5,9 +5,9 @@ authentication)."""
 import hmac
 import json
 
-from alerts.secrets import whatsapp_secrets
 from alerts.statuses import apply_status, statuses_of
 from alerts.whatsapp import valid_signature
+from alerts.whatsapp_secrets import whatsapp_secrets
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from shared.dal.repositories import Store

@@ -11,6 +11,7 @@ from shared.activation import CYCLE_MONTHS, start_activation
 from shared.auth import Identity, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, to_storage
+from shared.credentials import encrypt_credentials
 from shared.dal.models import IdempotencyRecord, InvoiceLine, Service
 from shared.dal.repositories import AlreadyAnswered, Store
 from shared.errors import ConcurrentModification, InvalidInput
@@ -19,7 +20,6 @@ from shared.ids import new_id
 from shared.invoices import CYCLE_LABEL_ES, issue_invoice
 from shared.money import Currency, Money
 from shared.schemas import invoice_out, service_summary
-from shared.secrets import encrypt_credentials
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -4,8 +4,8 @@ does the slow part (Mercado Pago retries a notification not answered within 22 s
 
 import json
 
+from payments.provider_secrets import provider_secrets
 from payments.providers import stripe_payment, verify_mercadopago, verify_stripe
-from payments.secrets import provider_secrets
 
 from shared.aws import LazyClient
 from shared.clock import SystemClock

@@ -3,9 +3,9 @@
 from typing import Any
 
 from shared.auth import Identity, Permission, Role, authorize, require_account, require_staff
+from shared.credentials import decrypt_credentials
 from shared.dal.repositories import Store
 from shared.schemas import Credential, ServiceDetail, ServiceSummary, service_detail, service_summary
-from shared.secrets import decrypt_credentials
 
 
 def my_services(store: Store, identity: Identity) -> list[ServiceSummary]:

@@ -12,8 +12,8 @@ from shared.dal.models import Invoice
 
 def pay(store, invoice_id, at=None):
     """Settle the invoice as a verified provider payment would (the payments tests cover the webhooks)."""
-    from payments.logic import settle
     from payments.providers import ProviderPayment
+    from payments.settlement import settle
 
     from shared.money import Currency, Money
 

@@ -183,8 +183,8 @@ def test_a_redelivered_command_after_success_does_nothing(api, stack, aws, store
 
 
 def test_a_refund_suspends_the_account_on_the_server(api, stack, aws, store, whm, client_id):
-    from payments.logic import settle
     from payments.providers import ProviderPayment
+    from payments.settlement import settle
 
     order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually", domain="ana.com.ar")
     invoice_id = order["invoice"]["invoice_id"]

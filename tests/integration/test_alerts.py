@@ -312,8 +312,8 @@ def test_forged_status_notifications_are_401_and_change_nothing(api, stack, what
 
 
 def test_quiet_hours_hold_non_urgent_alerts_until_they_end(stack, store, whatsapp, client_id):
+    from alerts.dispatch import fan_out, release_waiting
     from alerts.queue import send_batch
-    from alerts.recipients import fan_out, release_waiting
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     queue = lambda pks: send_batch(sqs, pks)  # noqa: E731
@@ -394,8 +394,8 @@ def test_events_that_are_not_alerts_and_malformed_messages_are_consumed(stack, w
 
 
 def test_alerts_held_at_night_are_released_by_the_schedule(stack, store, whatsapp, client_id):
+    from alerts.dispatch import fan_out
     from alerts.queue import send_batch
-    from alerts.recipients import fan_out
 
     night = datetime.now(UTC) - timedelta(days=1)
     fan_out(store, lambda pks: send_batch(boto3.client("sqs", region_name="us-east-1"), pks), FixedClock(night),
@@ -420,8 +420,8 @@ def test_an_answer_lost_after_the_request_is_never_sent_again(stack, whatsapp, c
 
 
 def test_a_claim_left_by_a_crashed_run_is_marked_failed_never_sent_again(stack, store, whatsapp, client_id):
-    from alerts.delivery import deliver
-    from alerts.sender import api
+    from alerts.deliver import deliver
+    from alerts.deliveries_worker import api
 
     _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE))
     (delivery,) = _deliveries()
@@ -470,8 +470,8 @@ def test_a_number_already_alerted_for_an_event_is_not_alerted_again_under_anothe
 
 
 def test_the_sender_takes_a_released_alert_before_its_status_is_flipped(stack, store, whatsapp, client_id):
+    from alerts.dispatch import fan_out
     from alerts.queue import send_batch
-    from alerts.recipients import fan_out
 
     held_at = datetime.now(UTC) - timedelta(hours=1)
     # Quiet hours from an hour before held_at to half an hour after it: over by now.

@@ -129,8 +129,8 @@ def test_bad_mercadopago_signatures_are_401_and_queue_nothing(api, stack, mercad
 
 
 def test_twenty_concurrent_deliveries_settle_once(api, stack, mercadopago, settle_queued, order, store):
-    from payments.logic import settle
     from payments.providers import MercadoPagoApi
+    from payments.settlement import settle
 
     from shared.clock import SystemClock
 

@@ -506,8 +506,8 @@ def test_the_same_plan_moves_to_another_billing_cycle(api, holder, client_id):
 
 @pytest.mark.parametrize("ending", ["cancel", "expire"])
 def test_a_partly_paid_upgrade_that_ends_unapplied_credits_what_was_paid(api, store, holder, client_id, ending):
-    from payments.logic import settle
     from payments.providers import ProviderPayment
+    from payments.settlement import settle
 
     from shared.money import Money
 

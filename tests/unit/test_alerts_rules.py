@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from alerts.recipients import recipients
+from alerts.dispatch import recipients
 from alerts.statuses import apply_status, statuses_of
 from alerts.whatsapp import classify, valid_signature, without_mobile_nine
 

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from activation import cpanel
-from activation.provisioning import SERVER_ACTIONS, RetryLater, apply_to_server, provision
+from activation.server_accounts import SERVER_ACTIONS, RetryLater, apply_to_server, provision
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 

@@ -1,4 +1,4 @@
-"""SQS consumer of the deliveries queue: each message sends one WhatsApp alert (alerts.delivery).
+"""SQS consumer of the deliveries queue: each message sends one WhatsApp alert (alerts.deliver).
 
 Retryable failures come back after a backoff (ChangeMessageVisibility) and, after the queue's
 maxReceiveCount, land in its DLQ (`python -m tools.redrive_dlq --stack <name> DeliveriesDeadLetterQueue` puts them
@@ -9,9 +9,9 @@ renews it.
 import json
 from typing import Any
 
-from alerts.delivery import RetryLater, deliver
-from alerts.secrets import whatsapp_secrets
+from alerts.deliver import RetryLater, deliver
 from alerts.whatsapp import SendFailed, WhatsAppApi
+from alerts.whatsapp_secrets import whatsapp_secrets
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 

@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from alerts.dispatch import release_waiting
 from alerts.queue import send_batch
-from alerts.recipients import release_waiting
 from aws_lambda_powertools import Logger
 
 from shared.aws import LazyClient

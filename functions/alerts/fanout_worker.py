@@ -4,8 +4,8 @@ for the sender. Partial batch responses: only the events that failed come back."
 import json
 from typing import Any
 
+from alerts.dispatch import fan_out
 from alerts.queue import send_batch
-from alerts.recipients import fan_out
 from aws_lambda_powertools import Logger
 
 from shared import config

@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from payments.logic import settle
+from payments.provider_secrets import provider_secrets
 from payments.providers import MercadoPagoApi, ProviderPayment
-from payments.secrets import provider_secrets
+from payments.settlement import settle
 
 from shared import config
 from shared.clock import SystemClock

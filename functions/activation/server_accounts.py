@@ -7,9 +7,9 @@ from activation import cpanel
 
 from shared import activation, upgrades
 from shared.clock import Clock, from_storage, to_storage
+from shared.credentials import encrypt_credentials
 from shared.dal.repositories import Store
 from shared.errors import ConcurrentModification
-from shared.secrets import encrypt_credentials
 
 
 class RetryLater(Exception):
