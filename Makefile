@@ -14,17 +14,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## The local stack on http://127.0.0.1:3000 (embedded AWS, real handlers, demo data, /swagger).
+## Template parameters: make dev ARGS="--param UpgradePricing=prorata --param QuietHours="
 dev: $(STAMP)
-	$(PY) -m devstack
+	$(PY) -m devstack $(ARGS)
 
 ## The whole suite: lint, template checks, unit, integration and end-to-end tests.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-## Cold starts and DynamoDB requests per endpoint, printed as a Markdown table.
+## Cold starts, DynamoDB requests per endpoint, payment latency, WhatsApp fan-out, as a Markdown report.
+## At a reduced scale by default (under 10 minutes on 2 cores); make bench FULL=1 for the full sizes.
 bench: $(STAMP)
-	$(PY) -m tools.bench
+	$(PY) -m tools.bench $(if $(filter-out 0,$(FULL)),--full) $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,20 +1,34 @@
 """`make dev`: the whole stack on http://127.0.0.1:3000 until Ctrl-C."""
 
 import argparse
+import os
 import signal
+import sys
 import threading
+import time
 
+from devstack.cfn import ParameterError, load_template, parse_parameter, resolve_parameters
 from devstack.stack import LocalStack
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Paneldecliente local stack")
+    parser = argparse.ArgumentParser(prog="python -m devstack", description="Paneldecliente local stack")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--aws-port", type=int, default=4566)
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--param", action="append", default=[], metavar="Name=Value",
+                        help="a template.yaml parameter (repeatable), e.g. --param UpgradePricing=prorata")
+    parameters_hint = '(make dev ARGS="--param Name=Value")'
     args = parser.parse_args()
-    stack = LocalStack(port=args.port, aws_port=args.aws_port, seed=not args.no_seed).start()
+    template = load_template()
+    try:
+        parameters = dict(parse_parameter(text) for text in args.param)
+        resolve_parameters(template, parameters)  # refuse a bad one before starting anything
+    except ParameterError as error:
+        parser.error(str(error))
+    stack = LocalStack(port=args.port, aws_port=args.aws_port, seed=not args.no_seed, parameters=parameters).start()
     url = stack.url
+    changed = {name: stack.stack.parameters[name] for name in parameters}
     print(f"""
 Paneldecliente local stack
   API        {url}            (API Gateway + Cognito authorizer, real handlers)
@@ -22,6 +36,7 @@ Paneldecliente local stack
   OpenAPI    {url}/openapi.json
   AWS (moto) {stack.aws.endpoint}   (export AWS_ENDPOINT_URL={stack.aws.endpoint} to use the AWS CLI/boto3)
   Resources  {len(stack.stack.refs)} from template.yaml; functions: {", ".join(sorted(stack.stack.functions))}
+  Parameters {", ".join(f"{k}={v}" for k, v in changed.items()) or "the template's defaults"}   {parameters_hint}
   Schedules  {", ".join(sorted(stack.scheduler.schedules)) or "-"}
              fire one now: curl -X POST {url}/local/schedules/<name>   (or: make fire SCHEDULE=<name>)
   Provision  cPanel/WHM faked at {stack.whm.url} (instant products are created there once paid)
@@ -42,10 +57,22 @@ Paneldecliente local stack
 """)
     print("Ctrl-C to stop.", flush=True)
     done = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+
+    def on_signal(*_):
+        if done.is_set():  # a second Ctrl-C: leave now
+            os._exit(130)
+        done.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     done.wait()
+    started = time.monotonic()
     stack.stop()
+    print(f"Stopped in {time.monotonic() - started:.1f} s.", flush=True)
+    # Nothing is left to clean up (moto's state lives in memory): skip the interpreter's teardown of every
+    # module and of the daemon threads still parked on keep-alive connections, which takes seconds.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ FAKE_CREDENTIALS = {
 }
 
 
+# How often a server's loop checks for a stop (socketserver's default, 0.5 s, is what each stop waits).
+SHUTDOWN_POLL_S = 0.05
+
+
 class _Serialised:
     def __init__(self, app):
         self._app = app
@@ -43,7 +47,8 @@ class EmbeddedAws:
             host, port, self._app, threaded=True,
             request_handler=_QuietHandler,
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
+                                        name="moto", daemon=True)
 
     @property
     def endpoint(self) -> str:
@@ -55,8 +60,9 @@ class EmbeddedAws:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._server.shutdown()  # werkzeug's serve_forever closes the socket when it returns
+            self._thread.join(timeout=2)
 
     def environment(self) -> dict[str, str]:
         """What a process needs so that boto3 and PynamoDB talk to this AWS."""

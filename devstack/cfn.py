@@ -48,6 +48,12 @@ class Function:
     environment: dict[str, str]
     events: dict[str, dict[str, Any]]
     timeout: int = 10
+    memory_size: int = 128
+
+    @property
+    def service_name(self) -> str:
+        """What Powertools calls the service (POWERTOOLS_SERVICE_NAME; the logical id when not set)."""
+        return self.environment.get("POWERTOOLS_SERVICE_NAME") or self.logical_id
 
     @property
     def module(self) -> str:
@@ -72,6 +78,46 @@ class Stack:
     functions: dict[str, Function] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)  # every template parameter's value
+
+
+class ParameterError(ValueError):
+    pass
+
+
+def resolve_parameters(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The template's parameters: each one's Default, replaced by ``overrides`` (``--param Name=Value``),
+    checked as CloudFormation checks them (a declared name; AllowedValues, AllowedPattern, Number, Min/Max)."""
+    declared = template.get("Parameters", {})
+    values = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+    for name, value in (overrides or {}).items():
+        spec = declared.get(name)
+        if spec is None:
+            raise ParameterError(f"template.yaml has no parameter {name!r}; it has: {', '.join(sorted(declared))}")
+        allowed = [str(v) for v in spec.get("AllowedValues", [])]
+        if allowed and value not in allowed:
+            raise ParameterError(f"{name}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, value):
+            raise ParameterError(f"{name}={value!r} does not match the pattern {pattern}")
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise ParameterError(f"{name}={value!r} is not a number") from None
+            low, high = spec.get("MinValue"), spec.get("MaxValue")
+            if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+                raise ParameterError(f"{name}={value} is outside {low}..{high}")
+        values[name] = value
+    return values
+
+
+def parse_parameter(text: str) -> tuple[str, str]:
+    """``Name=Value`` (the value may be empty or hold '=')."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ParameterError(f"expected Name=Value, got {text!r}")
+    return name.strip(), value
 
 
 SUPPORTED = {
@@ -89,8 +135,8 @@ class Resolver:
     def __init__(self, template: dict[str, Any], stack: Stack):
         self.template = template
         self.stack = stack
-        params = template.get("Parameters", {})
-        self.params = {k: str(v.get("Default", "")) for k, v in params.items()}
+        # The values provision() chose (defaults and --param overrides); defaults for a bare stack.
+        self.params = stack.parameters or resolve_parameters(template)
         self.pseudo = {
             "AWS::Region": stack.region,
             "AWS::AccountId": ACCOUNT_ID,
@@ -142,10 +188,14 @@ class Resolver:
         return self.ref(name)
 
 
-def provision(session: Any, *, stack_name: str = "paneldecliente-local", template: dict | None = None) -> Stack:
-    """Create every supported resource of the template in the AWS that ``session`` points at."""
+def provision(session: Any, *, stack_name: str = "paneldecliente-local", template: dict | None = None,
+              parameters: dict[str, str] | None = None) -> Stack:
+    """Create every supported resource of the template in the AWS that ``session`` points at.
+
+    ``parameters`` override the template's defaults (validated like CloudFormation does; ParameterError)."""
     template = template or load_template()
-    stack = Stack(name=stack_name, region=session.region_name)
+    stack = Stack(name=stack_name, region=session.region_name,
+                  parameters=resolve_parameters(template, parameters))
     resolver = Resolver(template, stack)
     pending = dict(template["Resources"])
     while pending:
@@ -259,5 +309,6 @@ def _function(r: Resolver, logical_id: str, resource: dict[str, Any]) -> None:
         environment={k: str(v) for k, v in r.resolve(env).items()},
         events=r.resolve(props.get("Events", {})),
         timeout=int(props.get("Timeout", glob.get("Timeout", 3))),
+        memory_size=int(props.get("MemorySize", glob.get("MemorySize", 128))),
     )
     r.stack.refs[logical_id] = f"{r.stack.name}-{logical_id}"

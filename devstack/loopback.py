@@ -5,6 +5,8 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from devstack.aws import SHUTDOWN_POLL_S
+
 # (method, path with query, headers, body) -> (status, JSON body)
 Answer = Callable[[str, str, dict[str, str], bytes], tuple[int, dict]]
 
@@ -30,7 +32,8 @@ class LoopbackJsonServer:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
+                                        name=name, daemon=True)
 
     @property
     def url(self) -> str:
@@ -41,4 +44,6 @@ class LoopbackJsonServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()

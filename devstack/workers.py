@@ -9,7 +9,6 @@ MaximumRetryAttempts and then sent to the OnFailure destination, schedules fired
 import hashlib
 import json
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,7 +39,12 @@ class Poller(threading.Thread):
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
+        """Ask the poller to stop: it does at once when idle, after the batch in hand otherwise."""
         self._stop_event.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_event.is_set()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -71,8 +75,10 @@ class SqsPoller(Poller):
         self.region = stack.region
 
     def poll_once(self) -> bool:
+        # Short polls, always: the embedded AWS answers one request at a time, so a long poll (a queue's
+        # ReceiveMessageWaitTimeSeconds) would hold every other AWS call, and the stack's stop, for up to 20 s.
         answer = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=0,
             MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"],
         )
         messages = answer.get("Messages", [])
@@ -161,7 +167,7 @@ class StreamPoller(Poller):
             if self.max_retries < 0 or self.attempts <= self.max_retries:
                 # Resume the shard at the first failure (what Lambda checkpoints for streams).
                 self.checkpoint = int(failed_from) - 1
-                time.sleep(min(0.05 * 2**self.attempts, 1.0))
+                self._stop_event.wait(min(0.05 * 2**self.attempts, 1.0))  # the backoff; a stop cuts it short
                 return True
             self._send_to_on_failure(chosen)
         self.attempts = 0
@@ -272,6 +278,8 @@ class Scheduler(Poller):
     def poll_once(self) -> bool:
         now = datetime.now(UTC)
         for key, (function, expression, due) in list(self.schedules.items()):
+            if self.stopping:
+                break
             if due <= now:
                 self.schedules[key] = (function, expression, next_fire(expression, now))
                 self.runtime.invoke(function, scheduled_event(key, self.stack.region, now))

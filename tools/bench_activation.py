@@ -39,7 +39,8 @@ def measure(payments: int) -> list[float]:
 
     stack = LocalStack(port=0, aws_port=0, seed=True, schedules=False).start()
     try:
-        from shared.dal.models import Client, Service
+        from shared.dal.accounts import Client
+        from shared.dal.services import Service
 
         staff = stack.token_for("staff@ejemplo.com.ar", "Demo1234")
         client_id = next(c.client_id for c in Client.scan() if isinstance(c, Client))  # bench-only look-up
@@ -80,7 +81,7 @@ def report(latencies: list[float]) -> list[str]:
         "",
         "| Median s | p90 s | Max s | Target | Promise (help centre) | |",
         "|---:|---:|---:|---|---|---|",
-        f"| {median:.2f} | {statistics.quantiles(latencies, n=10)[-1]:.2f} | {worst:.2f} "
+        f"| {median:.2f} | {statistics.quantiles(latencies, n=10, method='inclusive')[-1]:.2f} | {worst:.2f} "
         f"| median ≤ {TARGET_MEDIAN_S:.0f} s, max ≤ {TARGET_MAX_S:.0f} s | ≤ {PROMISE_S:.0f} s "
         f"| {'✅' if ok else '❌'} |",
         "",
