@@ -65,13 +65,12 @@ class Identity:
 
 
 def _groups(raw: Any) -> set[str]:
-    # API Gateway passes claims as strings: one group is "staff", several "[a, b]" or "a,b".
-    if raw is None:
-        return set()
-    if isinstance(raw, list | tuple):
-        return {str(g) for g in raw}
-    text = str(raw).strip().strip("[]")
-    return {part.strip() for part in text.replace(" ", ",").split(",") if part.strip()}
+    """The token's groups, compared as whole names. The REST API's Cognito authorizer passes every claim as
+    a string: one group as its name ("staff"), several joined by commas ("ops,staff"). Nothing is
+    trimmed or unbracketed: "[staff]" or " staff" is another group's name (Cognito names have no spaces).
+    A group whose name holds a comma reads as several: group names must not have one (docs/decisions.md).
+    Anything but a string (claims API Gateway did not pass) is no group at all."""
+    return set(raw.split(",")) if isinstance(raw, str) and raw else set()
 
 
 def identity_from_claims(claims: Mapping[str, Any] | None) -> Identity:

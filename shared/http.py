@@ -91,6 +91,23 @@ def answers(status: int = 200, description: str = "OK") -> dict:
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
+class MalformedJson(DomainError):
+    code = "malformed_json"
+    message = "El cuerpo de la solicitud no es un JSON válido."
+
+
+def parse_json(text: str) -> Any:
+    """A request body's JSON: the resolver's deserializer, and what the webhooks (which verify the raw body
+    first) parse with. Refused with 400 also for an integer past Python's int-conversion limit (4,300
+    digits), which json.loads reports as a plain ValueError; nesting too deep is the RecursionError handler's."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise MalformedJson() from None
+    except ValueError:
+        raise MalformedJson("El cuerpo de la solicitud tiene un número con demasiados dígitos.") from None
+
+
 def status_for(error: DomainError) -> HTTPStatus:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
@@ -186,11 +203,14 @@ def openapi_schema(app: APIGatewayRestResolver):
     return app.get_openapi_schema()
 
 
-def create_app() -> APIGatewayRestResolver:
+def _cors() -> CORSConfig | None:
     # The client area's frontend calls from its own origin: answers carry the CORS headers for it.
     origin = config.env(config.ALLOWED_ORIGIN, "")
-    cors = CORSConfig(allow_origin=origin, allow_headers=["Authorization", "Content-Type"]) if origin else None
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+    return CORSConfig(allow_origin=origin, allow_headers=["Authorization", "Content-Type"]) if origin else None
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, cors=_cors(), json_body_deserializer=parse_json)
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response:
@@ -243,30 +263,40 @@ def _body_bytes(event: dict[str, Any]) -> int:
 
 
 def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
-    """The Lambda entry point of an API function: size guard, then the resolver."""
+    """The Lambda entry point of an API function: the body's size, type and encoding, then the resolver."""
     limit = int(config.env(config.MAX_BODY_BYTES, str(DEFAULT_MAX_BODY_BYTES)))
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context: Any) -> dict:
         if _body_bytes(event) > limit:
             return _proxy_error(
+                event,
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 PayloadTooLarge.code,
                 f"El cuerpo de la solicitud supera el máximo de {limit // 1024} KiB.",
             )
-        if event.get("body") and not _is_json(event.get("headers") or {}):
-            unsupported = UnsupportedMediaType()
-            return _proxy_error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, unsupported.code, unsupported.message)
+        headers = event.get("headers") or {}
+        content_type = _header(headers, "content-type")
+        if event.get("body") and content_type:
+            # JSON is application/json, or no content type at all (many HTTP clients omit it); not "+json"
+            # types, whose own rules (merge-patch, …) the handlers do not follow (docs/decisions.md).
+            if content_type.split(";")[0].strip().lower() != "application/json":
+                unsupported = UnsupportedMediaType()
+                return _proxy_error(event, HTTPStatus.UNSUPPORTED_MEDIA_TYPE, unsupported.code, unsupported.message)
+            # Media types are case-insensitive, but the resolver compares them as written.
+            plain = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            event = {**event, "headers": {**plain, "Content-Type": "application/json"}}
         if event.get("isBase64Encoded") and event.get("body"):
             # Browsers and API Gateway binary types may base64 the JSON; validation wants the text.
             try:
                 event = {**event, "body": base64.b64decode(event["body"]).decode("utf-8"), "isBase64Encoded": False}
             except (ValueError, UnicodeDecodeError):
                 return _proxy_error(
-                    HTTPStatus.BAD_REQUEST, "malformed_body", "El cuerpo de la solicitud no es texto UTF-8."
+                    event, HTTPStatus.BAD_REQUEST, "malformed_body", "El cuerpo de la solicitud no es texto UTF-8."
                 )
         if event.get("body") and _has_lone_surrogates(event["body"]):
             return _proxy_error(
+                event,
                 HTTPStatus.BAD_REQUEST,
                 "malformed_body",
                 "El cuerpo de la solicitud tiene caracteres Unicode inválidos.",
@@ -289,18 +319,21 @@ def _has_lone_surrogates(body: str) -> bool:
     return False
 
 
-def _is_json(headers: dict[str, str]) -> bool:
-    """A body is read as JSON when it says so, or says nothing (many HTTP clients omit the header)."""
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    media = content_type.split(";")[0].strip().lower()
-    return media in ("", "application/json") or media.endswith("+json")
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
-def _proxy_error(status: int, code: str, message: str) -> dict[str, Any]:
-    """An API Gateway proxy result, for answers given before the resolver runs."""
+def _proxy_error(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
+    """An API Gateway proxy result, for answers given before the resolver runs: with the CORS headers the
+    resolver would add, or the browser hides the answer from the page."""
+    headers = {"Content-Type": content_types.APPLICATION_JSON}
+    cors = _cors()
+    origin = cors.allowed_origin(_header(event.get("headers") or {}, "origin")) if cors else None
+    if origin is not None:
+        headers.update(cors.to_dict(origin))
     return {
         "statusCode": int(status),
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": headers,
         "body": json.dumps({"code": code, "message": message}, ensure_ascii=False),
         "isBase64Encoded": False,
     }

@@ -68,7 +68,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
 
 
 def test_table_key_schema_and_indexes_equal_the_models():
-    from shared.dal.models import TableItem
+    from shared.dal.table import TableItem
 
     table = RESOURCES["Table"]["Properties"]
     model = TableItem._get_schema()  # what PynamoDB would create: the models' own view of the table
@@ -181,3 +181,43 @@ def test_every_alarm_notifies_and_every_function_has_a_log_retention():
         for r in RESOURCES.values() if r["Type"] == "AWS::Logs::LogGroup"
     }
     assert retained == set(FUNCTIONS)
+
+
+def test_cors_allows_every_method_the_routes_use():
+    allowed = RESOURCES["Api"]["Properties"]["Cors"]["AllowMethods"].strip("'").split(",")
+    used = {method.upper() for f in FUNCTIONS.values() for _, method in _template_routes(f["Properties"])}
+    assert used | {"OPTIONS"} <= set(allowed), f"add {sorted(used - set(allowed))} to Cors.AllowMethods"
+
+
+def test_every_gateway_response_carries_the_cors_origin():
+    # Without it the browser hides the refusal from the frontend, which then cannot tell what happened.
+    responses = RESOURCES["Api"]["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for name, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers.get("Access-Control-Allow-Origin") == {"Fn::Sub": "'${AllowedOrigin}'"}, name
+
+
+def test_cloudwatch_may_publish_to_every_topic_an_alarm_notifies():
+    alarms = [r for r in RESOURCES.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    topics = {action["Ref"] for alarm in alarms for action in alarm["Properties"]["AlarmActions"]}
+    assert topics
+    for topic in topics:
+        key_id = RESOURCES[topic]["Properties"]["KmsMasterKeyId"]
+        # An AWS-managed key (alias/aws/sns) has a policy nobody can change, and it lets CloudWatch do nothing.
+        assert isinstance(key_id, dict) and "Ref" in key_id, f"{topic}: {key_id} is not a key of this template"
+        key = RESOURCES[key_id["Ref"]]
+        assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+        granted = {
+            action
+            for statement in key["Properties"]["KeyPolicy"]["Statement"]
+            if statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+            for action in statement["Action"]
+        }
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= granted, topic
+
+
+def test_cognito_group_names_hold_no_comma():
+    # API Gateway passes a token's groups joined by commas: a group "ops,staff" would read as staff.
+    groups = [r["Properties"]["GroupName"] for r in RESOURCES.values() if r["Type"] == "AWS::Cognito::UserPoolGroup"]
+    assert groups and not any("," in name for name in groups)

@@ -12,8 +12,11 @@ from pydantic import (
 
 from shared.auth import Permission
 from shared.schemas import ApiModel, MoneyOut
+from shared.text import OneLine
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), OneLine]
+# A company, an account executive's name: optional, and seen by other people too.
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), OneLine]
 SupportPlan = Literal["standard", "profesional", "full"]
 
 
@@ -63,7 +66,7 @@ def _tax_id_ok(value: str | None) -> str | None:
 class _ProfileFields(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
-    company: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    company: ShortText | None = None
     tax_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "AR"
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
@@ -83,7 +86,7 @@ class StaffCreateClient(_ProfileFields):
     email: LoginEmail
     name: Name
     support_plan: SupportPlan = "standard"
-    account_executive: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    account_executive: ShortText | None = None
 
 
 class UpdateProfile(ApiModel):
@@ -92,7 +95,7 @@ class UpdateProfile(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    company: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    company: ShortText | None = None
     tax_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from shared.secret_compare import same_secret
+
 # https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
 THROTTLED = {4, 80007, 130429, 131048, 131056}
 TRANSIENT = {1, 2, 131000, 131016}
@@ -125,4 +127,4 @@ def valid_signature(raw_body: bytes, header: str | None, app_secret: str) -> boo
     if not header or not app_secret or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+    return same_secret(expected, header[len("sha256="):].strip().lower())

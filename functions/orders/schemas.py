@@ -4,6 +4,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.schemas import ApiModel, BillingCycle, InvoiceOut, ServiceSummary
+from shared.text import ManyLines, OneLine
 
 Domain = Annotated[
     str,
@@ -22,9 +23,10 @@ class CreateOrder(ApiModel):
     product_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     billing_cycle: BillingCycle
     domain: Domain | None = None
+    # Shown to the client as they are (name: value) in the service's detail; a value may be a key file.
     credentials: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=64)],
-        Annotated[str, StringConstraints(max_length=512)],
+        Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine],
+        Annotated[str, StringConstraints(max_length=512), ManyLines],
     ] | None = Field(default=None, max_length=20)
     # A package made to measure for this client: its plan changes are done by hand, never automatically.
     custom_package: bool = False

@@ -4,9 +4,11 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, StringConstraints
 
 from shared.schemas import ApiModel, BillingCycle, InvoiceOut, MoneyOut, ServiceSummary
+from shared.text import ManyLines
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# What the client writes to staff and staff to the client (messages, notes) may span lines.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), ManyLines]
 
 
 class UpgradeOrder(ApiModel):
@@ -27,14 +29,14 @@ class ResolveUpgradeRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["done", "declined"]
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), ManyLines] | None = None
 
 
 class ServerSettings(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     upgrades_enabled: bool
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), ManyLines] | None = None
 
 
 Change = Literal["upgrade", "downgrade", "lateral"]

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from devstack.gateway import routes_of
-from shared.dal.models import TableItem
+from shared.dal.table import TableItem
 from tests.integration.conftest import claims_for
 from tools.bench import BODIES
 
@@ -104,8 +104,8 @@ def test_every_protected_route_refuses_missing_or_wrong_identity(api, stack):
         ("PATCH", "/me", {"country": None}, 422, "validation_error"),
         ("PATCH", "/me", {"country": "ZZ"}, 422, "validation_error"),
         ("PATCH", "/me", {"whatsapp_opt_in": None}, 422, "validation_error"),
-        ("GET", "/me/services/" + "9" * 3000, None, 404, "service_not_found"),
-        ("GET", "/me/invoices/" + "9" * 3000, None, 404, "invoice_not_found"),
+        ("GET", "/me/services/" + "9" * 3000, None, 404, "not_found"),
+        ("GET", "/me/invoices/" + "9" * 3000, None, 404, "not_found"),
     ],
 )
 def test_values_that_once_crashed_a_handler(api, holder, method, path, body, status, code):
@@ -127,7 +127,7 @@ def test_staff_inputs_that_once_crashed_a_handler(api, stack, catalog):
     huge_credentials = api.call("POST", "/staff/clients/01UNKNOWNCLIENT00000000000/orders", claims=staff, body={
         "product_id": "hosting-inicial", "billing_cycle": "annually",
         "credentials": {f"k{i}": "x" * 500 for i in range(10)}})
-    assert (long_id.status, long_id.json()["code"]) == (404, "client_not_found")
+    assert (long_id.status, long_id.json()["code"]) == (404, "not_found")
     assert (huge_credentials.status, huge_credentials.json()["field"]) == (422, "credentials")
 
 
@@ -162,3 +162,142 @@ def test_unknown_route_inside_a_function_is_a_json_404(api, stack):
     event = proxy_event(method="GET", resource="/catalog/other", path="/catalog/other")
     response = Response(api._runtime.invoke("CatalogFunction", event))
     assert (response.status, response.json()["code"]) == (404, "route_not_found")
+
+
+HUGE_INTEGER = '{"name": ' + "1" * 5000 + "}"  # past Python's int-conversion limit (4,300 digits)
+
+
+@pytest.mark.parametrize(("content_type", "body", "status", "code"), [
+    ("application/json", HUGE_INTEGER, 400, "malformed_json"),
+    ("application/merge-patch+json", '{"name": "Ana"}', 415, "unsupported_media_type"),
+    ("application/vnd.api+json", '{"name": "Ana"}', 415, "unsupported_media_type"),
+])
+def test_every_json_route_answers_what_python_or_the_resolver_cannot_read_with_a_4xx(
+        api, stack, holder, content_type, body, status, code):
+    from tools.openapi import OPENAPI_FILE
+
+    # The routes that read a JSON body: the API's (a request body in openapi.json) and the webhooks.
+    paths = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))["paths"]
+    with_body = {(method.upper(), path) for path, ops in paths.items() for method, op in ops.items()
+                 if "requestBody" in op}
+    routes = [r for r in _write_routes(stack) if (r.method, r.resource) in with_body
+              or r.resource.startswith("/webhooks/")]
+    assert {("POST", "/clients"), ("POST", "/webhooks/stripe")} <= {(r.method, r.resource) for r in routes}
+    before = _snapshot()
+    for route in routes:
+        for claims in (holder, claims_for(staff=True)):
+            response = _call(api, route, claims, body, {"Content-Type": content_type})
+            expected = (status, code)
+            if route.resource.startswith("/webhooks/") and status == 400:
+                expected = (401, "invalid_signature")  # unsigned: the signature is checked before the body
+            assert (response.status, response.json()["code"]) == expected, (route.resource, response)
+            assert response.json()["message"]
+    assert _snapshot() == before
+
+
+@pytest.fixture
+def signing(stack):
+    """The webhooks' secrets, as the template's secrets hold them in the local stack."""
+    import boto3
+
+    from devstack.stack import LOCAL_PAYMENT_SECRETS, LOCAL_WHATSAPP_SECRETS
+
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets.put_secret_value(SecretId=stack.refs["PaymentSecrets"], SecretString=json.dumps(LOCAL_PAYMENT_SECRETS))
+    secrets.put_secret_value(SecretId=stack.refs["WhatsAppSecrets"], SecretString=json.dumps(LOCAL_WHATSAPP_SECRETS))
+    return {**LOCAL_PAYMENT_SECRETS, **{f"whatsapp_{k}": v for k, v in LOCAL_WHATSAPP_SECRETS.items()}}
+
+
+def _signed_webhook(api, signing, provider, body, at=None):
+    import hashlib
+    import hmac
+    import time
+
+    from devstack.fake_stripe import sign
+
+    at = int(time.time()) if at is None else at
+    if provider == "stripe":
+        headers = {"Stripe-Signature": sign(signing["stripe_webhook_secret"], body.encode(), at=at)}
+        return api.call("POST", "/webhooks/stripe", raw=body, headers=headers)
+    if provider == "mercadopago":
+        manifest = f"id:123;request-id:r-1;ts:{at};"  # Mercado Pago signs the query's data.id, not the body
+        v1 = hmac.new(signing["mercadopago_webhook_secret"].encode(), manifest.encode(), hashlib.sha256).hexdigest()
+        headers = {"x-signature": f"ts={at},v1={v1}", "x-request-id": "r-1"}
+        return api.call("POST", "/webhooks/mercadopago?data.id=123&type=payment", raw=body, headers=headers)
+    digest = hmac.new(signing["whatsapp_app_secret"].encode(), body.encode(), hashlib.sha256).hexdigest()
+    return api.call("POST", "/webhooks/whatsapp", raw=body, headers={"X-Hub-Signature-256": f"sha256={digest}"})
+
+
+@pytest.mark.parametrize("provider", ["stripe", "mercadopago", "whatsapp"])
+@pytest.mark.parametrize("body", [HUGE_INTEGER, '{"id": ', "[" * 20000 + "]" * 20000])
+def test_signed_webhooks_answer_bodies_they_cannot_read_with_400_like_the_api(api, signing, provider, body):
+    response = _signed_webhook(api, signing, provider, body)
+    assert (response.status, response.json()["code"]) == (400, "malformed_json"), response
+
+
+@pytest.mark.parametrize("provider", ["stripe", "mercadopago"])
+def test_a_signature_dated_in_the_future_is_told_apart_from_a_stale_one(api, signing, provider):
+    import time
+
+    future = _signed_webhook(api, signing, provider, '{"id": "evt_1"}', at=int(time.time()) + 3600)
+    stale = _signed_webhook(api, signing, provider, '{"id": "evt_1"}', at=int(time.time()) - 3600)
+    assert (future.status, future.json()["code"]) == (401, "signature_from_future")
+    assert future.json()["message"] == "La firma de la notificación tiene una fecha futura."
+    assert (stale.status, stale.json()["code"]) == (401, "stale_signature")
+
+
+@pytest.mark.parametrize("token", ["ñ", "wa-verify-ñ", "\u202e", "😀" * 50])
+def test_a_non_ascii_whatsapp_verify_token_is_refused_not_a_crash(api, signing, token):
+    from urllib.parse import quote
+
+    response = api.call("GET", f"/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={quote(token)}"
+                               "&hub.challenge=1158201444")
+    assert (response.status, response.json()["code"]) == (403, "invalid_verify_token")
+
+
+@pytest.mark.parametrize("signature", ["sha256=ñ", "sha256=" + "é" * 64, "sha256=\u202e", "sha256="])
+def test_a_non_ascii_whatsapp_signature_is_refused_not_a_crash(api, signing, signature):
+    response = api.call("POST", "/webhooks/whatsapp", raw="{}", headers={"X-Hub-Signature-256": signature})
+    assert (response.status, response.json()["code"]) == (401, "invalid_signature")
+
+
+# Every free-text field other people read, in every request model (shared/text.py).
+FREE_TEXT = [
+    ("POST", "/clients", "name"), ("POST", "/clients", "company"),
+    ("PATCH", "/me", "name"), ("PATCH", "/me", "company"),
+    ("POST", "/me/contacts", "name"), ("PATCH", "/me/contacts/{contact_id}", "name"),
+    ("POST", "/staff/clients", "name"), ("POST", "/staff/clients", "company"),
+    ("POST", "/staff/clients", "account_executive"),
+    ("POST", "/services/{service_id}/upgrade-requests", "message"),
+    ("POST", "/staff/upgrade-requests/{request_id}/resolve", "note"),
+    ("PUT", "/staff/servers/{server_name}", "note"),
+]
+HOSTILE_TEXT = ["Ana\x00", "\x1b[31mAna\x1b[0m", "Ana \u202eaíraM", "\u2066Ana\u2069", "\u200b\u200d", "\ufeff"]
+
+
+@pytest.mark.parametrize(("method", "resource", "field"), FREE_TEXT)
+def test_free_text_refuses_controls_direction_overrides_and_invisible_names(api, holder, method, resource, field):
+    claims = claims_for(staff=True) if resource.startswith("/staff/") else holder
+    before = _snapshot()
+    for text in HOSTILE_TEXT:
+        body = {**VALID_BODIES[(method, resource)], field: text}
+        response = api.call(method, _concrete(resource), claims=claims, body=body)
+        assert (response.status, response.json()["code"], response.json()["field"]) == (
+            422, "validation_error", field), (resource, text, response)
+        assert response.json()["message"].startswith(f"El campo '{field}' "), response
+    assert _snapshot() == before
+
+
+def test_credential_names_and_values_refuse_hostile_text_too(api):
+    staff = claims_for(staff=True)
+    for credentials in ({"usuario\x1b[2J": "x"}, {"usuario": "\u202eclave"}, {"\u200b": "x"}, {"clave": "a\x00b"}):
+        response = api.call("POST", "/staff/clients/01UNKNOWNCLIENT00000000000/orders", claims=staff, body={
+            "product_id": "hosting-inicial", "billing_cycle": "annually", "credentials": credentials})
+        assert (response.status, response.json()["code"]) == (422, "validation_error"), (credentials, response)
+
+
+def test_names_are_stored_in_one_spelling(api):
+    created = api.call("POST", "/clients", body={"email": "jose@ejemplo.com.ar", "password": "Segura123",
+                                                 "name": "Jose\u0301 Pe\u0301rez"})
+    me = api.call("GET", "/me", claims=claims_for(client_id=created.json()["client_id"]))
+    assert me.json()["account"]["name"] == "José Pérez"  # NFC: the precomposed letters

@@ -11,9 +11,17 @@ def test_identity_comes_from_claims_only():
     assert (contact.role, contact.contact_id) == (Role.CONTACT, "K1")
 
 
-@pytest.mark.parametrize("groups", ["staff", "[staff, admins]", "admins,staff", ["staff"]])
-def test_staff_group_in_any_form_api_gateway_passes_it(groups):
+# The REST API's Cognito authorizer passes the token's groups as one string: "staff", or "admins,staff".
+@pytest.mark.parametrize("groups", ["staff", "admins,staff", "staff,admins"])
+def test_staff_is_the_staff_group_among_the_groups_api_gateway_passes(groups):
     assert identity_from_claims({"sub": "s", "cognito:groups": groups}).role is Role.STAFF
+
+
+@pytest.mark.parametrize("groups", ["[staff]", "[staff, admins]", "admins, staff", " staff", "Staff", "staffers",
+                                    "staff-readonly", "", ["staff"]])
+def test_a_group_only_named_like_staff_is_not_staff(groups):
+    with pytest.raises(Forbidden):  # no account either: the login is refused
+        identity_from_claims({"sub": "s", "cognito:groups": groups})
 
 
 @pytest.mark.parametrize(
