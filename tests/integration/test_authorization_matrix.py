@@ -1,0 +1,417 @@
+"""The authorization matrix, generated from the template's routes.
+
+Every route of the template's ``Api`` events is called as each caller — anonymous, the holder, another
+holder, a contact with the right the route needs, a contact with every right but that one, and staff —
+with a valid body, through the real handlers on moto. What each route should answer each caller is
+declared once, in ``MATRIX``; a route without a row fails ``test_every_route_has_a_declaration`` (and its
+own case), so every new route gets its row.
+
+Audiences (what the rows say):
+- ``public``: no sign-in; every caller gets the same 2xx answer.
+- ``signed_webhook``: no sign-in, the provider's signature (or Meta's verify token) is the authentication;
+  an unsigned call from any caller gets the declared 4xx.
+- ``account``: the holder, and contacts with ``permission``; staff have no account of their own (403
+  ``staff_has_no_account``, they use the /staff routes).
+- ``account_or_staff``: as ``account``, and staff on the client's behalf.
+- ``holder_only``: the holder alone; a contact gets 403 ``holder_only`` whatever its rights.
+- ``staff_only``: staff alone; everyone else 403 ``staff_only``.
+- ``any_person``: the holder and each contact for themselves, whatever their rights.
+
+Everywhere but ``public``/``signed_webhook``: anonymous → 401. Another holder on the first holder's ids →
+404, byte for byte the answer to a missing id of the same kind (we never confirm that something
+exists); on a route without ids, another holder gets its own (2xx) and none of the first holder's ids.
+
+All the data is made through the API (sign-up, contacts, staff orders, upgrade orders, requests),
+except a verified payment, which has no route: see ``_pay_outside_the_api``.
+"""
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from devstack.cfn import load_template
+from devstack.fake_whm import FakeWhm
+from shared.auth import Permission
+from shared.ids import new_id
+from tests.integration.conftest import claims_for
+from tools.bench import BODIES
+
+
+# --- Outside the API ---------------------------------------------------------------------------------
+# A verified provider payment has no API route (the payments tests cover the signed webhooks and the
+# worker). It is settled with tests/integration/flows.py's `pay` on conftest's `store`: THE ONE PLACE TO
+# RE-POINT when shared.dal's Store is replaced by per-context repositories. (The demo catalog comes from
+# conftest's `catalog` fixture, which other integration tests share.)
+def _pay_outside_the_api(request, invoice_id: str) -> None:
+    from tests.integration.flows import pay
+
+    outcome = pay(request.getfixturevalue("store"), invoice_id)
+    assert not str(outcome).startswith("ignored"), outcome
+
+
+# --- The routes: from the template, as the gateway reads them -------------------------------------------
+
+
+def _template_routes() -> set[tuple[str, str]]:
+    template = load_template()
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] == "Api"
+    }
+
+
+TEMPLATE_ROUTES = _template_routes()
+CALLERS = ("anonymous", "holder", "other_holder", "contact_with_right", "contact_without_right", "staff")
+STAFF = claims_for(staff=True, sub="sub-staff")
+# The matrix's active services are support plans: a free plan is active the moment staff order it (no
+# payment, no server), and it has automatic upgrade paths. Bench's bodies assume a hosting plan.
+SUPPORT_UPGRADE = {**BODIES[("POST", "/services/{service_id}/upgrades")], "target": "soporte-profesional"}
+SERVER = "srv12.paneldecliente.com"
+
+
+@dataclass(frozen=True)
+class Rule:
+    audience: str
+    permission: Permission | None = None  # the right a contact needs (account, account_or_staff)
+    target: str | None = None  # which of the first holder's things fills the path (see World.TARGETS)
+    fresh: bool = False  # a write that changes its target: every caller gets a new one
+    lists: tuple[str, ...] = ()  # a list route: the holder's things (World.TARGETS) it must show
+    unsigned: tuple[int, str] | None = None  # signed_webhook: status and code of an unsigned call
+    body: dict | None = None  # instead of tools/bench.py's valid body
+    check: Callable[["World", str, Any], str | None] | None = None  # more to hold on a 2xx answer
+    # Another holder naming its own thing and the holder's other one: (path, the same with a missing id).
+    mixed: Callable[["World"], tuple[str, str]] | None = None
+    note: str = ""
+
+
+def _me_details(world: "World", caller: str, response) -> str | None:
+    """GET /me: every person learns its own rights; only `profile` shows the account's details."""
+    body = response.json()
+    account = (body.get("account") or {}).get("client_id")
+    if caller == "contact_without_right":
+        return None if account is None else f"shows the account's details without `profile`: {account}"
+    if caller == "other_holder":
+        return None if account == world.b else f"shows account {account}, not its own {world.b}"
+    return None if account == world.a else f"shows account {account}, not {world.a}"
+
+
+def _credentials_need_manage_services(world: "World", caller: str, response) -> str | None:
+    """GET /me/services/{id}: the credentials only for the holder and contacts with `manage_services`."""
+    shown = response.json().get("credentials")
+    if caller == "holder" and not shown:
+        return "the holder does not get the service's credentials"
+    if caller == "contact_with_right" and shown:  # `services` only
+        return "a contact without `manage_services` gets the service's credentials"
+    return None
+
+
+def _same_catalog(world: "World", caller: str, response) -> str | None:
+    first = world.seen.setdefault("catalog", response.text)
+    return None if response.text == first and response.json() else "the catalog differs between callers"
+
+
+MATRIX: dict[tuple[str, str], Rule] = {
+    # Public
+    ("GET", "/catalog/products"): Rule("public", check=_same_catalog),
+    ("POST", "/clients"): Rule("public", note="sign-up: a token, if any, is irrelevant"),
+    # Accounts
+    ("GET", "/me"): Rule("any_person", permission=Permission.PROFILE, check=_me_details,
+                         note="a contact without `profile` gets its own rights, not the details"),
+    ("PATCH", "/me"): Rule("account", permission=Permission.PROFILE),
+    ("GET", "/me/contacts"): Rule("holder_only", lists=("contact",)),
+    ("POST", "/me/contacts"): Rule("holder_only"),
+    ("PATCH", "/me/contacts/{contact_id}"): Rule("holder_only", target="contact", fresh=True),
+    ("DELETE", "/me/contacts/{contact_id}"): Rule("holder_only", target="contact", fresh=True),
+    ("POST", "/staff/clients"): Rule("staff_only"),
+    # Services
+    ("GET", "/me/services"): Rule("account", permission=Permission.SERVICES, lists=("service",)),
+    ("GET", "/me/services/{service_id}"): Rule("account", permission=Permission.SERVICES, target="service",
+                                               check=_credentials_need_manage_services),
+    ("GET", "/staff/clients/{client_id}/services"): Rule("staff_only", target="client"),
+    ("POST", "/staff/clients/{client_id}/orders"): Rule("staff_only", target="client"),
+    # Billing
+    ("GET", "/me/invoices"): Rule("account", permission=Permission.INVOICES, lists=("invoice",)),
+    ("GET", "/me/invoices/{invoice_id}"): Rule("account", permission=Permission.INVOICES, target="invoice"),
+    ("GET", "/staff/invoices/{invoice_id}/payments"): Rule("staff_only", target="invoice"),
+    ("GET", "/staff/payments/unmatched"): Rule("staff_only"),
+    # Payment webhooks: the signature is the authentication
+    ("POST", "/webhooks/mercadopago"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
+    ("POST", "/webhooks/stripe"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
+    # Activation
+    ("POST", "/staff/services/{service_id}/activation"): Rule("staff_only", target="awaiting_requirements",
+                                                              fresh=True),
+    # Plan changes
+    ("GET", "/services/{service_id}/upgrade-options"): Rule("account_or_staff", permission=Permission.ORDERS,
+                                                            target="active_service"),
+    ("GET", "/services/{service_id}/upgrades"): Rule("account_or_staff", permission=Permission.ORDERS,
+                                                     target="pending_upgrade"),
+    ("POST", "/services/{service_id}/upgrades"): Rule("account_or_staff", permission=Permission.ORDERS,
+                                                      target="active_service", fresh=True, body=SUPPORT_UPGRADE),
+    ("POST", "/services/{service_id}/upgrades/{upgrade_id}/cancel"): Rule(
+        "account_or_staff", permission=Permission.ORDERS, target="pending_upgrade", fresh=True,
+        mixed=lambda w: w.own_service_their_upgrade()),
+    ("POST", "/services/{service_id}/upgrade-requests"): Rule("account_or_staff", permission=Permission.ORDERS,
+                                                              target="active_service", fresh=True),
+    ("GET", "/staff/upgrade-requests"): Rule("staff_only"),
+    ("POST", "/staff/upgrade-requests/{request_id}/resolve"): Rule("staff_only", target="open_request",
+                                                                   fresh=True),
+    ("POST", "/staff/upgrades/{upgrade_id}/complete"): Rule("staff_only", target="applying_upgrade",
+                                                            note="only a change stuck in `applying`"),
+    ("PUT", "/staff/servers/{server_name}"): Rule("staff_only", target="server"),
+    # WhatsApp: Meta's handshake (verify token) and its signed statuses
+    ("GET", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(403, "invalid_verify_token")),
+    ("POST", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
+    # Alerts: each person their own
+    ("GET", "/me/alerts"): Rule("any_person"),
+    ("GET", "/me/alerts/settings"): Rule("any_person"),
+    ("PATCH", "/me/alerts/settings"): Rule("any_person"),
+}
+
+
+# --- What each caller should get ----------------------------------------------------------------------
+
+OK = ("ok",)  # 2xx
+OWN = ("own",)  # another holder on a route without ids: 2xx, its own, none of the holder's ids
+HIDDEN = ("hidden",)  # another holder on the holder's ids: 404, the very answer to a missing id
+ANONYMOUS = ("refused", 401, "unauthenticated")
+STAFF_NO_ACCOUNT = ("refused", 403, "staff_has_no_account")
+
+
+def expected(rule: Rule, caller: str, has_ids: bool) -> tuple:
+    if rule.audience == "public":
+        return OK
+    if rule.audience == "signed_webhook":
+        return ("refused", *rule.unsigned)
+    if caller == "anonymous":
+        return ANONYMOUS
+    if rule.audience == "staff_only":
+        return OK if caller == "staff" else ("refused", 403, "staff_only")
+    if caller == "other_holder":
+        return HIDDEN if has_ids else OWN
+    if caller == "staff":
+        return OK if rule.audience == "account_or_staff" else STAFF_NO_ACCOUNT
+    if caller in ("contact_with_right", "contact_without_right") and rule.audience == "holder_only":
+        return ("refused", 403, "holder_only")
+    if caller == "contact_without_right" and rule.audience in ("account", "account_or_staff"):
+        return ("refused", 403, "permission_denied")
+    return OK
+
+
+# --- The world: two accounts, two contacts, staff; everything through the API -----------------------
+
+
+class World:
+    def __init__(self, api, request, rule: Rule):
+        self.api, self.request, self.rule = api, request, rule
+        self._serial = itertools.count(1)
+        self.memo: dict[str, dict[str, str]] = {}  # targets made once (the routes that do not change them)
+        self.seen: dict[str, str] = {}  # for checks comparing callers' answers
+        self.a = self._signup("titular")
+        self.b = self._signup("otro-titular")
+        self.a_ids = {self.a}  # everything of the first holder's: another holder must never see one
+        self.holder = claims_for(client_id=self.a, sub="sub-holder")
+        needed = rule.permission
+        every = [p.value for p in Permission]
+        with_right = [needed.value] if needed else every
+        without_right = [p for p in every if p != needed.value] if needed else ["tickets"]
+        self.claims = {
+            "anonymous": None,
+            "holder": self.holder,
+            "other_holder": claims_for(client_id=self.b, sub="sub-other-holder"),
+            "contact_with_right": claims_for(client_id=self.a, contact_id=self.new_contact(with_right),
+                                             sub="sub-contact-with"),
+            "contact_without_right": claims_for(client_id=self.a, contact_id=self.new_contact(without_right),
+                                                sub="sub-contact-without"),
+            "staff": STAFF,
+        }
+
+    # Setup calls must succeed: a failure here is the world's, not the matrix's.
+    def _call(self, method: str, path: str, *, body=None, claims=None, status=201) -> dict:
+        response = self.api.call(method, path, body=body, claims=claims)
+        assert response.status == status, f"setup {method} {path}: {response!r}"
+        return response.json()
+
+    def email(self, label: str) -> str:
+        return f"{label}-{next(self._serial)}@ejemplo.com.ar"
+
+    def _signup(self, label: str) -> str:
+        body = {**BODIES[("POST", "/clients")], "email": self.email(label), "name": label}
+        return self._call("POST", "/clients", body=body)["client_id"]
+
+    def new_contact(self, permissions: list[str]) -> str:
+        body = {**BODIES[("POST", "/me/contacts")], "email": self.email("contacto"), "permissions": permissions}
+        contact_id = self._call("POST", "/me/contacts", body=body, claims=self.holder)["contact_id"]
+        self.a_ids.add(contact_id)
+        return contact_id
+
+    def order(self, product_id: str, billing_cycle: str, client_id: str | None = None, **extra) -> dict:
+        body = {"product_id": product_id, "billing_cycle": billing_cycle, **extra}
+        order = self._call("POST", f"/staff/clients/{client_id or self.a}/orders", body=body, claims=STAFF)
+        if client_id is None:
+            self.a_ids |= {order["service"]["service_id"], order["invoice"]["invoice_id"]}
+        return order
+
+    def active_service(self, client_id: str | None = None) -> str:
+        order = self.order("soporte-standard", "monthly", client_id)
+        assert order["service"]["status"] == "active", order
+        return order["service"]["service_id"]
+
+    def pending_upgrade(self) -> dict[str, str]:
+        service_id = self.active_service()
+        placed = self._call("POST", f"/services/{service_id}/upgrades", body=SUPPORT_UPGRADE, claims=self.holder)
+        assert placed["upgrade"]["status"] == "awaiting_payment", placed
+        self.a_ids |= {placed["upgrade"]["upgrade_id"], placed["invoice"]["invoice_id"]}
+        return {"service_id": service_id, "upgrade_id": placed["upgrade"]["upgrade_id"]}
+
+    def own_service_their_upgrade(self) -> tuple[str, str]:
+        """The other holder's own active service, with the holder's pending change (or a missing one)."""
+        theirs = self.target("pending_upgrade", fresh=True)["upgrade_id"]
+        own = self.active_service(self.b)
+        return f"/services/{own}/upgrades/{theirs}/cancel", f"/services/{own}/upgrades/{new_id()}/cancel"
+
+    def open_request(self) -> dict[str, str]:
+        service_id = self.active_service()
+        body = BODIES[("POST", "/services/{service_id}/upgrade-requests")]
+        made = self._call("POST", f"/services/{service_id}/upgrade-requests", body=body, claims=self.holder)
+        self.a_ids.add(made["request_id"])
+        return {"request_id": made["request_id"]}
+
+    def awaiting_requirements(self) -> dict[str, str]:
+        """A paid VPS (a manual product with requirements): staff mark the requirements met."""
+        order = self.order("vps-cloud", "monthly")
+        _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
+        return {"service_id": order["service"]["service_id"]}
+
+    def applying_upgrade(self) -> dict[str, str]:
+        """A paid plan change of a hosting with a server account, whose package change is queued."""
+        from tests.integration.flows import provision, relay
+
+        stack, aws = self.request.getfixturevalue("stack"), self.request.getfixturevalue("aws")
+        fake = FakeWhm("matrix-whm-token").start()
+        self.request.addfinalizer(fake.stop)
+        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+            SecretId=stack.refs["ProvisioningSecrets"],
+            SecretString=json.dumps({"whm_url": fake.url, "whm_token": "matrix-whm-token"}))
+        order = self.order("hosting-inicial", "annually", domain="matriz.com.ar")
+        _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
+        relay(stack, aws)
+        provision(stack)
+        service_id = order["service"]["service_id"]
+        placed = self._call("POST", f"/services/{service_id}/upgrades", body={"target": "hosting-empresa"},
+                            claims=self.holder)
+        _pay_outside_the_api(self.request, placed["invoice"]["invoice_id"])
+        upgrade_id = placed["upgrade"]["upgrade_id"]
+        history = self._call("GET", f"/services/{service_id}/upgrades", claims=self.holder, status=200)
+        assert [u["status"] for u in history] == ["applying"], history
+        self.a_ids.add(upgrade_id)
+        return {"upgrade_id": upgrade_id}
+
+    TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
+        "contact": lambda w: {"contact_id": w.new_contact(["tickets"])},
+        "service": lambda w: {"service_id": w.order("hosting-avanzado", "annually", credentials={
+            "usuario cPanel": "matriz", "clave cPanel": "Clave-De-Prueba-1"})["service"]["service_id"]},
+        "invoice": lambda w: {"invoice_id": w.order("hosting-avanzado", "annually")["invoice"]["invoice_id"]},
+        "active_service": lambda w: {"service_id": w.active_service()},
+        "pending_upgrade": lambda w: w.pending_upgrade(),
+        "open_request": lambda w: w.open_request(),
+        "awaiting_requirements": lambda w: w.awaiting_requirements(),
+        "applying_upgrade": lambda w: w.applying_upgrade(),
+        "client": lambda w: {"client_id": w.a},
+        "server": lambda w: {"server_name": SERVER},
+    }
+
+    def target(self, name: str, fresh: bool) -> dict[str, str]:
+        if fresh or name not in self.memo:
+            self.memo[name] = self.TARGETS[name](self)
+        return self.memo[name]
+
+    def body(self, method: str, resource: str) -> dict | None:
+        body = self.rule.body if self.rule.body is not None else BODIES.get((method, resource))
+        if body is not None and "email" in body:  # one login per email: every call signs up someone new
+            body = {**body, "email": self.email("alta")}
+        return body
+
+
+# --- The tests ---------------------------------------------------------------------------------------
+
+
+def test_every_route_has_a_declaration():
+    declared = set(MATRIX)
+    assert TEMPLATE_ROUTES - declared == set(), "routes of the template without a row in MATRIX"
+    assert declared - TEMPLATE_ROUTES == set(), "rows of MATRIX for routes the template no longer has"
+
+
+def _describe(response) -> str:
+    return f"{response.status} {response.text[:300]}"
+
+
+@pytest.mark.parametrize("route", sorted(TEMPLATE_ROUTES | set(MATRIX)), ids=lambda r: f"{r[0]} {r[1]}")
+def test_authorization_matrix(route, api, stack, catalog, request):
+    method, resource = route
+    assert route in MATRIX, f"{method} {resource} has no row in MATRIX: declare who may call it"
+    assert route in TEMPLATE_ROUTES, f"{method} {resource} is declared but not in the template"
+    from devstack.gateway import routes_of
+
+    assert any((r.method, r.resource) == route for r in routes_of(stack)), "the gateway does not serve it"
+    rule = MATRIX[route]
+    world = World(api, request, rule)
+    listed = {name: world.target(name, fresh=False) for name in rule.lists}
+    params = [part[1:-1] for part in resource.split("/") if part.startswith("{")]
+    failures = []
+    for caller in CALLERS:
+        want = expected(rule, caller, bool(params))
+        ids = world.target(rule.target, rule.fresh) if rule.target else {}
+        path = resource.format(**ids)
+        body = world.body(method, resource)
+        got = api.call(method, path, body=body, claims=world.claims[caller])
+
+        def fail(why: str, caller=caller, want=want, got=got) -> None:
+            failures.append(f"{method} {resource} as {caller}: expected {want}, got {_describe(got)} — {why}")
+
+        if got.status >= 500:
+            fail("a 5xx is always a bug")
+        elif want in (OK, OWN):
+            if not 200 <= got.status < 300:
+                fail("an allowed caller is refused")
+                continue
+            text = got.text
+            if want == OWN:
+                seen = sorted(i for i in world.a_ids if i in text)
+                if seen:
+                    fail(f"another holder sees the holder's ids {seen}")
+            elif caller != "staff" and rule.audience != "public":
+                for name, made in listed.items():
+                    missing = [v for v in made.values() if v not in text]
+                    if missing:
+                        fail(f"the list does not show the holder's {name} {missing}")
+            problem = rule.check(world, caller, got) if rule.check else None
+            if problem:
+                fail(problem)
+        elif want == HIDDEN:
+            absent = resource.format(**{name: new_id() for name in params})
+            missing = api.call(method, absent, body=world.body(method, resource), claims=world.claims[caller])
+            if got.status != 404:
+                fail("another holder's id must answer 404")
+            elif got.text != missing.text:
+                fail(f"not the answer to a missing id ({absent}): {_describe(missing)}")
+            if rule.mixed:
+                theirs, absent = rule.mixed(world)
+                got = api.call(method, theirs, body=world.body(method, resource), claims=world.claims[caller])
+                missing = api.call(method, absent, body=world.body(method, resource), claims=world.claims[caller])
+                if got.status != 404 or got.text != missing.text:
+                    fail(f"with its own service and the holder's change ({theirs}): not the answer to a missing "
+                         f"change ({absent}): {_describe(missing)}", got=got)
+        else:
+            _, status, code = want
+            answer = got.json() if got.text.startswith("{") else {}
+            if (got.status, answer.get("code")) != (status, code):
+                fail("refused for another reason, or not refused")
+    assert not failures, "\n".join(failures)
