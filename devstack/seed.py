@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import to_storage
 from shared.credentials import encrypt_credentials
-from shared.dal.models import Client, Contact, Invoice, InvoiceLine, Product, Service, due_partition
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts, Client, Contact
+from shared.dal.billing import Invoice, InvoiceLine
+from shared.dal.catalog import Catalog, Product
+from shared.dal.services import Service
+from shared.dal.table import mark_due
+from shared.dal.unit_of_work import UnitOfWork
 from shared.ids import new_id
 from shared.invoices import invoice_due_at
 from shared.logins import CognitoLogins
@@ -69,11 +73,12 @@ CATALOG = [
 ]
 
 
-def seed(store: Store, logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUser]:
+def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUser]:
     now = now or datetime.now(UTC)
+    catalog, accounts = Catalog(), Accounts()
     for spec in CATALOG:
         product = Product(*Product.key(spec["product_id"]), **spec)
-        store.put_product(product)
+        catalog.put_product(product)
 
     client_id = new_id()
     client = Client(
@@ -82,7 +87,8 @@ def seed(store: Store, logins: CognitoLogins, kms, now: datetime | None = None) 
         support_plan="standard", account_executive="Laura (ventas)", created_at=to_storage(now),
         updated_at=to_storage(now),
     )
-    store.create_client(client, [])
+    with UnitOfWork() as uow:
+        accounts.add_client(uow, client)
     logins.create(client.email, client_id=client_id, password=PASSWORD)
 
     # An annual hosting in the middle of its year (the seed's upgrade example) and a monthly VPS.
@@ -108,7 +114,8 @@ def seed(store: Store, logins: CognitoLogins, kms, now: datetime | None = None) 
         email="contable@ejemplo.com.ar", name="Estudio Contable", permissions=["invoices", "tickets"],
         created_at=to_storage(now),
     )
-    store.create_contact(contact, [])
+    with UnitOfWork() as uow:
+        accounts.add_contact(uow, contact)
     logins.create(contact.email, client_id=client_id, contact_id=contact_id, password=PASSWORD)
 
     logins.create("staff@ejemplo.com.ar", client_id=None, password=PASSWORD, groups=("staff",))
@@ -126,7 +133,7 @@ def _service(client_id, product_id, group, name, cycle, currency, amount, start,
         *Service.key(service_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"SERVICE#{service_id}",
         activation_mode=spec["activation_mode"], activation_days_min=spec.get("activation_days_min", 0),
         activation_days_max=spec.get("activation_days_max", 0), provisioning_module=spec["provisioning_module"],
-        requirements=spec.get("requirements", []),
+        requirements=spec.get("requirements", []), upgrade_targets=list(spec.get("upgrade_targets", [])),
         activation_state="active" if status == "active" else "awaiting_payment",
         service_id=service_id, client_id=client_id, product_id=product_id, product_name=name,
         product_group=group, status=status, billing_cycle=cycle, currency=currency, recurring_amount=amount,
@@ -148,6 +155,5 @@ def _invoice(client_id, service, amount, currency, period_start, status, issued)
                            period_start=to_storage(period_start), amount=amount)],
     )
     if status == "unpaid":
-        invoice.due_pk = due_partition("INVOICE", invoice_id)
-        invoice.due_sk = f"{to_storage(due)}#{invoice_id}"
+        mark_due(invoice, "INVOICE", invoice_id, to_storage(due))
     return invoice

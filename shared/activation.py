@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from shared.calendar import add_business_days, add_months, local_date, local_midnight
 from shared.clock import to_storage
-from shared.dal.models import EventRecord, Service
+from shared.dal.outbox import EventRecord
+from shared.dal.services import Service
 from shared.events import EventType, new_event
 
 CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "semiannually": 6, "annually": 12, "biennially": 24}
@@ -45,12 +46,12 @@ def start_activation(service: Service, now: datetime) -> list[EventRecord]:
 def requirements_met(service: Service, now: datetime) -> list[EventRecord]:
     """Staff confirm what a manual/custom product needed is in: the delay starts now."""
     if service.activation_mode == "manual":
-        service.eta_from = add_business_days(now, int(service.activation_days_min)).isoformat()
-        service.eta_to = add_business_days(now, int(service.activation_days_max)).isoformat()
+        service.eta_from = add_business_days(now, service.activation_days_min).isoformat()
+        service.eta_to = add_business_days(now, service.activation_days_max).isoformat()
     else:  # custom: calendar days ("de 10 a 15 días")
         today = local_date(now)
-        service.eta_from = (today + timedelta(days=int(service.activation_days_min))).isoformat()
-        service.eta_to = (today + timedelta(days=int(service.activation_days_max))).isoformat()
+        service.eta_from = (today + timedelta(days=service.activation_days_min)).isoformat()
+        service.eta_to = (today + timedelta(days=service.activation_days_max)).isoformat()
     service.activation_state = "in_progress"
     service.updated_at = to_storage(now)
     return [_scheduled(service, now)]
@@ -72,19 +73,22 @@ def activated(service: Service, now: datetime) -> list[EventRecord]:
 
 def provisioning_failed(service: Service, error: str, now: datetime) -> list[EventRecord]:
     """One failed attempt; after the last one the service shows activation_failed (never a silent active)."""
-    service.activation_attempts = int(service.activation_attempts) + 1
+    service.activation_attempts = service.activation_attempts + 1
     service.activation_error = error[:500]
     if service.activation_state == "provisioning":
         service.activation_state = "queued"
     service.updated_at = to_storage(now)
-    if int(service.activation_attempts) < MAX_PROVISIONING_ATTEMPTS:
+    if service.activation_attempts < MAX_PROVISIONING_ATTEMPTS:
         return []
     service.status = "activation_failed"
     service.activation_state = "failed"
     return [new_event(EventType.SERVICE_ACTIVATION_FAILED, client_id=service.client_id, occurred_at=now, payload={
         "service_id": service.service_id, "module": service.provisioning_module, "error": service.activation_error,
-        "attempts": int(service.activation_attempts),
+        "attempts": service.activation_attempts,
     })]
+
+
+REFUNDED = "payment_refunded"  # Service.suspension_reason of a service whose money was taken back
 
 
 def withdraw(service: Service, now: datetime) -> list[EventRecord] | None:
@@ -93,17 +97,43 @@ def withdraw(service: Service, now: datetime) -> list[EventRecord] | None:
     events: list[EventRecord] = []
     if service.status == "active":
         service.status = "suspended"
-        if service.provisioning_module and service.provisioning_account:
-            events.append(new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id=service.client_id,
-                                    occurred_at=now, payload={"service_id": service.service_id, "action": "suspend",
-                                                              "module": service.provisioning_module,
-                                                              "reason": "Pago devuelto"}))
+        service.suspension_reason = REFUNDED
+        events.extend(server_command(service, now, "suspend", reason="Pago devuelto"))
     elif service.activation_state in ("queued", "provisioning", "awaiting_requirements", "in_progress"):
         service.activation_state = "cancelled"
     else:
         return None
     service.updated_at = to_storage(now)
     return events
+
+
+def paid_again(service: Service, now: datetime) -> list[EventRecord] | None:
+    """The invoice of a service whose money was taken back is paid again: a service suspended for the
+    refund is unsuspended (on its server too), a cancelled activation starts over (an account created
+    meanwhile is unsuspended rather than created twice). None when the refund did not touch it."""
+    if service.status == "suspended" and service.suspension_reason == REFUNDED:
+        service.status = "active"
+        service.suspension_reason = None
+        service.updated_at = to_storage(now)
+        return [*server_command(service, now, "unsuspend"), new_event(
+            EventType.SERVICE_RESTORED, client_id=service.client_id, occurred_at=now,
+            payload={"service_id": service.service_id, "product_name": service.product_name, "reason": REFUNDED})]
+    if service.activation_state != "cancelled" or service.status != "pending":
+        return None
+    if service.provisioning_account:
+        return [*server_command(service, now, "unsuspend"), *activated(service, now)]
+    service.activation_state = "awaiting_payment"
+    service.activation_attempts = 0
+    return start_activation(service, now)
+
+
+def server_command(service: Service, now: datetime, action: str, **details) -> list[EventRecord]:
+    """A command for the service's account on its server (none without one)."""
+    if not (service.provisioning_module and service.provisioning_account):
+        return []
+    return [new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id=service.client_id, occurred_at=now,
+                      payload={"service_id": service.service_id, "action": action,
+                               "module": service.provisioning_module, **details})]
 
 
 def retry(service: Service, now: datetime) -> list[EventRecord]:

@@ -37,6 +37,12 @@ class Hookpoint:
     audience: str
     kind: str | None  # None: staff alerts, no client preference applies
     urgent: bool
+    # About an invoice that must still be unpaid when the alert goes out: it is held a moment first
+    # (INVOICE_ALERT_HOLD_SECONDS)
+    # (an upgrade's invoice cancelled seconds after it was issued never reaches anyone) and dropped if
+    # the invoice was paid or cancelled meanwhile.
+    while_unpaid: bool = False
+
 
 
 def _money(amount: Any, currency: Any) -> str:
@@ -68,14 +74,14 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.INVOICE_CREATED, "factura_emitida",
                   lambda p: [_ref(p.get("invoice_id")), _money(p.get("total"), p.get("currency")),
                              _day(p.get("due_at"))],
-                  ACCOUNT, Kind.BILLING, urgent=False),
+                  ACCOUNT, Kind.BILLING, urgent=False, while_unpaid=True),
         Hookpoint(EventType.INVOICE_PAID, "pago_acreditado",
                   lambda p: [_ref(p.get("invoice_id")), _money(p.get("total"), p.get("currency"))],
                   ACCOUNT, Kind.BILLING, urgent=False),
         Hookpoint(EventType.INVOICE_OVERDUE, "factura_vencida",
                   lambda p: [_ref(p.get("invoice_id")), _money(p.get("balance"), p.get("currency")),
                              str(p.get("days_overdue", 0))],
-                  ACCOUNT, Kind.BILLING, urgent=False),
+                  ACCOUNT, Kind.BILLING, urgent=False, while_unpaid=True),
         # A client who just paid waits for this one: it is sent at any hour.
         Hookpoint(EventType.SERVICE_ACTIVATED, "servicio_activo",
                   lambda p: [p.get("product_name") or "-", p.get("domain") or "-", p.get("where") or "-"],

@@ -38,7 +38,7 @@ def _require_aware(at: datetime) -> datetime:
 
 
 def to_storage(at: datetime) -> str:
-    """UTC ISO-8601 with a Z, second precision beyond which nothing in billing cares."""
+    """UTC ISO-8601 with a Z and microseconds (so that stored times sort in the order they happened)."""
     return _require_aware(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -21,6 +21,7 @@ DELIVERIES_QUEUE_URL = "DELIVERIES_QUEUE_URL"
 WHATSAPP_API_URL = "WHATSAPP_API_URL"  # Graph API base, with its version: https://graph.facebook.com/v21.0
 WHATSAPP_PHONE_NUMBER_ID = "WHATSAPP_PHONE_NUMBER_ID"
 WHATSAPP_SECRETS_ID = "WHATSAPP_SECRETS_ID"  # access_token, app_secret, verify_token
+INVOICE_ALERT_HOLD_SECONDS = "INVOICE_ALERT_HOLD_SECONDS"  # an invoice alert waits this long on the queue
 QUIET_HOURS = "QUIET_HOURS"  # local time, e.g. 21:00-09:00: non-urgent alerts wait for its end
 OPS_WHATSAPP_NUMBERS = "OPS_WHATSAPP_NUMBERS"  # comma-separated E.164 numbers for staff alerts
 UPGRADE_PRICING = "UPGRADE_PRICING"  # difference | prorata (docs/billing.md)

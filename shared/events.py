@@ -1,8 +1,8 @@
 """Domain events and their envelope (docs/events.md is the catalog).
 
 A state change and the event it causes are written in one DynamoDB transaction (the outbox item
-is an EventRecord). The stream relay publishes each new EventRecord to the alerts queue; delivery is
-at-least-once, so consumers dedupe by ``id``.
+is an EventRecord). The stream relay publishes each new EventRecord to its queue (``QUEUE_OF``);
+delivery is at-least-once, so consumers dedupe by ``id``.
 """
 
 import json
@@ -14,7 +14,7 @@ from shared.clock import to_storage
 from shared.ids import new_id
 
 if TYPE_CHECKING:
-    from shared.dal.models import EventRecord
+    from shared.dal.outbox import EventRecord
 
 ENVELOPE_VERSION = 1
 # Outbox items stay readable for audits after publication; DynamoDB TTL deletes them afterwards.
@@ -47,13 +47,27 @@ class EventType(StrEnum):
     UPGRADE_EXPIRED = "upgrade.expired"
     UPGRADE_REQUESTED = "upgrade.requested"
     UPGRADE_REQUEST_RESOLVED = "upgrade.request_resolved"
+    UPGRADE_REVERTED = "upgrade.reverted"
+    SERVICE_RESTORED = "service.restored"
+    PAYMENT_REFUND_FIRST = "payment.refund_before_payment"
+    PAYMENT_TO_REVIEW = "payment.to_review"
+
+
+# Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
+# commands go to their worker's queue, every other event to the alerts queue, whose consumer fans out.
+QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL"}
+DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
+
+
+def queue_variable(event_type: str) -> str:
+    return QUEUE_OF.get(event_type, DEFAULT_QUEUE)
 
 
 def new_event(
     event_type: EventType, *, client_id: str | None, payload: dict[str, Any], occurred_at: datetime
 ) -> "EventRecord":
     # Imported here: the relay reads envelopes without loading the data layer.
-    from shared.dal.models import EventRecord
+    from shared.dal.outbox import EventRecord, outbox_hour
 
     event_id = new_id(int(occurred_at.timestamp() * 1000))
     pk, sk = EventRecord.key(event_id)
@@ -71,10 +85,6 @@ def new_event(
         schema_version=ENVELOPE_VERSION,
         expires_at=occurred_at + OUTBOX_RETENTION,
     )
-
-
-def outbox_hour(at: datetime) -> str:
-    return f"OUTBOX#{to_storage(at)[:13]}"  # OUTBOX#2026-11-25T12
 
 
 def envelope(record: "EventRecord") -> dict[str, Any]:

@@ -1,11 +1,18 @@
-"""Issuing invoices and moving the client's credit balance: one way for orders, upgrades and payments."""
+"""Invoices across capabilities: issuing one, paying it with the client's credit, and what happens when
+one becomes paid or stops being paid (the registered reactions run in the same unit of work)."""
 
 from datetime import datetime, timedelta
 
+from shared import reactions
 from shared.calendar import local_date, local_midnight
 from shared.clock import to_storage
-from shared.dal.models import Client, EventRecord, Invoice, InvoiceLine, due_partition
+from shared.dal.accounts import Client
+from shared.dal.billing import Billing, Invoice, InvoiceLine, Payment
+from shared.dal.outbox import EventRecord
+from shared.dal.table import clear_due, mark_due
+from shared.dal.unit_of_work import UnitOfWork
 from shared.events import EventType, new_event
+from shared.ids import new_id
 from shared.money import Money
 
 CYCLE_LABEL_ES = {
@@ -23,16 +30,15 @@ def invoice_due_at(issued: datetime) -> datetime:
 
 
 def issue_invoice(invoice_id: str, client_id: str, lines: list[InvoiceLine], total: Money, now: datetime,
-                  **extra) -> tuple[Invoice, list[EventRecord]]:
-    """An invoice and its events. Nothing to pay (a free product) means it is born paid, never reminded."""
-    due_at = invoice_due_at(now)
+                  due_at: datetime | None = None, **extra) -> tuple[Invoice, list[EventRecord]]:
+    """An invoice and its events. Nothing to pay (a free product) means it is born paid, never reminded.
+    (The caller runs ``settle_at_issue`` in its unit of work: credit, and the reactions of a paid one.)"""
+    due_at = due_at or invoice_due_at(now)
     free = total.is_zero()
     invoice = Invoice(
         *Invoice.key(invoice_id),
         gsi1pk=f"CLIENT#{client_id}",
         gsi1sk=f"INVOICE#{invoice_id}",
-        due_pk=None if free else due_partition("INVOICE", invoice_id),
-        due_sk=None if free else f"{to_storage(due_at)}#{invoice_id}",
         invoice_id=invoice_id,
         client_id=client_id,
         lines=lines,
@@ -45,18 +51,96 @@ def issue_invoice(invoice_id: str, client_id: str, lines: list[InvoiceLine], tot
         paid_at=to_storage(now) if free else None,
         **extra,
     )
+    if not free:
+        mark_due(invoice, "INVOICE", invoice_id, invoice.due_at)
     events = [new_event(EventType.INVOICE_CREATED, client_id=client_id, occurred_at=now, payload={
         "invoice_id": invoice_id, "total": total.amount, "currency": total.currency.value, "due_at": invoice.due_at,
     })]
     if free:
-        events.append(new_event(EventType.INVOICE_PAID, client_id=client_id, occurred_at=now, payload={
-            "invoice_id": invoice_id, "total": 0, "currency": total.currency.value, "provider": None,
-        }))
+        events.append(_paid_event(invoice, now, provider=None))
     return invoice, events
 
 
-def adjust_credit(client: Client, currency: str, delta: int) -> None:
-    """The client's credit balance (minor units per currency) changes by ``delta``."""
-    credit = client.credit.as_dict() if client.credit else {}
-    credit[currency] = int(credit.get(currency, 0)) + delta
-    client.credit = credit
+def settle_at_issue(uow: UnitOfWork, invoice: Invoice, client: Client | None, now: datetime) -> None:
+    """A new invoice in ``uow``: the client's credit in its currency pays what it can (as WHMCS applies
+    credit automatically when an invoice is issued, so a balance is never left idle while the client is
+    asked to pay), and a paid invoice runs the reactions of a paid one in the same unit of work."""
+    if invoice.status == "paid":
+        reactions.run(reactions.INVOICE_PAID, uow, invoice, now)
+        return
+    if client is None:
+        return
+    used = min(client.credit_in(invoice.currency), invoice.balance)
+    if used <= 0:
+        return
+    client = uow.hold(client)
+    client.adjust_credit(invoice.currency, -used)
+    client.updated_at = to_storage(now)
+    uow.save(client)
+    payment = Payment(
+        *Payment.key("credit", new_id(int(now.timestamp() * 1000))), provider="credit",
+        invoice_id=invoice.invoice_id, client_id=invoice.client_id, amount=used, currency=invoice.currency,
+        applied=used, credited=0, status="applied", provider_status="credit_balance", received_at=to_storage(now),
+    )
+    payment.provider_payment_id = payment.pk.split("#", 2)[2]
+    Billing().add_payment(uow, payment)
+    uow.emit([new_event(EventType.PAYMENT_RECEIVED, client_id=invoice.client_id, occurred_at=now, payload={
+        "provider": "credit", "payment_id": payment.provider_payment_id, "invoice_id": invoice.invoice_id,
+        "amount": used, "currency": invoice.currency, "status": "applied", "applied": used, "credited": 0,
+    })])
+    apply_payment(uow, invoice, used, now, provider="credit")
+    if invoice.status != "paid":
+        payment.status = "underpaid"
+
+
+def apply_payment(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime, provider: str | None) -> None:
+    """``amount`` (≤ the balance) is paid on the invoice; once it is covered, it is paid and every reaction
+    to a paid invoice runs in ``uow``."""
+    invoice = uow.hold(invoice)
+    invoice.amount_paid += amount
+    uow.save(invoice)
+    if invoice.amount_paid < invoice.total:
+        return
+    invoice.status = "paid"
+    invoice.paid_at = to_storage(now)
+    clear_due(invoice)  # off the overdue sweep's index
+    uow.emit([_paid_event(invoice, now, provider)])
+    reactions.run(reactions.INVOICE_PAID, uow, invoice, now)
+
+
+def take_back(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime) -> None:
+    """``amount`` paid on the invoice was refunded. A paid invoice no longer covered is no longer settled:
+    ``refunded`` when nothing is left paid (the money went back: it is not reminded, and may be paid
+    again, docs/payments.md), else ``unpaid`` and back on the overdue sweep's index; either way every
+    reaction to an unsettled invoice runs in ``uow``."""
+    invoice = uow.hold(invoice)
+    invoice.amount_paid = max(0, invoice.amount_paid - amount)
+    uow.save(invoice)
+    if invoice.status != "paid" or invoice.amount_paid >= invoice.total:
+        return  # still settled, or never was (a partial payment of an unpaid invoice)
+    if invoice.amount_paid == 0:
+        invoice.status = "refunded"
+    else:
+        invoice.status = "unpaid"
+        mark_due(invoice, "INVOICE", invoice.invoice_id, invoice.due_at)
+    invoice.paid_at = None
+    reactions.run(reactions.INVOICE_UNSETTLED, uow, invoice, now)
+
+
+def _paid_event(invoice: Invoice, now: datetime, provider: str | None) -> EventRecord:
+    return new_event(EventType.INVOICE_PAID, client_id=invoice.client_id, occurred_at=now, payload={
+        "invoice_id": invoice.invoice_id, "total": invoice.total, "currency": invoice.currency,
+        "provider": provider, "upgrade_id": invoice.upgrade_id,
+    })
+
+
+def credit(uow: UnitOfWork, client: Client, currency: str, amount: int, now: datetime, reason: str,
+           **details) -> None:
+    """``amount`` (negative: taken back) on the client's credit balance, with its event."""
+    client = uow.hold(client)
+    client.adjust_credit(currency, amount)
+    client.updated_at = to_storage(now)
+    uow.save(client)
+    uow.emit([new_event(EventType.CLIENT_CREDITED, client_id=client.client_id, occurred_at=now, payload={
+        "client_id": client.client_id, "amount": amount, "currency": currency, "reason": reason, **details,
+    })])

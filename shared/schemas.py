@@ -6,7 +6,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from shared.clock import from_storage
-from shared.dal.models import Invoice, Product, Service
+from shared.dal.billing import Invoice
+from shared.dal.catalog import Product
+from shared.dal.services import Service
 from shared.money import Currency, Money
 
 
@@ -105,7 +107,8 @@ class PaymentOut(ApiModel):
     provider: str
     payment_id: str
     invoice_id: str | None
-    status: Literal["applied", "underpaid", "credited", "currency_mismatch", "unmatched", "refunded"]
+    status: Literal["applied", "underpaid", "credited", "currency_mismatch", "unmatched", "refunded",
+                    "refunded_unseen", "invalid_amount"]
     amount: MoneyOut | None
     applied: int  # minor units applied to the invoice
     credited: int  # minor units sent to the client's credit

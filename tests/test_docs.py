@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from shared.dal.models import TableItem
+from shared.dal.table import TableItem
 from shared.events import EventType
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

@@ -77,7 +77,9 @@ def measure(events: int) -> dict:
         session.client("secretsmanager").put_secret_value(SecretId=stack.refs["WhatsAppSecrets"],
                                                           SecretString=json.dumps(secret))
         from shared.clock import to_storage
-        from shared.dal.models import Client, Contact, Delivery, TableItem
+        from shared.dal.accounts import Client, Contact
+        from shared.dal.alerts import Delivery
+        from shared.dal.table import TableItem
         from shared.events import EventType, new_event
         from shared.ids import new_id
 

@@ -14,29 +14,29 @@ from accounts.schemas import (
 from aws_lambda_powertools.event_handler import Response
 
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.logins import CognitoLogins
 
 app = create_app()
-store = Store()
+accounts = Accounts()
 clock = SystemClock()
 logins = CognitoLogins.from_env()  # its client is created on first use: only sign-ups talk to Cognito
 
 
 @app.post("/clients", tags=["Cuentas"], summary="Registrarse como cliente", responses=answers(201, "Cuenta creada"))
 def register(body: RegisterClient) -> tuple[ClientOut, int]:
-    return logic.client_out(logic.register_client(store, logins, clock, body)), 201
+    return logic.client_out(logic.register_client(accounts, logins, clock, body)), 201
 
 
 @app.get("/me", tags=["Cuentas"], summary="Mis datos", security=SECURED, responses=answers())
 def get_me() -> MeOut:
-    return logic.my_account(store, current_identity(app))
+    return logic.my_account(accounts, current_identity(app))
 
 
 @app.patch("/me", tags=["Cuentas"], summary="Actualizar mis datos", security=SECURED, responses=answers())
 def patch_me(body: UpdateProfile) -> ClientOut:
-    return logic.client_out(logic.update_my_account(store, clock, current_identity(app), body))
+    return logic.client_out(logic.update_my_account(accounts, clock, current_identity(app), body))
 
 
 @app.get(
@@ -47,7 +47,7 @@ def patch_me(body: UpdateProfile) -> ClientOut:
     responses=answers(),
 )
 def get_contacts() -> list[ContactOut]:
-    return logic.list_contacts(store, current_identity(app))
+    return logic.list_contacts(accounts, current_identity(app))
 
 
 @app.post(
@@ -58,7 +58,7 @@ def get_contacts() -> list[ContactOut]:
     responses=answers(201, "Contacto creado"),
 )
 def post_contact(body: AddContact) -> tuple[ContactOut, int]:
-    contact = logic.add_contact(store, logins, clock, current_identity(app), body)
+    contact = logic.add_contact(accounts, logins, clock, current_identity(app), body)
     return logic.contact_out(contact), 201
 
 
@@ -67,7 +67,7 @@ def post_contact(body: AddContact) -> tuple[ContactOut, int]:
     security=SECURED, responses=answers(),
 )
 def patch_contact(contact_id: str, body: UpdateContact) -> ContactOut:
-    return logic.contact_out(logic.update_contact(store, clock, current_identity(app), contact_id, body))
+    return logic.contact_out(logic.update_contact(accounts, clock, current_identity(app), contact_id, body))
 
 
 @app.delete(
@@ -75,7 +75,7 @@ def patch_contact(contact_id: str, body: UpdateContact) -> ContactOut:
     security=SECURED, responses=answers(204, "Contacto quitado"),
 )
 def delete_contact(contact_id: str):  # no body: 204
-    logic.remove_contact(store, logins, clock, current_identity(app), contact_id)
+    logic.remove_contact(accounts, logins, clock, current_identity(app), contact_id)
     return Response(status_code=204)
 
 
@@ -87,7 +87,7 @@ def delete_contact(contact_id: str):  # no body: 204
     responses=answers(201, "Cliente creado"),
 )
 def staff_create_client(body: StaffCreateClient) -> tuple[ClientOut, int]:
-    client = logic.staff_create_client(store, logins, clock, current_identity(app), body)
+    client = logic.staff_create_client(accounts, logins, clock, current_identity(app), body)
     return logic.client_out(client), 201
 
 

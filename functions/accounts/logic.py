@@ -16,9 +16,10 @@ from accounts.schemas import (
 
 from shared.auth import ContactRevoked, Identity, Permission, Role, authorize, require_account, require_staff
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.models import Client, Contact
-from shared.dal.repositories import EmailTaken, Store
-from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.dal.accounts import Accounts, Client, Contact, EmailTaken
+from shared.dal.table import not_found
+from shared.dal.unit_of_work import UnitOfWork, save_change
+from shared.errors import Forbidden, InvalidInput
 from shared.events import EventType, new_event
 from shared.ids import is_valid_id, new_id
 from shared.logins import CognitoLogins, LoginExists
@@ -46,16 +47,16 @@ def _login_then_write(logins: CognitoLogins, email: str, write: Callable[[], Non
         raise
 
 
-def register_client(store: Store, logins: CognitoLogins, clock: Clock, data: RegisterClient) -> Client:
-    return _open_account(store, logins, clock, data, password=data.password)
+def register_client(accounts: Accounts, logins: CognitoLogins, clock: Clock, data: RegisterClient) -> Client:
+    return _open_account(accounts, logins, clock, data, password=data.password)
 
 
 def staff_create_client(
-    store: Store, logins: CognitoLogins, clock: Clock, identity: Identity, data: StaffCreateClient
+    accounts: Accounts, logins: CognitoLogins, clock: Clock, identity: Identity, data: StaffCreateClient
 ) -> Client:
     require_staff(identity)
     return _open_account(
-        store,
+        accounts,
         logins,
         clock,
         data,
@@ -67,7 +68,7 @@ def staff_create_client(
 
 
 def _open_account(
-    store: Store,
+    accounts: Accounts,
     logins: CognitoLogins,
     clock: Clock,
     data: RegisterClient | StaffCreateClient,
@@ -101,37 +102,44 @@ def _open_account(
         occurred_at=now,
     )
     _login_then_write(
-        logins, client.email, lambda: store.create_client(client, [event]), client_id=client_id, password=password
+        logins, client.email, lambda: _write(lambda uow: accounts.add_client(uow, client), event),
+        client_id=client_id, password=password,
     )
     return client
 
 
-def my_account(store: Store, identity: Identity) -> MeOut:
+def my_account(accounts: Accounts, identity: Identity) -> MeOut:
     """The account's details and what the caller may do on it. A contact without `profile` still
     learns its own rights (so the client area can show the right menu), but not the details."""
     client_id = require_account(identity)
     permissions = list(Permission)
     if identity.role is Role.CONTACT:
-        granted = store.contact_permissions(client_id, identity.contact_id or "")
+        granted = accounts.contact_permissions(client_id, identity.contact_id or "")
         if granted is None:
             raise ContactRevoked()
         permissions = sorted(Permission(p) for p in granted)
     account = None
     if Permission.PROFILE in permissions:
-        account = client_out(store.get_client(client_id))
+        account = client_out(accounts.get_client(client_id))
     return MeOut(
         account=account,
         identity=IdentityOut(role=identity.role.value, contact_id=identity.contact_id, permissions=permissions),
     )
 
 
-def update_my_account(store: Store, clock: Clock, identity: Identity, changes: UpdateProfile) -> Client:
+def update_my_account(accounts: Accounts, clock: Clock, identity: Identity, changes: UpdateProfile) -> Client:
     client_id = require_account(identity)
-    authorize(identity, client_id, Permission.PROFILE, store.contact_permissions)
-    client = store.get_client(client_id)
+    authorize(identity, client_id, Permission.PROFILE, accounts.contact_permissions)
+    client = accounts.get_client(client_id)
     sent = changes.model_dump(exclude_unset=True)
     if not sent:
         raise InvalidInput("No envió ningún dato para modificar.", code="empty_update")
+    if identity.role is Role.CONTACT and {"phone", "whatsapp_opt_in"} & set(sent):
+        # The account's number gets every holder alert: only the holder sets it. A contact's own number
+        # and opt-in are its own (PATCH /me/alerts/settings).
+        raise Forbidden("El teléfono y las alertas de WhatsApp de la cuenta son del titular. Los suyos se "
+                        "cambian en /me/alerts/settings.", code="holder_only_field",
+                        field=next(f for f in ("phone", "whatsapp_opt_in") if f in sent))
     for field in ("name", "company", "tax_id", "country"):
         if field in sent:
             setattr(client, field, sent[field])
@@ -147,12 +155,12 @@ def update_my_account(store: Store, clock: Clock, identity: Identity, changes: U
         payload={"client_id": client_id, "fields": sorted(sent), "by": identity.subject},
         occurred_at=now,
     )
-    store.save_with_events([client], [event])
+    save_change([client], [event])
     return client
 
 
 def add_contact(
-    store: Store, logins: CognitoLogins, clock: Clock, identity: Identity, data: AddContact
+    accounts: Accounts, logins: CognitoLogins, clock: Clock, identity: Identity, data: AddContact
 ) -> Contact:
     client_id = _holder_account(identity)
     now = clock.now()
@@ -175,22 +183,22 @@ def add_contact(
         occurred_at=now,
     )
     _login_then_write(
-        logins, contact.email, lambda: store.create_contact(contact, [event]), client_id=client_id,
-        contact_id=contact_id,
+        logins, contact.email, lambda: _write(lambda uow: accounts.add_contact(uow, contact), event),
+        client_id=client_id, contact_id=contact_id,
     )
     return contact
 
 
-def list_contacts(store: Store, identity: Identity) -> list[ContactOut]:
+def list_contacts(accounts: Accounts, identity: Identity) -> list[ContactOut]:
     client_id = _holder_account(identity)
-    return [contact_out(c) for c in store.list_contacts(client_id)]
+    return [contact_out(c) for c in accounts.list_contacts(client_id)]
 
 
 def update_contact(
-    store: Store, clock: Clock, identity: Identity, contact_id: str, changes: UpdateContact
+    accounts: Accounts, clock: Clock, identity: Identity, contact_id: str, changes: UpdateContact
 ) -> Contact:
     client_id = _holder_account(identity)
-    contact = _existing_contact(store, client_id, contact_id)
+    contact = _existing_contact(accounts, client_id, contact_id)
     sent = changes.model_dump(exclude_unset=True)
     if not sent:
         raise InvalidInput("No envió ningún dato para modificar.", code="empty_update")
@@ -209,25 +217,31 @@ def update_contact(
                  "permissions": contact.permissions},
         occurred_at=now,
     )
-    store.save_with_events([contact], [event])
+    save_change([contact], [event])
     return contact
 
 
 def remove_contact(
-    store: Store, logins: CognitoLogins, clock: Clock, identity: Identity, contact_id: str
+    accounts: Accounts, logins: CognitoLogins, clock: Clock, identity: Identity, contact_id: str
 ) -> None:
     """Revoke a contact: its rights end at once (every request reads them), its login is deleted."""
     client_id = _holder_account(identity)
-    contact = _existing_contact(store, client_id, contact_id)
+    contact = _existing_contact(accounts, client_id, contact_id)
     event = new_event(
         EventType.CONTACT_REMOVED,
         client_id=client_id,
         payload={"client_id": client_id, "contact_id": contact_id},
         occurred_at=clock.now(),
     )
-    store.remove_contact(contact, [event])
+    _write(lambda uow: accounts.remove_contact(uow, contact), event)
     # After the commit: a login left behind by a failure here has no contact and is refused anyway.
     logins.delete_quietly(contact.email)
+
+
+def _write(stage: Callable[[UnitOfWork], None], event) -> None:
+    with UnitOfWork() as uow:
+        stage(uow)
+        uow.emit([event])
 
 
 def _holder_account(identity: Identity) -> str:
@@ -238,10 +252,10 @@ def _holder_account(identity: Identity) -> str:
     return client_id
 
 
-def _existing_contact(store: Store, client_id: str, contact_id: str) -> Contact:
-    contact = store.get_contact(client_id, contact_id) if is_valid_id(contact_id) else None
+def _existing_contact(accounts: Accounts, client_id: str, contact_id: str) -> Contact:
+    contact = accounts.get_contact(client_id, contact_id) if is_valid_id(contact_id) else None
     if contact is None:
-        raise NotFound("No encontramos ese contacto en su cuenta.", code="contact_not_found")
+        raise not_found()
     return contact
 
 
@@ -257,7 +271,7 @@ def client_out(client: Client) -> ClientOut:
         whatsapp_opt_in=client.whatsapp_opt_in,
         support_plan=client.support_plan,
         account_executive=client.account_executive,
-        credit=[MoneyOut.of(Money(int(amount), Currency(currency)))
+        credit=[MoneyOut.of(Money(amount, Currency(currency)))
                 for currency, amount in sorted((client.credit.as_dict() if client.credit else {}).items())
                 if int(amount)],
         created_at=from_storage(client.created_at),

@@ -5,12 +5,12 @@ from typing import Literal
 from activation import logic
 
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.services import Services
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.schemas import ApiModel, ServiceSummary, service_summary
 
 app = create_app()
-store = Store()
+services = Services()
 clock = SystemClock()
 
 
@@ -26,7 +26,7 @@ class ActivationStep(ApiModel):
     responses=answers(),
 )
 def staff_activation(service_id: str, body: ActivationStep) -> ServiceSummary:
-    return service_summary(logic.staff_step(store, clock, current_identity(app), service_id, body.action))
+    return service_summary(logic.staff_step(services, clock, current_identity(app), service_id, body.action))
 
 
 lambda_handler = lambda_handler_for(app)

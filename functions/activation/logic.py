@@ -3,15 +3,16 @@
 from shared import activation
 from shared.auth import Identity, require_staff
 from shared.clock import Clock
-from shared.dal.repositories import Store
+from shared.dal.services import Services
+from shared.dal.unit_of_work import save_change
 from shared.errors import Conflict
 
 
-def staff_step(store: Store, clock: Clock, identity: Identity, service_id: str, action: str):
+def staff_step(services: Services, clock: Clock, identity: Identity, service_id: str, action: str):
     """requirements_met: what a manual/custom product needed is in (its delay starts now);
     retry: queue a failed automatic activation again."""
     require_staff(identity)
-    service = store.get_service(service_id)
+    service = services.get_service(service_id)
     now = clock.now()
     if action == "requirements_met":
         if service.activation_state != "awaiting_requirements":
@@ -21,5 +22,5 @@ def staff_step(store: Store, clock: Clock, identity: Identity, service_id: str, 
         if service.activation_state != "failed":
             raise Conflict("Solo se reintenta una activación que falló.", code="not_failed")
         events = activation.retry(service, now)
-    store.save_with_events([service], events)
+    save_change([service], events)
     return service

@@ -1,4 +1,5 @@
-"""Provisioning of instant products: the account is created by the product's module (cPanel/WHM)."""
+"""Accounts on the servers: an instant product's account is created by its module (cPanel/WHM), and
+commands (suspend, unsuspend, terminate, change package) are applied to existing ones."""
 
 from datetime import timedelta
 from typing import Any
@@ -8,7 +9,10 @@ from activation import cpanel
 from shared import activation, upgrades
 from shared.clock import Clock, from_storage, to_storage
 from shared.credentials import encrypt_credentials
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.services import Services
+from shared.dal.unit_of_work import save_change
+from shared.dal.upgrades import Upgrades
 from shared.errors import ConcurrentModification
 
 
@@ -23,9 +27,10 @@ class RetryLater(Exception):
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a "provisioning" claim older than this belonged to a crashed run
 
 
-def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, service_id: str) -> str:
+def provision(services: Services, accounts: Accounts, kms: Any, clock: Clock, whm: cpanel.WhmApi | None,
+              service_id: str) -> str:
     """Create the account of a queued service with its module; activate it, or record the failure."""
-    service = store.get_service(service_id)
+    service = services.get_service(service_id, consistent=True)
     now = clock.now()
     stale_claim = service.activation_state == "provisioning" and (
         now - from_storage(service.updated_at) > CLAIM_TIMEOUT
@@ -36,7 +41,7 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
     service.activation_state = "provisioning"
     service.updated_at = to_storage(now)
     try:
-        store.save_with_events([service], [])
+        save_change([service])
     except ConcurrentModification:
         return "skipped"
     try:
@@ -44,12 +49,10 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
             raise cpanel.ProvisioningError(
                 f"No hay módulo de aprovisionamiento '{service.provisioning_module}'.", permanent=True
             )
-        client = store.get_client(service.client_id)
+        client = accounts.get_client(service.client_id)
         account = cpanel.create(whm, service_id=service.service_id, domain=service.domain,
                                 plan=service.product_id, contact_email=client.email)
-        service.provisioning_account = account.username
-        service.server = whm.host
-        service.credentials_ciphertext = encrypt_credentials(kms, service.service_id, {
+        credentials = encrypt_credentials(kms, service.service_id, {
             "usuario cPanel": account.username, "clave cPanel": account.password, "dominio": account.domain,
         })
     except Exception as error:  # the module's errors, and anything unexpected on the way (KMS, network)
@@ -59,12 +62,36 @@ def provision(store: Store, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, s
         if error.permanent:
             service.activation_attempts = activation.MAX_PROVISIONING_ATTEMPTS - 1  # no point retrying
         events = activation.provisioning_failed(service, str(error), now)
-        store.save_with_events([service], events)
+        save_change([service], events)
         if service.activation_state == "failed":
             return "failed"
-        raise RetryLater(int(service.activation_attempts)) from error
-    store.save_with_events([service], activation.activated(service, now))
-    return "activated"
+        raise RetryLater(service.activation_attempts) from error
+    return _record_account(services, clock, service_id, account.username, whm.host, credentials)
+
+
+def _record_account(services: Services, clock: Clock, service_id: str, username: str, host: str | None,
+                    credentials: str) -> str:
+    """The account exists on the server: it is always recorded, even when the service changed meanwhile
+    (a refund cancelled the activation during the call), so no live account is ever unknown to us. A
+    cancelled activation gets its new account suspended instead of activated (paid again later, it is
+    unsuspended: shared.activation.paid_again)."""
+    for _ in range(3):
+        service = services.get_service(service_id, consistent=True)
+        now = clock.now()
+        service.provisioning_account, service.server = username, host
+        service.credentials_ciphertext = credentials
+        service.updated_at = to_storage(now)
+        if service.activation_state in ("provisioning", "queued"):  # queued: paid again meanwhile
+            events, outcome = activation.activated(service, now), "activated"
+        else:
+            events = activation.server_command(service, now, "suspend", reason="Activación cancelada")
+            outcome = "recorded:suspend-queued"
+        try:
+            save_change([service], events)
+            return outcome
+        except ConcurrentModification:
+            continue  # changed again between the read and the write: read it again
+    raise ConcurrentModification()
 
 
 SERVER_ACTIONS = {
@@ -72,16 +99,19 @@ SERVER_ACTIONS = {
                                                              command.get("reason", "Suspendido")),
     "unsuspend": lambda whm, service, command: cpanel.unsuspend(whm, service.provisioning_account),
     "terminate": lambda whm, service, command: cpanel.terminate(whm, service.provisioning_account),
+    # The service's plan when the command runs (not when it was queued): a change and its revert, queued
+    # close together and delivered in any order, leave the server on the plan the service is on.
     "change_package": lambda whm, service, command: cpanel.change_package(
-        whm, service.provisioning_account, command["plan"]),
+        whm, service.provisioning_account, service.product_id),
 }
 
 
-def apply_to_server(store: Store, clock: Clock, whm: cpanel.WhmApi | None, command: dict) -> str:
-    """A command on an existing account (suspend after a refund, change package after an upgrade; later:
-    unsuspend, terminate). A failure raises: the queue retries it, and after its receives the command
-    lands in the dead-letter queue, whose alarm calls staff."""
-    service = store.get_service(command["service_id"])
+def apply_to_server(services: Services, plan_changes: Upgrades, clock: Clock, whm: cpanel.WhmApi | None,
+                    command: dict) -> str:
+    """A command on an existing account (suspend after a refund, unsuspend when paid again, change
+    package after a plan change). A failure raises: the queue retries it, and after its receives the
+    command lands in the dead-letter queue, whose alarm calls staff."""
+    service = services.get_service(command["service_id"], consistent=True)
     if not service.provisioning_account or service.provisioning_module != "cpanel":
         outcome = "skipped:no-account"
     else:
@@ -90,14 +120,14 @@ def apply_to_server(store: Store, clock: Clock, whm: cpanel.WhmApi | None, comma
         SERVER_ACTIONS[command["action"]](whm, service, command)
         outcome = f"{command['action']}:done"
     if command.get("upgrade_id"):
-        _complete_upgrade(store, clock, command["upgrade_id"])
+        _complete_upgrade(services, plan_changes, clock, command["upgrade_id"])
     return outcome
 
 
-def _complete_upgrade(store: Store, clock: Clock, upgrade_id: str) -> None:
+def _complete_upgrade(services: Services, plan_changes: Upgrades, clock: Clock, upgrade_id: str) -> None:
     """The server has the new package: the plan change is complete (and the client is told)."""
-    upgrade = store.get_upgrade(upgrade_id)
+    upgrade = plan_changes.get_upgrade(upgrade_id)
     if upgrade.status != "applying":
-        return  # a redelivered command
-    service = store.get_service(upgrade.service_id)
-    store.save_with_events([upgrade, service], upgrades.complete(upgrade, service, clock.now()))
+        return  # a redelivered command, or a change reverted meanwhile
+    service = services.get_service(upgrade.service_id, consistent=True)
+    save_change([upgrade, service], upgrades.complete(upgrade, service, clock.now()))

@@ -4,31 +4,32 @@ from alerts import logic
 from alerts.schemas import AlertOut, AlertSettingsOut, UpdateAlertSettings
 
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.alerts import Alerts
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 
 app = create_app()
-store = Store()
+deliveries, accounts = Alerts(), Accounts()
 clock = SystemClock()
 
 
 @app.get("/me/alerts", tags=["Alertas"], summary="Mis alertas de WhatsApp y su estado (las más recientes primero)",
          security=SECURED, responses=answers())
 def list_my_alerts() -> list[AlertOut]:
-    return logic.my_alerts(store, current_identity(app))
+    return logic.my_alerts(deliveries, accounts, current_identity(app))
 
 
 @app.get("/me/alerts/settings", tags=["Alertas"], summary="Mi suscripción a las alertas de WhatsApp",
          security=SECURED, responses=answers())
 def get_my_alert_settings() -> AlertSettingsOut:
-    return logic.my_settings(store, current_identity(app))
+    return logic.my_settings(accounts, current_identity(app))
 
 
 @app.patch("/me/alerts/settings", tags=["Alertas"],
            summary="Activar o desactivar las alertas de WhatsApp, el celular y los tipos de alerta",
            security=SECURED, responses=answers())
 def update_my_alert_settings(body: UpdateAlertSettings) -> AlertSettingsOut:
-    return logic.update_my_settings(store, clock, current_identity(app), body)
+    return logic.update_my_settings(accounts, clock, current_identity(app), body)
 
 
 lambda_handler = lambda_handler_for(app)

@@ -16,8 +16,8 @@ from datetime import timedelta
 from alerts.whatsapp import SendFailed, Sent, WhatsAppApi, wire_number, without_mobile_nine
 
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.models import Delivery, WhatsAppMessage
-from shared.dal.repositories import Store
+from shared.dal.alerts import Alerts, Delivery, WhatsAppMessage
+from shared.dal.table import clear_due
 from shared.errors import ConcurrentModification
 
 # Longer than any send can take (the sender's timeout is 60 s), shorter than the queue's 6 min visibility.
@@ -31,47 +31,64 @@ class RetryLater(Exception):
 
     @property
     def backoff_seconds(self) -> int:
+        return self.backoff_after(self.attempts)
+
+    def backoff_after(self, attempts: int) -> int:
         base = 30 if self.failure.kind == "throttled" else 10
-        return min(base * 2 ** max(self.attempts - 1, 0), 900)
+        return min(base * 2 ** max(attempts - 1, 0), 900)
 
 
-def deliver(store: Store, api: Callable[[], WhatsAppApi], clock: Clock, delivery_pk: str) -> str:
-    """Send it if it is still to be sent. Returns what happened; raises RetryLater for a retryable error."""
-    delivery = store.get_delivery(delivery_pk)
+def deliver(deliveries: Alerts, api: Callable[[], WhatsAppApi], clock: Clock, delivery_pk: str,
+            still_unpaid: Callable[[str], bool] = lambda invoice_id: True) -> str:
+    """Send it if it is still to be sent. Returns what happened; raises RetryLater for a retryable error.
+    ``still_unpaid(invoice_id)``: whether an invoice alert is still true (paid or cancelled: dropped)."""
+    delivery = deliveries.get_delivery(delivery_pk)
     now = clock.now()
     if delivery is None:
         return "missing"
     if delivery.status == "sending":
         if now - from_storage(delivery.updated_at) < STALE_CLAIM:
             return "in_flight"
-        _finish_failed(store, delivery, None, "Envío interrumpido: no se sabe si salió; no se reintenta.", clock)
+        _finish_failed(deliveries, delivery, None, "Envío interrumpido: no se sabe si salió; no se reintenta.", clock)
         return "interrupted"
     held = delivery.status == "waiting" and delivery.not_before and delivery.not_before <= to_storage(now)
     if delivery.status != "queued" and not held:  # a released one may come before its status is flipped
         return f"already_{delivery.status}"
+    if delivery.subject_id and not still_unpaid(delivery.subject_id):
+        delivery.status = "dropped"
+        delivery.error_reason = "La factura ya no está pendiente de pago: el aviso no se envió."
+        delivery.updated_at = to_storage(now)
+        clear_due(delivery)
+        try:
+            deliveries.save_delivery(delivery)
+        except ConcurrentModification:
+            return "claimed_elsewhere"
+        return "dropped"
     try:
         client = api()  # configuration first: a missing token must not cost a claim
     except SendFailed as failure:
-        raise RetryLater(failure, int(delivery.attempts)) from None
+        raise RetryLater(failure, delivery.attempts) from None
     delivery.status = "sending"
     delivery.due_pk = delivery.due_sk = None
-    delivery.attempts = int(delivery.attempts) + 1
+    delivery.attempts = delivery.attempts + 1
     delivery.updated_at = to_storage(now)
     try:
-        store.save_delivery(delivery)
+        deliveries.save_delivery(delivery)
     except ConcurrentModification:
         return "claimed_elsewhere"
     try:
-        sent, to = _send(client, delivery)
+        sent, to = _send(client, delivery, deliveries.working_number(delivery.phone))
     except SendFailed as failure:
         if failure.retryable:
             delivery.status = "queued"
             delivery.error_code, delivery.error_reason = failure.code, failure.reason
             delivery.updated_at = to_storage(clock.now())
-            store.save_delivery(delivery)
-            raise RetryLater(failure, int(delivery.attempts)) from None
-        _finish_failed(store, delivery, failure.code, failure.reason, clock)
+            deliveries.save_delivery(delivery)
+            raise RetryLater(failure, delivery.attempts) from None
+        _finish_failed(deliveries, delivery, failure.code, failure.reason, clock)
         return "failed"
+    if to != wire_number(delivery.phone):
+        deliveries.remember_working_number(delivery.phone, to)  # the next alerts to it go this way at once
     marker = WhatsAppMessage(*WhatsAppMessage.key(sent.message_id), delivery_pk=delivery.pk)
     for _ in range(3):
         if delivery.status in ("sending", "queued"):
@@ -81,22 +98,24 @@ def deliver(store: Store, api: Callable[[], WhatsAppApi], clock: Clock, delivery
             delivery.error_code = delivery.error_reason = None
         delivery.sent_at = delivery.updated_at = to_storage(clock.now())
         try:
-            store.save_delivery(delivery, marker)
+            deliveries.save_delivery(delivery, marker)
             return "sent"
         except ConcurrentModification:
             # The status webhook got here first (it finds the delivery through the marker): keep its status,
             # add what only the send knows.
             marker = None
-            delivery = store.get_delivery(delivery_pk)
+            delivery = deliveries.get_delivery(delivery_pk)
     raise ConcurrentModification()
 
 
-def _send(api: WhatsAppApi, delivery: Delivery) -> tuple[Sent, str]:
-    to = wire_number(delivery.phone)
+def _send(api: WhatsAppApi, delivery: Delivery, known: str | None) -> tuple[Sent, str]:
+    """Sent to the form of the number that worked before (``known``, after a 131030), else the stored one,
+    and on 131030 once more without the mobile 9."""
+    to = known or wire_number(delivery.phone)
     try:
         return api.send_template(to, delivery.template, delivery.language, list(delivery.parameters)), to
     except SendFailed as failure:
-        other = without_mobile_nine(delivery.phone)
+        other = without_mobile_nine(delivery.phone) if to == wire_number(delivery.phone) else None
         if failure.kind != "not_in_allowed_list" or other is None:
             if failure.kind == "not_in_allowed_list":
                 raise SendFailed("permanent", failure.code, failure.reason, failure.http_status) from None
@@ -109,8 +128,8 @@ def _send(api: WhatsAppApi, delivery: Delivery) -> tuple[Sent, str]:
         raise
 
 
-def _finish_failed(store: Store, delivery: Delivery, code: int | None, reason: str, clock: Clock) -> None:
+def _finish_failed(deliveries: Alerts, delivery: Delivery, code: int | None, reason: str, clock: Clock) -> None:
     delivery.status = "failed"
     delivery.error_code, delivery.error_reason = code, reason[:300]
     delivery.updated_at = to_storage(clock.now())
-    store.save_delivery(delivery)
+    deliveries.save_delivery(delivery)

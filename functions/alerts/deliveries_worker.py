@@ -14,15 +14,18 @@ from alerts.whatsapp import SendFailed, WhatsAppApi
 from alerts.whatsapp_secrets import whatsapp_secrets
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared import config
 from shared.aws import LazyClient, delay_redelivery
+from shared.batch import process_sqs
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.alerts import Alerts
+from shared.dal.billing import Billing
 
 logger = Logger()
 metrics = Metrics()
-store = Store()
+deliveries, billing = Alerts(), Billing()
 clock = SystemClock()
 sqs = LazyClient("sqs")
 DEFAULT_API_URL = "https://graph.facebook.com/v21.0"
@@ -37,37 +40,45 @@ def api() -> WhatsAppApi:
     return WhatsAppApi(config.env(config.WHATSAPP_API_URL, DEFAULT_API_URL), phone_number_id, token)
 
 
+def still_unpaid(invoice_id: str) -> bool:
+    invoice = billing.find_invoice(invoice_id)
+    return invoice is None or invoice.status == "unpaid"
+
+
+class ClaimedElsewhere(Exception):
+    """Claimed by a run that may have died: the message comes back to look again once the claim is stale."""
+
+
+def send_record(record: SQSRecord) -> None:
+    delivery_pk = None
+    try:
+        delivery_pk = json.loads(record.body)["delivery"]
+        outcome = deliver(deliveries, api, clock, delivery_pk, still_unpaid)
+    except RetryLater as retry:
+        if retry.failure.kind in ("token_expired", "not_configured"):
+            metrics.add_metric(name="WhatsAppTokenExpired", unit=MetricUnit.Count, value=1)
+            logger.error("WhatsApp access token expired, revoked or missing", extra={"delivery": delivery_pk})
+        metrics.add_metric(name="WhatsAppRetried", unit=MetricUnit.Count, value=1)
+        # A retry that never claimed the delivery (no configuration yet) counted no attempt on it: the
+        # queue's receive count does, so every kind of retry backs off the same way.
+        receives = int(record.attributes.approximate_receive_count or 1)
+        backoff = retry.backoff_after(max(retry.attempts, receives))
+        if not delay_redelivery(sqs, config.env(config.DELIVERIES_QUEUE_URL), record.raw_event, backoff):
+            logger.warning("could not delay the retry; the queue's visibility timeout brings it back")
+        logger.warning("delivery will be retried", extra={"delivery": delivery_pk, "kind": retry.failure.kind,
+                                                           "code": retry.failure.code, "in_s": backoff})
+        raise
+    except Exception:
+        logger.exception("delivery crashed", extra={"delivery": delivery_pk})
+        raise
+    if outcome in ("sent", "failed", "interrupted"):
+        metrics.add_metric(name=f"WhatsApp{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("delivery done", extra={"delivery": delivery_pk, "outcome": outcome})
+    if outcome == "in_flight":
+        raise ClaimedElsewhere(delivery_pk)
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: Any) -> dict:
-    failures = []
-    for record in event.get("Records", []):
-        delivery_pk = None
-        try:
-            delivery_pk = json.loads(record["body"])["delivery"]
-            outcome = deliver(store, api, clock, delivery_pk)
-            if outcome in ("sent", "failed", "interrupted"):
-                metrics.add_metric(name=f"WhatsApp{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
-            logger.info("delivery done", extra={"delivery": delivery_pk, "outcome": outcome})
-            if outcome == "in_flight":
-                # Claimed by a run that may have died: look again once the claim is stale.
-                failures.append({"itemIdentifier": record["messageId"]})
-        except RetryLater as retry:
-            if retry.failure.kind in ("token_expired", "not_configured"):
-                metrics.add_metric(name="WhatsAppTokenExpired", unit=MetricUnit.Count, value=1)
-                logger.error("WhatsApp access token expired, revoked or missing", extra={"delivery": delivery_pk})
-            metrics.add_metric(name="WhatsAppRetried", unit=MetricUnit.Count, value=1)
-            _delay_or_log(record, retry.backoff_seconds)
-            logger.warning("delivery will be retried", extra={"delivery": delivery_pk, "kind": retry.failure.kind,
-                                                               "code": retry.failure.code,
-                                                               "in_s": retry.backoff_seconds})
-            failures.append({"itemIdentifier": record["messageId"]})
-        except Exception:
-            logger.exception("delivery crashed", extra={"delivery": delivery_pk})
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
-
-
-def _delay_or_log(record: dict, seconds: int) -> None:
-    if not delay_redelivery(sqs, config.env(config.DELIVERIES_QUEUE_URL), record, seconds):
-        logger.warning("could not delay the retry; the queue's visibility timeout brings it back")
+    return process_sqs(event, send_record, context)

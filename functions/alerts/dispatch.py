@@ -15,10 +15,12 @@ from typing import Any
 from shared import alerts
 from shared.calendar import quiet_until
 from shared.clock import Clock, to_storage
-from shared.dal.models import Client, Contact, Delivery, due_partition
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts, Client, Contact
+from shared.dal.alerts import Alerts, Delivery
+from shared.dal.table import clear_due, mark_due
 
-SendBatch = Callable[[list[str]], list[str]]  # delivery keys -> the keys that could not be queued
+# (delivery keys, seconds each waits on the queue) -> the keys that could not be queued
+SendBatch = Callable[[list[str], dict[str, int]], list[str]]
 
 
 def wants(person: Client | Contact, kind: str | None) -> bool:
@@ -66,17 +68,17 @@ def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, recipient: st
     client_id = envelope.get("client_id") if hook.audience == alerts.ACCOUNT else None
     delivery = Delivery(
         *Delivery.key(envelope["id"], recipient),
-        gsi1pk=f"ALERTS#{client_id}" if client_id else "ALERTS#OPS",
+        gsi1pk=Delivery.listing(client_id, recipient),
         gsi1sk=f"{to_storage(now)}#{envelope['id']}#{recipient}",
         event_id=envelope["id"], event_type=envelope["type"], client_id=client_id, recipient=recipient,
         phone=phone, template=hook.template, language=alerts.LANGUAGE,
         parameters=[_parameter(p) for p in hook.parameters(payload)], urgent=hook.urgent,
+        subject_id=str(payload.get("invoice_id")) if hook.while_unpaid and payload.get("invoice_id") else None,
         status="waiting" if held_until else "queued", created_at=to_storage(now), updated_at=to_storage(now),
     )
     if held_until:
         delivery.not_before = to_storage(held_until)
-        delivery.due_pk = due_partition("ALERT", delivery.pk)
-        delivery.due_sk = f"{delivery.not_before}#{delivery.pk}"
+        mark_due(delivery, "ALERT", delivery.pk, delivery.not_before)
     return delivery
 
 
@@ -88,26 +90,28 @@ class FanOutResult:
     failed_messages: list[str] = field(default_factory=list)  # SQS message ids to report as failures
 
 
-def fan_out(store: Store, send_batch: SendBatch, clock: Clock, messages: list[tuple[str, dict[str, Any]]],
-            ops_numbers: list[str], quiet_window: str) -> FanOutResult:
+def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock: Clock,
+            messages: list[tuple[str, dict[str, Any]]], ops_numbers: list[str], quiet_window: str,
+            hold_seconds: int = 0) -> FanOutResult:
     """messages: (SQS message id, event envelope). Deliveries of every event are queued together, ten
     to a SendMessageBatch. An event whose deliveries could not all be stored or queued is reported as a
     failure: its redelivery finds the stored ones and queues those still `queued` (the sender claims each
     delivery once, so a second queueing sends nothing twice)."""
     result = FanOutResult()
     to_queue: list[tuple[str, str]] = []  # (delivery key, message id)
+    held: set[str] = set()  # new deliveries about an invoice: they wait ``hold_seconds`` on the queue
     now = clock.now()
     for message_id, envelope in messages:
         hook = alerts.HOOKPOINTS.get(envelope.get("type", "")) if isinstance(envelope, dict) else None
         if hook is None or not isinstance(envelope.get("id"), str):
             continue  # not every event is an alert (and a malformed message is nobody's alert)
         try:
-            client, contacts = (None, []) if hook.audience == alerts.OPS else store.account_people(
+            client, contacts = (None, []) if hook.audience == alerts.OPS else accounts.account_people(
                 str(envelope.get("client_id") or ""))
             candidates = recipients(hook, client, contacts, ops_numbers, unique=False)
             # Everyone who may have been alerted by an earlier delivery of this event, wanted now or not.
             anyone = {key for key, _ in candidates} | {"holder"} | {f"contact:{c.contact_id}" for c in contacts}
-            existing = store.get_deliveries(Delivery.key(envelope["id"], key) for key in anyone)
+            existing = deliveries.get_deliveries(Delivery.key(envelope["id"], key) for key in anyone)
             # One message per number, counting those made by an earlier delivery of this event (a preference
             # changed since may have moved the number to another person: still the same phone).
             phones = {d.phone for d in existing.values()}
@@ -116,50 +120,53 @@ def fan_out(store: Store, send_batch: SendBatch, clock: Clock, messages: list[tu
                 if Delivery.key(envelope["id"], key)[0] not in existing and phone not in phones:
                     phones.add(phone)
                     new.append(new_delivery(envelope, hook, key, phone, now, quiet_window))
-            new = store.create_deliveries(new)
+            new = deliveries.create_deliveries(new)
         except Exception:  # noqa: BLE001 - one bad event must not fail its batch; SQS brings it back
             result.failed_messages.append(message_id)
             continue
         result.created += len(new)
         # Existing ones still `queued` may have lost their queueing: queued again (the sender claims once).
         for delivery in [*new, *existing.values()]:
+            if delivery.subject_id and delivery in new:
+                held.add(delivery.pk)
             if delivery.status == "queued":
                 to_queue.append((delivery.pk, message_id))
             elif delivery.status == "waiting":
                 result.waiting += 1
     for start in range(0, len(to_queue), 10):
         chunk = to_queue[start:start + 10]
-        failed = set(send_batch([key for key, _ in chunk]))
+        keys = [key for key, _ in chunk]
+        failed = set(send_batch(keys, {key: hold_seconds for key in keys if key in held and hold_seconds}))
         result.queued += len(chunk) - len(failed)
         result.failed_messages.extend(message_id for key, message_id in chunk if key in failed)
     result.failed_messages = sorted(set(result.failed_messages))
     return result
 
 
-def release_waiting(store: Store, send_batch: SendBatch, clock: Clock) -> int:
+def release_waiting(deliveries: Alerts, send_batch: SendBatch, clock: Clock) -> int:
     """Queue the alerts held for the quiet hours once they are over. Returns how many were queued.
 
     Queued first, marked after: the sender also takes a `waiting` delivery whose time has come, so a crash
     in between leaves it on the queue (and still on the index, queued again by the next run: the sender's
     claim makes the copy harmless), never in the table alone."""
     now = clock.now()
-    due = [d.pk for d in store.deliveries_due_before(to_storage(now))]
+    due = [d.pk for d in deliveries.deliveries_due_before(to_storage(now))]
     released = 0
     for start in range(0, len(due), 10):
         chunk = due[start:start + 10]
-        failed = set(send_batch(chunk))
+        failed = set(send_batch(chunk, {}))
         for pk in chunk:
             if pk in failed:
                 continue  # still waiting and on the index: the next run tries again
             released += 1
-            delivery = store.get_delivery(pk)
+            delivery = deliveries.get_delivery(pk)
             if delivery is None or delivery.status != "waiting":
                 continue
             delivery.status = "queued"
-            delivery.due_pk = delivery.due_sk = None
+            clear_due(delivery)
             delivery.updated_at = to_storage(now)
             try:
-                store.save_delivery(delivery)
+                deliveries.save_delivery(delivery)
             except Exception:  # noqa: BLE001 - the sender claimed it meanwhile: nothing to mark
                 continue
     return released

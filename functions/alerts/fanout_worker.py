@@ -11,10 +11,11 @@ from aws_lambda_powertools import Logger
 from shared import config
 from shared.aws import LazyClient
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.alerts import Alerts
 
 logger = Logger()
-store = Store()
+deliveries, accounts = Alerts(), Accounts()
 clock = SystemClock()
 sqs = LazyClient("sqs")
 
@@ -34,8 +35,9 @@ def lambda_handler(event: dict, context: Any) -> dict:
             messages.append((record["messageId"], envelope))
         except (KeyError, ValueError, RecursionError):
             logger.error("not an event envelope; dropped", extra={"message_id": record.get("messageId")})
-    result = fan_out(store, lambda pks: send_batch(sqs, pks), clock, messages, ops_numbers(),
-                     config.env(config.QUIET_HOURS, "21:00-09:00"))
+    result = fan_out(deliveries, accounts, lambda pks, delays: send_batch(sqs, pks, delays), clock, messages,
+                     ops_numbers(), config.env(config.QUIET_HOURS, "21:00-09:00"),
+                     int(config.env(config.INVOICE_ALERT_HOLD_SECONDS, "120")))
     failures = [{"itemIdentifier": message_id} for message_id in result.failed_messages]
     logger.info("alerts fanned out", extra={"deliveries_created": result.created, "deliveries_queued": result.queued,
                                             "deliveries_waiting": result.waiting, "events_failed": len(failures)})

@@ -6,21 +6,22 @@ from alerts.schemas import AlertOut, AlertSettingsOut, KindOut, UpdateAlertSetti
 from shared import alerts
 from shared.auth import ContactRevoked, Identity, Role, require_account
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.models import Client, Contact, Delivery
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts, Client, Contact
+from shared.dal.alerts import Alerts, Delivery
+from shared.dal.unit_of_work import save_change
 from shared.errors import InvalidInput
 from shared.events import EventType, new_event
 from shared.phones import phone_for_alerts
 
 
-def _me(store: Store, identity: Identity) -> Client | Contact:
+def _me(accounts: Accounts, identity: Identity) -> Client | Contact:
     client_id = require_account(identity)
     if identity.role is Role.CONTACT:
-        contact = store.get_contact(client_id, identity.contact_id or "")
+        contact = accounts.get_contact(client_id, identity.contact_id or "")
         if contact is None:
             raise ContactRevoked()
         return contact
-    return store.get_client(client_id)
+    return accounts.get_client(client_id)
 
 
 def _masked(phone: str) -> str:
@@ -38,13 +39,14 @@ def _alert_out(delivery: Delivery) -> AlertOut:
     )
 
 
-def my_alerts(store: Store, identity: Identity) -> list[AlertOut]:
-    """The holder sees the account's alerts (to everyone); a contact sees the ones sent to it."""
+def my_alerts(deliveries: Alerts, accounts: Accounts, identity: Identity) -> list[AlertOut]:
+    """Each person sees the alerts sent to them: the holder the holder's, a contact its own (one Query of
+    that person's own partition, however many alerts the account has)."""
     client_id = require_account(identity)
-    recipient = None
+    recipient = "holder"
     if identity.role is Role.CONTACT:  # read, so that a removed contact is refused at once
-        recipient = f"contact:{_me(store, identity).contact_id}"
-    return [_alert_out(d) for d in store.deliveries_of_client(client_id, recipient)]
+        recipient = f"contact:{_me(accounts, identity).contact_id}"
+    return [_alert_out(d) for d in deliveries.deliveries_of(client_id, recipient)]
 
 
 def _settings_out(person: Client | Contact) -> AlertSettingsOut:
@@ -59,13 +61,13 @@ def _settings_out(person: Client | Contact) -> AlertSettingsOut:
     return AlertSettingsOut(whatsapp_opt_in=person.whatsapp_opt_in, phone=person.phone, kinds=kinds)
 
 
-def my_settings(store: Store, identity: Identity) -> AlertSettingsOut:
-    return _settings_out(_me(store, identity))
+def my_settings(accounts: Accounts, identity: Identity) -> AlertSettingsOut:
+    return _settings_out(_me(accounts, identity))
 
 
-def update_my_settings(store: Store, clock: Clock, identity: Identity,
+def update_my_settings(accounts: Accounts, clock: Clock, identity: Identity,
                        changes: UpdateAlertSettings) -> AlertSettingsOut:
-    person = _me(store, identity)
+    person = _me(accounts, identity)
     sent = changes.model_dump(exclude_unset=True)
     if not sent:
         raise InvalidInput("No envió ningún dato para modificar.", code="empty_update")
@@ -90,5 +92,5 @@ def update_my_settings(store: Store, clock: Clock, identity: Identity,
         event = new_event(EventType.CLIENT_UPDATED, client_id=person.client_id, occurred_at=now, payload={
             "client_id": person.client_id, "fields": sorted(sent), "by": identity.subject,
         })
-    store.save_with_events([person], [event])
+    save_change([person], [event])
     return _settings_out(person)

@@ -8,16 +8,16 @@ from aws_lambda_powertools import Logger
 
 from shared.aws import LazyClient
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.alerts import Alerts
 
 logger = Logger()
-store = Store()
+deliveries = Alerts()
 clock = SystemClock()
 sqs = LazyClient("sqs")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: Any) -> dict:
-    released = release_waiting(store, lambda pks: send_batch(sqs, pks), clock)
+    released = release_waiting(deliveries, lambda pks, delays: send_batch(sqs, pks, delays), clock)
     logger.info("held alerts released", extra={"released": released})
     return {"released": released}

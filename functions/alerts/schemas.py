@@ -6,7 +6,7 @@ from pydantic import ConfigDict, StringConstraints
 from shared.schemas import ApiModel
 
 AlertKind = Literal["billing", "services"]
-DeliveryStatus = Literal["waiting", "queued", "sending", "sent", "delivered", "read", "failed"]
+DeliveryStatus = Literal["waiting", "queued", "sending", "sent", "delivered", "read", "failed", "dropped"]
 
 
 class AlertOut(ApiModel):

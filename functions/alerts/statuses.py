@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.clock import to_storage
-from shared.dal.models import Delivery
+from shared.dal.alerts import Delivery
 
 PROGRESS = {"waiting": 0, "queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 3}
 

@@ -2,20 +2,18 @@
 message statuses Meta reports (public routes: the verify token and the X-Hub-Signature-256 HMAC are the
 authentication)."""
 
-import hmac
-import json
-
 from alerts.statuses import apply_status, statuses_of
 from alerts.whatsapp import valid_signature
 from alerts.whatsapp_secrets import whatsapp_secrets
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from shared.dal.repositories import Store
+from shared.dal.alerts import Alerts
 from shared.errors import ConcurrentModification, Forbidden, InvalidInput, Unauthenticated
-from shared.http import answers, create_app, lambda_handler_for
+from shared.http import answers, create_app, lambda_handler_for, parse_json
+from shared.secret_compare import same_secret
 
 app = create_app()
-store = Store()
+deliveries = Alerts()
 
 
 class InvalidSignature(Unauthenticated):
@@ -30,7 +28,7 @@ def verify() -> Response[str]:
     expected = whatsapp_secrets()["verify_token"]
     token = query.get("hub.verify_token") or ""
     challenge = query.get("hub.challenge") or ""
-    if query.get("hub.mode") != "subscribe" or not expected or not hmac.compare_digest(token, expected):
+    if query.get("hub.mode") != "subscribe" or not same_secret(expected, token):
         raise Forbidden("El token de verificación no coincide.", code="invalid_verify_token")
     if not challenge or len(challenge) > 200:
         raise InvalidInput("Falta hub.challenge.", code="missing_challenge", field="hub.challenge")
@@ -44,10 +42,7 @@ def statuses() -> dict:
     raw = (event.body or "").encode("utf-8")  # the bytes Meta signed (base64 already undone)
     if not valid_signature(raw, event.headers.get("X-Hub-Signature-256"), whatsapp_secrets()["app_secret"]):
         raise InvalidSignature()
-    try:
-        notification = json.loads(raw or b"{}")
-    except (ValueError, RecursionError):
-        raise InvalidInput("El cuerpo de la notificación no es JSON.", code="malformed_json") from None
+    notification = parse_json(event.body or "{}")
     applied = 0
     for status in statuses_of(notification):
         applied += _apply(status)
@@ -56,11 +51,11 @@ def statuses() -> dict:
 
 def _apply(status: dict) -> int:
     for _ in range(3):  # the sender may be saving the same delivery at this instant
-        delivery = store.delivery_of_message(status["id"])
+        delivery = deliveries.delivery_of_message(status["id"])
         if delivery is None or not apply_status(delivery, status):
             return 0
         try:
-            store.save_delivery(delivery)
+            deliveries.save_delivery(delivery)
             return 1
         except ConcurrentModification:
             continue

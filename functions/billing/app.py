@@ -2,17 +2,18 @@
 
 from billing import logic
 
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.billing import Billing
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.schemas import InvoiceOut, PaymentOut
 
 app = create_app()
-store = Store()
+billing, accounts = Billing(), Accounts()
 
 
 @app.get("/me/invoices", tags=["Facturación"], summary="Mis facturas", security=SECURED, responses=answers())
 def list_my_invoices() -> list[InvoiceOut]:
-    return logic.my_invoices(store, current_identity(app))
+    return logic.my_invoices(billing, accounts, current_identity(app))
 
 
 @app.get(
@@ -23,7 +24,7 @@ def list_my_invoices() -> list[InvoiceOut]:
     responses=answers(),
 )
 def get_my_invoice(invoice_id: str) -> InvoiceOut:
-    return logic.my_invoice(store, current_identity(app), invoice_id)
+    return logic.my_invoice(billing, accounts, current_identity(app), invoice_id)
 
 
 @app.get(
@@ -34,7 +35,7 @@ def get_my_invoice(invoice_id: str) -> InvoiceOut:
     responses=answers(),
 )
 def staff_invoice_payments(invoice_id: str) -> list[PaymentOut]:
-    return logic.invoice_payments(store, current_identity(app), invoice_id)
+    return logic.invoice_payments(billing, current_identity(app), invoice_id)
 
 
 @app.get(
@@ -45,7 +46,7 @@ def staff_invoice_payments(invoice_id: str) -> list[PaymentOut]:
     responses=answers(),
 )
 def staff_unmatched_payments() -> list[PaymentOut]:
-    return logic.unmatched_payments(store, current_identity(app))
+    return logic.unmatched_payments(billing, current_identity(app))
 
 
 lambda_handler = lambda_handler_for(app)

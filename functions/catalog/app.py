@@ -1,16 +1,16 @@
 """Catalog API: GET /catalog/products (public)."""
 
-from shared.dal.repositories import Store
+from shared.dal.catalog import Catalog
 from shared.http import answers, create_app, lambda_handler_for
 from shared.schemas import ProductOut, product_out
 
 app = create_app()
-store = Store()
+catalog = Catalog()
 
 
 @app.get("/catalog/products", tags=["Catálogo"], summary="Productos a la venta y sus precios", responses=answers())
 def list_products() -> list[ProductOut]:
-    return [product_out(p) for p in store.list_catalog()]
+    return [product_out(p) for p in catalog.list_catalog()]
 
 
 lambda_handler = lambda_handler_for(app)

@@ -5,11 +5,11 @@ from orders.schemas import CreateOrder, OrderOut
 
 from shared.aws import LazyClient
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.idempotency import Answers
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 
 app = create_app()
-store = Store()
+recorded = Answers()
 clock = SystemClock()
 kms = LazyClient("kms")
 
@@ -27,7 +27,7 @@ kms = LazyClient("kms")
 )
 def staff_create_order(client_id: str, body: CreateOrder) -> tuple[OrderOut, int]:
     key = app.current_event.headers.get("Idempotency-Key")  # Powertools headers are case-insensitive
-    return logic.create_order(store, kms, clock, current_identity(app), client_id, body, key), 201
+    return logic.create_order(recorded, kms, clock, current_identity(app), client_id, body, key), 201
 
 
 lambda_handler = lambda_handler_for(app)

@@ -7,17 +7,22 @@ from typing import Any
 
 from orders.schemas import CreateOrder, OrderOut
 
-from shared.activation import CYCLE_MONTHS, start_activation
+from shared.activation import CYCLE_MONTHS
 from shared.auth import Identity, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, to_storage
 from shared.credentials import encrypt_credentials
-from shared.dal.models import IdempotencyRecord, InvoiceLine, Service
-from shared.dal.repositories import AlreadyAnswered, Store
+from shared.dal.accounts import Client
+from shared.dal.billing import InvoiceLine
+from shared.dal.catalog import Product
+from shared.dal.idempotency import AlreadyAnswered, Answers, IdempotencyRecord
+from shared.dal.services import Service
+from shared.dal.table import batch_get, not_found
+from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import ConcurrentModification, InvalidInput
 from shared.events import EventType, new_event
-from shared.ids import new_id
-from shared.invoices import CYCLE_LABEL_ES, issue_invoice
+from shared.ids import is_valid_id, new_id
+from shared.invoices import CYCLE_LABEL_ES, issue_invoice, settle_at_issue
 from shared.money import Currency, Money
 from shared.schemas import invoice_out, service_summary
 
@@ -29,7 +34,7 @@ def _ms(at: datetime) -> int:
 
 
 def create_order(
-    store: Store,
+    answers: Answers,
     kms: Any,
     clock: Clock,
     identity: Identity,
@@ -46,7 +51,11 @@ def create_order(
             code="invalid_idempotency_key",
             field="Idempotency-Key",
         )
-    product = store.get_product(order.product_id)
+    # The product and the client (whose credit may pay the invoice) in one BatchGetItem.
+    found = batch_get([Product.key(order.product_id), *([Client.key(client_id)] if is_valid_id(client_id) else [])])
+    product, client = found.get(Product.key(order.product_id)), found.get(Client.key(client_id))
+    if not isinstance(product, Product) or not isinstance(client, Client):
+        raise not_found()
     prices = product.prices.as_dict()
     if order.billing_cycle not in prices:
         offered = ", ".join(CYCLE_LABEL_ES[c] for c in prices if c in CYCLE_LABEL_ES)
@@ -56,7 +65,7 @@ def create_order(
             code="billing_cycle_not_offered",
             field="billing_cycle",
         )
-    price = Money(int(prices[order.billing_cycle]), Currency(product.currency))
+    price = Money(prices[order.billing_cycle], Currency(product.currency))
     now = clock.now()
     service_id, invoice_id = new_id(_ms(now)), new_id(_ms(now))
     period_start = local_midnight(local_date(now))
@@ -77,9 +86,10 @@ def create_order(
         recurring_amount=price.amount,
         domain=order.domain,
         manual=product.manual,
+        upgrade_targets=list(product.upgrade_targets or []),
         activation_mode=product.activation_mode,
-        activation_days_min=int(product.activation_days_min),
-        activation_days_max=int(product.activation_days_max),
+        activation_days_min=product.activation_days_min,
+        activation_days_max=product.activation_days_max,
         provisioning_module=product.provisioning_module,
         requirements=list(product.requirements or []),
         custom_package=order.custom_package,
@@ -109,8 +119,12 @@ def create_order(
         ),
         *invoice_events,
     ]
-    if invoice.status == "paid":
-        events.extend(start_activation(service, now))  # nothing to wait for
+    uow = UnitOfWork()
+    uow.create(service)
+    uow.create(invoice)
+    uow.emit(events)
+    # The client's credit pays what it can; a paid invoice (free, or covered) starts the activation.
+    settle_at_issue(uow, invoice, client, now)
     answer = OrderOut(service=service_summary(service), invoice=invoice_out(invoice))
     record = None
     if idempotency_key is not None:
@@ -121,10 +135,12 @@ def create_order(
             response=answer.model_dump_json(),
             expires_at=now + timedelta(days=1),
         )
+        answers.add_answer(uow, record)
+    uow.check(Client, *Client.key(client_id), Client.pk.exists(), error=not_found())
     try:
-        store.create_order([service], invoice, events, record)
+        uow.commit()
     except AlreadyAnswered:
-        previous = store.get_answer(f"orders#{client_id}", idempotency_key or "")
+        previous = answers.get_answer(f"orders#{client_id}", idempotency_key or "")
         if previous is None:  # expired between the two calls: let the caller retry cleanly
             raise ConcurrentModification() from None
         if previous.request_hash != record.request_hash:

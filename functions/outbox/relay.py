@@ -1,4 +1,4 @@
-"""DynamoDB stream -> SQS. Publishes every new outbox EventRecord to the alerts queue.
+"""DynamoDB stream -> SQS. Publishes every new outbox EventRecord to its queue (shared.events.QUEUE_OF).
 
 At-least-once: a record whose publish failed is reported in batchItemFailures, and Lambda resumes the
 shard from the earliest failed sequence number (later records may be sent again; consumers dedupe by
@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer
 
 from shared import config
-from shared.events import envelope_from_stream_image
+from shared.events import DEFAULT_QUEUE, QUEUE_OF, envelope_from_stream_image
 
 logger = Logger()
 sqs = boto3.client("sqs", region_name=config.region())
@@ -27,13 +27,14 @@ def _image(record: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in raw.items()}
 
 
-# Commands go to their worker's queue; every other event to the alerts queue (its consumers fan out).
-ROUTES = {"service.provisioning_requested": config.PROVISIONING_QUEUE_URL}
+def queue_urls() -> dict[str, str]:
+    """Event type -> queue URL (QUEUE_OF), "*" for every other event."""
+    return {"*": config.env(DEFAULT_QUEUE)} | {t: config.env(v) for t, v in QUEUE_OF.items()}
 
 
 def publish(sqs_client: Any, queue_urls: dict[str, str], records: list[dict[str, Any]]) -> list[str]:
-    """Send the outbox events among ``records`` to their queues (``queue_urls``: event type -> URL,
-    "*" for the rest); returns the sequence numbers that failed."""
+    """Send the outbox events among ``records`` to their queues (``queue_urls()``); returns the sequence
+    numbers that failed."""
     by_queue: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for record in records:
         if record.get("eventName") != "INSERT":
@@ -46,25 +47,28 @@ def publish(sqs_client: Any, queue_urls: dict[str, str], records: list[dict[str,
         by_queue.setdefault(url, []).append((record["dynamodb"]["SequenceNumber"], envelope))
     failed: list[str] = []
     for url, pending in by_queue.items():
-        failed.extend(_send(sqs_client, url, pending))
+        failed.extend(send(sqs_client, url, pending))
     return failed
 
 
-def _send(sqs_client: Any, queue_url: str, pending: list[tuple[str, dict[str, Any]]]) -> list[str]:
+def message_entry(index: int, envelope: dict[str, Any]) -> dict[str, Any]:
+    """One SendMessageBatch entry of an event envelope (the relay's and tools/replay_outbox.py's)."""
+    return {
+        "Id": str(index),
+        "MessageBody": json.dumps(envelope, ensure_ascii=False),
+        "MessageAttributes": {
+            "event_type": {"DataType": "String", "StringValue": envelope["type"]},
+            "event_id": {"DataType": "String", "StringValue": envelope["id"]},
+        },
+    }
+
+
+def send(sqs_client: Any, queue_url: str, pending: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """(key, envelope) pairs to one queue, ten to a batch; returns the keys that failed."""
     failed: list[str] = []
     for start in range(0, len(pending), SQS_BATCH):
         chunk = pending[start : start + SQS_BATCH]
-        entries = [
-            {
-                "Id": str(index),
-                "MessageBody": json.dumps(env, ensure_ascii=False),
-                "MessageAttributes": {
-                    "event_type": {"DataType": "String", "StringValue": env["type"]},
-                    "event_id": {"DataType": "String", "StringValue": env["id"]},
-                },
-            }
-            for index, (_, env) in enumerate(chunk)
-        ]
+        entries = [message_entry(index, env) for index, (_, env) in enumerate(chunk)]
         try:
             answer = sqs_client.send_message_batch(QueueUrl=queue_url, Entries=entries)
             failed.extend(chunk[int(f["Id"])][0] for f in answer.get("Failed", []))
@@ -76,8 +80,7 @@ def _send(sqs_client: Any, queue_url: str, pending: list[tuple[str, dict[str, An
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: Any) -> dict:
-    queue_urls = {"*": config.env(config.ALERTS_QUEUE_URL)} | {t: config.env(v) for t, v in ROUTES.items()}
-    failed = publish(sqs, queue_urls, event.get("Records", []))
+    failed = publish(sqs, queue_urls(), event.get("Records", []))
     if failed:
         logger.warning("events not published; the shard will retry", extra={"failed": len(failed)})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in sorted(failed, key=int)]}

@@ -5,13 +5,13 @@ does the slow part (Mercado Pago retries a notification not answered within 22 s
 import json
 
 from payments.provider_secrets import provider_secrets
-from payments.providers import stripe_payment, verify_mercadopago, verify_stripe
+from payments.providers import payment_message, stripe_payment, verify_mercadopago, verify_stripe
 
 from shared.aws import LazyClient
 from shared.clock import SystemClock
 from shared.config import PAYMENTS_QUEUE_URL, env
 from shared.errors import InvalidInput
-from shared.http import answers, create_app, lambda_handler_for
+from shared.http import answers, create_app, lambda_handler_for, parse_json
 
 app = create_app()
 sqs = LazyClient("sqs")
@@ -23,12 +23,10 @@ def _queue(message: dict) -> None:
 
 
 def _json_body() -> dict:
-    try:
-        body = json.loads(app.current_event.body or "{}")
-    except (ValueError, RecursionError):
-        raise InvalidInput("El cuerpo de la notificación no es JSON.", code="malformed_json") from None
+    body = parse_json(app.current_event.body or "{}")  # answered as the API answers bodies: 400, then 422
     if not isinstance(body, dict):
-        raise InvalidInput("El cuerpo de la notificación debe ser un objeto JSON.", code="malformed_json")
+        raise InvalidInput("El cuerpo de la notificación debe ser un objeto JSON.", code="validation_error",
+                           field="body")
     return body
 
 
@@ -71,12 +69,7 @@ def stripe() -> dict:
     _queue({
         "provider": "stripe",
         "notification_id": str(body.get("id")),
-        "payment": {
-            "payment_id": payment.payment_id, "status": payment.status, "invoice_id": payment.invoice_id,
-            "provider_status": payment.provider_status,
-            "amount": payment.amount.amount if payment.amount else None,
-            "currency": payment.amount.currency.value if payment.amount else None,
-        },
+        "payment": payment_message(payment),
     })
     return {"received": True, "queued": True}
 

@@ -9,22 +9,25 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
 from payments.provider_secrets import provider_secrets
-from payments.providers import MercadoPagoApi, ProviderPayment
+from payments.providers import MercadoPagoApi, ProviderPayment, payment_from_message
 from payments.settlement import settle
 
 from shared import config
+from shared.batch import process_sqs
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
-from shared.money import Currency, Money
+from shared.dal.accounts import Accounts
+from shared.dal.billing import Billing
 
 logger = Logger()
-store = Store()
+billing = Billing()
+accounts = Accounts()
 clock = SystemClock()
 persistence = DynamoDBPersistenceLayer(
     table_name=config.env(config.TABLE_NAME, "paneldecliente"),
@@ -47,27 +50,25 @@ def reported_payment(message: dict[str, Any]) -> ProviderPayment:
         api = MercadoPagoApi(config.env(config.MERCADOPAGO_API_URL, "https://api.mercadopago.com"),
                              secrets["mercadopago_access_token"])
         return api.get_payment(message["payment_id"])
-    data = message["payment"]
-    amount = Money(int(data["amount"]), Currency(data["currency"])) if data.get("amount") is not None else None
-    return ProviderPayment("stripe", data["payment_id"], data["status"], amount, data.get("invoice_id"),
-                           data["provider_status"])
+    return payment_from_message(message["payment"])
 
 
 @idempotent_function(data_keyword_argument="message", config=idempotency, persistence_store=persistence)
 def process(message: dict[str, Any]) -> str:
-    return settle(store, clock, reported_payment(message))
+    return settle(billing, accounts, clock, reported_payment(message))
+
+
+def settle_record(record: SQSRecord) -> None:
+    try:
+        outcome = process(message=json.loads(record.body))
+    except Exception:
+        # Back to the queue: retried after the visibility timeout, to the DLQ after maxReceiveCount.
+        logger.exception("payment notification not settled", extra={"message_id": record.message_id})
+        raise
+    logger.info("payment notification settled", extra={"outcome": outcome})
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: Any) -> dict:
     idempotency.register_lambda_context(context)
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            outcome = process(message=json.loads(record["body"]))
-            logger.info("payment notification settled", extra={"outcome": outcome})
-        except Exception:
-            # Back to the queue: retried after the visibility timeout, to the DLQ after maxReceiveCount.
-            logger.exception("payment notification not settled", extra={"message_id": record["messageId"]})
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+    return process_sqs(event, settle_record, context)

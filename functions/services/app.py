@@ -3,18 +3,19 @@
 from services import logic
 
 from shared.aws import LazyClient
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.services import Services
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.schemas import ServiceDetail, ServiceSummary
 
 app = create_app()
-store = Store()
+services, accounts = Services(), Accounts()
 kms = LazyClient("kms")
 
 
 @app.get("/me/services", tags=["Servicios"], summary="Mis servicios", security=SECURED, responses=answers())
 def list_my_services() -> list[ServiceSummary]:
-    return logic.my_services(store, current_identity(app))
+    return logic.my_services(services, accounts, current_identity(app))
 
 
 @app.get(
@@ -25,7 +26,7 @@ def list_my_services() -> list[ServiceSummary]:
     responses=answers(),
 )
 def get_my_service(service_id: str) -> ServiceDetail:
-    return logic.my_service(store, kms, current_identity(app), service_id)
+    return logic.my_service(services, accounts, kms, current_identity(app), service_id)
 
 
 @app.get(
@@ -36,7 +37,7 @@ def get_my_service(service_id: str) -> ServiceDetail:
     responses=answers(),
 )
 def staff_list_services(client_id: str) -> list[ServiceSummary]:
-    return logic.client_services(store, current_identity(app), client_id)
+    return logic.client_services(services, current_identity(app), client_id)
 
 
 lambda_handler = lambda_handler_for(app)

@@ -4,30 +4,36 @@ from typing import Any
 
 from shared.auth import Identity, Permission, Role, authorize, require_account, require_staff
 from shared.credentials import decrypt_credentials
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.services import Service, Services
+from shared.dal.table import not_found
+from shared.ids import is_valid_id
 from shared.schemas import Credential, ServiceDetail, ServiceSummary, service_detail, service_summary
 
 
-def my_services(store: Store, identity: Identity) -> list[ServiceSummary]:
+def my_services(services: Services, accounts: Accounts, identity: Identity) -> list[ServiceSummary]:
     client_id = require_account(identity)
-    authorize(identity, client_id, Permission.SERVICES, store.contact_permissions)
-    return [service_summary(s) for s in store.list_services(client_id)]
+    authorize(identity, client_id, Permission.SERVICES, accounts.contact_permissions)
+    return [service_summary(s) for s in services.list_services(client_id)]
 
 
-def client_services(store: Store, identity: Identity, client_id: str) -> list[ServiceSummary]:
+def client_services(services: Services, identity: Identity, client_id: str) -> list[ServiceSummary]:
     # No existence check of the client (one Query, not two reads): an unknown client has no services.
     require_staff(identity)
-    return [service_summary(s) for s in store.list_services(client_id)]
+    return [service_summary(s) for s in services.list_services(client_id)]
 
 
-def my_service(store: Store, kms: Any, identity: Identity, service_id: str) -> ServiceDetail:
-    client_id = require_account(identity)
-    granted: set[str] | None = None
-    if identity.role is Role.CONTACT:
-        granted = store.contact_permissions(client_id, identity.contact_id or "")
-    service = store.get_service(service_id)
-    # Another client's service answers exactly like a missing one (authorize raises NotFound).
-    authorize(identity, service.client_id, Permission.SERVICES, lambda *_: granted)
+def my_service(services: Services, accounts: Accounts, kms: Any, identity: Identity,
+               service_id: str) -> ServiceDetail:
+    require_account(identity)
+    # The service and a calling contact's rights in one BatchGetItem.
+    found, rights = accounts.with_contact([Service.key(service_id)], identity.client_id, identity.contact_id)
+    service = found.get(Service.key(service_id)) if is_valid_id(service_id) else None
+    if not isinstance(service, Service):
+        raise not_found()
+    # Another client's service answers exactly like a missing one (authorize raises the same NotFound).
+    authorize(identity, service.client_id, Permission.SERVICES, rights)
+    granted = rights(identity.client_id, identity.contact_id or "") if identity.role is Role.CONTACT else None
     may_manage = identity.role is Role.HOLDER or (granted is not None and "manage_services" in granted)
     credentials = None
     if may_manage and service.credentials_ciphertext:

@@ -20,11 +20,15 @@ from upgrade.schemas import (
 
 from shared import config
 from shared.clock import SystemClock
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.billing import Billing
+from shared.dal.catalog import Catalog
+from shared.dal.services import Services
+from shared.dal.upgrades import Upgrades
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 
 app = create_app()
-store = Store()
+stores = logic.UpgradeStores(Services(), Accounts(), Catalog(), Billing(), Upgrades())
 clock = SystemClock()
 
 
@@ -46,7 +50,7 @@ def pay_within_days() -> int:
     responses=answers(),
 )
 def get_upgrade_options(service_id: str) -> UpgradeOptionsOut:
-    return logic.upgrade_options(store, clock, policy(), current_identity(app), service_id)
+    return logic.upgrade_options(stores, clock, policy(), current_identity(app), service_id)
 
 
 @app.get(
@@ -57,7 +61,7 @@ def get_upgrade_options(service_id: str) -> UpgradeOptionsOut:
     responses=answers(),
 )
 def list_upgrades(service_id: str) -> list[UpgradeOut]:
-    return logic.list_upgrades(store, current_identity(app), service_id)
+    return logic.list_upgrades(stores, current_identity(app), service_id)
 
 
 @app.post(
@@ -69,7 +73,7 @@ def list_upgrades(service_id: str) -> list[UpgradeOut]:
     responses=answers(201, "Cambio de plan registrado"),
 )
 def order_upgrade(service_id: str, body: UpgradeOrder) -> tuple[UpgradeOrderOut, int]:
-    return logic.order_upgrade(store, clock, policy(), pay_within_days(), current_identity(app), service_id,
+    return logic.order_upgrade(stores, clock, policy(), pay_within_days(), current_identity(app), service_id,
                                body), 201
 
 
@@ -81,7 +85,7 @@ def order_upgrade(service_id: str, body: UpgradeOrder) -> tuple[UpgradeOrderOut,
     responses=answers(),
 )
 def cancel_upgrade(service_id: str, upgrade_id: str) -> UpgradeOut:
-    return logic.cancel_upgrade(store, clock, current_identity(app), service_id, upgrade_id)
+    return logic.cancel_upgrade(stores, clock, current_identity(app), service_id, upgrade_id)
 
 
 @app.post(
@@ -92,7 +96,7 @@ def cancel_upgrade(service_id: str, upgrade_id: str) -> UpgradeOut:
     responses=answers(201, "Pedido registrado"),
 )
 def request_manual_upgrade(service_id: str, body: ManualUpgradeRequest) -> tuple[UpgradeRequestOut, int]:
-    return logic.request_manual_upgrade(store, clock, current_identity(app), service_id, body), 201
+    return logic.request_manual_upgrade(stores, clock, current_identity(app), service_id, body), 201
 
 
 @app.get(
@@ -106,7 +110,7 @@ def staff_upgrade_requests(
     status: Annotated[Literal["open", "done", "declined"], Query()] = "open",
     account_executive: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[UpgradeRequestOut]:
-    return logic.staff_upgrade_requests(store, current_identity(app), status, account_executive)
+    return logic.staff_upgrade_requests(stores, current_identity(app), status, account_executive)
 
 
 @app.post(
@@ -117,7 +121,7 @@ def staff_upgrade_requests(
     responses=answers(),
 )
 def staff_resolve_request(request_id: str, body: ResolveUpgradeRequest) -> UpgradeRequestOut:
-    return logic.staff_resolve_request(store, clock, current_identity(app), request_id, body)
+    return logic.staff_resolve_request(stores, clock, current_identity(app), request_id, body)
 
 
 @app.post(
@@ -128,7 +132,7 @@ def staff_resolve_request(request_id: str, body: ResolveUpgradeRequest) -> Upgra
     responses=answers(),
 )
 def staff_complete_upgrade(upgrade_id: str) -> UpgradeOut:
-    return logic.staff_complete_upgrade(store, clock, current_identity(app), upgrade_id)
+    return logic.staff_complete_upgrade(stores, clock, current_identity(app), upgrade_id)
 
 
 @app.put(
@@ -139,7 +143,7 @@ def staff_complete_upgrade(upgrade_id: str) -> UpgradeOut:
     responses=answers(),
 )
 def staff_set_server(server_name: str, body: ServerSettings) -> ServerOut:
-    return logic.staff_set_server(store, clock, current_identity(app), server_name, body)
+    return logic.staff_set_server(stores, clock, current_identity(app), server_name, body)
 
 
 lambda_handler = lambda_handler_for(app)

@@ -27,12 +27,17 @@ from shared.activation import CYCLE_MONTHS
 from shared.auth import Identity, Permission, Role, authorize, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.models import Invoice, InvoiceLine, Product, Server, Service, Upgrade, UpgradeRequest
-from shared.dal.repositories import Store, UpgradeAlreadyPending
-from shared.errors import ConcurrentModification, Conflict, InvalidInput, NotFound
+from shared.dal.accounts import Accounts, Client
+from shared.dal.billing import Billing, Invoice, InvoiceLine
+from shared.dal.catalog import Catalog, Product, Server
+from shared.dal.services import Service, Services
+from shared.dal.table import batch_get, not_found
+from shared.dal.unit_of_work import UnitOfWork, save_change
+from shared.dal.upgrades import Upgrade, UpgradeAlreadyPending, UpgradeRequest, Upgrades
+from shared.errors import ConcurrentModification, Conflict, InvalidInput
 from shared.events import EventType, new_event
-from shared.ids import new_id
-from shared.invoices import CYCLE_LABEL_ES, adjust_credit, issue_invoice
+from shared.ids import is_valid_id, new_id
+from shared.invoices import CYCLE_LABEL_ES, credit, invoice_due_at, issue_invoice, settle_at_issue
 from shared.money import Currency, Money
 from shared.schemas import MoneyOut, invoice_out, service_summary
 
@@ -62,22 +67,81 @@ class Option:
         return Money(self.quote.due_now.amount + self.renewal_difference, self.quote.due_now.currency)
 
 
+@dataclass(frozen=True)
+class UpgradeStores:
+    """The repositories plan changes read and write."""
+
+    services: Services
+    accounts: Accounts
+    catalog: Catalog
+    billing: Billing
+    upgrades: Upgrades
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 
-def _service_for(store: Store, identity: Identity, service_id: str) -> Service:
+def _service_for(stores: UpgradeStores, identity: Identity, service_id: str) -> Service:
     """The service, if the caller may change its plan: the holder, a contact with `orders`, or staff.
-    Another client's service answers 404, like a missing one."""
-    service = store.get_service(service_id)
-    authorize(identity, service.client_id, Permission.ORDERS, store.contact_permissions)
+    Another client's service answers 404, like a missing one. One BatchGetItem: the service and a
+    calling contact's own item (its rights)."""
+    key = Service.key(service_id) if is_valid_id(service_id) else None
+    found, rights = stores.accounts.with_contact([key] if key else [], identity.client_id, identity.contact_id)
+    service = found.get(key) if key else None
+    if not isinstance(service, Service):
+        raise not_found()
+    authorize(identity, service.client_id, Permission.ORDERS, rights)
     return service
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What the options of a service depend on, read in one BatchGetItem after the service."""
+
+    product: Product | None
+    targets: dict[str, Product]
+    server: Server | None
+    renewal: Invoice | None
+    pending: Upgrade | None
+    client: Client | None
+
+
+def _surroundings(stores: UpgradeStores, service: Service) -> Surroundings:
+    """The product, its upgrade targets (the service carries their ids: see Service.upgrade_targets), the
+    server, the renewal invoice, the pending change and the client, in one BatchGetItem. A service
+    without the copy, or whose product's paths changed since, costs one more read for the targets."""
+    target_ids = list(service.upgrade_targets or [])
+    keys = [Product.key(service.product_id), *(Product.key(t) for t in target_ids), Client.key(service.client_id)]
+    if service.server:
+        keys.append(Server.key(service.server))
+    for model, item_id in ((Invoice, service.renewal_invoice_id), (Upgrade, service.pending_upgrade_id)):
+        if item_id and is_valid_id(item_id):
+            keys.append(model.key(item_id))
+    found = batch_get(keys)
+
+    def one(model, key):
+        item = found.get(key)
+        return item if isinstance(item, model) else None
+
+    product = one(Product, Product.key(service.product_id))
+    targets = {t: p for t in target_ids if (p := one(Product, Product.key(t))) is not None}
+    if product is not None and (service.upgrade_targets is None
+                                or set(product.upgrade_targets or []) != set(target_ids)):
+        targets = stores.catalog.get_products(product.upgrade_targets or [])
+    return Surroundings(
+        product=product, targets=targets,
+        server=one(Server, Server.key(service.server)) if service.server else None,
+        renewal=one(Invoice, Invoice.key(service.renewal_invoice_id)) if service.renewal_invoice_id else None,
+        pending=one(Upgrade, Upgrade.key(service.pending_upgrade_id)) if service.pending_upgrade_id else None,
+        client=one(Client, Client.key(service.client_id)),
+    )
 
 
 def _current_plan(service: Service) -> CurrentPlan:
     currency = Currency(service.currency)
     return CurrentPlan(
         billing_cycle=service.billing_cycle,
-        price=Money(int(service.recurring_amount), currency),
+        price=Money(service.recurring_amount, currency),
         paid=Money(upgrades.paid_this_cycle(service), currency),
         period_start=local_date(from_storage(service.period_start)),
         period_end=local_date(from_storage(service.period_end)),
@@ -105,11 +169,12 @@ def _blockers(service: Service, product: Product | None, server: Server | None) 
     return found
 
 
-def _eligible_targets(store: Store, service: Service, product: Product) -> dict[str, Product]:
+def _eligible_targets(service: Service, product: Product, targets: dict[str, Product]) -> dict[str, Product]:
     """The configured targets that really are the same kind of product (same group and provisioning
     module), so that a catalog mistake never moves a hosting onto a VPS; plus the current product, whose
     other billing cycles are options too (monthly <-> annual on the same plan)."""
-    found = {**store.get_products(product.upgrade_targets or []), product.product_id: product}
+    found = {**{t: p for t, p in targets.items() if t in (product.upgrade_targets or [])},
+             product.product_id: product}
     return {
         product_id: target for product_id, target in found.items()
         if target.group == product.group and target.provisioning_module == product.provisioning_module
@@ -121,13 +186,13 @@ def _options(service: Service, targets: dict[str, Product], today, policy: Prici
              renewal: Invoice | None) -> list[Option]:
     current = _current_plan(service)
     next_cycle_paid = upgrades.renewal_has_payment(renewal)
-    paid_for_next = sum(int(line.amount) for line in renewal.lines
+    paid_for_next = sum(line.amount for line in renewal.lines
                         if line.service_id == service.service_id) if next_cycle_paid else 0
     found = []
     for product_id in sorted(targets, key=lambda pid: (targets[pid].sort_order, pid)):
         target = targets[product_id]
-        prices = {cycle: Money(int(amount), Currency(target.currency))
-                  for cycle, amount in target.prices.as_dict().items() if cycle in CYCLE_LABEL_ES}
+        prices = {cycle: Money(amount, Currency(target.currency))
+                  for cycle, amount in target.price_list().items() if cycle in CYCLE_LABEL_ES}
         for cycle, price in prices.items():
             if (product_id, cycle) == (service.product_id, service.billing_cycle):
                 continue
@@ -166,7 +231,7 @@ def _manual_request(service: Service, executive: str | None) -> ManualRequestOut
 
 
 def _money(amount: int, currency: str) -> MoneyOut:
-    return MoneyOut.of(Money(int(amount), Currency(currency)))
+    return MoneyOut.of(Money(amount, Currency(currency)))
 
 
 def upgrade_out(upgrade: Upgrade) -> UpgradeOut:
@@ -185,32 +250,31 @@ def upgrade_out(upgrade: Upgrade) -> UpgradeOut:
     )
 
 
-def _find_product(store: Store, product_id: str) -> Product | None:
-    try:
-        return store.get_product(product_id)
-    except NotFound:
-        return None
+def _find_product(stores: UpgradeStores, product_id: str) -> Product | None:
+    return stores.catalog.get_products([product_id]).get(product_id)
 
 
-def upgrade_options(store: Store, clock: Clock, policy: PricingPolicy, identity: Identity,
+def upgrade_options(stores: UpgradeStores, clock: Clock, policy: PricingPolicy, identity: Identity,
                     service_id: str) -> UpgradeOptionsOut:
-    service = _service_for(store, identity, service_id)
-    product = _find_product(store, service.product_id)
-    blockers = _blockers(service, product, store.get_server(service.server))
-    renewal = None if blockers else store.find_invoice(service.renewal_invoice_id)
-    options = [] if blockers else _options(service, _eligible_targets(store, service, product),
-                                           local_date(clock.now()), policy, renewal)
+    service = _service_for(stores, identity, service_id)
+    around = _surroundings(stores, service)
+    product = around.product
+    blockers = _blockers(service, product, around.server)
+    options = [] if blockers else _options(service, _eligible_targets(service, product, around.targets),
+                                           local_date(clock.now()), policy, around.renewal)
     if not blockers and not options:
         blockers = [Blocker("no_upgrade_paths", f"El plan {product.name} no tiene cambios de plan automáticos.")]
-    pending = store.get_upgrade(service.pending_upgrade_id) if service.pending_upgrade_id else None
-    executive = store.get_client(service.client_id).account_executive if blockers else None
+    pending = around.pending
+    # The manual request is always on offer (help centre), so its executive is always named.
+    executive = around.client.account_executive if around.client else None
     if blockers:
         message = ("No hay cambios de plan automáticos para este servicio: " + " ".join(b.message for b in blockers)
                    + " Igualmente puede pedir el cambio a su ejecutivo de cuentas.")
     elif pending is not None:
         message = "Hay un cambio de plan pendiente: páguelo o cancélelo antes de pedir otro."
     else:
-        message = "Elija el nuevo plan: solo abona la diferencia."
+        message = ("Elija el nuevo plan: solo abona la diferencia." if policy.upgrade == "difference" else
+                   "Elija el nuevo plan: abona la diferencia de precio por los días que quedan del período.")
     return UpgradeOptionsOut(
         service_id=service.service_id, product_id=service.product_id, product_name=service.product_name,
         billing_cycle=service.billing_cycle, recurring_price=_money(service.recurring_amount, service.currency),
@@ -231,25 +295,26 @@ def upgrade_options(store: Store, clock: Clock, policy: PricingPolicy, identity:
     )
 
 
-def list_upgrades(store: Store, identity: Identity, service_id: str) -> list[UpgradeOut]:
-    service = _service_for(store, identity, service_id)
-    return [upgrade_out(u) for u in store.upgrades_of_service(service.service_id)]
+def list_upgrades(stores: UpgradeStores, identity: Identity, service_id: str) -> list[UpgradeOut]:
+    service = _service_for(stores, identity, service_id)
+    return [upgrade_out(u) for u in stores.upgrades.upgrades_of_service(service.service_id)]
 
 
 # --- ordering ---------------------------------------------------------------------------------------
 
 
-def _chosen_option(store: Store, service: Service, product: Product, order: UpgradeOrder, today,
-                   policy: PricingPolicy, renewal: Invoice | None) -> Option:
+def _chosen_option(stores: UpgradeStores, service: Service, around: Surroundings, order: UpgradeOrder, today,
+                   policy: PricingPolicy) -> Option:
     """The option the client picked, or a clear 422 saying what is wrong with the pick."""
-    targets = _eligible_targets(store, service, product)
+    product, renewal = around.product, around.renewal
+    targets = _eligible_targets(service, product, around.targets)
     cycle = order.billing_cycle or service.billing_cycle
     if (order.target, cycle) == (service.product_id, service.billing_cycle):
         raise InvalidInput("El servicio ya está en ese plan y ciclo. Vea las opciones en upgrade-options.",
                            code="target_not_eligible", field="target")
     if order.target not in targets or (order.target != service.product_id
                                        and order.target not in (product.upgrade_targets or [])):
-        if _find_product(store, order.target) is None:
+        if _find_product(stores, order.target) is None:
             raise InvalidInput("No existe ese plan.", code="unknown_target", field="target")
         raise InvalidInput(f"No se puede cambiar automáticamente de {product.name} a ese plan. Vea las opciones "
                            "disponibles en upgrade-options.", code="target_not_eligible", field="target")
@@ -262,29 +327,31 @@ def _chosen_option(store: Store, service: Service, product: Product, order: Upgr
     return options[cycle]
 
 
-def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_days: int, identity: Identity,
+def order_upgrade(stores: UpgradeStores, clock: Clock, policy: PricingPolicy, pay_within_days: int, identity: Identity,
                   service_id: str, order: UpgradeOrder) -> UpgradeOrderOut:
     """Price the change and record it with its invoice, in one transaction. Nothing due now: it applies
     at once (or is scheduled for the renewal); otherwise it applies when the invoice is paid."""
-    service = _service_for(store, identity, service_id)
-    product = _find_product(store, service.product_id)
-    blockers = _blockers(service, product, store.get_server(service.server))
+    service = _service_for(stores, identity, service_id)
+    around = _surroundings(stores, service)
+    blockers = _blockers(service, around.product, around.server)
     if blockers:
         raise UpgradeNotAvailable(" ".join(b.message for b in blockers)
                                   + " Puede pedir el cambio a su ejecutivo de cuentas (upgrade-requests).")
     if service.pending_upgrade_id:
         raise UpgradeAlreadyPending()
     now = clock.now()
-    renewal = store.find_invoice(service.renewal_invoice_id)
+    renewal = around.renewal
     next_cycle_paid = upgrades.renewal_has_payment(renewal)
-    option = _chosen_option(store, service, product, order, local_date(now), policy, renewal)
+    option = _chosen_option(stores, service, around, order, local_date(now), policy)
     upgrade = _new_upgrade(service, option, identity, now)
+    uow = UnitOfWork()
+    stores.upgrades.add_upgrade(uow, upgrade, service)
     q = option.quote
-    invoice, changed, events = None, [], [new_event(
+    invoice, events = None, [new_event(
         EventType.UPGRADE_ORDERED, client_id=service.client_id, occurred_at=now, payload={
             "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "change": upgrade.change,
             "from_product": service.product_name, "to_product": upgrade.to_product_name,
-            "amount_due": int(upgrade.amount_due), "currency": upgrade.currency,
+            "amount_due": upgrade.amount_due, "currency": upgrade.currency,
             "takes_effect": upgrade.takes_effect, "requested_by": identity.subject,
             "on_behalf": identity.role is Role.STAFF,
         })]
@@ -295,10 +362,10 @@ def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_
         upgrade.effective_at = service.period_end
         upgrades.mark_due(upgrade, upgrade.effective_at)
         if renewal is not None and not next_cycle_paid:  # the renewal already issued is for the new plan
-            upgrades.reprice_renewal(renewal, service, upgrade.to_product_name, int(upgrade.to_recurring_amount),
+            upgrades.reprice_renewal(renewal, service, upgrade.to_product_name, upgrade.to_recurring_amount,
                                      upgrade.to_billing_cycle)
             upgrade.repriced_renewal_id = renewal.invoice_id
-            changed.append(renewal)
+            uow.save(renewal)
         events.append(new_event(EventType.UPGRADE_SCHEDULED, client_id=service.client_id, occurred_at=now, payload={
             "upgrade_id": upgrade.upgrade_id, "service_id": service.service_id, "effective_at": upgrade.effective_at,
             "to_product": upgrade.to_product_name,
@@ -306,26 +373,28 @@ def order_upgrade(store: Store, clock: Clock, policy: PricingPolicy, pay_within_
     elif q.due_now.is_zero() and not upgrade.renewal_difference:
         events.extend(upgrades.apply(upgrade, service, now, renewal))
         if renewal is not None:
-            changed.append(renewal)
+            uow.save(renewal)
         if not q.credit.is_zero():
-            client = store.get_client(service.client_id)
-            adjust_credit(client, q.credit.currency.value, q.credit.amount)
-            changed.append(client)
-            events.append(new_event(EventType.CLIENT_CREDITED, client_id=client.client_id, occurred_at=now, payload={
-                "client_id": client.client_id, "amount": q.credit.amount, "currency": q.credit.currency.value,
-                "reason": "downgrade", "upgrade_id": upgrade.upgrade_id,
-            }))
+            credit(uow, around.client, q.credit.currency.value, q.credit.amount, now, "downgrade",
+                   upgrade_id=upgrade.upgrade_id)
     else:
+        upgrade.pay_by = to_storage(local_midnight(local_date(now) + timedelta(days=pay_within_days + 1)))
         invoice, invoice_events = _upgrade_invoice(service, upgrade, option, now)
         events.extend(invoice_events)
         upgrade.invoice_id = invoice.invoice_id
-        upgrade.pay_by = to_storage(local_midnight(local_date(now) + timedelta(days=pay_within_days + 1)))
         upgrades.mark_due(upgrade, upgrade.pay_by)
+        uow.create(invoice)
+    uow.emit(events)
+    if invoice is not None:
+        if renewal is not None:
+            uow.hold(renewal)  # a change paid at once by credit reprices this same copy
+        # The client's credit pays what it can; covered whole, the change applies in this same unit.
+        settle_at_issue(uow, invoice, around.client, now)
     try:
-        store.place_upgrade(upgrade, service, invoice, changed, events)
+        uow.commit()
     except ConcurrentModification:
         # Another request changed the service first: if it ordered a change, that is the answer.
-        if store.get_service(service.service_id, consistent=True).pending_upgrade_id:
+        if stores.services.get_service(service.service_id, consistent=True).pending_upgrade_id:
             raise UpgradeAlreadyPending() from None
         raise
     return UpgradeOrderOut(upgrade=upgrade_out(upgrade), invoice=invoice_out(invoice) if invoice else None,
@@ -341,7 +410,7 @@ def _new_upgrade(service: Service, option: Option, identity: Identity, now: date
         currency=service.currency, amount_due=q.due_now.amount, credit=q.credit.amount,
         period_restarts=q.period_restarts, from_product_id=service.product_id,
         from_product_name=service.product_name, from_billing_cycle=service.billing_cycle,
-        from_recurring_amount=int(service.recurring_amount), to_product_id=target.product_id,
+        from_recurring_amount=service.recurring_amount, to_product_id=target.product_id,
         to_product_name=target.name, to_product_group=target.group, to_billing_cycle=option.billing_cycle,
         to_recurring_amount=q.new_recurring.amount, to_manual=target.manual, requested_by=identity.subject,
         renewal_difference=option.renewal_difference,
@@ -369,60 +438,63 @@ def _upgrade_invoice(service: Service, upgrade: Upgrade, option: Option, now: da
             description=f"Diferencia de la renovación ya pagada: {option.product.name}{suffix}",
             period_start=to_storage(renewal_start),
             period_end=to_storage(local_midnight(add_months(q.next_due_on, CYCLE_MONTHS[option.billing_cycle]))),
-            amount=int(upgrade.renewal_difference),
+            amount=upgrade.renewal_difference,
         ))
     total = option.due_now
     upgrade.amount_due = total.amount
+    # Due on the change's last day to pay (never after it: the sweep cancels it then).
+    due_at = min(invoice_due_at(now), from_storage(upgrade.pay_by))
     return issue_invoice(new_id(int(now.timestamp() * 1000)), service.client_id, lines, total, now,
-                         upgrade_id=upgrade.upgrade_id)
+                         due_at=due_at, upgrade_id=upgrade.upgrade_id)
 
 
-def cancel_upgrade(store: Store, clock: Clock, identity: Identity, service_id: str, upgrade_id: str) -> UpgradeOut:
+def cancel_upgrade(stores: UpgradeStores, clock: Clock, identity: Identity, service_id: str,
+                   upgrade_id: str) -> UpgradeOut:
     """The client (or staff) drops a change that has not taken effect: unpaid, or scheduled."""
-    service = _service_for(store, identity, service_id)
-    upgrade = store.get_upgrade(upgrade_id)
+    service = _service_for(stores, identity, service_id)
+    upgrade = stores.upgrades.get_upgrade(upgrade_id)
     if upgrade.service_id != service.service_id:
-        raise NotFound("No encontramos ese cambio de plan.", code="upgrade_not_found")
+        raise not_found()
     if upgrade.status not in upgrades.OPEN_STATUSES:
         raise Conflict("Ese cambio de plan ya no se puede cancelar (ya se aplicó o terminó).",
                        code="upgrade_not_cancellable")
-    invoice = store.find_invoice(upgrade.invoice_id)
+    invoice = stores.billing.find_invoice(upgrade.invoice_id)
     if invoice is not None and invoice.status == "paid":
         raise Conflict("La factura de ese cambio ya fue pagada: se está aplicando.", code="upgrade_not_cancellable")
-    renewal = store.find_invoice(upgrade.repriced_renewal_id)
+    renewal = stores.billing.find_invoice(upgrade.repriced_renewal_id)
     if upgrades.renewal_has_payment(renewal):
         raise Conflict("Ya pagó la renovación con el nuevo plan: el cambio ya no se puede cancelar.",
                        code="upgrade_not_cancellable")
-    client = store.get_client(service.client_id) if invoice is not None and int(invoice.amount_paid) else None
+    client = stores.accounts.get_client(service.client_id) if invoice is not None and invoice.amount_paid else None
     events = upgrades.close(upgrade, service, invoice, "cancelled", identity.subject, clock.now(), renewal, client)
-    store.save_with_events([upgrade, service, *[i for i in (invoice, renewal, client) if i is not None]], events)
+    save_change([upgrade, service, *[i for i in (invoice, renewal, client) if i is not None]], events)
     return upgrade_out(upgrade)
 
 
-def staff_complete_upgrade(store: Store, clock: Clock, identity: Identity, upgrade_id: str) -> UpgradeOut:
+def staff_complete_upgrade(stores: UpgradeStores, clock: Clock, identity: Identity, upgrade_id: str) -> UpgradeOut:
     """Staff changed the package on the server by hand (its command kept failing): the change is done and
     the service is free for the next one."""
     require_staff(identity)
-    upgrade = store.get_upgrade(upgrade_id)
+    upgrade = stores.upgrades.get_upgrade(upgrade_id)
     if upgrade.status != "applying":
         raise Conflict("Solo se completa a mano un cambio de plan que se está aplicando.",
                        code="upgrade_not_applying")
-    service = store.get_service(upgrade.service_id)
-    store.save_with_events([upgrade, service], upgrades.complete(upgrade, service, clock.now()))
+    service = stores.services.get_service(upgrade.service_id)
+    save_change([upgrade, service], upgrades.complete(upgrade, service, clock.now()))
     return upgrade_out(upgrade)
 
 
 # --- manual requests and server flags ---------------------------------------------------------------
 
 
-def request_manual_upgrade(store: Store, clock: Clock, identity: Identity, service_id: str,
+def request_manual_upgrade(stores: UpgradeStores, clock: Clock, identity: Identity, service_id: str,
                            body: ManualUpgradeRequest) -> UpgradeRequestOut:
     """Recorded for the client's account executive. Seam: when the tickets capability lands, this opens a
     ticket assigned to the executive instead (the `upgrade.requested` event carries all it needs)."""
-    service = _service_for(store, identity, service_id)
-    if body.target is not None and _find_product(store, body.target) is None:
+    service = _service_for(stores, identity, service_id)
+    if body.target is not None and _find_product(stores, body.target) is None:
         raise InvalidInput("No existe ese plan.", code="unknown_target", field="target")
-    client = store.get_client(service.client_id)
+    client = stores.accounts.get_client(service.client_id)
     now = clock.now()
     request_id = new_id(int(now.timestamp() * 1000))
     request = UpgradeRequest(
@@ -435,7 +507,7 @@ def request_manual_upgrade(store: Store, clock: Clock, identity: Identity, servi
         "request_id": request_id, "service_id": service.service_id, "product": service.product_name,
         "target": body.target, "account_executive": client.account_executive, "message": body.message,
     })
-    store.save_with_events([request], [event])
+    save_change([request], [event])
     return request_out(request)
 
 
@@ -450,17 +522,17 @@ def request_out(request: UpgradeRequest) -> UpgradeRequestOut:
     )
 
 
-def staff_upgrade_requests(store: Store, identity: Identity, status: str,
+def staff_upgrade_requests(stores: UpgradeStores, identity: Identity, status: str,
                            account_executive: str | None) -> list[UpgradeRequestOut]:
     require_staff(identity)
-    return [request_out(r) for r in store.upgrade_requests(status)
+    return [request_out(r) for r in stores.upgrades.requests_in(status)
             if account_executive is None or r.account_executive == account_executive]
 
 
-def staff_resolve_request(store: Store, clock: Clock, identity: Identity, request_id: str,
+def staff_resolve_request(stores: UpgradeStores, clock: Clock, identity: Identity, request_id: str,
                           body: ResolveUpgradeRequest) -> UpgradeRequestOut:
     require_staff(identity)
-    request = store.get_upgrade_request(request_id)
+    request = stores.upgrades.get_request(request_id)
     if request.status != "open":
         raise Conflict("Ese pedido ya fue resuelto.", code="upgrade_request_closed")
     now = clock.now()
@@ -471,11 +543,11 @@ def staff_resolve_request(store: Store, clock: Clock, identity: Identity, reques
         "request_id": request.request_id, "service_id": request.service_id, "outcome": body.outcome,
         "note": body.note,
     })
-    store.save_with_events([request], [event])
+    save_change([request], [event])
     return request_out(request)
 
 
-def staff_set_server(store: Store, clock: Clock, identity: Identity, server_name: str,
+def staff_set_server(stores: UpgradeStores, clock: Clock, identity: Identity, server_name: str,
                      body: ServerSettings) -> ServerOut:
     """Flag a server whose accounts must not change plan automatically (e.g. full, or being retired)."""
     require_staff(identity)
@@ -483,9 +555,9 @@ def staff_set_server(store: Store, clock: Clock, identity: Identity, server_name
     if not SERVER_NAME.match(name):
         raise InvalidInput("El nombre del servidor no es válido (ej.: srv12.paneldecliente.com).",
                            code="invalid_server_name", field="server_name")
-    server = store.get_server(name) or Server(*Server.key(name), name=name)
+    server = stores.catalog.get_server(name) or Server(*Server.key(name), name=name)
     server.upgrades_enabled, server.note = body.upgrades_enabled, body.note
     server.updated_by, server.updated_at = identity.subject, to_storage(clock.now())
-    store.put_server(server)
+    stores.catalog.put_server(server)
     return ServerOut(name=server.name, upgrades_enabled=server.upgrades_enabled, note=server.note,
                      updated_at=from_storage(server.updated_at))

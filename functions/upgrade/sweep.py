@@ -11,47 +11,52 @@ from aws_lambda_powertools import Logger
 
 from shared import upgrades
 from shared.clock import Clock, SystemClock, to_storage
-from shared.dal.repositories import Store
+from shared.dal.accounts import Accounts
+from shared.dal.billing import Billing
+from shared.dal.services import Services
+from shared.dal.unit_of_work import save_change
+from shared.dal.upgrades import Upgrades
 from shared.errors import ConcurrentModification
 
 logger = Logger()
-store = Store()
+plan_changes, services, billing, accounts = Upgrades(), Services(), Billing(), Accounts()
 clock = SystemClock()
 
 
-def run(store: Store, clock: Clock) -> dict[str, int]:
+def run(plan_changes: Upgrades, services: Services, billing: Billing, accounts: Accounts,
+        clock: Clock) -> dict[str, int]:
     now = clock.now()
     done = {"expired": 0, "applied": 0, "cancelled": 0, "skipped": 0}
-    for due in store.upgrades_due_before(to_storage(now)):
+    for due in plan_changes.upgrades_due_before(to_storage(now)):
         # The index is eventually consistent: act on the item as it is now.
-        upgrade = store.get_upgrade(due.upgrade_id)
+        upgrade = plan_changes.get_upgrade(due.upgrade_id)
         if upgrade.status not in upgrades.OPEN_STATUSES or upgrade.due_sk is None:
             done["skipped"] += 1
             continue
-        service = store.get_service(upgrade.service_id)
+        service = services.get_service(upgrade.service_id)
         if upgrade.status == "awaiting_payment":
-            invoice = store.find_invoice(upgrade.invoice_id)
+            invoice = billing.find_invoice(upgrade.invoice_id)
             if invoice is not None and invoice.status == "paid":  # settled meanwhile: settlement applies it
                 done["skipped"] += 1
                 continue
             # Anything paid on it meanwhile goes to the client's credit, never lost.
-            client = store.get_client(service.client_id) if invoice is not None and int(invoice.amount_paid) else None
+            client = accounts.get_client(service.client_id) if invoice is not None and invoice.amount_paid else None
             items = [upgrade, service, *[i for i in (invoice, client) if i is not None]]
             events = upgrades.close(upgrade, service, invoice, "expired", "sweep", now, client=client)
             outcome = "expired"
         elif service.status != "active":
             # Suspended or cancelled by its renewal time: no plan (or server package) to change any more.
-            renewal = store.find_invoice(upgrade.repriced_renewal_id)
+            renewal = billing.find_invoice(upgrade.repriced_renewal_id)
             items = [upgrade, service, *([renewal] if renewal else [])]
             events = upgrades.close(upgrade, service, None, "cancelled", "sweep", now, renewal)
             outcome = "cancelled"
         else:
-            renewal = store.find_invoice(service.renewal_invoice_id)
+            renewal = billing.find_invoice(service.renewal_invoice_id)
             events = upgrades.apply(upgrade, service, now, renewal)
             items = [upgrade, service, *([renewal] if renewal else [])]
             outcome = "applied"
         try:
-            store.save_with_events(items, events)
+            save_change(items, events)
         except ConcurrentModification:  # paid or cancelled at this very moment: the next run looks again
             logger.info("plan change changed meanwhile; skipped", extra={"upgrade_id": upgrade.upgrade_id})
             done["skipped"] += 1
@@ -62,6 +67,6 @@ def run(store: Store, clock: Clock) -> dict[str, int]:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: Any) -> dict:
-    done = run(store, clock)
+    done = run(plan_changes, services, billing, accounts, clock)
     logger.info("plan changes swept", extra=done)
     return done

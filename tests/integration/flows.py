@@ -7,7 +7,7 @@ import boto3
 from devstack.runtime import Runtime
 from devstack.workers import StreamPoller
 from shared.clock import FixedClock
-from shared.dal.models import Invoice
+from shared.dal.billing import Invoice
 
 
 def pay(store, invoice_id, at=None):
@@ -20,7 +20,7 @@ def pay(store, invoice_id, at=None):
     invoice = Invoice.get(*Invoice.key(invoice_id))
     paid = Money(int(invoice.total), Currency(invoice.currency))
     reported = ProviderPayment("mercadopago", f"mp-{invoice_id}", "approved", paid, invoice_id, "approved")
-    return settle(store, FixedClock(at or datetime.now(UTC)), reported)
+    return settle(store.billing, store.accounts, FixedClock(at or datetime.now(UTC)), reported)
 
 
 def relay(stack, aws):

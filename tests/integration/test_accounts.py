@@ -6,7 +6,9 @@ import boto3
 import pytest
 from pynamodb.models import Model
 
-from shared.dal.models import Client, EmailMarker, EventRecord, TableItem
+from shared.dal.accounts import Client, EmailMarker
+from shared.dal.outbox import EventRecord
+from shared.dal.table import TableItem
 from tests.integration.conftest import claims_for
 
 SIGNUP = {"email": "ana@ejemplo.com.ar", "password": "Segura123", "name": "Ana Pérez"}
@@ -60,7 +62,7 @@ def test_twenty_concurrent_signups_with_one_email_create_exactly_one_client(stac
     from accounts.schemas import RegisterClient
 
     from shared.clock import SystemClock
-    from shared.dal.repositories import EmailTaken
+    from shared.dal.accounts import EmailTaken
 
     outcomes: list[str] = []
     barrier = threading.Barrier(20)
@@ -252,6 +254,6 @@ def test_only_the_holder_manages_contacts_and_only_its_own(api):
     nulls = api.call("PATCH", f"/me/contacts/{contact_id}", claims=holder, body={"permissions": None})
 
     assert (escalation.status, escalation.json()["code"]) == (403, "holder_only")
-    assert (foreign.status, foreign.json()["code"]) == (404, "contact_not_found")
+    assert (foreign.status, foreign.json()["code"]) == (404, "not_found")
     assert (nulls.status, nulls.json()["field"]) == (422, "permissions")
     assert api.call("GET", "/me/contacts", claims=holder).json()[0]["permissions"] == ["invoices", "profile"]

@@ -10,7 +10,9 @@ from devstack.fake_whm import FakeWhm
 from devstack.runtime import Runtime
 from shared.activation import MAX_PROVISIONING_ATTEMPTS
 from shared.clock import FixedClock
-from shared.dal.models import EventRecord, Service, TableItem
+from shared.dal.outbox import EventRecord
+from shared.dal.services import Service
+from shared.dal.table import TableItem
 from tests.integration.conftest import claims_for
 from tests.integration.flows import pay, provision, relay
 
@@ -127,7 +129,7 @@ def test_manual_product_waits_for_requirements_then_counts_business_days(api, st
     staff = Identity(subject="staff-1", email=None, role=Role.STAFF, client_id=None)
     # Wednesday 23 Dec 2026, noon in Buenos Aires: +2 business days skips Christmas and the weekend.
     service = staff_step(
-        store, FixedClock(datetime(2026, 12, 23, 15, tzinfo=UTC)), staff, service_id, "requirements_met"
+        store.services, FixedClock(datetime(2026, 12, 23, 15, tzinfo=UTC)), staff, service_id, "requirements_met"
     )
 
     assert (service.activation_state, service.eta_from, service.eta_to) == ("in_progress", "2026-12-28", "2026-12-28")
@@ -194,7 +196,7 @@ def test_a_refund_suspends_the_account_on_the_server(api, stack, aws, store, whm
     (username,) = whm.accounts
 
     refund = ProviderPayment("mercadopago", f"mp-{invoice_id}", "refunded", None, invoice_id, "charged_back")
-    assert settle(store, FixedClock(datetime.now(UTC)), refund) == "refunded"
+    assert settle(store.billing, store.accounts, FixedClock(datetime.now(UTC)), refund) == "refunded"
     relay(stack, aws)  # (a fresh relay re-reads the stream: the old create command comes again, and is skipped)
     records, result = provision(stack)
 

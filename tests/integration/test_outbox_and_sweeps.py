@@ -9,7 +9,9 @@ import pytest
 from devstack.runtime import Runtime
 from devstack.workers import StreamPoller
 from shared.clock import FixedClock
-from shared.dal.models import EventRecord, Product, TableItem
+from shared.dal.catalog import Product
+from shared.dal.outbox import EventRecord
+from shared.dal.table import TableItem
 from shared.events import EventType, new_event
 from tests.integration.conftest import claims_for
 
@@ -99,7 +101,8 @@ def _ordered_invoice(api, store, at):
     from shared.auth import Identity, Role
 
     staff = Identity(subject="staff-1", email=None, role=Role.STAFF, client_id=None)
-    order = create_order(store, boto3.client("kms", region_name="us-east-1"), FixedClock(at), staff, client_id,
+    order = create_order(store.answers,
+                         boto3.client("kms", region_name="us-east-1"), FixedClock(at), staff, client_id,
                          CreateOrder(product_id="hosting-inicial", billing_cycle="annually"))
     return order.invoice.invoice_id
 
@@ -112,13 +115,13 @@ def test_overdue_sweep_reminds_once_per_local_day(store, overdue_invoice, now):
     from billing.reminders import remind_overdue_invoices
 
     clock = FixedClock(now + timedelta(days=2))
-    assert remind_overdue_invoices(store, clock) == 0  # not due yet (due after 3 days)
+    assert remind_overdue_invoices(store.billing, clock) == 0  # not due yet (due after 3 days)
 
     clock.set(now + timedelta(days=4))
-    assert remind_overdue_invoices(store, clock) == 1
-    assert remind_overdue_invoices(store, clock) == 0  # same day: already reminded
+    assert remind_overdue_invoices(store.billing, clock) == 1
+    assert remind_overdue_invoices(store.billing, clock) == 0  # same day: already reminded
     clock.set(now + timedelta(days=5))
-    assert remind_overdue_invoices(store, clock) == 1
+    assert remind_overdue_invoices(store.billing, clock) == 1
 
     payloads = [json.loads(e.payload) for e in _overdue_events()]
     assert sorted(p["days_overdue"] for p in payloads) == [1, 2]
@@ -135,18 +138,19 @@ def test_free_orders_are_born_paid_and_never_overdue(api, store, now):
     _ordered_invoice(api, store, now)  # a paid-for one beside it, to show the sweep does run
     client_id = api.call("GET", "/me", claims=claims_for(client_id=_client_ids()[0])).json()["account"]["client_id"]
     staff = Identity(subject="staff-1", email=None, role=Role.STAFF, client_id=None)
-    order = create_order(store, boto3.client("kms", region_name="us-east-1"), FixedClock(now), staff, client_id,
+    order = create_order(store.answers,
+                         boto3.client("kms", region_name="us-east-1"), FixedClock(now), staff, client_id,
                          CreateOrder(product_id="soporte-standard", billing_cycle="monthly"))
 
     assert order.invoice.status == "paid" and order.invoice.total.amount == 0
-    assert remind_overdue_invoices(store, FixedClock(now + timedelta(days=30))) == 1  # only the paid-for one
+    assert remind_overdue_invoices(store.billing, FixedClock(now + timedelta(days=30))) == 1  # only the paid-for one
     paid_events = [json.loads(e.payload) for e in TableItem.scan() if isinstance(e, EventRecord)
                    and e.type == "invoice.paid"]
     assert [p["invoice_id"] for p in paid_events] == [order.invoice.invoice_id]
 
 
 def _client_ids():
-    from shared.dal.models import Client
+    from shared.dal.accounts import Client
 
     return [c.client_id for c in TableItem.scan() if isinstance(c, Client)]
 
@@ -163,16 +167,23 @@ def test_overdue_schedule_runs_through_the_handler(api, store, stack):
     assert [json.loads(e.payload)["invoice_id"] for e in _overdue_events()] == [invoice_id]
 
 
-def test_a_time_range_of_outbox_events_can_be_republished(api, stack, store, now):
+def test_a_time_range_of_outbox_events_can_be_republished_each_to_its_queue(api, stack, store, now):
     from tools.replay_outbox import replay
 
     for index, minutes in enumerate((0, 50, 70, 200)):  # the last two fall outside the range below
         event = new_event(EventType.CLIENT_UPDATED, client_id=f"C{index}", payload={"n": index},
                           occurred_at=now + timedelta(minutes=minutes))
         store.save_with_events([], [event])
+    # A command in the range: replayed to its worker's queue, as the relay routes it (it was lost before).
+    command = new_event(EventType.SERVICE_PROVISIONING_REQUESTED, client_id="C9",
+                        occurred_at=now + timedelta(minutes=5),
+                        payload={"service_id": "S1", "action": "create", "module": "cpanel"})
+    store.save_with_events([], [command])
     sqs = boto3.client("sqs", region_name="us-east-1")
+    queues = {"*": stack.refs["AlertsQueue"], "service.provisioning_requested": stack.refs["ProvisioningQueue"]}
 
-    sent = replay(store, sqs, stack.refs["AlertsQueue"], now, now + timedelta(minutes=60))
+    sent = replay(store.outbox, sqs, queues, now, now + timedelta(minutes=60))
 
-    assert sent == 2
+    assert sent == 3
     assert sorted(body["payload"]["n"] for body, _ in _drain(stack.refs["AlertsQueue"])) == [0, 1]
+    assert [body["id"] for body, _ in _drain(stack.refs["ProvisioningQueue"])] == [command.event_id]

@@ -10,7 +10,13 @@ import pytest
 from devstack.fake_whm import FakeWhm
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import FixedClock, from_storage, to_storage
-from shared.dal.models import Client, Contact, EventRecord, Invoice, InvoiceLine, Product, Service, TableItem, Upgrade
+from shared.dal.accounts import Client, Contact
+from shared.dal.billing import Invoice, InvoiceLine
+from shared.dal.catalog import Product
+from shared.dal.outbox import EventRecord
+from shared.dal.services import Service
+from shared.dal.table import TableItem
+from shared.dal.upgrades import Upgrade
 from shared.ids import new_id
 from tests.integration.conftest import claims_for
 from tests.integration.flows import pay, provision, relay
@@ -70,11 +76,9 @@ def _snapshot():
 
 
 def _sweep(at):
-    from upgrade.sweep import run
+    from upgrade.sweep import accounts, billing, plan_changes, run, services
 
-    from shared.dal.repositories import Store
-
-    return run(Store(), FixedClock(at))
+    return run(plan_changes, services, billing, accounts, FixedClock(at))
 
 
 def test_the_help_centre_example_annual_100_to_150_in_the_middle_of_the_year_pays_50(api, store, holder, client_id):
@@ -516,7 +520,7 @@ def test_a_partly_paid_upgrade_that_ends_unapplied_credits_what_was_paid(api, st
                     body={"target": "hosting-avanzado"}).json()
     invoice_id = body["invoice"]["invoice_id"]
     partial = ProviderPayment("mercadopago", "mp-parcial", "approved", Money(3000, "ARS"), invoice_id, "approved")
-    assert settle(store, FixedClock(datetime.now(UTC)), partial) == "underpaid"
+    assert settle(store.billing, store.accounts, FixedClock(datetime.now(UTC)), partial) == "underpaid"
 
     if ending == "cancel":
         path = f"/services/{service.service_id}/upgrades/{body['upgrade']['upgrade_id']}/cancel"
@@ -528,7 +532,7 @@ def test_a_partly_paid_upgrade_that_ends_unapplied_credits_what_was_paid(api, st
     assert Client.get(*Client.key(client_id)).credit.as_dict() == {"ARS": 3000}
     assert [e["reason"] for e in _events("client.credited")] == ["upgrade_cancelled"]
     # A refund of that payment takes back the credit it became, not more.
-    settle(store, FixedClock(datetime.now(UTC)), ProviderPayment(
+    settle(store.billing, store.accounts, FixedClock(datetime.now(UTC)), ProviderPayment(
         "mercadopago", "mp-parcial", "refunded", Money(3000, "ARS"), invoice_id, "refunded"))
     assert Client.get(*Client.key(client_id)).credit.as_dict() == {"ARS": 0}
 

@@ -9,7 +9,8 @@ from alerts.whatsapp import classify, valid_signature, without_mobile_nine
 
 from shared import alerts
 from shared.calendar import quiet_until
-from shared.dal.models import Client, Contact, Delivery
+from shared.dal.accounts import Client, Contact
+from shared.dal.alerts import Delivery
 
 
 @pytest.mark.parametrize(("http_status", "code", "kind"), [

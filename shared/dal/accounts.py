@@ -1,0 +1,154 @@
+"""Accounts: clients, their secondary contacts, and the login-email markers that keep both unique."""
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.exceptions import DoesNotExist
+
+from shared.dal.table import IntegerAttribute, TableItem, batch_get, not_found
+from shared.dal.unit_of_work import UnitOfWork
+from shared.errors import Conflict
+from shared.ids import is_valid_id
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "Ya existe una cuenta con ese email. Inicie sesión o recupere su clave."
+
+
+class EmailMarker(TableItem, discriminator="EmailMarker"):
+    """Claims a login email (clients and contacts share one namespace: both sign in with it)."""
+
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return f"EMAIL#{email}", "EMAIL"
+
+
+class Client(TableItem, discriminator="Client"):
+    client_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    company = UnicodeAttribute(null=True)
+    tax_id = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(default="AR")
+    phone = UnicodeAttribute(null=True)
+    whatsapp_opt_in = BooleanAttribute(default=False)
+    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # kind -> on/off (absent: on)
+    support_plan = UnicodeAttribute(default="standard")
+    account_executive = UnicodeAttribute(null=True)
+    credit = MapAttribute(of=IntegerAttribute, default=dict)  # currency -> minor units
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", "CLIENT"
+
+    def credit_in(self, currency: str) -> int:
+        return (self.credit.as_dict() if self.credit else {}).get(currency, 0)
+
+    def adjust_credit(self, currency: str, delta: int) -> None:
+        """The credit balance (minor units per currency) changes by ``delta``."""
+        credit = self.credit.as_dict() if self.credit else {}
+        credit[currency] = credit.get(currency, 0) + delta
+        self.credit = credit
+
+
+class Contact(TableItem, discriminator="Contact"):
+    """A secondary contact of a client account, with the rights the holder chose."""
+
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    whatsapp_opt_in = BooleanAttribute(default=False)
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # kind -> on/off (absent: on)
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str, contact_id: str) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", f"CONTACT#{contact_id}"
+
+
+class Accounts:
+    """Reads and writes of the accounts context."""
+
+    def get_client(self, client_id: str) -> Client:
+        if not isinstance(client_id, str) or not is_valid_id(client_id):
+            raise not_found()
+        try:
+            return Client.get(*Client.key(client_id))
+        except DoesNotExist:
+            raise not_found() from None
+
+    def get_contact(self, client_id: str, contact_id: str) -> Contact | None:
+        if not is_valid_id(client_id) or not is_valid_id(contact_id):
+            return None
+        try:
+            return Contact.get(*Contact.key(client_id, contact_id))
+        except DoesNotExist:
+            return None
+
+    def contact_permissions(self, client_id: str, contact_id: str) -> set[str] | None:
+        """What shared.auth.authorize asks for a contact: its current rights, or None if removed."""
+        contact = self.get_contact(client_id, contact_id)
+        return None if contact is None else set(contact.permissions)
+
+    def list_contacts(self, client_id: str) -> list[Contact]:
+        pk, _ = Client.key(client_id)
+        return list(Contact.query(pk, Contact.sk.startswith("CONTACT#")))
+
+    def account_people(self, client_id: str) -> tuple[Client | None, list[Contact]]:
+        """A client and its contacts: one Query of the client's partition."""
+        if not is_valid_id(client_id):
+            return None, []
+        items = list(TableItem.query(Client.key(client_id)[0]))
+        client = next((i for i in items if isinstance(i, Client)), None)
+        return client, [i for i in items if isinstance(i, Contact)]
+
+    def with_contact(self, keys: list[tuple[str, str]], client_id: str | None, contact_id: str | None
+                     ) -> tuple[dict[tuple[str, str], TableItem], "ContactRights"]:
+        """Items by key together with a calling contact's own item, in one BatchGetItem: what a route
+        reads and the caller's current rights in one round trip."""
+        contact_key = Contact.key(client_id, contact_id) if client_id and contact_id else None
+        found = batch_get([*keys, *([contact_key] if contact_key else [])])
+        contact = found.get(contact_key) if contact_key else None
+        return found, ContactRights(contact if isinstance(contact, Contact) else None)
+
+    # --- writes (through the caller's unit of work) ---------------------------------------------
+
+    def add_client(self, uow: UnitOfWork, client: Client) -> None:
+        uow.save(EmailMarker(*EmailMarker.key(client.email), client_id=client.client_id),
+                 condition=EmailMarker.pk.does_not_exist(), error=EmailTaken())
+        uow.create(client, error=EmailTaken())
+
+    def add_contact(self, uow: UnitOfWork, contact: Contact) -> None:
+        uow.save(EmailMarker(*EmailMarker.key(contact.email), client_id=contact.client_id,
+                             contact_id=contact.contact_id),
+                 condition=EmailMarker.pk.does_not_exist(), error=EmailTaken())
+        uow.check(Client, *Client.key(contact.client_id), Client.pk.exists(), error=not_found())
+        uow.create(contact, error=EmailTaken())
+
+    def remove_contact(self, uow: UnitOfWork, contact: Contact) -> None:
+        """The contact (version-checked) and its email, freed for another login."""
+        uow.delete(contact)
+        uow.delete(EmailMarker(*EmailMarker.key(contact.email), client_id=contact.client_id))
+
+
+class ContactRights:
+    """A contact's rights as read with the item it asks for (a ``ContactPermissionsLoader`` for
+    shared.auth.authorize that costs no further read)."""
+
+    def __init__(self, contact: Contact | None):
+        self._contact = contact
+
+    def __call__(self, client_id: str, contact_id: str) -> set[str] | None:
+        contact = self._contact
+        if contact is None or (contact.client_id, contact.contact_id) != (client_id, contact_id):
+            return None
+        return set(contact.permissions)

@@ -1,0 +1,75 @@
+"""Services: what a client bought, its plan, its period and its activation."""
+
+from collections.abc import Iterable
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, UnicodeAttribute, VersionAttribute
+
+from shared.dal.table import IntegerAttribute, TableItem, batch_get, get_by_id
+from shared.ids import is_valid_id
+
+
+class Service(TableItem, discriminator="Service"):
+    service_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    product_name = UnicodeAttribute()
+    product_group = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | active | suspended | cancelled | activation_failed
+    suspension_reason = UnicodeAttribute(null=True)  # why it is suspended: payment_refunded | …
+    billing_cycle = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    recurring_amount = IntegerAttribute()  # price of a cycle of the current plan, minor units
+    period_start = UnicodeAttribute(null=True)
+    period_end = UnicodeAttribute(null=True)  # next due date
+    domain = UnicodeAttribute(null=True)
+    # Copied from the product when ordered, so the detail page is one read (see docs/data-model.md).
+    manual = UnicodeAttribute(null=True)
+    # The plan's upgrade paths, copied from the product when ordered or changed: the upgrade options read
+    # them with the service and fetch product and targets in one BatchGetItem (docs/data-model.md).
+    upgrade_targets = ListAttribute(of=UnicodeAttribute, null=True)
+    credentials_ciphertext = UnicodeAttribute(null=True)  # KMS ciphertext, base64
+    auto_renew = BooleanAttribute(default=True)
+    # Activation (docs/payments.md): copied from the product when ordered.
+    activation_mode = UnicodeAttribute(default="manual")  # instant | manual | custom
+    activation_days_min = IntegerAttribute(default=0)
+    activation_days_max = IntegerAttribute(default=0)
+    provisioning_module = UnicodeAttribute(null=True)
+    provisioning_account = UnicodeAttribute(null=True)  # e.g. the cPanel username (not a secret)
+    requirements = ListAttribute(of=UnicodeAttribute, default=list)
+    # awaiting_payment | queued | provisioning | awaiting_requirements | in_progress | active | failed | cancelled
+    activation_state = UnicodeAttribute(default="awaiting_payment")
+    activation_attempts = IntegerAttribute(default=0)
+    activation_error = UnicodeAttribute(null=True)
+    eta_from = UnicodeAttribute(null=True)  # local dates (YYYY-MM-DD)
+    eta_to = UnicodeAttribute(null=True)
+    # Plan changes (docs/billing.md). What was paid for the cycle that started at paid_for_period: it
+    # differs from recurring_amount after an upgrade or an immediate downgrade, and a new cycle (another
+    # period_start) makes it stale by itself.
+    paid_this_cycle = IntegerAttribute(null=True)
+    paid_for_period = UnicodeAttribute(null=True)
+    pending_upgrade_id = UnicodeAttribute(null=True)  # at most one change under way per service
+    custom_package = BooleanAttribute(default=False)  # a package made to measure: upgrades are manual
+    server = UnicodeAttribute(null=True)  # host name of the server the account lives on
+    renewal_invoice_id = UnicodeAttribute(null=True)  # the unpaid invoice of the next cycle, when issued
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(service_id: str) -> tuple[str, str]:
+        return f"SERVICE#{service_id}", "SERVICE"
+
+
+class Services:
+    def list_services(self, client_id: str) -> list[Service]:
+        if not is_valid_id(client_id):
+            return []
+        return list(Service.by_owner.query(f"CLIENT#{client_id}", Service.gsi1sk.startswith("SERVICE#")))
+
+    def get_service(self, service_id: str, consistent: bool = False) -> Service:
+        return get_by_id(Service, service_id, consistent=consistent)
+
+    def get_services(self, service_ids: Iterable[str]) -> list[Service]:
+        """Services by id in one BatchGetItem (absent ones are left out), in id order."""
+        found = batch_get(Service.key(service_id) for service_id in service_ids if is_valid_id(service_id))
+        return sorted((s for s in found.values() if isinstance(s, Service)), key=lambda s: s.service_id)
