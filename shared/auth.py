@@ -9,6 +9,8 @@ the body, query or path. One check, ``authorize``, decides every access to an ac
 Another client's resource answers 404, not 403: we do not confirm that it exists.
 """
 
+import base64
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -73,14 +75,37 @@ def _groups(raw: Any) -> set[str]:
     return set(raw.split(",")) if isinstance(raw, str) and raw else set()
 
 
-def identity_from_claims(claims: Mapping[str, Any] | None) -> Identity:
+def token_groups(authorization: str | None, subject: str) -> list[str] | None:
+    """The groups of the ID token in the Authorization header, as the JSON list Cognito wrote (so a group
+    named "ops,staff" is one name, not two). API Gateway's authorizer verified that very token before the
+    function runs, so its payload is read, not verified again; it must be the token of ``subject``. None
+    when there is no readable token (the claims' string is all there is)."""
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > 16384:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(payload, dict) or payload.get("sub") != subject:
+        raise Unauthenticated()  # not the token the authorizer verified
+    groups = payload.get("cognito:groups", [])
+    return [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
+
+
+def identity_from_claims(claims: Mapping[str, Any] | None, authorization: str | None = None) -> Identity:
+    """Who is calling, from the claims the authorizer verified (and, for groups, the token they came from:
+    ``authorization``, the request's Authorization header)."""
     if not claims or not claims.get("sub"):
         raise Unauthenticated()
     if claims.get("token_use") not in (None, "id"):
         raise Unauthenticated("Use el token de identidad (ID token) de su sesión.", code="wrong_token")
     subject = str(claims["sub"])
     email = claims.get("email")
-    if STAFF_GROUP in _groups(claims.get("cognito:groups")):
+    listed = token_groups(authorization, subject) if authorization else None
+    groups = set(listed) if listed is not None else _groups(claims.get("cognito:groups"))
+    if STAFF_GROUP in groups:
         return Identity(subject=subject, email=email, role=Role.STAFF, client_id=None)
     client_id = claims.get(CLAIM_CLIENT_ID)
     if not client_id:

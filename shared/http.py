@@ -340,5 +340,5 @@ def _proxy_error(event: dict[str, Any], status: int, code: str, message: str) ->
 
 
 def current_identity(app: APIGatewayRestResolver) -> Identity:
-    claims = app.current_event.request_context.authorizer.claims
-    return identity_from_claims(claims)
+    event = app.current_event
+    return identity_from_claims(event.request_context.authorizer.claims, event.headers.get("Authorization"))

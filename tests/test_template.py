@@ -217,7 +217,8 @@ def test_cloudwatch_may_publish_to_every_topic_an_alarm_notifies():
         assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= granted, topic
 
 
-def test_cognito_group_names_hold_no_comma():
-    # API Gateway passes a token's groups joined by commas: a group "ops,staff" would read as staff.
-    groups = [r["Properties"]["GroupName"] for r in RESOURCES.values() if r["Type"] == "AWS::Cognito::UserPoolGroup"]
-    assert groups and not any("," in name for name in groups)
+def test_staff_rights_outlive_removal_from_the_group_by_five_minutes_at_most():
+    # Staff come from the ID token's groups (shared.auth.token_groups): its lifetime is the window in which
+    # someone removed from `staff` keeps the rights.
+    (client,) = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Cognito::UserPoolClient"]
+    assert client["TokenValidityUnits"]["IdToken"] == "minutes" and client["IdTokenValidity"] <= 5

@@ -257,3 +257,23 @@ def test_only_the_holder_manages_contacts_and_only_its_own(api):
     assert (foreign.status, foreign.json()["code"]) == (404, "not_found")
     assert (nulls.status, nulls.json()["field"]) == (422, "permissions")
     assert api.call("GET", "/me/contacts", claims=holder).json()[0]["permissions"] == ["invoices", "profile"]
+
+
+@pytest.mark.parametrize("change", [{"phone": "011 15 2345-6789"}, {"whatsapp_opt_in": True},
+                                    {"phone": "011 15 2345-6789", "whatsapp_opt_in": True, "company": "X"}])
+def test_a_contact_with_profile_cannot_take_the_holders_number_or_alerts(api, change):
+    """Defect: a contact with `profile` could set the account's phone and opt-in, and so receive every
+    alert of the holder. The account's number is the holder's; a contact's own is in /me/alerts/settings."""
+    client_id = api.call("POST", "/clients", body=SIGNUP).json()["client_id"]
+    holder = claims_for(client_id=client_id)
+    contact_id = api.call("POST", "/me/contacts", claims=holder, body={
+        "email": "perfil@ejemplo.com.ar", "name": "Perfil", "permissions": ["profile"]}).json()["contact_id"]
+    contact = claims_for(client_id=client_id, contact_id=contact_id, sub="sub-contact")
+    before = api.call("GET", "/me", claims=holder).json()["account"]
+
+    refused = api.call("PATCH", "/me", claims=contact, body=change)
+
+    assert (refused.status, refused.json()["code"]) == (403, "holder_only_field")
+    assert api.call("GET", "/me", claims=holder).json()["account"] == before
+    assert api.call("PATCH", "/me", claims=contact, body={"company": "Estudio"}).status == 200  # the rest it may
+    assert api.call("PATCH", "/me", claims=holder, body={"phone": "011 15 2345-6789", **change}).status == 200

@@ -491,3 +491,71 @@ def test_the_sender_takes_a_released_alert_before_its_status_is_flipped(stack, s
     _send(stack)
 
     assert _deliveries()[0].status == "sent" and _deliveries()[0].due_pk is None
+
+
+def test_unconfigured_retries_back_off_by_the_queues_receive_count(stack, whatsapp, client_id, setting):
+    """Defect: with no claim, no attempt was counted and every retry came back after 10 s (the DLQ within
+    a minute). The receive count now drives the backoff, as for every other retryable error."""
+    setting("WHATSAPP_PHONE_NUMBER_ID", "")
+    _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE))
+    records = _receive(stack)
+    changed = []
+    sqs = boto3.client("sqs", region_name="us-east-1")
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(sqs, name)
+
+        def change_message_visibility(self, **call):
+            changed.append(call["VisibilityTimeout"])
+            return sqs.change_message_visibility(**call)
+
+    import alerts.deliveries_worker as worker
+
+    previous, worker.sqs = worker.sqs, Spy()
+    try:
+        for receives in (1, 2, 4):
+            record = {**records[0], "attributes": {"ApproximateReceiveCount": str(receives)}}
+            Runtime(stack).invoke("AlertsSenderFunction", {"Records": [record]})
+    finally:
+        worker.sqs = previous
+    assert changed == [10, 20, 80]
+    assert _deliveries()[0].attempts == 0 and whatsapp.attempts == 0
+
+
+def test_an_invoice_alert_waits_on_the_queue_and_is_dropped_if_the_invoice_was_paid_meanwhile(
+        stack, store, whatsapp, client_id):
+    from alerts.dispatch import fan_out
+
+    from shared.dal.billing import Invoice, InvoiceLine
+
+    invoice = Invoice(*Invoice.key(INVOICE["invoice_id"]), invoice_id=INVOICE["invoice_id"], client_id=client_id,
+                      lines=[InvoiceLine(description="x", amount=15000)], currency="ARS", total=15000,
+                      status="unpaid", issued_at=to_storage(datetime.now(UTC)), due_at=INVOICE["due_at"])
+    invoice.save()
+    queued = []
+    fan_out(store.alerts, store.accounts, lambda pks, delays: queued.append(delays) or [],
+            FixedClock(datetime.now(UTC)), [("a", _envelope(EventType.INVOICE_CREATED, client_id, INVOICE)),
+             ("b", _envelope(EventType.INVOICE_PAID, client_id, INVOICE))], [], "", hold_seconds=120)
+    created, paid = sorted(_deliveries(), key=lambda d: d.event_type)
+    assert queued == [{created.pk: 120}]  # the paid alert goes at once; the issued one waits two minutes
+
+    invoice.status = "paid"
+    invoice.save()
+    from alerts.deliver import deliver
+    from alerts.deliveries_worker import api, still_unpaid
+
+    assert deliver(store.alerts, api, FixedClock(datetime.now(UTC)), created.pk, still_unpaid) == "dropped"
+    assert Delivery.get(created.pk, "DELIVERY").status == "dropped" and whatsapp.sent == []
+
+
+def test_the_number_that_worked_after_131030_is_used_at_once_next_time(stack, whatsapp, client_id):
+    whatsapp.registered_without_nine.add("5491123456789")
+    _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE))
+    _send(stack)
+    first_attempts = whatsapp.attempts
+    _fan_out(stack, _envelope(EventType.SERVICE_ACTIVATED, client_id, {"product_name": "Hosting"}))
+    _send(stack)
+
+    assert [m["to"] for m in whatsapp.sent] == ["541123456789", "541123456789"]
+    assert (first_attempts, whatsapp.attempts) == (2, 3)  # the second alert needed no refused try

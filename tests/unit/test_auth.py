@@ -69,3 +69,32 @@ def test_contacts_get_exactly_their_permissions():
     with pytest.raises(Forbidden) as revoked:
         authorize(contact, "C1", Permission.INVOICES, load)
     assert revoked.value.code == "contact_revoked"
+
+
+def _token(payload: dict) -> str:
+    import base64
+    import json
+
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(payload)}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(("groups", "staff"), [(["staff"], True), (["ops", "staff"], True), (["ops,staff"], False),
+                                               (["[staff]"], False), ([], False), ("staff", False)])
+def test_staff_groups_are_read_from_the_verified_tokens_own_list(groups, staff):
+    """API Gateway joins a list claim with commas, so a group named "ops,staff" looked like two groups; the
+    token the authorizer verified holds the real list."""
+    claims = {"sub": "s", "token_use": "id", "custom:client_id": "C1", "cognito:groups": "ops,staff"}
+    token = _token({"sub": "s", "cognito:groups": groups})
+
+    identity = identity_from_claims(claims, f"Bearer {token}")
+
+    assert (identity.role is Role.STAFF) is staff
+
+
+def test_a_token_of_someone_else_than_the_claims_is_refused():
+    with pytest.raises(Unauthenticated):
+        identity_from_claims({"sub": "s", "custom:client_id": "C1"},
+                             _token({"sub": "other", "cognito:groups": ["staff"]}))
