@@ -89,6 +89,7 @@ class LocalStack:
             ("POST", "/local/token"): self._token,
             ("POST", "/local/schedules"): self._fire,
             ("POST", "/local/payments"): self._pay,
+            ("POST", "/local/refunds"): self._refund,
             ("GET", "/local/whatsapp"): self._whatsapp_sent,
             ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
             ("GET", "/swagger"): self._swagger,
@@ -194,6 +195,18 @@ class LocalStack:
         payment_id = self.mercadopago.pay(f"{self.url}/webhooks/mercadopago", amount=Decimal(minor) / 100,
                                           currency=currency, invoice_id=invoice.invoice_id)
         return json_response(200, {"provider": "mercadopago", "payment_id": payment_id})
+
+    def _refund(self, path, headers, body):
+        """Simulate Mercado Pago refunding a payment made with /local/payments: its status becomes refunded
+        and its signed notification reaches our API (settlement reads the status from the fake)."""
+        try:
+            payment_id = str(json.loads(body or b"{}")["payment_id"])
+            self.mercadopago.set_status(payment_id, "refunded")
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input",
+                                       "message": "Envíe {\"payment_id\"} de un pago hecho con /local/payments."})
+        status = self.mercadopago.notify(f"{self.url}/webhooks/mercadopago", payment_id)
+        return json_response(200, {"provider": "mercadopago", "payment_id": payment_id, "webhook_status": status})
 
     def _swagger(self, path, headers, body):
         import swagger_ui_bundle

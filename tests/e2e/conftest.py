@@ -56,7 +56,9 @@ def local_stack(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("devstack") / "devstack.log"
     log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "devstack", "--port", str(port), "--aws-port", str(aws_port)],
+        # Invoice alerts held 3 s instead of 120 (the hold and the drop are tested in test_alerts.py).
+        [sys.executable, "-u", "-m", "devstack", "--port", str(port), "--aws-port", str(aws_port),
+         "--param", "InvoiceAlertHoldSeconds=3"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + 90
