@@ -99,7 +99,9 @@ def withdraw(service: Service, now: datetime) -> list[EventRecord] | None:
         service.status = "suspended"
         service.suspension_reason = REFUNDED
         events.extend(server_command(service, now, "suspend", reason="Pago devuelto"))
-    elif service.activation_state in ("queued", "provisioning", "awaiting_requirements", "in_progress"):
+    elif service.activation_state in ("queued", "provisioning", "awaiting_requirements", "in_progress", "failed"):
+        # A failed one too: a staff retry must not provision a service whose money went back.
+        service.status = "pending"
         service.activation_state = "cancelled"
     else:
         return None

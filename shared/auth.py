@@ -103,8 +103,12 @@ def identity_from_claims(claims: Mapping[str, Any] | None, authorization: str | 
         raise Unauthenticated("Use el token de identidad (ID token) de su sesión.", code="wrong_token")
     subject = str(claims["sub"])
     email = claims.get("email")
+    groups = _groups(claims.get("cognito:groups"))
     listed = token_groups(authorization, subject) if authorization else None
-    groups = set(listed) if listed is not None else _groups(claims.get("cognito:groups"))
+    if listed is not None:
+        # Staff only when both agree: the token's own list (so "ops,staff" is one name, not staff) and the
+        # claims the authorizer verified (so a header that is not the verified token can add nothing).
+        groups = groups & set(listed)
     if STAFF_GROUP in groups:
         return Identity(subject=subject, email=email, role=Role.STAFF, client_id=None)
     client_id = claims.get(CLAIM_CLIENT_ID)

@@ -341,4 +341,8 @@ def _proxy_error(event: dict[str, Any], status: int, code: str, message: str) ->
 
 def current_identity(app: APIGatewayRestResolver) -> Identity:
     event = app.current_event
+    sent = [v for k, values in (event.multi_value_headers or {}).items() if k.lower() == "authorization"
+            for v in values or []]
+    if len(sent) > 1:  # which one did the authorizer verify? Refused rather than guessed.
+        raise Unauthenticated()
     return identity_from_claims(event.request_context.authorizer.claims, event.headers.get("Authorization"))

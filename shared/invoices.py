@@ -84,13 +84,13 @@ def settle_at_issue(uow: UnitOfWork, invoice: Invoice, client: Client | None, no
     )
     payment.provider_payment_id = payment.pk.split("#", 2)[2]
     Billing().add_payment(uow, payment)
-    uow.emit([new_event(EventType.PAYMENT_RECEIVED, client_id=invoice.client_id, occurred_at=now, payload={
-        "provider": "credit", "payment_id": payment.provider_payment_id, "invoice_id": invoice.invoice_id,
-        "amount": used, "currency": invoice.currency, "status": "applied", "applied": used, "credited": 0,
-    })])
     apply_payment(uow, invoice, used, now, provider="credit")
     if invoice.status != "paid":
         payment.status = "underpaid"
+    uow.emit([new_event(EventType.PAYMENT_RECEIVED, client_id=invoice.client_id, occurred_at=now, payload={
+        "provider": "credit", "payment_id": payment.provider_payment_id, "invoice_id": invoice.invoice_id,
+        "amount": used, "currency": invoice.currency, "status": payment.status, "applied": used, "credited": 0,
+    })])
 
 
 def apply_payment(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime, provider: str | None) -> None:
@@ -100,6 +100,9 @@ def apply_payment(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime,
     invoice.amount_paid += amount
     uow.save(invoice)
     if invoice.amount_paid < invoice.total:
+        if invoice.status == "refunded":  # paid again in part: owed again, and reminded
+            invoice.status = "unpaid"
+            mark_due(invoice, "INVOICE", invoice.invoice_id, invoice.due_at)
         return
     invoice.status = "paid"
     invoice.paid_at = to_storage(now)

@@ -63,7 +63,7 @@ def apply(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice | 
     else:
         service.paid_this_cycle = (paid_before + upgrade.amount_due - upgrade.renewal_difference
                                    - upgrade.credit)
-    service.paid_for_period = service.period_start
+    service.paid_for_period = upgrade.applied_period_start = service.period_start
     service.updated_at = to_storage(now)
     upgrade.due_pk = upgrade.due_sk = None
     upgrade.updated_at = to_storage(now)
@@ -82,7 +82,9 @@ def revert(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice |
     """The money of an applied change was refunded: the service goes back to the plan, cycle, period and
     paid amount it had before (and its server to the old package); the change is ``reverted``. A change
     the service has since moved on from is left to staff (the event says so)."""
-    moved_on = (service.product_id, service.billing_cycle) != (upgrade.to_product_id, upgrade.to_billing_cycle)
+    # Moved on: another plan since, or another period (a renewal paid at the new price is the client's).
+    moved_on = ((service.product_id, service.billing_cycle) != (upgrade.to_product_id, upgrade.to_billing_cycle)
+                or service.period_start != upgrade.applied_period_start)
     upgrade.status = "reverted"
     upgrade.updated_at = to_storage(now)
     if service.pending_upgrade_id == upgrade.upgrade_id:
@@ -95,8 +97,7 @@ def revert(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice |
     if moved_on:
         return events
     service.product_id, service.product_name = upgrade.from_product_id, upgrade.from_product_name
-    if upgrade.from_manual:
-        service.manual = upgrade.from_manual
+    service.manual = upgrade.from_manual
     service.upgrade_targets = None  # read again from the old plan's product
     service.billing_cycle = upgrade.from_billing_cycle
     service.recurring_amount = upgrade.from_recurring_amount

@@ -153,7 +153,7 @@ def cold_starts(repeat: int) -> list[str]:
         # PynamoDB creates its botocore client on first use, which a cold invocation pays before answering.
         work = (
             f"__import__({module!r})\nif 'pynamodb' in sys.modules:\n"
-            "    from shared.dal.models import TableItem; TableItem._get_connection().connection.client"
+            "    from shared.dal.table import TableItem; TableItem._get_connection().connection.client"
         )
         targets[logical_id] = (work, {**base_env, **env})
     names = list(targets)
@@ -291,7 +291,7 @@ def dynamodb_requests() -> list[str]:
     try:
         session = boto3.Session(region_name="us-east-1")
         stack = provision(session)
-        # Like tests/integration/conftest.py. Before the first import of shared.dal.models: the table name
+        # Like tests/integration/conftest.py. Before the first import of shared.dal: the table name
         # is read at import.
         for function in stack.functions.values():
             os.environ.update({k: v for k, v in function.environment.items() if k != "POWERTOOLS_SERVICE_NAME"})

@@ -83,6 +83,8 @@ def _record_account(services: Services, clock: Clock, service_id: str, username:
         service.updated_at = to_storage(now)
         if service.activation_state in ("provisioning", "queued"):  # queued: paid again meanwhile
             events, outcome = activation.activated(service, now), "activated"
+        elif service.activation_state == "active":  # another run, after a stale claim, got there first
+            events, outcome = [], "recorded"
         else:
             events = activation.server_command(service, now, "suspend", reason="Activación cancelada")
             outcome = "recorded:suspend-queued"
@@ -106,6 +108,10 @@ SERVER_ACTIONS = {
 }
 
 
+# Commands that follow the service's state: (action -> the service is active when it applies).
+STATE_ACTIONS = {"suspend": False, "unsuspend": True}
+
+
 def apply_to_server(services: Services, plan_changes: Upgrades, clock: Clock, whm: cpanel.WhmApi | None,
                     command: dict) -> str:
     """A command on an existing account (suspend after a refund, unsuspend when paid again, change
@@ -114,6 +120,11 @@ def apply_to_server(services: Services, plan_changes: Upgrades, clock: Clock, wh
     service = services.get_service(command["service_id"], consistent=True)
     if not service.provisioning_account or service.provisioning_module != "cpanel":
         outcome = "skipped:no-account"
+    elif command["action"] in STATE_ACTIONS and STATE_ACTIONS[command["action"]] != (service.status == "active"):
+        # Decided by the service as it is now, not as it was when queued: a refund's suspend delivered after
+        # the unsuspend of the payment that followed it (a standard queue does not keep order, and a
+        # replay sends commands again) must not leave a paid service's account suspended.
+        outcome = f"skipped:{command['action']}-stale"
     else:
         if whm is None:
             raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")

@@ -14,11 +14,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from alerts.whatsapp import SendFailed, Sent, WhatsAppApi, wire_number, without_mobile_nine
+from aws_lambda_powertools import Logger
 
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.alerts import Alerts, Delivery, WhatsAppMessage
 from shared.dal.table import clear_due
 from shared.errors import ConcurrentModification
+
+logger = Logger()
 
 # Longer than any send can take (the sender's timeout is 60 s), shorter than the queue's 6 min visibility.
 STALE_CLAIM = timedelta(minutes=3)
@@ -87,8 +90,6 @@ def deliver(deliveries: Alerts, api: Callable[[], WhatsAppApi], clock: Clock, de
             raise RetryLater(failure, delivery.attempts) from None
         _finish_failed(deliveries, delivery, failure.code, failure.reason, clock)
         return "failed"
-    if to != wire_number(delivery.phone):
-        deliveries.remember_working_number(delivery.phone, to)  # the next alerts to it go this way at once
     marker = WhatsAppMessage(*WhatsAppMessage.key(sent.message_id), delivery_pk=delivery.pk)
     for _ in range(3):
         if delivery.status in ("sending", "queued"):
@@ -99,6 +100,7 @@ def deliver(deliveries: Alerts, api: Callable[[], WhatsAppApi], clock: Clock, de
         delivery.sent_at = delivery.updated_at = to_storage(clock.now())
         try:
             deliveries.save_delivery(delivery, marker)
+            _remember(deliveries, delivery.phone, to)
             return "sent"
         except ConcurrentModification:
             # The status webhook got here first (it finds the delivery through the marker): keep its status,
@@ -126,6 +128,17 @@ def _send(api: WhatsAppApi, delivery: Delivery, known: str | None) -> tuple[Sent
         if failure.kind == "not_in_allowed_list":  # neither form: nothing more to try
             raise SendFailed("permanent", failure.code, failure.reason, failure.http_status) from None
         raise
+
+
+def _remember(deliveries: Alerts, phone: str, to: str) -> None:
+    """The form of the number that worked, when it was not the stored one: the next alerts to it go that
+    way at once. Best effort: the alert itself is sent and recorded already."""
+    if to == wire_number(phone):
+        return
+    try:
+        deliveries.remember_working_number(phone, to)
+    except Exception:  # noqa: BLE001 - costs one refused try next time, nothing more
+        logger.warning("could not remember the working number", extra={"phone_suffix": phone[-4:]})
 
 
 def _finish_failed(deliveries: Alerts, delivery: Delivery, code: int | None, reason: str, clock: Clock) -> None:

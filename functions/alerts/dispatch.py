@@ -127,7 +127,7 @@ def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock
         result.created += len(new)
         # Existing ones still `queued` may have lost their queueing: queued again (the sender claims once).
         for delivery in [*new, *existing.values()]:
-            if delivery.subject_id and delivery in new:
+            if delivery.subject_id:  # queued again on a redelivery too: the hold is never skipped
                 held.add(delivery.pk)
             if delivery.status == "queued":
                 to_queue.append((delivery.pk, message_id))

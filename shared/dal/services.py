@@ -69,7 +69,8 @@ class Services:
     def get_service(self, service_id: str, consistent: bool = False) -> Service:
         return get_by_id(Service, service_id, consistent=consistent)
 
-    def get_services(self, service_ids: Iterable[str]) -> list[Service]:
+    def get_services(self, service_ids: Iterable[str], consistent: bool = False) -> list[Service]:
         """Services by id in one BatchGetItem (absent ones are left out), in id order."""
-        found = batch_get(Service.key(service_id) for service_id in service_ids if is_valid_id(service_id))
+        found = batch_get((Service.key(service_id) for service_id in service_ids if is_valid_id(service_id)),
+                          consistent)
         return sorted((s for s in found.values() if isinstance(s, Service)), key=lambda s: s.service_id)

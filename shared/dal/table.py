@@ -105,10 +105,12 @@ def find_by_id(model: type[Model], item_id: str | None, *, consistent: bool = Tr
         return None
 
 
-def batch_get(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableItem]:
+def batch_get(keys: Iterable[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], TableItem]:
     """Items of any kind by key, in one BatchGetItem per 100 keys; absent ones are simply missing."""
     wanted = sorted(set(keys))
-    return {(item.pk, item.sk): item for item in TableItem.batch_get(wanted)} if wanted else {}
+    if not wanted:
+        return {}
+    return {(item.pk, item.sk): item for item in TableItem.batch_get(wanted, consistent_read=consistent)}
 
 
 def save_one(item: TableItem, condition=None) -> None:

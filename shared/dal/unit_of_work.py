@@ -43,6 +43,7 @@ class UnitOfWork:
         self._checks: dict[tuple[str, str], tuple[type[TableItem], Any]] = {}
         self._errors: dict[tuple[str, str], Exception] = {}
         self._known: dict[tuple[str, str], TableItem] = {}  # every item the change has seen, by key
+        self._claims: set[tuple[str, str]] = set()  # items that must not exist, with an error of their own
         self.committed = False
 
     # --- collecting -----------------------------------------------------------------------------
@@ -63,7 +64,11 @@ class UnitOfWork:
         return item
 
     def create(self, item: TableItem, *, error: Exception | None = None) -> TableItem:
-        """Write a new item: it must not exist yet (``error`` if it does)."""
+        """Write a new item: it must not exist yet (``error`` if it does). A uniqueness claim that fails
+        says what happened (the email is taken, the payment or the request was seen): its error wins over
+        a version clash of the same change, which is only its consequence."""
+        if error is not None:
+            self._claims.add((item.pk, item.sk))
         return self.save(item, condition=type(item).pk.does_not_exist(), error=error)
 
     def delete(self, item: TableItem, *, error: Exception | None = None) -> None:
@@ -73,9 +78,10 @@ class UnitOfWork:
             self._errors[key] = error
 
     def check(self, model: type[TableItem], pk: str, sk: str, condition, *, error: Exception | None = None) -> None:
-        """The change holds only while another item meets ``condition`` (nothing is written to it)."""
+        """The change holds only while another item meets ``condition`` (nothing is written to it; when the
+        change writes that item too, the condition joins the write's)."""
         self._checks[(pk, sk)] = (model, condition)
-        if error is not None:
+        if error is not None and (pk, sk) not in self._puts:  # written too: a failure there is a version clash
             self._errors[(pk, sk)] = error
 
     def emit(self, events: Iterable[TableItem]) -> None:
@@ -117,11 +123,14 @@ class UnitOfWork:
         try:
             with tx:
                 for key, (model, condition) in self._checks.items():
-                    if key not in self._puts and key not in self._deletes:  # the write's version check holds it
+                    if key not in self._puts and key not in self._deletes:  # else it joins the write's condition
                         tx.condition_check(model, *key, condition=condition)
                 for item, _ in self._deletes.values():
                     tx.delete(item)
-                for item, condition in self._puts.values():
+                for key, (item, condition) in self._puts.items():
+                    if key in self._checks:
+                        checked = self._checks[key][1]
+                        condition = checked if condition is None else condition & checked
                     tx.save(item, condition=condition)
         except TransactWriteError as error:
             raise self._domain_error(tx, error) from error
@@ -132,8 +141,11 @@ class UnitOfWork:
             return ConcurrentModification()  # another transaction was writing one of these items
         if "ConditionalCheckFailed" not in reasons:
             return error
-        failed = _sent_keys(tx)[reasons.index("ConditionalCheckFailed")]
-        return self._errors.get(failed) or ConcurrentModification()
+        keys = _sent_keys(tx)
+        failed = [keys[i] for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"]
+        claimed = [key for key in failed if key in self._claims]
+        return next((self._errors[k] for k in (*claimed, *failed) if k in self._errors), None) or \
+            ConcurrentModification()
 
 
 def _sent_keys(tx: TransactWrite) -> list[tuple[str, str]]:

@@ -48,6 +48,7 @@ class Upgrade(TableItem, discriminator="Upgrade"):
     from_paid_this_cycle = IntegerAttribute(null=True)
     from_period_start = UnicodeAttribute(null=True)
     from_period_end = UnicodeAttribute(null=True)
+    applied_period_start = UnicodeAttribute(null=True)  # the period the change left the service in
     to_product_id = UnicodeAttribute()
     to_product_name = UnicodeAttribute()
     to_product_group = UnicodeAttribute()

@@ -18,7 +18,8 @@ def services_of(uow: UnitOfWork, invoice: Invoice) -> list[Service]:
     ids = invoice.service_ids()
     held = {i: uow.held(Service, *Service.key(i)) for i in ids}
     missing = [i for i, service in held.items() if service is None]
-    loaded = {s.service_id: s for s in services.get_services(missing)} if missing else {}
+    # Consistent: a change is about to be written on top of what is read.
+    loaded = {s.service_id: s for s in services.get_services(missing, consistent=True)} if missing else {}
     return [uow.hold(held[i] or loaded[i]) for i in ids if held[i] or i in loaded]
 
 

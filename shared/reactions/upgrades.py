@@ -4,13 +4,16 @@ service goes back to its old plan, and nothing else about the service changes)."
 from datetime import datetime
 
 from shared import upgrades
+from shared.dal.accounts import Accounts
 from shared.dal.billing import Billing, Invoice
 from shared.dal.services import Service, Services
+from shared.dal.table import clear_due
 from shared.dal.unit_of_work import UnitOfWork
 from shared.dal.upgrades import Upgrade, Upgrades
+from shared.invoices import credit
 from shared.reactions import INVOICE_PAID, INVOICE_UNSETTLED, on
 
-billing, services, plan_changes = Billing(), Services(), Upgrades()
+billing, services, plan_changes, accounts = Billing(), Services(), Upgrades(), Accounts()
 
 
 def _held_or_read(uow: UnitOfWork, model, item_id: str | None, read):
@@ -52,3 +55,10 @@ def revert_refunded_change(uow: UnitOfWork, invoice: Invoice, now: datetime) -> 
         return
     upgrade, service, renewal = change
     _save(uow, (upgrade, service, renewal), upgrades.revert(upgrade, service, now, renewal))
+    # The change is over: its invoice is closed, so paying it again cannot buy nothing. What is still paid
+    # on it (a partial refund) goes to the client's credit.
+    invoice.status = "cancelled"
+    clear_due(invoice)
+    if invoice.amount_paid:
+        credit(uow, accounts.get_client(invoice.client_id), invoice.currency, invoice.amount_paid, now,
+               "upgrade_reverted", upgrade_id=upgrade.upgrade_id)

@@ -122,6 +122,46 @@ def test_refunding_an_upgrade_reverts_the_plan_and_never_suspends(api, stack, aw
     assert (service.paid_this_cycle, service.pending_upgrade_id) == (10000, None)
     assert Upgrade.get(*Upgrade.key(ordered["upgrade"]["upgrade_id"])).status == "reverted"
     assert whm.accounts[username] == {**whm.accounts[username], "plan": "hosting-inicial", "suspended": False}
+    # The change is over: its invoice is closed, and paying it again buys nothing, so it goes to credit.
+    assert _invoice(upgrade_invoice).status == "cancelled"
+    assert _settle(store, "mercadopago", "mp-late", "approved", 5000, upgrade_invoice) == "credited"
+    assert _service(service_id).product_id == "hosting-inicial"
+
+
+def test_a_refunds_suspend_delivered_after_the_repayments_unsuspend_is_skipped(
+        api, stack, aws, store, whm, client_id):  # noqa: F811
+    from activation.server_accounts import apply_to_server
+    from activation.worker import whm as configured_whm
+
+    service_id, invoice_id = _active_hosting(api, stack, aws, store, client_id)
+    (username,) = whm.accounts
+    _settle(store, "mercadopago", f"mp-{invoice_id}", "refunded", None, invoice_id)
+    _settle(store, "mercadopago", "mp-again", "approved", 10000, invoice_id)  # paid again: active
+    command = {"service_id": service_id, "module": "cpanel"}
+
+    unsuspended = apply_to_server(store.services, store.upgrades, NOW, configured_whm(),
+                                  {**command, "action": "unsuspend"})
+    late = apply_to_server(store.services, store.upgrades, NOW, configured_whm(),
+                           {**command, "action": "suspend", "reason": "Pago devuelto"})
+
+    assert (unsuspended, late) == ("unsuspend:done", "skipped:suspend-stale")
+    assert whm.accounts[username]["suspended"] is False and _service(service_id).status == "active"
+
+
+def test_a_refund_cancels_a_failed_activation_so_a_staff_retry_cannot_provision_it(
+        api, store, client_id):  # noqa: F811
+    order = _order(api, client_id, product_id="hosting-inicial", billing_cycle="annually", domain="ana.com.ar")
+    service_id, invoice_id = order["service"]["service_id"], order["invoice"]["invoice_id"]
+    pay(store, invoice_id)
+    failed = _service(service_id)
+    failed.status, failed.activation_state = "activation_failed", "failed"
+    failed.save()
+
+    _settle(store, "mercadopago", f"mp-{invoice_id}", "refunded", None, invoice_id)
+    retry = api.call("POST", f"/staff/services/{service_id}/activation", claims=STAFF, body={"action": "retry"})
+
+    assert (_service(service_id).status, _service(service_id).activation_state) == ("pending", "cancelled")
+    assert (retry.status, retry.json()["code"]) == (409, "not_failed")
 
 
 def test_a_refund_during_provisioning_still_records_the_account_and_suspends_it(

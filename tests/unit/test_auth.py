@@ -98,3 +98,9 @@ def test_a_token_of_someone_else_than_the_claims_is_refused():
     with pytest.raises(Unauthenticated):
         identity_from_claims({"sub": "s", "custom:client_id": "C1"},
                              _token({"sub": "other", "cognito:groups": ["staff"]}))
+
+
+def test_a_token_in_the_header_cannot_add_a_group_the_verified_claims_lack():
+    claims = {"sub": "s", "token_use": "id", "custom:client_id": "C1", "cognito:groups": "ops"}
+    identity = identity_from_claims(claims, _token({"sub": "s", "cognito:groups": ["ops", "staff"]}))
+    assert identity.role is Role.HOLDER
