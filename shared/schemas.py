@@ -121,8 +121,8 @@ def payment_out(payment) -> PaymentOut:
     return PaymentOut(
         provider=payment.provider, payment_id=payment.provider_payment_id, invoice_id=payment.invoice_id,
         status=payment.status,
-        amount=MoneyOut.of(Money(int(payment.amount), Currency(currency))) if currency else None,
-        applied=int(payment.applied), credited=int(payment.credited), provider_status=payment.provider_status,
+        amount=MoneyOut.of(Money(payment.amount, Currency(currency))) if currency else None,
+        applied=payment.applied, credited=payment.credited, provider_status=payment.provider_status,
         received_at=from_storage(payment.received_at),
     )
 
@@ -138,12 +138,12 @@ def product_out(product: Product) -> ProductOut:
         name=product.name,
         description=product.description,
         prices={
-            cycle: MoneyOut.of(Money(int(amount), Currency(product.currency)))
-            for cycle, amount in product.prices.as_dict().items()
+            cycle: MoneyOut.of(Money(amount, Currency(product.currency)))
+            for cycle, amount in product.price_list().items()
         },
         activation_mode=product.activation_mode,
-        activation_days_min=int(product.activation_days_min),
-        activation_days_max=int(product.activation_days_max),
+        activation_days_min=product.activation_days_min,
+        activation_days_max=product.activation_days_max,
     )
 
 
@@ -168,7 +168,7 @@ def _service_fields(service: Service) -> dict:
         "product_group": service.product_group,
         "status": service.status,
         "billing_cycle": service.billing_cycle,
-        "recurring_price": MoneyOut.of(Money(int(service.recurring_amount), Currency(service.currency))),
+        "recurring_price": MoneyOut.of(Money(service.recurring_amount, Currency(service.currency))),
         "domain": service.domain,
         "next_due_at": _dt(service.period_end),
         "auto_renew": service.auto_renew,
@@ -199,6 +199,8 @@ def _activation_message(service: Service) -> str:
         return "Activación cancelada: el pago fue devuelto."
     if state == "awaiting_requirements":
         return "Para comenzar necesitamos: " + "; ".join(service.requirements or []) + "."
+    if service.eta_from == service.eta_to:  # "entre el 03/12 y el 03/12" reads like a mistake
+        return f"En preparación: estará listo el {_es_date(service.eta_to)}."
     return f"En preparación: estará listo entre el {_es_date(service.eta_from)} y el {_es_date(service.eta_to)}."
 
 
@@ -208,8 +210,8 @@ def _es_date(text: str | None) -> str:
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:
     currency = Currency(invoice.currency)
-    total = Money(int(invoice.total), currency)
-    paid = Money(int(invoice.amount_paid), currency)
+    total = Money(invoice.total, currency)
+    paid = Money(invoice.amount_paid, currency)
     return InvoiceOut(
         invoice_id=invoice.invoice_id,
         client_id=invoice.client_id,
@@ -226,7 +228,7 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
                 description=line.description,
                 period_start=_dt(line.period_start),
                 period_end=_dt(line.period_end),
-                amount=MoneyOut.of(Money(int(line.amount), currency)),
+                amount=MoneyOut.of(Money(line.amount, currency)),
             )
             for line in invoice.lines
         ],

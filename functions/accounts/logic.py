@@ -273,7 +273,7 @@ def client_out(client: Client) -> ClientOut:
         account_executive=client.account_executive,
         credit=[MoneyOut.of(Money(amount, Currency(currency)))
                 for currency, amount in sorted((client.credit.as_dict() if client.credit else {}).items())
-                if int(amount)],
+                if amount],  # a negative balance is shown too: the client owes it
         created_at=from_storage(client.created_at),
     )
 

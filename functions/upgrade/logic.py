@@ -37,7 +37,7 @@ from shared.dal.upgrades import Upgrade, UpgradeAlreadyPending, UpgradeRequest, 
 from shared.errors import ConcurrentModification, Conflict, InvalidInput
 from shared.events import EventType, new_event
 from shared.ids import is_valid_id, new_id
-from shared.invoices import CYCLE_LABEL_ES, credit, invoice_due_at, issue_invoice, settle_at_issue
+from shared.invoices import CYCLE_LABEL_ES, credit, issue_invoice, settle_at_issue
 from shared.money import Currency, Money
 from shared.schemas import MoneyOut, invoice_out, service_summary
 
@@ -442,8 +442,9 @@ def _upgrade_invoice(service: Service, upgrade: Upgrade, option: Option, now: da
         ))
     total = option.due_now
     upgrade.amount_due = total.amount
-    # Due on the change's last day to pay (never after it: the sweep cancels it then).
-    due_at = min(invoice_due_at(now), from_storage(upgrade.pay_by))
+    # One date for the client: the invoice is due on the change's last day to pay (the sweep cancels both
+    # when that day is over), not on the usual due day of an invoice.
+    due_at = local_midnight(local_date(from_storage(upgrade.pay_by)) - timedelta(days=1))
     return issue_invoice(new_id(int(now.timestamp() * 1000)), service.client_id, lines, total, now,
                          due_at=due_at, upgrade_id=upgrade.upgrade_id)
 

@@ -209,6 +209,8 @@ def test_an_unpaid_upgrade_expires_and_frees_the_service(api, store, holder, cli
                     body={"target": "hosting-avanzado"}).json()
     pay_by = from_storage(body["upgrade"]["pay_by"])
     assert (pay_by - datetime.now(UTC)) > timedelta(days=7)  # the whole 7th local day is still in time
+    # One date for the client: the invoice is due on the change's last day to pay, not three days in.
+    assert from_storage(body["invoice"]["due_at"].replace("+00:00", "Z")) == pay_by - timedelta(days=1)
 
     nothing = {"expired": 0, "applied": 0, "cancelled": 0, "skipped": 0}
     assert _sweep(pay_by - timedelta(minutes=1)) == nothing

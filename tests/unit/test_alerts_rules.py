@@ -110,3 +110,4 @@ def test_recipients_follow_rights_opt_in_preferences_and_unique_numbers():
 def test_every_hookpoint_fills_its_parameters_from_an_empty_payload_without_failing():
     for hook in alerts.HOOKPOINTS.values():
         assert all(isinstance(p, str) and p for p in hook.parameters({}))
+
