@@ -84,6 +84,9 @@ def _sweep(at):
 def test_the_help_centre_example_annual_100_to_150_in_the_middle_of_the_year_pays_50(api, store, holder, client_id):
     service = _active(client_id)
     options = api.call("GET", f"/services/{service.service_id}/upgrade-options", claims=holder).json()
+    # The manual request is always on offer, and names the executive even when automatic changes exist.
+    assert options["manual_request"]["account_executive"] == "Laura (ventas)"
+    assert options["message"] == "Elija el nuevo plan: solo abona la diferencia."
 
     assert options["automatic"] is True and options["blockers"] == []
     annual = {o["product_id"]: o for o in options["options"] if o["billing_cycle"] == "annually"}
@@ -612,3 +615,16 @@ def test_a_longer_cycle_waits_for_the_renewal_once_the_next_cycle_is_paid(api, s
                     body={"target": "hosting-avanzado", "billing_cycle": "annually"}).json()
 
     assert (body["upgrade"]["status"], body["invoice"]) == ("scheduled", None)
+
+
+def test_the_prorata_policy_does_not_promise_only_the_difference(api, holder, client_id, monkeypatch):
+    from devstack.runtime import ENV_OVERRIDES
+
+    monkeypatch.setitem(ENV_OVERRIDES, "UPGRADE_PRICING", "prorata")
+    monkeypatch.setenv("UPGRADE_PRICING", "prorata")
+    service = _active(client_id)
+
+    options = api.call("GET", f"/services/{service.service_id}/upgrade-options", claims=holder).json()
+
+    assert options["message"] == ("Elija el nuevo plan: abona la diferencia de precio por los días que quedan "
+                                  "del período.")
