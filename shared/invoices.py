@@ -77,12 +77,12 @@ def settle_at_issue(uow: UnitOfWork, invoice: Invoice, client: Client | None, no
     client.adjust_credit(invoice.currency, -used)
     client.updated_at = to_storage(now)
     uow.save(client)
+    credit_id = new_id(int(now.timestamp() * 1000))
     payment = Payment(
-        *Payment.key("credit", new_id(int(now.timestamp() * 1000))), provider="credit",
+        *Payment.key("credit", credit_id), provider="credit", provider_payment_id=credit_id,
         invoice_id=invoice.invoice_id, client_id=invoice.client_id, amount=used, currency=invoice.currency,
         applied=used, credited=0, status="applied", provider_status="credit_balance", received_at=to_storage(now),
     )
-    payment.provider_payment_id = payment.pk.split("#", 2)[2]
     Billing().add_payment(uow, payment)
     apply_payment(uow, invoice, used, now, provider="credit")
     if invoice.status != "paid":

@@ -6,8 +6,6 @@ from shared.auth import Identity, Permission, Role, authorize, require_account, 
 from shared.credentials import decrypt_credentials
 from shared.dal.accounts import Accounts
 from shared.dal.services import Service, Services
-from shared.dal.table import not_found
-from shared.ids import is_valid_id
 from shared.schemas import Credential, ServiceDetail, ServiceSummary, service_detail, service_summary
 
 
@@ -27,10 +25,7 @@ def my_service(services: Services, accounts: Accounts, kms: Any, identity: Ident
                service_id: str) -> ServiceDetail:
     require_account(identity)
     # The service and a calling contact's rights in one BatchGetItem.
-    found, rights = accounts.with_contact([Service.key(service_id)], identity.client_id, identity.contact_id)
-    service = found.get(Service.key(service_id)) if is_valid_id(service_id) else None
-    if not isinstance(service, Service):
-        raise not_found()
+    service, rights = accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
     # Another client's service answers exactly like a missing one (authorize raises the same NotFound).
     authorize(identity, service.client_id, Permission.SERVICES, rights)
     granted = rights(identity.client_id, identity.contact_id or "") if identity.role is Role.CONTACT else None

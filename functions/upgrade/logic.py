@@ -85,11 +85,7 @@ def _service_for(stores: UpgradeStores, identity: Identity, service_id: str) -> 
     """The service, if the caller may change its plan: the holder, a contact with `orders`, or staff.
     Another client's service answers 404, like a missing one. One BatchGetItem: the service and a
     calling contact's own item (its rights)."""
-    key = Service.key(service_id) if is_valid_id(service_id) else None
-    found, rights = stores.accounts.with_contact([key] if key else [], identity.client_id, identity.contact_id)
-    service = found.get(key) if key else None
-    if not isinstance(service, Service):
-        raise not_found()
+    service, rights = stores.accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
     authorize(identity, service.client_id, Permission.ORDERS, rights)
     return service
 

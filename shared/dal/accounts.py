@@ -3,7 +3,7 @@
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist
 
-from shared.dal.table import IntegerAttribute, TableItem, batch_get, not_found
+from shared.dal.table import IntegerAttribute, TableItem, batch_get, get_by_id, not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict
 from shared.ids import is_valid_id
@@ -79,12 +79,7 @@ class Accounts:
     """Reads and writes of the accounts context."""
 
     def get_client(self, client_id: str) -> Client:
-        if not isinstance(client_id, str) or not is_valid_id(client_id):
-            raise not_found()
-        try:
-            return Client.get(*Client.key(client_id))
-        except DoesNotExist:
-            raise not_found() from None
+        return get_by_id(Client, client_id)
 
     def get_contact(self, client_id: str, contact_id: str) -> Contact | None:
         if not is_valid_id(client_id) or not is_valid_id(contact_id):
@@ -111,14 +106,17 @@ class Accounts:
         client = next((i for i in items if isinstance(i, Client)), None)
         return client, [i for i in items if isinstance(i, Contact)]
 
-    def with_contact(self, keys: list[tuple[str, str]], client_id: str | None, contact_id: str | None
-                     ) -> tuple[dict[tuple[str, str], TableItem], "ContactRights"]:
-        """Items by key together with a calling contact's own item, in one BatchGetItem: what a route
-        reads and the caller's current rights in one round trip."""
+    def with_rights(self, model: type[TableItem], item_id: str, client_id: str | None, contact_id: str | None
+                    ) -> tuple[TableItem, "ContactRights"]:
+        """An aggregate by id together with a calling contact's own item, in one BatchGetItem: what a route
+        reads and the caller's current rights in one round trip. The one NotFound when it is absent."""
+        key = model.key(item_id) if isinstance(item_id, str) and is_valid_id(item_id) else None
         contact_key = Contact.key(client_id, contact_id) if client_id and contact_id else None
-        found = batch_get([*keys, *([contact_key] if contact_key else [])])
-        contact = found.get(contact_key) if contact_key else None
-        return found, ContactRights(contact if isinstance(contact, Contact) else None)
+        found = batch_get([k for k in (key, contact_key) if k])
+        item, contact = found.get(key), found.get(contact_key)
+        if not isinstance(item, model):
+            raise not_found()
+        return item, ContactRights(contact if isinstance(contact, Contact) else None)
 
     # --- writes (through the caller's unit of work) ---------------------------------------------
 
