@@ -171,6 +171,7 @@ class CognitoAuthorizer:
         token = header[7:] if header.lower().startswith("bearer ") else header
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key
+            # exp on real time, not SystemClock: Cognito issues tokens on real time; a clock move would expire them.
             claims = jwt.decode(
                 token, key, algorithms=["RS256"], audience=self.audience, issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "token_use"]},

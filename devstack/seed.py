@@ -2,19 +2,19 @@
 contact with limited rights, and a staff user. Written through the same repositories as production."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from shared import lifecycle
 from shared.calendar import add_months, local_date, local_midnight
-from shared.clock import to_storage
+from shared.clock import SystemClock, to_storage
 from shared.credentials import encrypt_credentials
 from shared.dal.accounts import Accounts, Client, Contact
 from shared.dal.billing import Invoice, InvoiceLine
 from shared.dal.catalog import Catalog, Product
 from shared.dal.services import Service
-from shared.dal.table import mark_due
 from shared.dal.unit_of_work import UnitOfWork
 from shared.ids import new_id
-from shared.invoices import invoice_due_at
+from shared.invoices import invoice_due_at, schedule_reminder
 from shared.logins import CognitoLogins
 
 PASSWORD = "Demo1234"
@@ -35,15 +35,15 @@ HOSTING_MANUAL = (
 # The seed's upgrade example: 100 per year -> 150 per year (amounts in centavos). upgrade_targets are the
 # catalog's upgrade and downgrade paths (the "Upgrade/Downgrade" action of the client area).
 CATALOG = [
-    dict(product_id="hosting-inicial", group="Hosting", name="Hosting Inicial", currency="ARS",
+    dict(product_id="hosting-inicial", group="Hosting", kind="hosting", name="Hosting Inicial", currency="ARS",
          prices={"monthly": 1000, "annually": 10000}, upgrade_targets=["hosting-avanzado", "hosting-empresa"],
          activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=10,
          description="1 sitio, 5 GB, correo incluido."),
-    dict(product_id="hosting-avanzado", group="Hosting", name="Hosting Avanzado", currency="ARS",
+    dict(product_id="hosting-avanzado", group="Hosting", kind="hosting", name="Hosting Avanzado", currency="ARS",
          prices={"monthly": 1500, "annually": 15000}, upgrade_targets=["hosting-empresa", "hosting-inicial"],
          activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=20,
          description="5 sitios, 20 GB, correo incluido."),
-    dict(product_id="hosting-empresa", group="Hosting", name="Hosting Empresa", currency="ARS",
+    dict(product_id="hosting-empresa", group="Hosting", kind="hosting", name="Hosting Empresa", currency="ARS",
          prices={"monthly": 2500, "annually": 25000}, upgrade_targets=["hosting-avanzado", "hosting-inicial"],
          activation_mode="instant", provisioning_module="cpanel", manual=HOSTING_MANUAL, sort_order=30,
          description="Sitios ilimitados, 50 GB."),
@@ -58,6 +58,10 @@ CATALOG = [
          activation_days_min=10, activation_days_max=15, provisioning_module=None, sort_order=50,
          manual="Le enviaremos el acceso al administrador del sitio cuando esté listo.",
          description="Sitio a medida; de 10 a 15 días desde que recibimos toda la información."),
+    dict(product_id="dominio-com-ar", group="Dominios", kind="domain", name="Dominio .com.ar", currency="ARS",
+         prices={"annually": 800000}, upgrade_targets=[], activation_mode="manual", activation_days_min=1,
+         activation_days_max=2, provisioning_module=None, sort_order=55,
+         description="Registro anual del dominio; se paga por año adelantado y puede dejar de renovarse."),
     dict(product_id="soporte-standard", group="Soporte", name="Soporte Standard", currency="ARS",
          prices={"monthly": 0}, upgrade_targets=["soporte-profesional", "soporte-full"],
          activation_mode="instant", provisioning_module=None, sort_order=60,
@@ -74,7 +78,7 @@ CATALOG = [
 
 
 def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUser]:
-    now = now or datetime.now(UTC)
+    now = now or SystemClock().now()
     catalog, accounts = Catalog(), Accounts()
     for spec in CATALOG:
         product = Product(*Product.key(spec["product_id"]), **spec)
@@ -105,7 +109,15 @@ def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUs
     # Ordered ten days ago and not paid: overdue, for the daily reminder to find.
     ordered = now - timedelta(days=10)
     unpaid = _invoice(client_id, vps, 2000, "USD", local_midnight(local_date(ordered)), "unpaid", ordered)
-    for item in (hosting, vps, paid, unpaid):
+    # A domain a month before the end of its paid year: its renewal invoice is 14 days away.
+    domain_start = local_midnight(add_months(local_date(now), -11))
+    domain = _service(client_id, "dominio-com-ar", "Dominios", "Dominio .com.ar", "annually", "ARS", 800000,
+                      domain_start, add_months(domain_start.date(), 12), "active", "demo-pyme.com.ar", None, now)
+    policy = lifecycle.LifecyclePolicy.from_env()
+    for service in (hosting, domain):  # on the renewal sweep's index, as activation puts them
+        lifecycle.started(service)
+        lifecycle.schedule(service, policy)
+    for item in (hosting, vps, domain, paid, unpaid):
         item.save()
 
     contact_id = new_id()
@@ -135,6 +147,7 @@ def _service(client_id, product_id, group, name, cycle, currency, amount, start,
         activation_days_max=spec.get("activation_days_max", 0), provisioning_module=spec["provisioning_module"],
         requirements=spec.get("requirements", []), upgrade_targets=list(spec.get("upgrade_targets", [])),
         activation_state="active" if status == "active" else "awaiting_payment",
+        product_kind=spec.get("kind", "service"),
         service_id=service_id, client_id=client_id, product_id=product_id, product_name=name,
         product_group=group, status=status, billing_cycle=cycle, currency=currency, recurring_amount=amount,
         period_start=to_storage(start) if start else None,
@@ -155,5 +168,5 @@ def _invoice(client_id, service, amount, currency, period_start, status, issued)
                            period_start=to_storage(period_start), amount=amount)],
     )
     if status == "unpaid":
-        mark_due(invoice, "INVOICE", invoice_id, to_storage(due))
+        schedule_reminder(invoice)
     return invoice

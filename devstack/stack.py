@@ -4,6 +4,8 @@ import json
 import os
 import threading
 import time
+import urllib.error
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,12 +14,21 @@ import boto3
 from devstack.aws import SHUTDOWN_POLL_S, EmbeddedAws
 from devstack.cfn import ROOT, Stack, provision
 from devstack.fake_mercadopago import FakeMercadoPago
-from devstack.fake_stripe import send_stripe_event
+from devstack.fake_stripe import checkout_completed, sign
 from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.fake_whm import FakeWhm
 from devstack.gateway import CognitoAuthorizer, Gateway, json_response
 from devstack.runtime import ENV_OVERRIDES, Runtime, ensure_import_path
-from devstack.workers import Scheduler, pollers_for
+from devstack.workers import (
+    ClockBackwards,
+    ClockInputError,
+    Scheduler,
+    iso_z,
+    parse_duration,
+    parse_instant,
+    pollers_for,
+)
+from shared.clock import SystemClock, reset_system_clock, system_clock_shift
 
 LOCAL_PAYMENT_SECRETS = {
     "mercadopago_webhook_secret": "local-mercadopago-webhook-secret",
@@ -81,6 +92,7 @@ class LocalStack:
         ENV_OVERRIDES["WHATSAPP_API_URL"] = self.whatsapp.url
         ENV_OVERRIDES["WHATSAPP_PHONE_NUMBER_ID"] = LOCAL_WHATSAPP_PHONE_NUMBER_ID
         os.environ.update(ENV_OVERRIDES)
+        reset_system_clock()  # a new stack starts at the real time, whatever a previous one in this process did
         self.scheduler = Scheduler(self.runtime, self.stack)
         self.app_client_id = self.stack.refs["UserPoolClient"]
         self.user_pool_id = self.stack.refs["UserPool"]
@@ -88,6 +100,8 @@ class LocalStack:
         extra = {
             ("POST", "/local/token"): self._token,
             ("POST", "/local/schedules"): self._fire,
+            ("GET", "/local/clock"): self._clock,
+            ("POST", "/local/clock"): self._move_clock,
             ("POST", "/local/payments"): self._pay,
             ("POST", "/local/refunds"): self._refund,
             ("GET", "/local/whatsapp"): self._whatsapp_sent,
@@ -129,6 +143,7 @@ class LocalStack:
         self.whm.stop()
         self.whatsapp.stop()
         self.aws.stop()
+        reset_system_clock()
 
     # --- local-only routes ---------------------------------------------------------------------------
 
@@ -160,6 +175,35 @@ class LocalStack:
                                        "schedules": sorted(self.scheduler.schedules)})
         return json_response(200, {"schedule": name, "result": result})
 
+    def _clock(self, path, headers, body):
+        """The test clock: what SystemClock says (every function's now), the real time, and the shift."""
+        shift = system_clock_shift()
+        now = SystemClock().now()
+        return json_response(200, {"now": iso_z(now), "real_now": iso_z(now - shift),
+                                   "shift_seconds": int(shift.total_seconds())})
+
+    def _move_clock(self, path, headers, body):
+        """Move the test clock forward, {"now": "<ISO-8601 with offset>"} or {"advance": "P14D"}, and fire at
+        once (each schedule once, earliest due first) what came due. Only forward, like Stripe's test clocks:
+        what already ran with the later time cannot be undone."""
+        usage = "Envíe {\"now\": \"2027-01-01T03:00:00Z\"} o {\"advance\": \"P14D\"}."
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or len(data) != 1 or not data.keys() <= {"now", "advance"}:
+            return json_response(400, {"code": "invalid_input", "message": usage})
+        try:
+            if "now" in data:
+                moved_to, fired = self.scheduler.advance(to=parse_instant(data["now"]))
+            else:
+                moved_to, fired = self.scheduler.advance(by=parse_duration(data["advance"]))
+        except ClockBackwards as error:
+            return json_response(409, {"code": "clock_backwards", "message": str(error)})
+        except ClockInputError as error:
+            return json_response(400, {"code": "invalid_input", "message": str(error)})
+        return json_response(200, {"now": iso_z(moved_to), "fired": fired})
+
     def _whatsapp_sent(self, path, headers, body):
         """What the fake WhatsApp API "sent", oldest first."""
         return json_response(200, {"messages": list(self.whatsapp.sent)})
@@ -189,11 +233,11 @@ class LocalStack:
         minor = int(data.get("amount", invoice.balance or invoice.total - invoice.amount_paid))
         currency = data.get("currency", invoice.currency)
         if provider == "stripe":
-            status = send_stripe_event(f"{self.url}/webhooks/stripe", LOCAL_PAYMENT_SECRETS["stripe_webhook_secret"],
-                                       invoice_id=invoice.invoice_id, amount=minor, currency=currency)
+            status = self._send_stripe(invoice_id=invoice.invoice_id, amount=minor, currency=currency)
             return json_response(200, {"provider": "stripe", "webhook_status": status})
-        payment_id = self.mercadopago.pay(f"{self.url}/webhooks/mercadopago", amount=Decimal(minor) / 100,
-                                          currency=currency, invoice_id=invoice.invoice_id)
+        payment_id = self.mercadopago.create_payment(amount=Decimal(minor) / 100, currency=currency,
+                                                     external_reference=invoice.invoice_id)
+        self._notify_mercadopago(payment_id)
         return json_response(200, {"provider": "mercadopago", "payment_id": payment_id})
 
     def _refund(self, path, headers, body):
@@ -205,8 +249,30 @@ class LocalStack:
         except (ValueError, KeyError, TypeError):
             return json_response(400, {"code": "invalid_input",
                                        "message": "Envíe {\"payment_id\"} de un pago hecho con /local/payments."})
-        status = self.mercadopago.notify(f"{self.url}/webhooks/mercadopago", payment_id)
+        status = self._notify_mercadopago(payment_id)
         return json_response(200, {"provider": "mercadopago", "payment_id": payment_id, "webhook_status": status})
+
+    # The providers sign their webhooks at the test clock's time, not the real one: the webhook functions check
+    # the signature's age against SystemClock, so after a move a real-time signature would look days old.
+
+    def _notify_mercadopago(self, payment_id: str) -> int:
+        ts = int(SystemClock().now().timestamp() * 1000)
+        query, headers, body = self.mercadopago.signed_notification(payment_id, ts=ts)
+        request = urllib.request.Request(f"{self.url}/webhooks/mercadopago?{query}", data=body, headers=headers,
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status
+
+    def _send_stripe(self, *, invoice_id: str, amount: int, currency: str) -> int:
+        body = json.dumps(checkout_completed(invoice_id=invoice_id, amount=amount, currency=currency)).encode()
+        signature = sign(LOCAL_PAYMENT_SECRETS["stripe_webhook_secret"], body, int(SystemClock().now().timestamp()))
+        request = urllib.request.Request(f"{self.url}/webhooks/stripe", data=body, method="POST", headers={
+            "Content-Type": "application/json", "Stripe-Signature": signature})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
 
     def _swagger(self, path, headers, body):
         import swagger_ui_bundle

@@ -8,12 +8,14 @@ MaximumRetryAttempts and then sent to the OnFailure destination, schedules fired
 
 import hashlib
 import json
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devstack.cfn import ACCOUNT_ID, Function, Stack
+from shared.clock import SystemClock, shift_system_clock
 
 
 def matches(pattern: Any, value: Any) -> bool:
@@ -249,13 +251,19 @@ def scheduled_event(rule_name: str, region: str, at: datetime) -> dict[str, Any]
 
 
 class Scheduler(Poller):
+    """The template's schedules, on SystemClock's time, so that make dev's test clock (``advance``) moves
+    them too. One lock runs every catch-up: the poll thread and ``POST /local/clock`` never fire one
+    schedule twice for the same due time."""
+
     interval = 1.0
 
     def __init__(self, runtime, stack: Stack):
         super().__init__("schedules")
         self.runtime = runtime
         self.stack = stack
-        now = datetime.now(UTC)
+        self.clock = SystemClock()
+        self.lock = threading.RLock()  # re-entrant: advance moves the clock and catches up under it
+        now = self.clock.now()
         self.schedules: dict[str, tuple[str, str, datetime]] = {}
         for function in stack.functions.values():
             for name, props in function.events_of("Schedule"):
@@ -273,17 +281,104 @@ class Scheduler(Poller):
                 raise KeyError(key)
             key = matches_[0]
         function, _, _ = self.schedules[key]
-        return self.runtime.invoke(function, scheduled_event(key, self.stack.region, datetime.now(UTC)))
+        return self.runtime.invoke(function, scheduled_event(key, self.stack.region, self.clock.now()))
+
+    def catch_up(self) -> list[dict[str, Any]]:
+        """Fire every schedule due by now, each once however many times it came due (as a test clock does),
+        earliest due first, and schedule each again from now. One failing does not keep the rest from running."""
+        fired: list[dict[str, Any]] = []
+        with self.lock:
+            now = self.clock.now()
+            due = sorted((at, key) for key, (_, _, at) in self.schedules.items() if at <= now)
+            for _, key in due:
+                if self.stopping:
+                    break
+                function, expression, _ = self.schedules[key]
+                self.schedules[key] = (function, expression, next_fire(expression, now))
+                try:
+                    result = self.runtime.invoke(function, scheduled_event(key, self.stack.region, now))
+                except Exception as error:
+                    print(f"[{self.name}] {key} failed: {type(error).__name__}: {error}")
+                    fired.append({"schedule": key, "error": f"{type(error).__name__}: {error}"})
+                else:
+                    fired.append({"schedule": key, "result": result})
+        return fired
+
+    def advance(self, *, to: datetime | None = None,
+                by: timedelta | None = None) -> tuple[datetime, list[dict[str, Any]]]:
+        """make dev's test clock: move SystemClock (the whole process's) forward, to ``to`` or ``by`` a
+        duration, and fire what came due, as ``catch_up``; returns the time moved to and what fired. Under
+        the lock, so that the poll thread cannot fire those first, and two moves cannot both start from the
+        same now."""
+        with self.lock:
+            now = self.clock.now()
+            move = by if to is None else to - now
+            if move is None:
+                raise ClockInputError("Indique a qué hora (\"now\") o cuánto (\"advance\") avanzar el reloj.")
+            if move < timedelta(0):
+                raise ClockBackwards(now + move, now)
+            if move > MAX_CLOCK_MOVE:
+                raise ClockInputError("El reloj de prueba avanza como máximo 5 años por vez.")
+            shift_system_clock(move)
+            return now + move, self.catch_up()
 
     def poll_once(self) -> bool:
-        now = datetime.now(UTC)
-        for key, (function, expression, due) in list(self.schedules.items()):
-            if self.stopping:
-                break
-            if due <= now:
-                self.schedules[key] = (function, expression, next_fire(expression, now))
-                self.runtime.invoke(function, scheduled_event(key, self.stack.region, now))
+        self.catch_up()
         return False
+
+
+# --- make dev's test clock (POST /local/clock) ------------------------------------------------------------
+
+MAX_CLOCK_MOVE = timedelta(days=5 * 365 + 2)  # five years, leap days included
+
+_DURATION = re.compile(r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+                       r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?")
+_DURATION_HELP = "use semanas, días, horas, minutos o segundos, por ejemplo P14D, PT6H o P1DT2H"
+
+
+class ClockInputError(ValueError):
+    """A body the test clock cannot use (400); the message is for the user, in Spanish."""
+
+
+class ClockBackwards(ValueError):
+    """The test clock only moves forward, like Stripe's (409): what already ran cannot be undone."""
+
+    def __init__(self, target: datetime, now: datetime):
+        super().__init__(f"El reloj de prueba solo avanza: {iso_z(target)} es anterior a su hora actual, "
+                         f"{iso_z(now)}.")
+
+
+def parse_duration(text: Any) -> timedelta:
+    """An ISO-8601 duration of weeks, days, hours, minutes and seconds (P14D, PT6H, P1DT2H, P2W). Years and
+    months are refused: their length depends on the date they start from."""
+    if not isinstance(text, str):
+        raise ClockInputError(f"\"advance\" debe ser una duración ISO-8601: {_DURATION_HELP}.")
+    text = text.strip().upper()
+    found = _DURATION.fullmatch(text)
+    if found is None or not any(found.groupdict().values()):
+        if re.match(r"P[^T]*[YM]", text):  # a Y, or an M before the T (after it M is minutes)
+            raise ClockInputError(f"La duración no admite años ni meses (su largo varía): {_DURATION_HELP}.")
+        raise ClockInputError(f"\"advance\" no es una duración ISO-8601 válida: {_DURATION_HELP}.")
+    try:
+        return timedelta(**{unit: int(value) for unit, value in found.groupdict().items() if value})
+    except OverflowError:  # more days than timedelta holds: far past the cap anyway
+        raise ClockInputError("El reloj de prueba avanza como máximo 5 años por vez.") from None
+
+
+def parse_instant(text: Any) -> datetime:
+    """An ISO-8601 date and time with its offset (a time without one could be any of 24 hours)."""
+    example = "por ejemplo 2027-01-01T03:00:00Z"
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except (AttributeError, TypeError, ValueError):
+        raise ClockInputError(f"\"now\" debe ser una fecha y hora ISO-8601, {example}.") from None
+    if at.tzinfo is None:
+        raise ClockInputError(f"\"now\" debe indicar la zona horaria (Z o -03:00), {example}.")
+    return at.astimezone(UTC)
+
+
+def iso_z(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pollers_for(session, runtime, stack: Stack, aws) -> list[Poller]:

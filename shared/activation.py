@@ -65,6 +65,11 @@ def activated(service: Service, now: datetime) -> list[EventRecord]:
     service.period_start = to_storage(start)
     service.period_end = to_storage(local_midnight(add_months(start.date(), CYCLE_MONTHS[service.billing_cycle])))
     service.updated_at = to_storage(now)
+    # Imported here: shared.lifecycle builds on this module's commands.
+    from shared import lifecycle
+
+    lifecycle.started(service)
+    lifecycle.schedule(service, lifecycle.LifecyclePolicy.from_env())  # on the renewal sweep from today
     return [new_event(EventType.SERVICE_ACTIVATED, client_id=service.client_id, occurred_at=now, payload={
         "service_id": service.service_id, "product_name": service.product_name, "domain": service.domain,
         "where": "Paneldecliente → Mis servicios → el servicio: allí están el MANUAL y sus claves",
@@ -91,13 +96,15 @@ def provisioning_failed(service: Service, error: str, now: datetime) -> list[Eve
 REFUNDED = "payment_refunded"  # Service.suspension_reason of a service whose money was taken back
 
 
-def withdraw(service: Service, now: datetime) -> list[EventRecord] | None:
-    """The money for a service was taken back: suspend it (on its server too), or cancel an activation
-    under way. Returns the events to write with it, or None when the service does not change."""
+def withdraw(service: Service, now: datetime, invoice_id: str | None = None) -> list[EventRecord] | None:
+    """The money for a service (its invoice ``invoice_id``) was taken back: suspend it (on its server too)
+    until that invoice is paid again, or cancel an activation under way. Returns the events to write with
+    it, or None when the service does not change."""
     events: list[EventRecord] = []
     if service.status == "active":
         service.status = "suspended"
         service.suspension_reason = REFUNDED
+        service.suspension_invoice_id = invoice_id
         events.extend(server_command(service, now, "suspend", reason="Pago devuelto"))
     elif service.activation_state in ("queued", "provisioning", "awaiting_requirements", "in_progress", "failed"):
         # A failed one too: a staff retry must not provision a service whose money went back.
@@ -109,13 +116,14 @@ def withdraw(service: Service, now: datetime) -> list[EventRecord] | None:
     return events
 
 
-def paid_again(service: Service, now: datetime) -> list[EventRecord] | None:
-    """The invoice of a service whose money was taken back is paid again: a service suspended for the
+def paid_again(service: Service, now: datetime, invoice_id: str | None = None) -> list[EventRecord] | None:
+    """The invoice of a service whose money was taken back is paid again: a service suspended for that
     refund is unsuspended (on its server too), a cancelled activation starts over (an account created
     meanwhile is unsuspended rather than created twice). None when the refund did not touch it."""
-    if service.status == "suspended" and service.suspension_reason == REFUNDED:
+    if (service.status == "suspended" and service.suspension_reason == REFUNDED
+            and service.suspension_invoice_id in (None, invoice_id)):
         service.status = "active"
-        service.suspension_reason = None
+        service.suspension_reason = service.suspension_invoice_id = None
         service.updated_at = to_storage(now)
         return [*server_command(service, now, "unsuspend"), new_event(
             EventType.SERVICE_RESTORED, client_id=service.client_id, occurred_at=now,

@@ -45,6 +45,9 @@ class Hookpoint:
 
 
 
+SUSPENSION_ES = {"overdue": "falta de pago", "payment_refunded": "pago devuelto", "staff": "decisión del proveedor"}
+
+
 def _money(amount: Any, currency: Any) -> str:
     from shared.money import Money
 
@@ -89,6 +92,43 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.UPGRADE_COMPLETED, "cambio_de_plan_listo",
                   lambda p: [p.get("from_product") or "-", p.get("to_product") or "-", _day(p.get("next_due_at"))],
                   ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.INVOICE_REMINDER, "factura_por_vencer",
+                  lambda p: [_ref(p.get("invoice_id")), _money(p.get("balance"), p.get("currency")),
+                             _day(p.get("due_at"))],
+                  ACCOUNT, Kind.BILLING, urgent=False, while_unpaid=True),
+        Hookpoint(EventType.INVOICE_RENEWAL_CREATED, "renovacion_emitida",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-", _ref(p.get("invoice_id")),
+                             _money(p.get("total"), p.get("currency")), _day(p.get("due_at"))],
+                  ACCOUNT, Kind.BILLING, urgent=False, while_unpaid=True),
+        Hookpoint(EventType.SERVICE_RENEWED, "servicio_renovado",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-", _day(p.get("period_end"))],
+                  ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.SERVICE_SUSPENDED, "servicio_suspendido",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-", SUSPENSION_ES.get(
+                      p.get("reason") or "", "decisión del proveedor")],
+                  ACCOUNT, Kind.SERVICES, urgent=True),
+        Hookpoint(EventType.SERVICE_UNSUSPENDED, "servicio_reactivado",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=True),
+        Hookpoint(EventType.SERVICE_CANCELLATION_REQUESTED, "baja_solicitada",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-", _day(p.get("effective_at"))],
+                  ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.SERVICE_CANCELLATION_WITHDRAWN, "baja_retirada",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.SERVICE_CANCELLED, "servicio_dado_de_baja",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.SERVICE_TERMINATED, "servicio_terminado",
+                  lambda p: [p.get("product_name") or "-", p.get("domain") or "-",
+                             "falta de pago" if p.get("cause") == "overdue" else "decisión administrativa"],
+                  ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.SERVICE_EXPIRED, "dominio_vencido",
+                  lambda p: [p.get("domain") or p.get("product_name") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False),
+        Hookpoint(EventType.BACKUP_RESTORE_REQUESTED, "restauracion_pedida_staff",
+                  lambda p: [_ref(p.get("service_id")), p.get("domain") or "-", _day(p.get("last_backup_on"))],
+                  OPS, None, urgent=False),
         Hookpoint(EventType.SERVICE_ACTIVATION_FAILED, "activacion_fallida_staff",
                   lambda p: [_ref(p.get("service_id")), p.get("module") or "-", (p.get("error") or "-")[:200]],
                   OPS, None, urgent=True),

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     INVOICES = "invoices"
     TICKETS = "tickets"
     ORDERS = "orders"
+    MANAGE_DOMAINS = "manage_domains"
 
 
 PERMISSION_LABELS_ES = {
@@ -50,6 +51,7 @@ PERMISSION_LABELS_ES = {
     Permission.INVOICES: "ver y pagar las facturas",
     Permission.TICKETS: "ver y abrir tickets",
     Permission.ORDERS: "hacer pedidos y upgrades",
+    Permission.MANAGE_DOMAINS: "gestionar la renovación de los dominios",
 }
 
 

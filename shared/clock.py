@@ -1,6 +1,7 @@
 """Injectable clock. Storage is always UTC; business time goes through shared.calendar."""
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -9,8 +10,37 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """The real time, moved by the process's shift (always zero except under make dev's test clock)."""
+
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + _shift
+
+
+# make dev's test clock (POST /local/clock): the local stack runs every handler in one process, so moving
+# this one shift moves the time every function reads. Lambda processes never call the setters below, so in
+# AWS the shift stays zero and SystemClock is the real time. The lock only keeps two moves from losing one.
+_shift = timedelta(0)
+_shift_lock = threading.Lock()
+
+
+def shift_system_clock(delta: timedelta) -> timedelta:
+    """Move SystemClock by ``delta`` (added to the current shift); returns the new shift. Local stack only."""
+    global _shift
+    with _shift_lock:
+        _shift = _shift + delta
+        return _shift
+
+
+def system_clock_shift() -> timedelta:
+    """How far SystemClock is from the real time (zero unless make dev's test clock moved it)."""
+    return _shift
+
+
+def reset_system_clock() -> None:
+    """Back to the real time (a fresh local stack, and tests that moved the clock)."""
+    global _shift
+    with _shift_lock:
+        _shift = timedelta(0)
 
 
 class FixedClock:
@@ -26,8 +56,6 @@ class FixedClock:
         self._at = _require_aware(at)
 
     def advance(self, **delta) -> None:
-        from datetime import timedelta
-
         self._at = self._at + timedelta(**delta)
 
 

@@ -27,6 +27,15 @@ OPS_WHATSAPP_NUMBERS = "OPS_WHATSAPP_NUMBERS"  # comma-separated E.164 numbers f
 UPGRADE_PRICING = "UPGRADE_PRICING"  # difference | prorata (docs/billing.md)
 DOWNGRADE_TIMING = "DOWNGRADE_TIMING"  # next_renewal | immediate | immediate_credit
 UPGRADE_PAY_WITHIN_DAYS = "UPGRADE_PAY_WITHIN_DAYS"  # an unpaid upgrade is cancelled after this many days
+# Service lifecycle (docs/billing.md): set for every function (template Globals), since payments, plan changes
+# and the sweeps all move a service's next step.
+RENEWAL_INVOICE_DAYS_BEFORE = "RENEWAL_INVOICE_DAYS_BEFORE"
+SUSPEND_AFTER_DAYS = "SUSPEND_AFTER_DAYS"
+TERMINATE_AFTER_DAYS = "TERMINATE_AFTER_DAYS"
+LATE_CANCELLATION_RENEWAL = "LATE_CANCELLATION_RENEWAL"  # stands | void
+INVOICE_REMINDER_DAYS = "INVOICE_REMINDER_DAYS"  # days from the due date, e.g. "-3,0,1,3,7"
+CANCELLATIONS_QUEUE_URL = "CANCELLATIONS_QUEUE_URL"
+PASSWORD_CHECK_CLIENT_ID = "PASSWORD_CHECK_CLIENT_ID"  # the Cognito app client that verifies passwords
 
 DEFAULT_REGION = "us-east-1"
 

@@ -45,6 +45,11 @@ class ConcurrentModification(Conflict):
     message = "Otra operación modificó estos datos al mismo tiempo. Vuelva a intentarlo."
 
 
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    message = "Demasiados intentos fallidos. Espere unos minutos y vuelva a intentarlo."
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     message = "El cuerpo de la solicitud es demasiado grande."

@@ -51,11 +51,24 @@ class EventType(StrEnum):
     SERVICE_RESTORED = "service.restored"
     PAYMENT_REFUND_FIRST = "payment.refund_before_payment"
     PAYMENT_TO_REVIEW = "payment.to_review"
+    INVOICE_REMINDER = "invoice.reminder"
+    INVOICE_RENEWAL_CREATED = "invoice.renewal_created"
+    SERVICE_RENEWED = "service.renewed"
+    SERVICE_SUSPENDED = "service.suspended"
+    SERVICE_UNSUSPENDED = "service.unsuspended"
+    SERVICE_TERMINATED = "service.terminated"
+    SERVICE_EXPIRED = "service.expired"
+    SERVICE_CANCELLATION_REQUESTED = "service.cancellation_requested"
+    SERVICE_CANCELLATION_WITHDRAWN = "service.cancellation_withdrawn"
+    SERVICE_CANCELLED = "service.cancelled"
+    SERVICE_CANCELLATION_DUE = "service.cancellation_due"
+    BACKUP_RESTORE_REQUESTED = "backup.restore_requested"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
 # commands go to their worker's queue, every other event to the alerts queue, whose consumer fans out.
-QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL"}
+QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL",
+            EventType.SERVICE_CANCELLATION_DUE: "CANCELLATIONS_QUEUE_URL"}
 DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
 
 

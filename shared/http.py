@@ -30,6 +30,7 @@ from shared.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    TooManyAttempts,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -50,6 +51,7 @@ STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     ServiceUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    TooManyAttempts: HTTPStatus.TOO_MANY_REQUESTS,
 }
 
 COGNITO_SCHEME_ES = "ID token de Cognito (en `make dev`: POST /local/token)."

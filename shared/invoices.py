@@ -1,11 +1,11 @@
 """Invoices across capabilities: issuing one, paying it with the client's credit, and what happens when
 one becomes paid or stops being paid (the registered reactions run in the same unit of work)."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from shared import reactions
+from shared import config, reactions
 from shared.calendar import local_date, local_midnight
-from shared.clock import to_storage
+from shared.clock import from_storage, to_storage
 from shared.dal.accounts import Client
 from shared.dal.billing import Billing, Invoice, InvoiceLine, Payment
 from shared.dal.outbox import EventRecord
@@ -21,12 +21,46 @@ CYCLE_LABEL_ES = {
 }
 # A new invoice is due this many days after it is issued (WHMCS' usual default is 0-7).
 INVOICE_DUE_DAYS = 3
+# Reminders of an unpaid invoice, in days from its due date: before, on the day, then +1, +3, +7 (not one a
+# day forever). InvoiceReminderDays in the template.
+DEFAULT_REMINDER_DAYS = "-3,0,1,3,7"
 
 
 def invoice_due_at(issued: datetime) -> datetime:
     """The due date of an invoice issued at ``issued``: a local calendar day, stored as the instant it
     starts (Buenos Aires midnight). It is overdue from the next local day on."""
     return local_midnight(local_date(issued) + timedelta(days=INVOICE_DUE_DAYS))
+
+
+def reminder_stages() -> list[int]:
+    """The reminder schedule: days from the due date (negative: before it), ascending. Configurable
+    (InvoiceReminderDays); an invalid setting falls back to the default rather than stopping reminders."""
+    text = config.env(config.INVOICE_REMINDER_DAYS, DEFAULT_REMINDER_DAYS)
+    try:
+        stages = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        stages = []
+    return stages or [int(part) for part in DEFAULT_REMINDER_DAYS.split(",")]
+
+
+def reminder_day(invoice: Invoice, stage: int) -> date:
+    return local_date(from_storage(invoice.due_at)) + timedelta(days=stage)
+
+
+def reminders_sent_by_issue(invoice: Invoice) -> None:
+    """Stages on or before the day of issue are not sent: the invoice's own alert just told the client."""
+    issued_on = local_date(from_storage(invoice.issued_at))
+    invoice.reminders_sent = sum(1 for stage in reminder_stages() if reminder_day(invoice, stage) <= issued_on)
+
+
+def schedule_reminder(invoice: Invoice) -> None:
+    """Put an unpaid invoice on the reminder sweep's index at its next stage (off it after the last)."""
+    stages = reminder_stages()
+    if invoice.upgrade_id or invoice.reminders_sent >= len(stages):
+        clear_due(invoice)
+        return
+    day = reminder_day(invoice, stages[invoice.reminders_sent])
+    mark_due(invoice, "INVOICE", invoice.invoice_id, to_storage(local_midnight(day)))
 
 
 def issue_invoice(invoice_id: str, client_id: str, lines: list[InvoiceLine], total: Money, now: datetime,
@@ -51,8 +85,9 @@ def issue_invoice(invoice_id: str, client_id: str, lines: list[InvoiceLine], tot
         paid_at=to_storage(now) if free else None,
         **extra,
     )
-    if not free:
-        mark_due(invoice, "INVOICE", invoice_id, invoice.due_at)
+    if not free and not invoice.upgrade_id:  # an upgrade's invoice gets no reminders: it simply expires
+        reminders_sent_by_issue(invoice)
+        schedule_reminder(invoice)
     events = [new_event(EventType.INVOICE_CREATED, client_id=client_id, occurred_at=now, payload={
         "invoice_id": invoice_id, "total": total.amount, "currency": total.currency.value, "due_at": invoice.due_at,
     })]
@@ -102,7 +137,7 @@ def apply_payment(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime,
     if invoice.amount_paid < invoice.total:
         if invoice.status == "refunded":  # paid again in part: owed again, and reminded
             invoice.status = "unpaid"
-            mark_due(invoice, "INVOICE", invoice.invoice_id, invoice.due_at)
+            schedule_reminder(invoice)
         return
     invoice.status = "paid"
     invoice.paid_at = to_storage(now)
@@ -125,7 +160,7 @@ def take_back(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime) -> 
         invoice.status = "refunded"
     else:
         invoice.status = "unpaid"
-        mark_due(invoice, "INVOICE", invoice.invoice_id, invoice.due_at)
+        schedule_reminder(invoice)
     invoice.paid_at = None
     reactions.run(reactions.INVOICE_UNSETTLED, uow, invoice, now)
 

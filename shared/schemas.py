@@ -20,7 +20,7 @@ class ApiModel(BaseModel):
 
 
 BillingCycle = Literal["monthly", "quarterly", "semiannually", "annually", "biennially"]
-ServiceStatus = Literal["pending", "active", "suspended", "cancelled", "activation_failed"]
+ServiceStatus = Literal["pending", "active", "suspended", "cancelled", "terminated", "expired", "activation_failed"]
 InvoiceStatus = Literal["unpaid", "paid", "cancelled", "refunded"]
 
 
@@ -57,6 +57,19 @@ class ActivationOut(ApiModel):
     message: str  # es-AR, for the client area
 
 
+class LifecycleOut(ApiModel):
+    """Where the service is in its life: a pending cancellation, a suspension and why, its end and the
+    backup kept after it, in one Spanish sentence for the page (``message``)."""
+
+    suspension_reason: Literal["overdue", "payment_refunded", "staff"] | None
+    cancellation_type: Literal["immediate", "end_of_period"] | None
+    cancellation_effective_at: datetime | None
+    renewal_invoice_id: str | None
+    ended_at: datetime | None
+    backup_retained_until: date | None
+    message: str | None
+
+
 class ServiceSummary(ApiModel):
     service_id: str
     product_id: str
@@ -69,6 +82,7 @@ class ServiceSummary(ApiModel):
     next_due_at: datetime | None
     auto_renew: bool
     activation: ActivationOut
+    lifecycle: LifecycleOut
 
 
 class Credential(ApiModel):
@@ -180,7 +194,43 @@ def _service_fields(service: Service) -> dict:
             requirements=list(service.requirements or []),
             message=_activation_message(service),
         ),
+        "lifecycle": LifecycleOut(
+            suspension_reason=service.suspension_reason,
+            cancellation_type=service.cancellation_type,
+            cancellation_effective_at=_dt(service.cancellation_effective_at),
+            renewal_invoice_id=service.renewal_invoice_id,
+            ended_at=_dt(service.ended_at),
+            backup_retained_until=date.fromisoformat(service.backup_retained_until)
+            if service.backup_retained_until else None,
+            message=_lifecycle_message(service),
+        ),
     }
+
+
+def _lifecycle_message(service: Service) -> str | None:
+    from shared.calendar import local_date
+
+    def day(stored: str) -> str:
+        return local_date(from_storage(stored)).strftime("%d/%m/%Y")
+
+    if service.status in ("cancelled", "terminated", "expired"):
+        ended = {"cancelled": "Servicio dado de baja", "terminated": "Servicio dado de baja por el proveedor",
+                 "expired": "Dominio vencido: no se renovó"}[service.status]
+        if service.backup_retained_until:
+            kept = date.fromisoformat(service.backup_retained_until).strftime("%d/%m/%Y")
+            return f"{ended}. Backup disponible hasta {kept}: puede pedir su restauración (puede tener costo)."
+        return f"{ended}."
+    if service.cancellation_type and service.cancellation_effective_at:
+        return (f"Baja solicitada: el servicio sigue funcionando hasta el {day(service.cancellation_effective_at)}"
+                " y no se renueva. Puede cancelar la solicitud hasta entonces.")
+    if service.status == "suspended":
+        return {"overdue": "Suspendido por falta de pago: se reactiva en cuanto se acredite el pago de la factura.",
+                "payment_refunded": "Suspendido: el pago fue devuelto. Se reactiva al volver a pagar la factura.",
+                "staff": "Suspendido por el equipo del proveedor. Consulte por un ticket."}.get(
+                    service.suspension_reason or "", "Suspendido.")
+    if service.product_kind == "domain" and not service.auto_renew and service.period_end:
+        return f"Renovación automática desactivada: el dominio vence el {day(service.period_end)}."
+    return None
 
 
 def _activation_message(service: Service) -> str:

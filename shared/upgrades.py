@@ -3,6 +3,8 @@ payment settlement (paid ones), the sweep (scheduled ones and unpaid expiries) a
 consumer (the server's package changed).
 
 Pure rules on the items: they change them and return the events to write with them in one transaction.
+A change may move the service's period or its renewal: the caller puts the service back on the lifecycle
+sweep's index (``shared.lifecycle.schedule``).
 """
 
 from datetime import datetime
@@ -58,6 +60,7 @@ def apply(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice | 
         service.period_end = to_storage(
             local_midnight(add_months(start.date(), CYCLE_MONTHS[upgrade.to_billing_cycle])))
         service.paid_this_cycle = upgrade.to_recurring_amount
+        service.anniversary_on = start.date().isoformat()  # the new cycle's periods end on its day
     elif upgrade.takes_effect == "next_renewal":
         service.paid_this_cycle = None  # the renewal pays the new cycle
     else:
@@ -103,6 +106,7 @@ def revert(upgrade: Upgrade, service: Service, now: datetime, renewal: Invoice |
     service.recurring_amount = upgrade.from_recurring_amount
     if upgrade.period_restarts and upgrade.from_period_start:
         service.period_start, service.period_end = upgrade.from_period_start, upgrade.from_period_end
+        service.anniversary_on = local_date(from_storage(service.period_start)).isoformat()
     service.paid_this_cycle = upgrade.from_paid_this_cycle
     service.paid_for_period = service.period_start
     service.updated_at = to_storage(now)

@@ -52,6 +52,8 @@ def test_every_capability_registers_its_reactions_in_its_own_file():
     registered = {occasion: {f"{r.__module__}.{r.__name__}" for r in reactions.registered(occasion)}
                   for occasion in reactions.OCCASIONS}
     assert registered[reactions.INVOICE_PAID] == {"shared.reactions.activation.activate_or_restore",
+                                                  "shared.reactions.renewals.next_period_paid",
                                                   "shared.reactions.upgrades.apply_paid_change"}
     assert registered[reactions.INVOICE_UNSETTLED] == {"shared.reactions.activation.withdraw",
+                                                       "shared.reactions.renewals.next_period_unpaid",
                                                        "shared.reactions.upgrades.revert_refunded_change"}

@@ -220,5 +220,7 @@ def test_cloudwatch_may_publish_to_every_topic_an_alarm_notifies():
 def test_staff_rights_outlive_removal_from_the_group_by_five_minutes_at_most():
     # Staff come from the ID token's groups (shared.auth.token_groups): its lifetime is the window in which
     # someone removed from `staff` keeps the rights.
-    (client,) = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Cognito::UserPoolClient"]
-    assert client["TokenValidityUnits"]["IdToken"] == "minutes" and client["IdTokenValidity"] <= 5
+    clients = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Cognito::UserPoolClient"]
+    assert len(clients) == 2  # the web client, and the backend's password check (its tokens are dropped)
+    for client in clients:
+        assert client["TokenValidityUnits"]["IdToken"] == "minutes" and client["IdTokenValidity"] <= 5

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import date
 
 
 class ProvisioningError(Exception):
@@ -109,8 +110,58 @@ def unsuspend(api: WhmApi, username: str) -> None:
     api.call("unsuspendacct", user=username)
 
 
+def account_exists(api: WhmApi, username: str) -> bool:
+    """Whether the server holds this account; a failure to ask raises (unlike `account_domain`, which reads
+    any error as "no account": that is harmless before createacct, but would make a termination during an
+    outage look done)."""
+    # listaccts answers result=1 with an empty list when nothing matches, so "absent" is told apart from
+    # "WHM failed" without reading error messages, whose wording changes between versions.
+    data = api.call("listaccts", searchtype="user", searchmethod="exact", search=username)
+    return any(account.get("user") == username for account in data.get("acct") or [])
+
+
 def terminate(api: WhmApi, username: str) -> None:
-    api.call("removeacct", username=username)
+    """Remove the account; an account already gone counts as removed, so a redelivered command (or a retry
+    after a removal whose answer was lost) ends instead of failing until it dead-letters, and removeacct
+    runs at most once per account. Its backups stay on the server: WHM does not delete them with it."""
+    if not account_exists(api, username):
+        return
+    try:
+        api.call("removeacct", username=username)
+    except ProvisioningError:
+        # Removed meanwhile (another delivery, or this very call timing out after it worked): done. If WHM
+        # cannot even be asked, the original error is the one staff need to see.
+        try:
+            gone = not account_exists(api, username)
+        except ProvisioningError:
+            gone = False
+        if not gone:
+            raise
+
+
+def last_backup_on(api: WhmApi, username: str) -> date | None:
+    """The date of the newest backup (on the server `api` reaches) that holds this account, or None when no
+    backup does; WHM errors raise ProvisioningError. Works for removed accounts too: their backups remain.
+
+    backup_date_list gives data.backup_set, the dates with a backup (local, or on remote destinations when
+    local backups are off); backup_user_list(restore_point=<date>) gives data.user, one
+    {username, status} per account in that date's set, status "active", "inactive" or "no_backup".
+    """
+    dates = set()
+    for raw in api.call("backup_date_list").get("backup_set") or []:
+        try:
+            # Servers answer "YYYY-MM-DD"; the published schema shows "YYYY-MM-DDT00:00:00.000Z".
+            dates.add(date.fromisoformat(str(raw)[:10]))
+        except ValueError as error:
+            # A misread date could hide the newest backup: better to stop than to answer wrongly.
+            raise ProvisioningError(f"WHM backup_date_list: fecha ilegible {raw!r}") from error
+    for day in sorted(dates, reverse=True):  # newest first: usually the first set asked holds the account
+        users = api.call("backup_user_list", restore_point=day.isoformat()).get("user") or []
+        # "no_backup" lists an account that this set has no backup of; "inactive" is one no longer on the
+        # server (terminated), whose backup is still there, which is what retention needs.
+        if any(u.get("username") == username and u.get("status") != "no_backup" for u in users):
+            return day
+    return None
 
 
 def change_package(api: WhmApi, username: str, plan: str) -> None:

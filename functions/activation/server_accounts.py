@@ -6,10 +6,13 @@ from typing import Any
 
 from activation import cpanel
 
-from shared import activation, upgrades
+from shared import activation, lifecycle, upgrades
+from shared.calendar import local_date, local_midnight
 from shared.clock import Clock, from_storage, to_storage
 from shared.credentials import encrypt_credentials
 from shared.dal.accounts import Accounts
+from shared.dal.lifecycle import BackupRetention
+from shared.dal.services import ENDED_STATUSES as ENDED
 from shared.dal.services import Services
 from shared.dal.unit_of_work import save_change
 from shared.dal.upgrades import Upgrades
@@ -100,7 +103,6 @@ SERVER_ACTIONS = {
     "suspend": lambda whm, service, command: cpanel.suspend(whm, service.provisioning_account,
                                                              command.get("reason", "Suspendido")),
     "unsuspend": lambda whm, service, command: cpanel.unsuspend(whm, service.provisioning_account),
-    "terminate": lambda whm, service, command: cpanel.terminate(whm, service.provisioning_account),
     # The service's plan when the command runs (not when it was queued): a change and its revert, queued
     # close together and delivered in any order, leave the server on the plan the service is on.
     "change_package": lambda whm, service, command: cpanel.change_package(
@@ -118,8 +120,12 @@ def apply_to_server(services: Services, plan_changes: Upgrades, clock: Clock, wh
     package after a plan change). A failure raises: the queue retries it, and after its receives the
     command lands in the dead-letter queue, whose alarm calls staff."""
     service = services.get_service(command["service_id"], consistent=True)
+    if command["action"] == "terminate":
+        return remove_account(services, clock, whm, service)
     if not service.provisioning_account or service.provisioning_module != "cpanel":
         outcome = "skipped:no-account"
+    elif service.status in ENDED:
+        outcome = f"skipped:{command['action']}-ended"  # its account is removed (or about to be)
     elif command["action"] in STATE_ACTIONS and STATE_ACTIONS[command["action"]] != (service.status == "active"):
         # Decided by the service as it is now, not as it was when queued: a refund's suspend delivered after
         # the unsuspend of the payment that followed it (a standard queue does not keep order, and a
@@ -142,3 +148,47 @@ def _complete_upgrade(services: Services, plan_changes: Upgrades, clock: Clock, 
         return  # a redelivered command, or a change reverted meanwhile
     service = services.get_service(upgrade.service_id, consistent=True)
     save_change([upgrade, service], upgrades.complete(upgrade, service, clock.now()))
+
+
+def remove_account(services: Services, clock: Clock, whm: cpanel.WhmApi | None, service) -> str:
+    """An ended service's account leaves its server (help centre: site, emails, FTP… are deleted), once:
+    claimed first (version-checked) so that of two deliveries only one talks to WHM, and recorded as
+    removed with its last backup, kept 10 years (a BackupRetention item with a TTL, and on the service
+    for its page). A failure leaves the claim to expire and raises: the queue retries, then its DLQ's
+    alarm calls staff."""
+    if service.status not in ENDED or not service.provisioning_account or service.provisioning_module != "cpanel":
+        return "skipped:no-account"
+    now = clock.now()
+    claimed = service.account_removal == "removing" and now - from_storage(service.updated_at) <= CLAIM_TIMEOUT
+    if service.account_removal == "removed" or claimed:
+        return "skipped:terminate-done"
+    if whm is None:
+        raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
+    service.account_removal = "removing"
+    service.updated_at = to_storage(now)
+    try:
+        save_change([service])
+    except ConcurrentModification:
+        return "skipped:terminate-claimed"
+    try:
+        backup_on = cpanel.last_backup_on(whm, service.provisioning_account)
+        cpanel.terminate(whm, service.provisioning_account)
+    except Exception:
+        service.account_removal = None  # released, so that the queue's retry is not taken for a running claim
+        save_change([service])
+        raise
+    now = clock.now()
+    ended_on = local_date(from_storage(service.ended_at or to_storage(now)))
+    kept_until = lifecycle.retained_until(backup_on, ended_on)
+    retention = BackupRetention(
+        *BackupRetention.key(service.service_id), service_id=service.service_id, client_id=service.client_id,
+        server=service.server, account=service.provisioning_account, domain=service.domain,
+        last_backup_on=backup_on.isoformat() if backup_on else None, retained_until=kept_until.isoformat(),
+        recorded_at=to_storage(now), expires_at=local_midnight(kept_until),
+    )
+    service.account_removal = "removed"
+    service.last_backup_on = retention.last_backup_on
+    service.backup_retained_until = retention.retained_until
+    service.updated_at = to_storage(now)
+    save_change([service, retention])
+    return "terminate:done"

@@ -45,7 +45,7 @@ def run_command(record: SQSRecord) -> None:
         action = command.get("action", "create")
         if action == "create":
             outcome = provision(services, accounts, kms, clock, whm(), service_id)
-        elif action in SERVER_ACTIONS:
+        elif action in SERVER_ACTIONS or action == "terminate":
             outcome = apply_to_server(services, plan_changes, clock, whm(), command)
         else:
             logger.warning("unsupported provisioning action", extra={"command": command})

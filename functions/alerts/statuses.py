@@ -5,8 +5,10 @@ read, a late "sent" after "delivered" changes nothing)."""
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.clock import to_storage
+from shared.clock import SystemClock, to_storage
 from shared.dal.alerts import Delivery
+
+clock = SystemClock()  # production reads the time only through the clock (make dev's test clock moves it)
 
 PROGRESS = {"waiting": 0, "queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 3}
 
@@ -29,7 +31,7 @@ def apply_status(delivery: Delivery, status: dict[str, Any]) -> bool:
     if status.get("recipient_id") and not delivery.wa_id:
         delivery.wa_id = str(status["recipient_id"])[:32]
     delivery.status_at = _timestamp(status.get("timestamp"))
-    delivery.updated_at = to_storage(datetime.now(UTC))
+    delivery.updated_at = to_storage(clock.now())
     return True
 
 

@@ -80,6 +80,7 @@ def create_order(
         product_id=product.product_id,
         product_name=product.name,
         product_group=product.group,
+        product_kind=product.kind,
         status="pending",
         billing_cycle=order.billing_cycle,
         currency=price.currency.value,

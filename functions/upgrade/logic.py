@@ -22,7 +22,7 @@ from upgrade.schemas import (
     UpgradeRequestOut,
 )
 
-from shared import upgrades
+from shared import lifecycle, upgrades
 from shared.activation import CYCLE_MONTHS
 from shared.auth import Identity, Permission, Role, authorize, require_staff
 from shared.calendar import add_months, local_date, local_midnight
@@ -355,8 +355,9 @@ def order_upgrade(stores: UpgradeStores, clock: Clock, policy: PricingPolicy, pa
     service.updated_at = to_storage(now)
     if q.takes_effect == "next_renewal":
         upgrade.status = "scheduled"
+        # Applied by the renewal engine when the period ends (functions/lifecycle/renewal_sweep.py), not by
+        # the upgrade sweep: it must happen at the very boundary the next period starts from.
         upgrade.effective_at = service.period_end
-        upgrades.mark_due(upgrade, upgrade.effective_at)
         if renewal is not None and not next_cycle_paid:  # the renewal already issued is for the new plan
             upgrades.reprice_renewal(renewal, service, upgrade.to_product_name, upgrade.to_recurring_amount,
                                      upgrade.to_billing_cycle)
@@ -368,6 +369,7 @@ def order_upgrade(stores: UpgradeStores, clock: Clock, policy: PricingPolicy, pa
         }))
     elif q.due_now.is_zero() and not upgrade.renewal_difference:
         events.extend(upgrades.apply(upgrade, service, now, renewal))
+        lifecycle.schedule(service, lifecycle.LifecyclePolicy.from_env())
         if renewal is not None:
             uow.save(renewal)
         if not q.credit.is_zero():

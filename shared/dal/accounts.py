@@ -75,8 +75,29 @@ class Contact(TableItem, discriminator="Contact"):
         return f"CLIENT#{client_id}", f"CONTACT#{contact_id}"
 
 
+class PasswordAttempts(TableItem, discriminator="PasswordAttempts"):
+    """Failed confirmations of a client's password (cancelling a service asks for it), counted against
+    brute force: too many in a window lock the confirmation for a while. Expires with its window."""
+
+    client_id = UnicodeAttribute()
+    failures = IntegerAttribute(default=0)
+    window_started_at = UnicodeAttribute()
+    locked_until = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", "PASSWORD_ATTEMPTS"
+
+
 class Accounts:
     """Reads and writes of the accounts context."""
+
+    def password_attempts(self, client_id: str) -> PasswordAttempts | None:
+        try:
+            return PasswordAttempts.get(*PasswordAttempts.key(client_id), consistent_read=True)
+        except DoesNotExist:
+            return None
 
     def get_client(self, client_id: str) -> Client:
         return get_by_id(Client, client_id)

@@ -41,8 +41,9 @@ class Invoice(TableItem, discriminator="Invoice"):
     issued_at = UnicodeAttribute()
     due_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
-    last_overdue_notice_on = UnicodeAttribute(null=True)  # local date of the last reminder
     upgrade_id = UnicodeAttribute(null=True)  # the plan change this invoice pays for
+    purpose = UnicodeAttribute(null=True)  # None: an order | renewal: a service's next cycle
+    reminders_sent = IntegerAttribute(default=0)  # how many stages of the reminder schedule went out
     version = VersionAttribute()
 
     @staticmethod

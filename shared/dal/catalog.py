@@ -13,6 +13,9 @@ CATALOG = "CATALOG"
 class Product(TableItem, discriminator="Product"):
     product_id = UnicodeAttribute()
     group = UnicodeAttribute()
+    # What lifecycle rules apply: a domain is paid a year ahead and can only stop renewing (never be
+    # cancelled); everything else is a service.
+    kind = UnicodeAttribute(default="service")
     name = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
     currency = UnicodeAttribute()

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from pynamodb.attributes import BooleanAttribute, ListAttribute, UnicodeAttribute, VersionAttribute
 
 from shared.dal.table import IntegerAttribute, TableItem, batch_get, get_by_id
+from shared.dal.unit_of_work import UnitOfWork
 from shared.ids import is_valid_id
 
 
@@ -14,8 +15,14 @@ class Service(TableItem, discriminator="Service"):
     product_id = UnicodeAttribute()
     product_name = UnicodeAttribute()
     product_group = UnicodeAttribute()
-    status = UnicodeAttribute()  # pending | active | suspended | cancelled | activation_failed
-    suspension_reason = UnicodeAttribute(null=True)  # why it is suspended: payment_refunded | …
+    # pending | active | suspended | activation_failed; ended: cancelled (by the client) | terminated (unpaid,
+    # or by staff) | expired (a domain left to lapse). An ended service never becomes active again.
+    status = UnicodeAttribute()
+    suspension_reason = UnicodeAttribute(null=True)  # overdue | payment_refunded | staff
+    # The invoice whose payment lifts the suspension (a payment lifts only the suspension it settles);
+    # None for a staff suspension, which only staff lift.
+    suspension_invoice_id = UnicodeAttribute(null=True)
+    product_kind = UnicodeAttribute(default="service")  # copied from the product: domain | hosting | service …
     billing_cycle = UnicodeAttribute()
     currency = UnicodeAttribute()
     recurring_amount = IntegerAttribute()  # price of a cycle of the current plan, minor units
@@ -50,7 +57,19 @@ class Service(TableItem, discriminator="Service"):
     pending_upgrade_id = UnicodeAttribute(null=True)  # at most one change under way per service
     custom_package = BooleanAttribute(default=False)  # a package made to measure: upgrades are manual
     server = UnicodeAttribute(null=True)  # host name of the server the account lives on
-    renewal_invoice_id = UnicodeAttribute(null=True)  # the unpaid invoice of the next cycle, when issued
+    renewal_invoice_id = UnicodeAttribute(null=True)  # the invoice of the next cycle, once issued
+    # Lifecycle (docs/billing.md, "Renewals"). The local date the first period started: every period ends on
+    # its day of the month (31 Jan monthly -> 28/29 Feb -> 31 Mar), however late a renewal was paid.
+    anniversary_on = UnicodeAttribute(null=True)
+    next_cycle_paid = IntegerAttribute(null=True)  # paid for the next cycle by its renewal invoice (until it starts)
+    # A pending cancellation (shared/dal/lifecycle.py holds the request): immediate | end_of_period.
+    cancellation_type = UnicodeAttribute(null=True)
+    cancellation_effective_at = UnicodeAttribute(null=True)
+    ended_at = UnicodeAttribute(null=True)
+    end_cause = UnicodeAttribute(null=True)  # cancellation | overdue | staff | expired
+    account_removal = UnicodeAttribute(null=True)  # removing | removed: the server account after the end
+    last_backup_on = UnicodeAttribute(null=True)  # local date of the last backup kept after the end
+    backup_retained_until = UnicodeAttribute(null=True)  # local date
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -58,6 +77,9 @@ class Service(TableItem, discriminator="Service"):
     @staticmethod
     def key(service_id: str) -> tuple[str, str]:
         return f"SERVICE#{service_id}", "SERVICE"
+
+
+ENDED_STATUSES = ("cancelled", "terminated", "expired")
 
 
 class Services:
@@ -74,3 +96,12 @@ class Services:
         found = batch_get((Service.key(service_id) for service_id in service_ids if is_valid_id(service_id)),
                           consistent)
         return sorted((s for s in found.values() if isinstance(s, Service)), key=lambda s: s.service_id)
+
+    def held_services(self, uow: UnitOfWork, service_ids: Iterable[str]) -> list[Service]:
+        """Services as the change ``uow`` holds them (one consistent BatchGetItem for those it does not,
+        since a change is about to be written on top of what is read), held from now on."""
+        ids = sorted(set(service_ids))
+        held = {i: uow.held(Service, *Service.key(i)) for i in ids}
+        missing = [i for i, service in held.items() if service is None]
+        loaded = {s.service_id: s for s in self.get_services(missing, consistent=True)} if missing else {}
+        return [uow.hold(held[i] or loaded[i]) for i in ids if held[i] or i in loaded]

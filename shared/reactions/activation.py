@@ -1,6 +1,6 @@
 """Activation's reactions: a paid invoice starts (or restores) its services; money taken back suspends
-them or cancels their activation (shared.activation holds the rules). An upgrade's invoice is not the
-services' own money: the plan-change reactions deal with it."""
+them or cancels their activation (shared.activation holds the rules). An upgrade's invoice and a renewal
+are not a service's first money: the plan-change and renewal reactions deal with them."""
 
 from datetime import datetime
 
@@ -14,21 +14,16 @@ services = Services()
 
 
 def services_of(uow: UnitOfWork, invoice: Invoice) -> list[Service]:
-    """The invoice's services, as this change holds them (one BatchGetItem for those it does not)."""
-    ids = invoice.service_ids()
-    held = {i: uow.held(Service, *Service.key(i)) for i in ids}
-    missing = [i for i, service in held.items() if service is None]
-    # Consistent: a change is about to be written on top of what is read.
-    loaded = {s.service_id: s for s in services.get_services(missing, consistent=True)} if missing else {}
-    return [uow.hold(held[i] or loaded[i]) for i in ids if held[i] or i in loaded]
+    return services.held_services(uow, invoice.service_ids())
 
 
 @on(INVOICE_PAID)
 def activate_or_restore(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None:
-    if invoice.upgrade_id:
+    if invoice.upgrade_id or invoice.purpose == "renewal":
         return
     for service in services_of(uow, invoice):
-        events = activation.start_activation(service, now) or activation.paid_again(service, now)
+        events = (activation.start_activation(service, now)
+                  or activation.paid_again(service, now, invoice.invoice_id))
         if events:
             uow.save(service)
             uow.emit(events)
@@ -36,10 +31,10 @@ def activate_or_restore(uow: UnitOfWork, invoice: Invoice, now: datetime) -> Non
 
 @on(INVOICE_UNSETTLED)
 def withdraw(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None:
-    if invoice.upgrade_id:
+    if invoice.upgrade_id or invoice.purpose == "renewal":
         return
     for service in services_of(uow, invoice):
-        events = activation.withdraw(service, now)
+        events = activation.withdraw(service, now, invoice.invoice_id)
         if events is not None:
             uow.save(service)
             uow.emit(events)

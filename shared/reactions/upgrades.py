@@ -3,7 +3,7 @@ service goes back to its old plan, and nothing else about the service changes)."
 
 from datetime import datetime
 
-from shared import upgrades
+from shared import lifecycle, upgrades
 from shared.dal.accounts import Accounts
 from shared.dal.billing import Billing, Invoice
 from shared.dal.services import Service, Services
@@ -45,7 +45,9 @@ def apply_paid_change(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None:
     if change is None or change[0].status != "awaiting_payment":
         return  # cancelled or expired with its invoice, which then was not unpaid: never here
     upgrade, service, renewal = change
-    _save(uow, (upgrade, service, renewal), upgrades.apply(upgrade, service, now, renewal))
+    events = upgrades.apply(upgrade, service, now, renewal)
+    lifecycle.schedule(service, lifecycle.LifecyclePolicy.from_env())
+    _save(uow, (upgrade, service, renewal), events)
 
 
 @on(INVOICE_UNSETTLED)
@@ -54,7 +56,9 @@ def revert_refunded_change(uow: UnitOfWork, invoice: Invoice, now: datetime) -> 
     if change is None or change[0].status not in ("applying", "completed"):
         return
     upgrade, service, renewal = change
-    _save(uow, (upgrade, service, renewal), upgrades.revert(upgrade, service, now, renewal))
+    events = upgrades.revert(upgrade, service, now, renewal)
+    lifecycle.schedule(service, lifecycle.LifecyclePolicy.from_env())
+    _save(uow, (upgrade, service, renewal), events)
     # The change is over: its invoice is closed, so paying it again cannot buy nothing. What is still paid
     # on it (a partial refund) goes to the client's credit.
     invoice.status = "cancelled"

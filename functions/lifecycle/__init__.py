@@ -1,0 +1,1 @@
+"""Service lifecycle: renewals, overdue suspension and termination, cancellations, domains' renewal."""
