@@ -92,6 +92,11 @@ BODIES = {
     ("POST", "/staff/upgrades/{upgrade_id}/complete"): {},
     ("PUT", "/staff/servers/{server_name}"): {"upgrades_enabled": True},
     ("PATCH", "/me/alerts/settings"): {"preferences": {"billing": True}},
+    ("POST", "/services/{service_id}/cancellation"): {"type": "end_of_period", "reason": "Ya no lo necesito.",
+                                                      "password": "Segura123"},
+    ("PATCH", "/services/{service_id}"): {"auto_renew": False},
+    ("POST", "/services/{service_id}/backup-restore-requests"): {"note": "Necesito los emails de marzo."},
+    ("POST", "/staff/services/{service_id}/termination"): {"reason": "Abuso: envío de spam (ticket 123)."},
 }
 
 

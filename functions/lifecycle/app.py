@@ -42,7 +42,8 @@ clock = SystemClock()
     security=SECURED,
     responses=answers(),
 )
-def cancellation_preview(service_id: str, type: Annotated[CancellationType, Query()]) -> CancellationPreview:  # noqa: A002
+def cancellation_preview(service_id: str,
+                         type: Annotated[CancellationType, Query()] = "end_of_period") -> CancellationPreview:  # noqa: A002
     return logic.cancellation_preview(stores, clock, LifecyclePolicy.from_env(), current_identity(app), service_id,
                                       type)
 

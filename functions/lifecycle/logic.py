@@ -67,9 +67,9 @@ def _ended(service: Service) -> Conflict:
 def _holder_only(identity: Identity, service: Service) -> None:
     """Only the holder cancels (help centre: "con su email de cliente y la clave de seguridad")."""
     if identity.is_staff:
-        raise Forbidden("El personal no puede pedir la baja por el cliente: solo el titular, con su email y su "
-                        "clave. Para una baja administrativa use POST /staff/services/{id}/termination.",
-                        code="holder_only")
+        raise Forbidden("El personal no puede pedir ni retirar la baja por el cliente: solo el titular, con su "
+                        "email y su clave. Para una baja administrativa use POST /staff/services/{id}/termination.",
+                        code="staff_has_no_account")
     if identity.client_id != service.client_id:
         raise not_found()
     if identity.role is not Role.HOLDER:

@@ -14,6 +14,7 @@ Audiences (what the rows say):
   ``staff_has_no_account``, they use the /staff routes).
 - ``account_or_staff``: as ``account``, and staff on the client's behalf.
 - ``holder_only``: the holder alone; a contact gets 403 ``holder_only`` whatever its rights.
+- ``holder_or_staff``: the holder, and staff; a contact gets 403 ``holder_only`` whatever its rights.
 - ``staff_only``: staff alone; everyone else 403 ``staff_only``.
 - ``any_person``: the holder and each contact for themselves, whatever their rights.
 
@@ -170,6 +171,19 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(403, "invalid_verify_token")),
     ("POST", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
     # Alerts: each person their own
+    # Lifecycle: only the holder cancels or withdraws (help centre: with the client's email and password);
+    # staff read the preview and terminate administratively.
+    ("GET", "/services/{service_id}/cancellation-preview"): Rule("holder_or_staff", target="active_service"),
+    ("POST", "/services/{service_id}/cancellation"): Rule("holder_only", target="active_service", fresh=True),
+    ("GET", "/services/{service_id}/cancellation"): Rule("account_or_staff", permission=Permission.SERVICES,
+                                                         target="pending_cancellation"),
+    ("DELETE", "/services/{service_id}/cancellation"): Rule("holder_only", target="pending_cancellation",
+                                                            fresh=True),
+    ("PATCH", "/services/{service_id}"): Rule("account_or_staff", permission=Permission.MANAGE_DOMAINS,
+                                              target="domain", fresh=True),
+    ("POST", "/services/{service_id}/backup-restore-requests"): Rule(
+        "account", permission=Permission.MANAGE_SERVICES, target="ended_with_backup"),
+    ("POST", "/staff/services/{service_id}/termination"): Rule("staff_only", target="active_service", fresh=True),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -197,8 +211,9 @@ def expected(rule: Rule, caller: str, has_ids: bool) -> tuple:
     if caller == "other_holder":
         return HIDDEN if has_ids else OWN
     if caller == "staff":
-        return OK if rule.audience == "account_or_staff" else STAFF_NO_ACCOUNT
-    if caller in ("contact_with_right", "contact_without_right") and rule.audience == "holder_only":
+        return OK if rule.audience in ("account_or_staff", "holder_or_staff") else STAFF_NO_ACCOUNT
+    if caller in ("contact_with_right", "contact_without_right") and rule.audience in ("holder_only",
+                                                                                       "holder_or_staff"):
         return ("refused", 403, "holder_only")
     if caller == "contact_without_right" and rule.audience in ("account", "account_or_staff"):
         return ("refused", 403, "permission_denied")
@@ -314,7 +329,44 @@ class World:
         self.a_ids.add(upgrade_id)
         return {"upgrade_id": upgrade_id}
 
+    def pending_cancellation(self) -> dict[str, str]:
+        service_id = self.active_service()
+        self._call("POST", f"/services/{service_id}/cancellation", claims=self.holder,
+                   body=BODIES[("POST", "/services/{service_id}/cancellation")])
+        return {"service_id": service_id}
+
+    def domain(self) -> dict[str, str]:
+        """An active domain (paid: its activation is instant)."""
+        order = self.order("dominio-com-ar", "annually", domain="matriz.com.ar")
+        _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
+        return {"service_id": order["service"]["service_id"]}
+
+    def ended_with_backup(self) -> dict[str, str]:
+        """A hosting whose account was created in WHM, terminated by staff, and removed with its last backup
+        recorded (the provisioning worker, as the queue runs it)."""
+        from tests.integration.flows import provision, relay
+
+        stack, aws = self.request.getfixturevalue("stack"), self.request.getfixturevalue("aws")
+        fake = FakeWhm("matrix-whm-token").start()
+        self.request.addfinalizer(fake.stop)
+        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+            SecretId=stack.refs["ProvisioningSecrets"],
+            SecretString=json.dumps({"whm_url": fake.url, "whm_token": "matrix-whm-token"}))
+        order = self.order("hosting-inicial", "annually", domain="baja.com.ar")
+        _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
+        relay(stack, aws)
+        provision(stack)
+        service_id = order["service"]["service_id"]
+        self._call("POST", f"/staff/services/{service_id}/termination", claims=STAFF, status=200,
+                   body=BODIES[("POST", "/staff/services/{service_id}/termination")])
+        relay(stack, aws)
+        provision(stack)
+        return {"service_id": service_id}
+
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
+        "pending_cancellation": lambda w: w.pending_cancellation(),
+        "domain": lambda w: w.domain(),
+        "ended_with_backup": lambda w: w.ended_with_backup(),
         "contact": lambda w: {"contact_id": w.new_contact(["tickets"])},
         "service": lambda w: {"service_id": w.order("hosting-avanzado", "annually", credentials={
             "usuario cPanel": "matriz", "clave cPanel": "Clave-De-Prueba-1"})["service"]["service_id"]},

@@ -218,7 +218,7 @@ def test_only_the_holder_files_a_cancellation(api, client_id, holder):
     contact.save()
     before = _snapshot()
     assert _cancel(api, claims_for(client_id=client_id, contact_id=contact.contact_id), service).status == 403
-    assert _cancel(api, claims_for(staff=True), service).json()["code"] == "holder_only"
+    assert _cancel(api, claims_for(staff=True), service).json()["code"] == "staff_has_no_account"
     assert _cancel(api, claims_for(client_id=new_id()), service).status == 404
     assert _snapshot() == before
 
