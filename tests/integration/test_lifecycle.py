@@ -96,7 +96,7 @@ def _end(service) -> datetime:
 # --- renewals ----------------------------------------------------------------------------------------
 
 
-def test_the_renewal_invoice_is_issued_14_days_before_the_end_once_and_paying_it_renews_on_the_anniversary(store, client_id):
+def test_the_renewal_invoice_is_issued_14_days_before_the_end_once_and_renews_on_the_anniversary(store, client_id):
     start = local_midnight(datetime(2026, 1, 31).date())
     service = _active(client_id, "hosting-inicial", "monthly", start=start,
                       period_start=to_storage(local_midnight(datetime(2027, 1, 31).date())),
