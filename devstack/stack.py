@@ -101,6 +101,7 @@ class LocalStack:
             ("POST", "/local/token"): self._token,
             ("POST", "/local/schedules"): self._fire,
             ("GET", "/local/clock"): self._clock,
+            ("GET", "/local/whm"): self._whm_accounts,
             ("POST", "/local/clock"): self._move_clock,
             ("POST", "/local/payments"): self._pay,
             ("POST", "/local/refunds"): self._refund,
@@ -203,6 +204,13 @@ class LocalStack:
         except ClockInputError as error:
             return json_response(400, {"code": "invalid_input", "message": str(error)})
         return json_response(200, {"now": iso_z(moved_to), "fired": fired})
+
+    def _whm_accounts(self, path, headers, body):
+        """The fake WHM's accounts (suspended or not) and how often each account function was called."""
+        calls: dict[str, int] = {}
+        for function, _ in list(self.whm.calls):
+            calls[function] = calls.get(function, 0) + 1
+        return json_response(200, {"accounts": dict(self.whm.accounts), "calls": calls})
 
     def _whatsapp_sent(self, path, headers, body):
         """What the fake WhatsApp API "sent", oldest first."""

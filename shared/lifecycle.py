@@ -163,8 +163,16 @@ def renewal_paid(service: Service, invoice: Invoice, now: datetime, policy: Life
     invoice is not its current renewal."""
     if service.status not in ("active", "suspended") or service.renewal_invoice_id != invoice.invoice_id:
         return None
-    service.next_cycle_paid = _line_amount(invoice, service)
     service.updated_at = to_storage(now)
+    line_start = next((line.period_start for line in invoice.lines if line.service_id == service.service_id), None)
+    if line_start == service.period_start:
+        # It pays the period under way (refunded after it started, now paid again): that period is covered
+        # again and its suspension lifted; the next one still needs its own renewal.
+        service.renewal_invoice_id = None
+        events = unsuspend(service, now, invoice.invoice_id)
+        schedule(service, policy)
+        return events
+    service.next_cycle_paid = _line_amount(invoice, service)
     events = unsuspend(service, now, invoice.invoice_id)
     if from_storage(service.period_end) <= now:
         events.extend(start_next_period(service, now, upgrade, invoice))

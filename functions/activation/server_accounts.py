@@ -154,8 +154,8 @@ def remove_account(services: Services, clock: Clock, whm: cpanel.WhmApi | None, 
     """An ended service's account leaves its server (help centre: site, emails, FTP… are deleted), once:
     claimed first (version-checked) so that of two deliveries only one talks to WHM, and recorded as
     removed with its last backup, kept 10 years (a BackupRetention item with a TTL, and on the service
-    for its page). A failure leaves the claim to expire and raises: the queue retries, then its DLQ's
-    alarm calls staff."""
+    for its page). A failure releases the claim and raises: the queue retries, then its DLQ's alarm calls
+    staff."""
     if service.status not in ENDED or not service.provisioning_account or service.provisioning_module != "cpanel":
         return "skipped:no-account"
     now = clock.now()

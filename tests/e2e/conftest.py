@@ -50,6 +50,16 @@ class Http:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory):
+    yield from _running_stack(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory):
+    """A stack of the module's own, for tests that move its clock (the shared one keeps real time)."""
+    yield from _running_stack(tmp_path_factory)
+
+
+def _running_stack(tmp_path_factory):
     port, aws_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
     # Output goes to a file, not a pipe: a pipe nobody drains would block the stack once full.

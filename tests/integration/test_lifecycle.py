@@ -420,3 +420,31 @@ def test_turning_a_domains_renewal_on_again_issues_the_renewal_if_due(api, clien
     contact = claims_for(client_id=client_id, contact_id=new_id())
     assert api.call("PATCH", f"/services/{domain.service_id}", claims=contact, body={"auto_renew": False}).status == 403
     assert Client.get(*Client.key(client_id))  # untouched account
+
+
+def test_a_renewal_refunded_after_its_period_started_suspends_and_paid_again_buys_no_extra_period(store, client_id):
+    from payments.providers import ProviderPayment
+    from payments.settlement import settle
+
+    from shared.money import Currency, Money
+
+    service = _active(client_id)
+    _renewals(_end(service) - timedelta(days=13))
+    renewal_id = _service(service.service_id).renewal_invoice_id
+    pay(store, renewal_id, at=_end(service) - timedelta(days=2))
+    _renewals(_end(service) + timedelta(minutes=5))  # the paid period starts
+    started = _service(service.service_id)
+
+    refund = ProviderPayment("mercadopago", f"mp-{renewal_id}", "refunded", Money(10000, Currency("ARS")),
+                             renewal_id, "refunded")
+    settle(store.billing, store.accounts, FixedClock(_end(service) + timedelta(days=3)), refund)
+    refunded = _service(service.service_id)
+    assert (refunded.status, refunded.suspension_reason) == ("suspended", "payment_refunded")
+
+    again = ProviderPayment("mercadopago", f"mp2-{renewal_id}", "approved", Money(10000, Currency("ARS")),
+                            renewal_id, "approved")
+    settle(store.billing, store.accounts, FixedClock(_end(service) + timedelta(days=4)), again)
+    paid = _service(service.service_id)
+    assert (paid.status, paid.next_cycle_paid, paid.renewal_invoice_id) == ("active", None, None)
+    assert paid.period_end == started.period_end
+    assert lifecycle.next_step(paid, POLICY)[0] == "issue_renewal"  # the next period needs its own invoice
