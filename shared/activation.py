@@ -106,6 +106,9 @@ def withdraw(service: Service, now: datetime, invoice_id: str | None = None) -> 
         service.suspension_reason = REFUNDED
         service.suspension_invoice_id = invoice_id
         events.extend(server_command(service, now, "suspend", reason="Pago devuelto"))
+        events.append(new_event(EventType.SERVICE_SUSPENDED, client_id=service.client_id, occurred_at=now, payload={
+            "service_id": service.service_id, "product_name": service.product_name, "domain": service.domain,
+            "reason": REFUNDED, "invoice_id": invoice_id}))
     elif service.activation_state in ("queued", "provisioning", "awaiting_requirements", "in_progress", "failed"):
         # A failed one too: a staff retry must not provision a service whose money went back.
         service.status = "pending"

@@ -106,7 +106,8 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.SERVICE_SUSPENDED, "servicio_suspendido",
                   lambda p: [p.get("product_name") or "-", p.get("domain") or "-", SUSPENSION_ES.get(
                       p.get("reason") or "", "decisión del proveedor")],
-                  ACCOUNT, Kind.SERVICES, urgent=True),
+                  # Not urgent: the renewal sweep runs at 00:05 local, and this can wait for the morning.
+                  ACCOUNT, Kind.SERVICES, urgent=False),
         Hookpoint(EventType.SERVICE_UNSUSPENDED, "servicio_reactivado",
                   lambda p: [p.get("product_name") or "-", p.get("domain") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=True),

@@ -49,10 +49,12 @@ class LifecyclePolicy:
     @classmethod
     def from_env(cls) -> "LifecyclePolicy":
         policy = config.env(config.LATE_CANCELLATION_RENEWAL, "stands")
+        suspend_after = int(config.env(config.SUSPEND_AFTER_DAYS, "5"))
         return cls(
             renewal_days_before=int(config.env(config.RENEWAL_INVOICE_DAYS_BEFORE, "14")),
-            suspend_after_days=int(config.env(config.SUSPEND_AFTER_DAYS, "5")),
-            terminate_after_days=int(config.env(config.TERMINATE_AFTER_DAYS, "30")),
+            suspend_after_days=suspend_after,
+            # Terminated only after it was suspended: a setting at or below the suspension's is read as a day later.
+            terminate_after_days=max(int(config.env(config.TERMINATE_AFTER_DAYS, "30")), suspend_after + 1),
             late_cancellation_renewal=policy if policy in LATE_CANCELLATION_POLICIES else "stands",
         )
 
@@ -278,6 +280,7 @@ def end(service: Service, now: datetime, cause: str, reason: str | None = None) 
     backup for 10 years. Nothing about it is ever reactivated: ordering again makes a new service."""
     service.status = END_STATUS[cause]
     service.end_cause = cause
+    service.end_reason = reason
     service.ended_at = to_storage(now)
     service.auto_renew = False
     service.cancellation_type = service.cancellation_effective_at = None
@@ -298,7 +301,8 @@ def end(service: Service, now: datetime, cause: str, reason: str | None = None) 
 
 
 def void_renewal(invoice: Invoice | None, service: Service) -> bool:
-    """Cancel the service's unpaid renewal invoice (nothing paid on it); True when it was."""
+    """Cancel an unpaid invoice of the service's (its renewal, or the order of one never activated) with
+    nothing paid on it; True when it was."""
     if invoice is None or invoice.status != "unpaid" or invoice.amount_paid:
         return False
     invoice.status = "cancelled"
@@ -335,11 +339,10 @@ def new_cancellation(service: Service, kind: str, reason: str, now: datetime, su
     suspended meanwhile. A renewal issued before it stands (it must be paid) or is voided (the policy)."""
     effective_at = cancellation_effective_at(service, kind, now, renewal, policy)
     standing = None
-    if renewal is not None and renewal.status == "unpaid":
-        if policy.late_cancellation_renewal == "void":
-            void_renewal(renewal, service)
-        else:
-            standing = renewal.invoice_id
+    # Under void, one already partly paid stands all the same: its money is never moved silently.
+    if renewal is not None and renewal.status == "unpaid" and not (
+            policy.late_cancellation_renewal == "void" and void_renewal(renewal, service)):
+        standing = renewal.invoice_id
     cancellation = Cancellation(
         *Cancellation.key(service.service_id), service_id=service.service_id, client_id=service.client_id,
         type=kind, reason=reason, status="pending", effective_at=effective_at,

@@ -323,6 +323,11 @@ def staff_terminate(stores: LifecycleStores, clock: Clock, identity: Identity, s
     renewal = stores.billing.find_invoice(service.renewal_invoice_id)
     if renewal is not None and lifecycle.void_renewal(renewal, service):
         uow.save(renewal)
+    if service.status == "pending":  # never activated: its unpaid order invoice goes with it (no reminders)
+        for invoice in stores.billing.list_invoices(service.client_id):
+            if (invoice.status == "unpaid" and not invoice.amount_paid and not invoice.upgrade_id
+                    and invoice.service_ids() == [service.service_id] and lifecycle.void_renewal(invoice, service)):
+                uow.save(invoice)
     if service.pending_upgrade_id:
         _close_pending_change(stores, uow, service, stores.accounts.get_client(service.client_id), now)
     uow.emit(lifecycle.end(service, now, lifecycle.STAFF, body.reason))

@@ -150,6 +150,9 @@ def _blockers(service: Service, product: Product | None, server: Server | None) 
     if service.status != "active":
         found.append(Blocker("service_not_active", "El servicio no está activo: solo se cambia de plan un servicio "
                                                    "activo."))
+    if service.cancellation_type:
+        found.append(Blocker("cancellation_pending", "El servicio tiene una baja pendiente: retírela para cambiar "
+                                                     "de plan."))
     if not service.period_start or not service.period_end:
         found.append(Blocker("no_current_period", "El servicio no tiene un período vigente."))
     if product is None:

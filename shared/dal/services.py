@@ -67,6 +67,7 @@ class Service(TableItem, discriminator="Service"):
     cancellation_effective_at = UnicodeAttribute(null=True)
     ended_at = UnicodeAttribute(null=True)
     end_cause = UnicodeAttribute(null=True)  # cancellation | overdue | staff | expired
+    end_reason = UnicodeAttribute(null=True)  # the client's or staff's stated reason (kept with the service)
     account_removal = UnicodeAttribute(null=True)  # removing | removed: the server account after the end
     last_backup_on = UnicodeAttribute(null=True)  # local date of the last backup kept after the end
     backup_retained_until = UnicodeAttribute(null=True)  # local date

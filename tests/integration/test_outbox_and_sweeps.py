@@ -111,25 +111,31 @@ def _overdue_events():
     return [e for e in TableItem.scan() if isinstance(e, EventRecord) and e.type == "invoice.overdue"]
 
 
-def test_overdue_sweep_reminds_once_per_local_day(store, overdue_invoice, now):
-    from billing.reminders import remind_overdue_invoices
+def test_unpaid_invoices_are_reminded_on_the_schedule_not_every_day(store, overdue_invoice, now):
+    from billing.reminders import remind_unpaid_invoices
 
-    clock = FixedClock(now + timedelta(days=2))
-    assert remind_overdue_invoices(store.billing, clock) == 0  # not due yet (due after 3 days)
+    # Issued on the 25th (local), due on the 28th: the schedule is -3 (the issue day: its own alert said it),
+    # 0, +1, +3 and +7 days.
+    def remind(days):
+        return remind_unpaid_invoices(store.billing, FixedClock(now + timedelta(days=days)))
 
-    clock.set(now + timedelta(days=4))
-    assert remind_overdue_invoices(store.billing, clock) == 1
-    assert remind_overdue_invoices(store.billing, clock) == 0  # same day: already reminded
-    clock.set(now + timedelta(days=5))
-    assert remind_overdue_invoices(store.billing, clock) == 1
+    assert remind(2) == 0  # the 27th: nothing yet
+    assert (remind(3), remind(3)) == (1, 0)  # the due day, once
+    assert (remind(4), remind(5)) == (1, 0)  # +1; the 30th is no stage
+    assert remind(20) == 1  # after a gap, only the latest stage that passed (+7), not a burst
+    assert remind(60) == 0  # the schedule is over: off the index
 
-    payloads = [json.loads(e.payload) for e in _overdue_events()]
-    assert sorted(p["days_overdue"] for p in payloads) == [1, 2]
+    events = [e for e in TableItem.scan() if isinstance(e, EventRecord)
+              and e.type in ("invoice.reminder", "invoice.overdue")]
+    payloads = sorted((json.loads(e.payload) | {"type": e.type} for e in events), key=lambda p: p["days_overdue"]
+                      if "days_overdue" in p else -p["days_left"])
+    assert [(p["type"], p.get("days_left", p.get("days_overdue"))) for p in payloads] == [
+        ("invoice.reminder", 0), ("invoice.overdue", 1), ("invoice.overdue", 17)]
     assert {p["invoice_id"] for p in payloads} == {overdue_invoice}
 
 
 def test_free_orders_are_born_paid_and_never_overdue(api, store, now):
-    from billing.reminders import remind_overdue_invoices
+    from billing.reminders import remind_unpaid_invoices
     from orders.logic import create_order
     from orders.schemas import CreateOrder
 
@@ -143,7 +149,7 @@ def test_free_orders_are_born_paid_and_never_overdue(api, store, now):
                          CreateOrder(product_id="soporte-standard", billing_cycle="monthly"))
 
     assert order.invoice.status == "paid" and order.invoice.total.amount == 0
-    assert remind_overdue_invoices(store.billing, FixedClock(now + timedelta(days=30))) == 1  # only the paid-for one
+    assert remind_unpaid_invoices(store.billing, FixedClock(now + timedelta(days=30))) == 1  # only the paid-for one
     paid_events = [json.loads(e.payload) for e in TableItem.scan() if isinstance(e, EventRecord)
                    and e.type == "invoice.paid"]
     assert [p["invoice_id"] for p in paid_events] == [order.invoice.invoice_id]
