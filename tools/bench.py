@@ -6,7 +6,8 @@
    AWS with the demo data, and the DynamoDB API calls that reach the server are counted; then the worst
    realistic paths (a contact on a service with a pending change and an unpaid renewal, a contact's
    alerts on an account with hundreds of them).
-3. Payment webhook → service ACTIVE latency, and 4. the WhatsApp fan-out, each in its own process.
+3. Payment webhook → service ACTIVE latency, 4. the WhatsApp fan-out, and 5. the lifecycle sweeps (renewals,
+   cancellations) over a large table with 10 due, each in its own process.
 
 Scale: by default a reduced one that keeps every ratio visible and finishes in under 10 minutes on
 2 cores; ``--full`` (``make bench FULL=1``) runs the full sizes. The report says which it ran.
@@ -37,15 +38,16 @@ class Scale:
     cold_start_rounds: int
     payments: int
     alert_events: int
+    lifecycle_services: tuple[int, int]  # (small, large) tables for the lifecycle sweeps, 10 due in each
 
 
 # The WhatsApp run on moto grows faster than linearly with its size (1,000 events: about 9 minutes on
 # 2 cores; 200: under 1.5). Ratios (sends = deliveries, SQS calls within budget) hold at any size.
 SCALES = {
-    "reduced": Scale("reduced", cold_start_rounds=5, payments=20, alert_events=200),
-    "full": Scale("full", cold_start_rounds=7, payments=50, alert_events=1000),
+    "reduced": Scale("reduced", cold_start_rounds=5, payments=20, alert_events=200, lifecycle_services=(500, 5000)),
+    "full": Scale("full", cold_start_rounds=7, payments=50, alert_events=1000, lifecycle_services=(1000, 10000)),
 }
-SECTIONS = ("cold", "dynamodb", "activation", "alerts")  # in this order (--only picks some)
+SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle")  # in this order (--only picks some)
 HEAVY_MODULES = (
     "pydantic",
     "pynamodb",
@@ -515,10 +517,15 @@ def whatsapp_fan_out(events: int) -> list[str]:
                         "--events", str(events))
 
 
+def lifecycle_sweeps(small: int, large: int) -> list[str]:
+    return _own_process("tools.bench_lifecycle", "Lifecycle sweeps", "--small", str(small), "--large", str(large))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", default=os.environ.get("FULL", "") not in ("", "0"),
-                        help="the full sizes (7 cold-start rounds, 50 payments, 1,000 events; env FULL=1 too)")
+                        help="the full sizes (7 cold-start rounds, 50 payments, 1,000 events, 10,000 services; "
+                             "env FULL=1 too)")
     parser.add_argument("--repeat", type=int, help="measured cold-start rounds (default: the scale's)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="run only these sections")
     args = parser.parse_args()
@@ -531,8 +538,10 @@ def main() -> None:
         "# Benchmarks",
         "",
         f"Scale: **{scale.name}**: {rounds} cold-start round{'s' * (rounds != 1)}, {scale.payments} payments, "
-        f"{scale.alert_events} WhatsApp events × 3 recipients ({switch}: {other.name}, "
-        f"{other.cold_start_rounds} rounds, {other.payments} payments, {other.alert_events} events).",
+        f"{scale.alert_events} WhatsApp events × 3 recipients, lifecycle sweeps over "
+        f"{scale.lifecycle_services[0]:,} and {scale.lifecycle_services[1]:,} services ({switch}: {other.name}, "
+        f"{other.cold_start_rounds} rounds, {other.payments} payments, {other.alert_events} events, "
+        f"{other.lifecycle_services[0]:,} and {other.lifecycle_services[1]:,} services).",
         "",
     ]
     sections = {
@@ -541,6 +550,7 @@ def main() -> None:
         "dynamodb": dynamodb_requests,
         "activation": lambda: activation_latency(scale.payments),
         "alerts": lambda: whatsapp_fan_out(scale.alert_events),
+        "lifecycle": lambda: lifecycle_sweeps(*scale.lifecycle_services),
     }
     for name in SECTIONS:
         if name in args.only:

@@ -107,6 +107,17 @@ def request_restore(service_id: str, body: RestoreRequestIn) -> tuple[RestoreReq
     return logic.request_restore(stores, clock, current_identity(app), service_id, body), 201
 
 
+@app.get(
+    "/staff/backup-restore-requests",
+    tags=["Personal"],
+    summary="Pedidos de restauración de backups abiertos (el más reciente primero)",
+    security=SECURED,
+    responses=answers(),
+)
+def staff_restore_requests() -> list[RestoreRequestOut]:
+    return logic.staff_restore_requests(stores, current_identity(app))
+
+
 @app.post(
     "/staff/services/<service_id>/termination",
     tags=["Personal"],

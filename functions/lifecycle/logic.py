@@ -361,3 +361,12 @@ def request_restore(stores: LifecycleStores, clock: Clock, identity: Identity, s
         backup_retained_until=date.fromisoformat(service.backup_retained_until), created_at=now,
         message="Recibimos su pedido. El equipo le enviará el presupuesto de la restauración.",
     )
+
+
+def staff_restore_requests(stores: LifecycleStores, identity: Identity) -> list[RestoreRequestOut]:
+    """Staff: open restore requests, newest first (one Query of the open list)."""
+    require_staff(identity)
+    return [RestoreRequestOut(
+        request_id=r.request_id, service_id=r.service_id, status=r.status, note=r.note, backup_retained_until=None,
+        created_at=from_storage(r.created_at), message="Pedido de restauración: enviar presupuesto al cliente.",
+    ) for r in stores.lifecycles.restore_requests("open")]

@@ -9,15 +9,17 @@ relay correct if the filter is ever widened.
 import json
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer
 
 from shared import config
+from shared.aws import LazyClient
 from shared.events import DEFAULT_QUEUE, QUEUE_OF, envelope_from_stream_image
 
 logger = Logger()
-sqs = boto3.client("sqs", region_name=config.region())
+# Created on first use: a test process that imports the module before it points boto3 at its AWS gets
+# a client for that AWS, not for the real one.
+sqs = LazyClient("sqs")
 _deserializer = TypeDeserializer()
 SQS_BATCH = 10
 

@@ -5,6 +5,11 @@ active until the end and then removes it from WHM once. On a stack of its own (i
 import time
 from datetime import datetime, timedelta
 
+import pytest
+
+# Its own stack (its clock moves), on its own worker's share of the run.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("lifecycle_clock")]
+
 
 def _until(check, what: str, timeout_s: float = 30.0):
     deadline = time.monotonic() + timeout_s

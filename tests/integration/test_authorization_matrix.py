@@ -184,6 +184,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/services/{service_id}/backup-restore-requests"): Rule(
         "account", permission=Permission.MANAGE_SERVICES, target="ended_with_backup"),
     ("POST", "/staff/services/{service_id}/termination"): Rule("staff_only", target="active_service", fresh=True),
+    ("GET", "/staff/backup-restore-requests"): Rule("staff_only"),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),

@@ -358,6 +358,8 @@ def test_an_immediate_cancellation_runs_through_the_queue_and_removes_the_accoun
         assert f"Backup disponible hasta {kept.strftime('%d/%m/%Y')}" in detail["lifecycle"]["message"]
         restore = api.call("POST", f"/services/{service.service_id}/backup-restore-requests", claims=holder, body={})
         assert restore.status == 201
+        listed = api.call("GET", "/staff/backup-restore-requests", claims=claims_for(staff=True)).json()
+        assert [r["request_id"] for r in listed] == [restore.json()["request_id"]]
     finally:
         whm.stop()
 
@@ -448,3 +450,19 @@ def test_a_renewal_refunded_after_its_period_started_suspends_and_paid_again_buy
     assert (paid.status, paid.next_cycle_paid, paid.renewal_invoice_id) == ("active", None, None)
     assert paid.period_end == started.period_end
     assert lifecycle.next_step(paid, POLICY)[0] == "issue_renewal"  # the next period needs its own invoice
+
+
+def test_a_renewal_paid_late_applies_the_downgrade_scheduled_for_it_then_starts_the_period(api, store, holder,
+                                                                                           client_id):
+    service = _active(client_id, "hosting-avanzado")
+    api.call("POST", f"/services/{service.service_id}/upgrades", claims=holder, body={"target": "hosting-inicial"})
+    _renewals(_end(service) - timedelta(days=13))
+    renewal_id = _service(service.service_id).renewal_invoice_id
+    _renewals(_end(service) + timedelta(days=6))
+    assert _service(service.service_id).status == "suspended"
+
+    pay(store, renewal_id, at=_end(service) + timedelta(days=8))
+
+    after = _service(service.service_id)
+    assert (after.status, after.product_id, after.pending_upgrade_id) == ("active", "hosting-inicial", None)
+    assert (after.period_start, after.paid_this_cycle) == (service.period_end, 10000)
