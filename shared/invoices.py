@@ -160,6 +160,9 @@ def take_back(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime) -> 
         invoice.status = "refunded"
     else:
         invoice.status = "unpaid"
+        # Owed again: reminded from today's stage on (the stages passed while it was paid are not sent).
+        today = local_date(now)
+        invoice.reminders_sent = sum(1 for stage in reminder_stages() if reminder_day(invoice, stage) < today)
         schedule_reminder(invoice)
     invoice.paid_at = None
     reactions.run(reactions.INVOICE_UNSETTLED, uow, invoice, now)

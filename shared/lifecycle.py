@@ -27,7 +27,7 @@ from shared.dal.services import Service
 from shared.dal.table import clear_due, mark_due
 from shared.dal.upgrades import Upgrade
 from shared.events import EventType, new_event
-from shared.invoices import CYCLE_LABEL_ES, issue_invoice
+from shared.invoices import CYCLE_LABEL_ES, credit, issue_invoice
 from shared.money import Currency, Money
 
 BACKUP_RETENTION_YEARS = 10
@@ -105,9 +105,9 @@ def next_step(service: Service, policy: LifecyclePolicy) -> tuple[str, str] | No
     if service.renewal_invoice_id is None:
         if service.auto_renew:
             return "issue_renewal", at_day(end - timedelta(days=policy.renewal_days_before))
-        return "expire", service.period_end  # a domain whose renewal was turned off
+        return "expire", service.period_end  # a domain whose renewal was turned off: nothing is due
     if service.product_kind == "domain":
-        return "expire", service.period_end
+        return "expire", at_day(end + timedelta(days=1))  # its renewal may be paid through its due day
     if service.status == "active":
         return "suspend", at_day(end + timedelta(days=policy.suspend_after_days))
     return "terminate", at_day(end + timedelta(days=policy.terminate_after_days))
@@ -163,17 +163,18 @@ def renewal_paid(service: Service, invoice: Invoice, now: datetime, policy: Life
     the service's pending change ``upgrade``). None when the service does not change: it ended meanwhile
     (a standing invoice of a cancelled service: the help centre's periods "deben ser abonadas"), or the
     invoice is not its current renewal."""
-    if service.status not in ("active", "suspended") or service.renewal_invoice_id != invoice.invoice_id:
+    if service.status not in ("active", "suspended"):
         return None
-    service.updated_at = to_storage(now)
     line_start = next((line.period_start for line in invoice.lines if line.service_id == service.service_id), None)
-    if line_start == service.period_start:
+    if line_start == service.period_start and service.suspension_invoice_id == invoice.invoice_id:
         # It pays the period under way (refunded after it started, now paid again): that period is covered
         # again and its suspension lifted; the next one still needs its own renewal.
-        service.renewal_invoice_id = None
         events = unsuspend(service, now, invoice.invoice_id)
         schedule(service, policy)
         return events
+    if service.renewal_invoice_id != invoice.invoice_id:
+        return None
+    service.updated_at = to_storage(now)
     service.next_cycle_paid = _line_amount(invoice, service)
     events = unsuspend(service, now, invoice.invoice_id)
     if from_storage(service.period_end) <= now:
@@ -188,14 +189,16 @@ def start_next_period(service: Service, now: datetime, upgrade: Upgrade | None =
     for the new period; a suspended service keeps its plan and the change is cancelled), then the period
     advances. ``upgrade``: the service's pending change, if any (held by the caller's unit of work)."""
     events: list[EventRecord] = []
+    applied = None
     if upgrade is not None and upgrade.status == "scheduled":
         if service.status == "active":
             events.extend(upgrades.apply(upgrade, service, now, renewal))
+            applied = upgrade
         else:
             events.extend(upgrades.close(upgrade, service, None, "cancelled", "renewal", now, renewal))
     events.extend(advance(service, now))
-    if upgrade is not None and upgrade.status in ("applying", "completed"):
-        upgrade.applied_period_start = service.period_start  # the change belongs to the period it started
+    if applied is not None:
+        applied.applied_period_start = service.period_start  # the change belongs to the period it started
     return events
 
 
@@ -226,9 +229,9 @@ def renewal_unsettled(service: Service, invoice: Invoice, now: datetime, policy:
     if service.renewal_invoice_id == invoice.invoice_id and service.next_cycle_paid is not None:
         service.next_cycle_paid = None
     elif line_start == service.period_start and service.status == "active":
+        # Paying it again lifts the suspension (suspension_invoice_id); the next period's renewal, if
+        # issued, is left as it is.
         events = suspend(service, now, "payment_refunded", invoice.invoice_id, "Pago de la renovación devuelto")
-        service.renewal_invoice_id = invoice.invoice_id  # paying it again lifts the suspension
-        service.next_cycle_paid = None
     else:
         return None
     service.updated_at = to_storage(now)
@@ -312,6 +315,18 @@ def void_renewal(invoice: Invoice | None, service: Service) -> bool:
     return True
 
 
+def close_renewal(uow, renewal: Invoice, service: Service, now: datetime, get_client) -> None:
+    """The unpaid renewal of a service that ends is cancelled in ``uow``; what was already paid on it goes
+    to the client's credit (``get_client(client_id)`` reads the client only then)."""
+    paid = renewal.amount_paid
+    renewal.amount_paid = 0  # so that it can be voided: the money moves to the credit just below
+    void_renewal(renewal, service)
+    uow.save(renewal)
+    if paid:
+        credit(uow, get_client(service.client_id), renewal.currency, paid, now, "renewal_of_ended_service",
+               invoice_id=renewal.invoice_id, service_id=service.service_id)
+
+
 def retained_until(last_backup_on: date | None, ended_on: date) -> date:
     """Ten years from the last backup (help centre), or from the end when the server listed none."""
     start = last_backup_on or ended_on
@@ -379,9 +394,10 @@ def withdraw_cancellation(cancellation: Cancellation, service: Service, now: dat
                                "domain": service.domain})]
 
 
-def standing_renewal_paid(cancellation: Cancellation, service: Service) -> None:
-    """Under ``stands`` the client paid the renewal issued before an end-of-period cancellation: the
-    service ends when the period it pays for ends."""
+def follow_paid_period(cancellation: Cancellation, service: Service) -> None:
+    """An end-of-period cancellation ends the service when the last paid period ends: under ``stands``, a
+    renewal issued before it and then paid moves the end to the period it pays; its money taken back,
+    the end moves back to the current period's."""
     if cancellation.status != "pending" or cancellation.type != "end_of_period":
         return
     cancellation.effective_at = next_period(service)[1] if service.next_cycle_paid is not None else service.period_end

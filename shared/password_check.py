@@ -5,7 +5,7 @@ that confirm passwords load it, and only they are given its app client."""
 from typing import Any
 
 from shared import config
-from shared.errors import ServiceUnavailable, TooManyAttempts
+from shared.errors import Forbidden, ServiceUnavailable, TooManyAttempts
 
 
 class PasswordCheck:
@@ -33,7 +33,7 @@ class PasswordCheck:
         neither stored nor logged; the tokens Cognito answers with are dropped. A challenge (e.g. a new
         password required) still means the password was right. Cognito's own lockout ("Password attempts
         exceeded") is TooManyAttempts."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self._client.admin_initiate_auth(
@@ -44,9 +44,14 @@ class PasswordCheck:
             code, text = error.response["Error"]["Code"], error.response["Error"].get("Message", "")
             if code == "NotAuthorizedException" and "attempts exceeded" in text.lower():
                 raise TooManyAttempts() from None
-            if code in ("NotAuthorizedException", "UserNotFoundException", "PasswordResetRequiredException"):
+            if code == "PasswordResetRequiredException":  # not a wrong password: not counted
+                raise Forbidden("Debe restablecer su clave antes de confirmar esta operación: use «Olvidé mi clave».",
+                                code="password_reset_required") from None
+            if code in ("NotAuthorizedException", "UserNotFoundException"):
                 return False
             if code == "TooManyRequestsException":
                 raise TooManyAttempts() from None
+            raise ServiceUnavailable() from None
+        except BotoCoreError:  # no answer from Cognito (timeout, endpoint), or the app client not configured
             raise ServiceUnavailable() from None
         return True

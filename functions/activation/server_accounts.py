@@ -86,6 +86,10 @@ def _record_account(services: Services, clock: Clock, service_id: str, username:
         service.updated_at = to_storage(now)
         if service.activation_state in ("provisioning", "queued"):  # queued: paid again meanwhile
             events, outcome = activation.activated(service, now), "activated"
+        elif service.status in ENDED:  # terminated while its account was being created: it goes too
+            service.credentials_ciphertext = None
+            events = activation.server_command(service, now, "terminate")
+            outcome = "recorded:terminate-queued"
         elif service.activation_state == "active":  # another run, after a stale claim, got there first
             events, outcome = [], "recorded"
         else:
@@ -186,9 +190,14 @@ def remove_account(services: Services, clock: Clock, whm: cpanel.WhmApi | None, 
         last_backup_on=backup_on.isoformat() if backup_on else None, retained_until=kept_until.isoformat(),
         recorded_at=to_storage(now), expires_at=local_midnight(kept_until),
     )
-    service.account_removal = "removed"
-    service.last_backup_on = retention.last_backup_on
-    service.backup_retained_until = retention.retained_until
-    service.updated_at = to_storage(now)
-    save_change([service, retention])
-    return "terminate:done"
+    for _ in range(3):  # the account is gone: record it even if the service changed meanwhile
+        service.account_removal = "removed"
+        service.last_backup_on = retention.last_backup_on
+        service.backup_retained_until = retention.retained_until
+        service.updated_at = to_storage(now)
+        try:
+            save_change([service, retention])
+            return "terminate:done"
+        except ConcurrentModification:
+            service = services.get_service(service.service_id, consistent=True)
+    raise ConcurrentModification()

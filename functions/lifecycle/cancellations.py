@@ -33,7 +33,8 @@ def execute(services: Services, billing: Billing, plan_changes: Upgrades, clock:
     now = clock.now()
     if cancellation.status != "pending":
         return "skipped:" + cancellation.status
-    if from_storage(cancellation.effective_at) > now:
+    # An immediate one is due when filed: the worker's clock a moment behind the API's must not drop it.
+    if cancellation.type != "immediate" and from_storage(cancellation.effective_at) > now:
         return "skipped:not_due"
     service = services.get_service(cancellation.service_id, consistent=True)
     uow = UnitOfWork()
@@ -68,6 +69,9 @@ def sweep(lifecycles: Lifecycle, services: Services, billing: Billing, plan_chan
             outcome = execute(services, billing, plan_changes, clock, due)
         except ConcurrentModification:  # withdrawn, paid or executed at this very moment: look again next run
             outcome = "skipped:changed"
+        except Exception:  # one broken item must not stop the others: it stays due, and is logged each run
+            logger.exception("cancellation failed", extra={"service_id": due.service_id})
+            outcome = "skipped:failed"
         done["executed" if outcome.startswith(("executed", "closed")) else "skipped"] += 1
     return done
 

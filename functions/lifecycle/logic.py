@@ -25,7 +25,7 @@ from shared.dal.services import ENDED_STATUSES, Service, Services
 from shared.dal.table import not_found, save_one
 from shared.dal.unit_of_work import UnitOfWork
 from shared.dal.upgrades import Upgrades
-from shared.errors import Conflict, Forbidden, TooManyAttempts
+from shared.errors import ConcurrentModification, Conflict, Forbidden, TooManyAttempts
 from shared.events import EventType, new_event
 from shared.ids import new_id
 from shared.invoices import settle_at_issue
@@ -124,7 +124,7 @@ def cancellation_preview(stores: LifecycleStores, clock: Clock, policy: lifecycl
         messages.append(f"Las facturas de los períodos en curso deben abonarse igual: {refs}.")
     if renewal is not None and renewal.status == "unpaid":
         messages.append(
-            "La factura de renovación ya emitida se anula con la baja." if policy.late_cancellation_renewal == "void"
+            "La factura de renovación ya emitida se anula con la baja." if renewal in voided
             else "La factura de renovación ya emitida se mantiene y debe abonarse; el servicio no se renueva: "
                  + ("termina hoy igual." if kind == "immediate" else
                     "termina al fin del período en curso, o del que esa factura paga si la abona."))
@@ -189,6 +189,18 @@ def _confirm_password(accounts: Accounts, passwords: PasswordCheck, client: Clie
                               "minutos.")
     if passwords.password_matches(client.email, password):
         return attempts
+    for _ in range(5):  # concurrent wrong passwords each count: a lost version check reads and counts again
+        try:
+            return _count_failure(accounts, client, attempts, now)
+        except ConcurrentModification:
+            attempts = accounts.password_attempts(client.client_id)
+    raise TooManyAttempts()
+
+
+def _count_failure(accounts: Accounts, client: Client, attempts: PasswordAttempts | None, now: datetime):
+    """Count one wrong password (always raises: wrong password, or locked)."""
+    if attempts is not None and attempts.locked_until and from_storage(attempts.locked_until) > now:
+        raise TooManyAttempts()  # locked by a concurrent attempt meanwhile
     if attempts is None or from_storage(attempts.window_started_at) + FAILURE_WINDOW < now or attempts.locked_until:
         fresh = PasswordAttempts(*PasswordAttempts.key(client.client_id), client_id=client.client_id, failures=0,
                                  window_started_at=to_storage(now))
@@ -212,6 +224,7 @@ def _close_pending_change(stores: LifecycleStores, uow: UnitOfWork, service: Ser
     upgrade = stores.plan_changes.find_upgrade(service.pending_upgrade_id)
     if upgrade is None or upgrade.status not in upgrades.OPEN_STATUSES:
         return
+    client = uow.hold(client)  # the one this change may already hold (a renewal's credit)
     invoice = stores.billing.find_invoice(upgrade.invoice_id) if upgrade.status == "awaiting_payment" else None
     repriced = (stores.billing.find_invoice(upgrade.repriced_renewal_id)
                 if upgrade.repriced_renewal_id else None)
@@ -229,7 +242,8 @@ def withdraw_cancellation(stores: LifecycleStores, clock: Clock, policy: lifecyc
     _holder_only(identity, service)
     cancellation = stores.lifecycles.find_cancellation(service.service_id)
     now = clock.now()
-    if cancellation is None or cancellation.status != "pending" or service.status in ENDED_STATUSES:
+    if (cancellation is None or cancellation.status != "pending" or service.status in ENDED_STATUSES
+            or from_storage(cancellation.effective_at) <= now):
         raise Conflict("No hay una baja pendiente que pueda retirarse: o no se pidió, o ya se hizo efectiva.",
                        code="no_pending_cancellation")
     events = lifecycle.withdraw_cancellation(cancellation, service, now, policy)
@@ -321,8 +335,8 @@ def staff_terminate(stores: LifecycleStores, clock: Clock, identity: Identity, s
     uow = UnitOfWork()
     uow.save(service)
     renewal = stores.billing.find_invoice(service.renewal_invoice_id)
-    if renewal is not None and lifecycle.void_renewal(renewal, service):
-        uow.save(renewal)
+    if renewal is not None and renewal.status == "unpaid":
+        lifecycle.close_renewal(uow, renewal, service, now, stores.accounts.get_client)
     if service.status == "pending":  # never activated: its unpaid order invoice goes with it (no reminders)
         for invoice in stores.billing.list_invoices(service.client_id):
             if (invoice.status == "unpaid" and not invoice.amount_paid and not invoice.upgrade_id

@@ -35,7 +35,7 @@ class Repositories:
 def run(repos: Repositories, clock: Clock, policy: lifecycle.LifecyclePolicy) -> dict[str, int]:
     now = clock.now()
     done = {"issue_renewal": 0, "advance": 0, "suspend": 0, "terminate": 0, "expire": 0, "rescheduled": 0,
-            "skipped": 0}
+            "skipped": 0, "failed": 0}
     for service in repos.lifecycles.services_due_before(to_storage(now)):
         # The index copy is complete (projection ALL) and every write is version-checked: a stale copy
         # loses that check and is read again, consistently, once.
@@ -49,6 +49,10 @@ def run(repos: Repositories, clock: Clock, policy: lifecycle.LifecyclePolicy) ->
                     done["skipped"] += 1
                 else:
                     service = repos.services.get_service(service.service_id, consistent=True)
+            except Exception:  # one broken item must not stop the others: it stays due, and is logged each run
+                logger.exception("lifecycle step failed", extra={"service_id": service.service_id})
+                done["failed"] += 1
+                break
     return done
 
 
@@ -87,8 +91,8 @@ def step(repos: Repositories, service: Service, now, policy: lifecycle.Lifecycle
         uow.emit(lifecycle.suspend(service, now, lifecycle.OVERDUE, service.renewal_invoice_id, "Falta de pago"))
     else:  # terminate | expire: the unpaid renewal pays a period that will never be served
         renewal = repos.billing.find_invoice(service.renewal_invoice_id)
-        if renewal is not None and lifecycle.void_renewal(renewal, service):
-            uow.save(renewal)
+        if renewal is not None and renewal.status == "unpaid":
+            lifecycle.close_renewal(uow, renewal, service, now, repos.accounts.get_client)
         if upgrade is not None and upgrade.status in upgrades.OPEN_STATUSES:
             uow.emit(_close_change(repos, uow, upgrade, service, now))
         uow.emit(lifecycle.end(service, now, "overdue" if name == "terminate" else "expired"))
@@ -99,7 +103,8 @@ def step(repos: Repositories, service: Service, now, policy: lifecycle.Lifecycle
 
 def _close_change(repos: Repositories, uow: UnitOfWork, upgrade, service, now) -> list:
     invoice = repos.billing.find_invoice(upgrade.invoice_id) if upgrade.status == "awaiting_payment" else None
-    client = repos.accounts.get_client(service.client_id) if invoice is not None and invoice.amount_paid else None
+    client = uow.hold(repos.accounts.get_client(service.client_id)) if invoice is not None and invoice.amount_paid \
+        else None  # held: the renewal's credit may already hold it
     for item in (invoice, client):
         if item is not None:
             uow.save(item)

@@ -31,12 +31,7 @@ def next_period_paid(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None:
         events = lifecycle.renewal_paid(service, invoice, now, policy, upgrade)
         if events is None:
             continue
-        if service.cancellation_type:
-            held = uow.held(Cancellation, *Cancellation.key(service.service_id))
-            cancellation = held or lifecycles.find_cancellation(service.service_id)
-            if cancellation is not None:
-                lifecycle.standing_renewal_paid(uow.hold(cancellation), service)
-                uow.save(cancellation)
+        _follow_cancellation(uow, service)
         uow.save(service)
         uow.emit(events)
 
@@ -48,6 +43,19 @@ def next_period_unpaid(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None
     policy = lifecycle.LifecyclePolicy.from_env()
     for service in services.held_services(uow, invoice.service_ids()):
         events = lifecycle.renewal_unsettled(service, invoice, now, policy)
-        if events is not None:
-            uow.save(service)
-            uow.emit(events)
+        if events is None:
+            continue
+        _follow_cancellation(uow, service)
+        uow.save(service)
+        uow.emit(events)
+
+
+def _follow_cancellation(uow: UnitOfWork, service) -> None:
+    """A pending end-of-period cancellation follows the last paid period."""
+    if not service.cancellation_type:
+        return
+    cancellation = uow.held(Cancellation, *Cancellation.key(service.service_id)) or lifecycles.find_cancellation(
+        service.service_id)
+    if cancellation is not None:
+        lifecycle.follow_paid_period(uow.hold(cancellation), service)
+        uow.save(cancellation)

@@ -466,3 +466,49 @@ def test_a_renewal_paid_late_applies_the_downgrade_scheduled_for_it_then_starts_
     after = _service(service.service_id)
     assert (after.status, after.product_id, after.pending_upgrade_id) == ("active", "hosting-inicial", None)
     assert (after.period_start, after.paid_this_cycle) == (service.period_end, 10000)
+
+
+def test_refunding_the_current_periods_renewal_keeps_the_next_one_and_paying_it_again_lifts_only_its_suspension(
+        store, client_id):
+    from payments.providers import ProviderPayment
+    from payments.settlement import settle
+
+    from shared.money import Currency, Money
+
+    service = _active(client_id, "hosting-inicial", "monthly", start=local_midnight(
+        add_months(local_date(datetime.now(UTC)), -1)))
+    _renewals(_end(service) - timedelta(days=13))
+    first = _service(service.service_id).renewal_invoice_id
+    pay(store, first, at=_end(service) - timedelta(days=5))
+    _renewals(_end(service) + timedelta(minutes=5))
+    started = _service(service.service_id)
+    _renewals(_end(started) - timedelta(days=13))  # the next period's renewal is issued
+    second = _service(service.service_id).renewal_invoice_id
+    assert second != first
+
+    money = Money(1000, Currency("ARS"))
+    at = _end(started) - timedelta(days=10)
+    settle(store.billing, store.accounts, FixedClock(at),
+           ProviderPayment("mercadopago", f"mp-{first}", "refunded", money, first, "refunded"))
+    refunded = _service(service.service_id)
+    assert (refunded.status, refunded.suspension_invoice_id, refunded.renewal_invoice_id) == (
+        "suspended", first, second)
+
+    pay(store, second, at=at + timedelta(hours=1))  # the next period: paid ahead, the suspension stays
+    assert (_service(service.service_id).status, _service(service.service_id).next_cycle_paid) == ("suspended", 1000)
+    settle(store.billing, store.accounts, FixedClock(at + timedelta(hours=2)),
+           ProviderPayment("mercadopago", f"mp3-{first}", "approved", money, first, "approved"))
+    assert _service(service.service_id).status == "active"
+
+
+def test_services_active_before_the_lifecycle_are_put_on_the_renewal_index_once(client_id):
+    from tools.backfill_lifecycle import backfill
+
+    service = _active(client_id)
+    legacy = _service(service.service_id)
+    legacy.anniversary_on = legacy.due_pk = legacy.due_sk = None
+    legacy.save()
+
+    assert backfill()["scheduled"] == 1
+    assert backfill()["scheduled"] == 0  # re-running changes nothing
+    assert _renewals(_end(service) - timedelta(days=13))["issue_renewal"] == 1

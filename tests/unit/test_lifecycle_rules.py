@@ -56,7 +56,7 @@ def test_a_paid_renewal_starts_the_next_period_at_the_end():
 
 def test_a_domain_is_never_suspended_it_expires_at_the_end():
     assert next_step(_service(product_kind="domain", renewal_invoice_id="inv"), POLICY) == (
-        "expire", at_day(date(2027, 2, 28)))
+        "expire", at_day(date(2027, 3, 1)))  # the due day (the period end) is still the client's to pay
     assert next_step(_service(product_kind="domain", auto_renew=False), POLICY) == ("expire", at_day(date(2027, 2, 28)))
 
 
