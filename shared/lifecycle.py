@@ -336,23 +336,22 @@ def retained_until(last_backup_on: date | None, ended_on: date) -> date:
 # --- cancellation ---------------------------------------------------------------------------------------------
 
 
-def cancellation_effective_at(service: Service, kind: str, now: datetime, renewal: Invoice | None,
-                              policy: LifecyclePolicy) -> str:
+def last_paid_end(service: Service) -> str:
+    """The end of the last period paid for: the current one's, or the next one's once its renewal is paid."""
+    return next_period(service)[1] if service.next_cycle_paid is not None else service.period_end
+
+
+def cancellation_effective_at(service: Service, kind: str, now: datetime) -> str:
     """When a cancellation filed now takes effect: immediate → now (today); at the end of the period →
-    the end of the period in the last invoice: the current one, or the next if its standing renewal is
-    paid already."""
-    if kind == "immediate":
-        return to_storage(now)
-    if renewal is not None and renewal.status == "paid" and service.next_cycle_paid is not None:
-        return next_period(service)[1]
-    return service.period_end
+    the end of the period in the last paid invoice."""
+    return to_storage(now) if kind == "immediate" else last_paid_end(service)
 
 
 def new_cancellation(service: Service, kind: str, reason: str, now: datetime, subject: str,
                      renewal: Invoice | None, policy: LifecyclePolicy) -> tuple[Cancellation, list[EventRecord]]:
     """The holder's request: the service stays active until it takes effect, never renews, and is not
     suspended meanwhile. A renewal issued before it stands (it must be paid) or is voided (the policy)."""
-    effective_at = cancellation_effective_at(service, kind, now, renewal, policy)
+    effective_at = cancellation_effective_at(service, kind, now)
     standing = None
     # Under void, one already partly paid stands all the same: its money is never moved silently.
     if renewal is not None and renewal.status == "unpaid" and not (
@@ -400,7 +399,7 @@ def follow_paid_period(cancellation: Cancellation, service: Service) -> None:
     the end moves back to the current period's."""
     if cancellation.status != "pending" or cancellation.type != "end_of_period":
         return
-    cancellation.effective_at = next_period(service)[1] if service.next_cycle_paid is not None else service.period_end
+    cancellation.effective_at = last_paid_end(service)
     mark_due(cancellation, CANCELLATION_DUE, service.service_id, cancellation.effective_at)
     service.cancellation_effective_at = cancellation.effective_at
 

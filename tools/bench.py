@@ -104,11 +104,15 @@ BODIES = {
 
 # Plan changes read more than one item by nature: the service, its product and the product's targets
 # (one BatchGetItem), the server's flags; ordering also checks the renewal invoice, then writes once.
-READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_id}/upgrades": 2}
+READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_id}/upgrades": 2,
+               # The service with its cancellation (one BatchGetItem), then the client's invoices (one Query).
+               "/services/{service_id}/cancellation-preview": 2}
 WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
                 "/services/{service_id}/upgrade-requests": 3,
                 # The change and its service (staff name only the change), then one write.
-                "/staff/upgrades/{upgrade_id}/complete": 3}
+                "/staff/upgrades/{upgrade_id}/complete": 3,
+                # A never-activated service: its unpaid order invoice is found among the client's (one Query).
+                "/staff/services/{service_id}/termination": 3}
 
 
 def mark(ok: bool) -> str:
@@ -368,12 +372,21 @@ def dynamodb_requests() -> list[str]:
         # Deletions last (they remove what other routes read); webhooks are left out: they only verify a
         # signature and queue (no DynamoDB request), and the settlement is measured by the latency bench.
         measured = [r for r in routes_of(stack) if not r.resource.startswith("/webhooks/")]
-        for route in sorted(measured, key=lambda r: (r.method == "DELETE", r.resource, r.method)):
+        # The demo hosting's cancellation after everything else it would block (plan changes): its preview,
+        # then filing it, then reading it (withdrawn with the other deletions, last).
+        order = {("GET", "/services/{service_id}/cancellation-preview"): 1,
+                 ("POST", "/services/{service_id}/cancellation"): 2,
+                 ("GET", "/services/{service_id}/cancellation"): 3}
+        domain = next(s for s in services if s.product_kind == "domain")
+        on_service = {"/activation": vps, "/termination": vps, "/services/{service_id}": domain}
+        for route in sorted(measured, key=lambda r: (r.method == "DELETE", order.get((r.method, r.resource), 0),
+                                                     r.resource, r.method)):
             role = "public" if route.public else "staff" if route.resource.startswith("/staff/") else "holder"
-            path = route.resource.format(
-                **{**ids, "service_id": vps.service_id} if "/activation" in route.resource else ids
-            )
+            target = next((s for end, s in on_service.items() if route.resource.endswith(end)), None)
+            path = route.resource.format(**{**ids, "service_id": target.service_id} if target else ids)
             body = BODIES.get((route.method, route.resource))
+            if route.resource == "/services/{service_id}/cancellation" and route.method == "POST":
+                body = {**body, "password": "Demo1234"}  # the demo holder's
             if route.resource == "/staff/upgrades/{upgrade_id}/complete":
                 # Only a change whose server command is still pending can be completed by hand.
                 from shared.dal.upgrades import Upgrade

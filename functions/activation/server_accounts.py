@@ -30,6 +30,17 @@ class RetryLater(Exception):
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a "provisioning" claim older than this belonged to a crashed run
 
 
+def _claim(service, attribute: str, state: str, now) -> bool:
+    """Mark the service as taken by this run (version-checked): False when another run changed it first."""
+    setattr(service, attribute, state)
+    service.updated_at = to_storage(now)
+    try:
+        save_change([service])
+    except ConcurrentModification:
+        return False
+    return True
+
+
 def provision(services: Services, accounts: Accounts, kms: Any, clock: Clock, whm: cpanel.WhmApi | None,
               service_id: str) -> str:
     """Create the account of a queued service with its module; activate it, or record the failure."""
@@ -41,11 +52,7 @@ def provision(services: Services, accounts: Accounts, kms: Any, clock: Clock, wh
     if service.activation_state != "queued" and not stale_claim:
         return "skipped"  # a redelivered command, a cancelled activation, or another run has it
     # Claim it first (version-checked): of two concurrent deliveries only one talks to the server.
-    service.activation_state = "provisioning"
-    service.updated_at = to_storage(now)
-    try:
-        save_change([service])
-    except ConcurrentModification:
+    if not _claim(service, "activation_state", "provisioning", now):
         return "skipped"
     try:
         if service.provisioning_module != "cpanel" or whm is None:
@@ -168,11 +175,7 @@ def remove_account(services: Services, clock: Clock, whm: cpanel.WhmApi | None, 
         return "skipped:terminate-done"
     if whm is None:
         raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
-    service.account_removal = "removing"
-    service.updated_at = to_storage(now)
-    try:
-        save_change([service])
-    except ConcurrentModification:
+    if not _claim(service, "account_removal", "removing", now):
         return "skipped:terminate-claimed"
     try:
         backup_on = cpanel.last_backup_on(whm, service.provisioning_account)

@@ -39,7 +39,7 @@ def remind_unpaid_invoices(billing: Billing, clock: Clock) -> int:
             else:
                 invoice.reminders_sent = passed
                 schedule_reminder(invoice)
-                events = [_reminder(invoice, (today - local_date_of_due(invoice)).days, now)]
+                events = [_reminder(invoice, (today - reminder_day(invoice, 0)).days, now)]
         try:
             save_change([invoice], events)
         except ConcurrentModification:
@@ -47,10 +47,6 @@ def remind_unpaid_invoices(billing: Billing, clock: Clock) -> int:
             continue
         reminded += len(events)
     return reminded
-
-
-def local_date_of_due(invoice):
-    return reminder_day(invoice, 0)
 
 
 def _reminder(invoice, days_past_due: int, now):

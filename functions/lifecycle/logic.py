@@ -18,7 +18,7 @@ from shared import lifecycle, upgrades
 from shared.auth import Identity, Permission, Role, authorize, require_account, require_staff
 from shared.calendar import local_date
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.accounts import Accounts, Client, PasswordAttempts
+from shared.dal.accounts import Accounts, Client, Contact, ContactRights, PasswordAttempts
 from shared.dal.billing import Billing
 from shared.dal.lifecycle import Cancellation, Lifecycle, RestoreRequest
 from shared.dal.services import ENDED_STATUSES, Service, Services
@@ -27,7 +27,7 @@ from shared.dal.unit_of_work import UnitOfWork
 from shared.dal.upgrades import Upgrades
 from shared.errors import ConcurrentModification, Conflict, Forbidden, TooManyAttempts
 from shared.events import EventType, new_event
-from shared.ids import new_id
+from shared.ids import is_valid_id, new_id
 from shared.invoices import settle_at_issue
 from shared.password_check import PasswordCheck
 from shared.schemas import invoice_out, service_summary
@@ -96,17 +96,15 @@ def _cancellable(service: Service, pending: Cancellation | None) -> None:
 def cancellation_preview(stores: LifecycleStores, clock: Clock, policy: lifecycle.LifecyclePolicy,
                          identity: Identity, service_id: str, kind: str) -> CancellationPreview:
     """Exactly what a cancellation filed now would do, before anything changes (nothing is written)."""
-    if not identity.is_staff:
-        require_account(identity)
-    service = stores.services.get_service(service_id)
-    if not identity.is_staff:
+    service, pending, _ = stores.lifecycles.service_with_cancellation(service_id)
+    if not identity.is_staff:  # staff may read what would happen; of the account, only the holder
         _holder_only(identity, service)
-    _cancellable(service, stores.lifecycles.find_cancellation(service.service_id, consistent=False))
+    _cancellable(service, pending)
     now = clock.now()
-    renewal = stores.billing.find_invoice(service.renewal_invoice_id)
-    effective_at = lifecycle.cancellation_effective_at(service, kind, now, renewal, policy)
+    effective_at = lifecycle.cancellation_effective_at(service, kind, now)
     unpaid = [i for i in stores.billing.list_invoices(service.client_id)
               if i.status == "unpaid" and service.service_id in i.service_ids() and not i.upgrade_id]
+    renewal = next((i for i in unpaid if i.invoice_id == service.renewal_invoice_id), None)  # unpaid, if issued
     voided = [i for i in unpaid if policy.late_cancellation_renewal == "void"
               and i.invoice_id == service.renewal_invoice_id and not i.amount_paid]
     to_pay = [i for i in unpaid if i not in voided]
@@ -122,7 +120,7 @@ def cancellation_preview(stores: LifecycleStores, clock: Clock, policy: lifecycl
     if to_pay:
         refs = ", ".join(i.invoice_id[-8:] for i in to_pay)
         messages.append(f"Las facturas de los períodos en curso deben abonarse igual: {refs}.")
-    if renewal is not None and renewal.status == "unpaid":
+    if renewal is not None:
         messages.append(
             "La factura de renovación ya emitida se anula con la baja." if renewal in voided
             else "La factura de renovación ya emitida se mantiene y debe abonarse; el servicio no se renueva: "
@@ -149,13 +147,19 @@ def cancellation_preview(stores: LifecycleStores, clock: Clock, policy: lifecycl
 def request_cancellation(stores: LifecycleStores, passwords: PasswordCheck, clock: Clock,
                          policy: lifecycle.LifecyclePolicy, identity: Identity, service_id: str,
                          body: CancellationRequest) -> CancellationOut:
-    service = stores.services.get_service(service_id, consistent=True)
+    # The service, its cancellation, the holder's client and password attempts: one consistent BatchGetItem.
+    holder = identity.client_id if isinstance(identity.client_id, str) and is_valid_id(identity.client_id) else None
+    service, existing, found = stores.lifecycles.service_with_cancellation(
+        service_id, Client.key(holder) if holder else None, PasswordAttempts.key(holder) if holder else None,
+        consistent=True)
     _holder_only(identity, service)
-    existing = stores.lifecycles.find_cancellation(service.service_id)
     _cancellable(service, existing)
-    client = stores.accounts.get_client(service.client_id)
+    client = found.get(Client.key(service.client_id))
+    if not isinstance(client, Client):
+        raise not_found()
     now = clock.now()
-    attempts = _confirm_password(stores.accounts, passwords, client, body.password, now)
+    attempts = _confirm_password(stores.accounts, passwords, client, found.get(PasswordAttempts.key(client.client_id)),
+                                 body.password, now)
     renewal = stores.billing.find_invoice(service.renewal_invoice_id)
     uow = UnitOfWork()
     uow.save(service)
@@ -178,11 +182,10 @@ def request_cancellation(stores: LifecycleStores, passwords: PasswordCheck, cloc
     return cancellation_out(cancellation, service)
 
 
-def _confirm_password(accounts: Accounts, passwords: PasswordCheck, client: Client, password: str,
-                      now: datetime) -> PasswordAttempts | None:
+def _confirm_password(accounts: Accounts, passwords: PasswordCheck, client: Client,
+                      attempts: PasswordAttempts | None, password: str, now: datetime) -> PasswordAttempts | None:
     """Raise unless ``password`` is the holder's; count a wrong one, and refuse while locked. Returns the
-    attempts item to clear when the password was right."""
-    attempts = accounts.password_attempts(client.client_id)
+    attempts item (as read with the service) to clear when the password was right."""
     if attempts is not None and attempts.locked_until and from_storage(attempts.locked_until) > now:
         minutes = max(1, int((from_storage(attempts.locked_until) - now).total_seconds() // 60) + 1)
         raise TooManyAttempts(f"Demasiados intentos con una clave incorrecta. Vuelva a intentarlo en {minutes} "
@@ -238,9 +241,8 @@ def _close_pending_change(stores: LifecycleStores, uow: UnitOfWork, service: Ser
 
 def withdraw_cancellation(stores: LifecycleStores, clock: Clock, policy: lifecycle.LifecyclePolicy,
                           identity: Identity, service_id: str) -> CancellationOut:
-    service = stores.services.get_service(service_id, consistent=True)
+    service, cancellation, _ = stores.lifecycles.service_with_cancellation(service_id, consistent=True)
     _holder_only(identity, service)
-    cancellation = stores.lifecycles.find_cancellation(service.service_id)
     now = clock.now()
     if (cancellation is None or cancellation.status != "pending" or service.status in ENDED_STATUSES
             or from_storage(cancellation.effective_at) <= now):
@@ -258,9 +260,12 @@ def withdraw_cancellation(stores: LifecycleStores, clock: Clock, policy: lifecyc
 def cancellation_of(stores: LifecycleStores, identity: Identity, service_id: str) -> CancellationOut:
     if not identity.is_staff:
         require_account(identity)
-    service, rights = stores.accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
-    authorize(identity, service.client_id, Permission.SERVICES, rights)
-    cancellation = stores.lifecycles.find_cancellation(service.service_id, consistent=False)
+    contact_key = (Contact.key(identity.client_id, identity.contact_id)
+                   if identity.client_id and identity.contact_id else None)
+    service, cancellation, found = stores.lifecycles.service_with_cancellation(service_id, contact_key)
+    contact = found.get(contact_key)
+    authorize(identity, service.client_id, Permission.SERVICES,
+              ContactRights(contact if isinstance(contact, Contact) else None))
     if cancellation is None:
         raise not_found()
     return cancellation_out(cancellation, service)

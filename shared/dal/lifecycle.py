@@ -8,7 +8,7 @@ from pynamodb.attributes import UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist
 
 from shared.dal.services import Service
-from shared.dal.table import TableItem, due_partitions, mark_due
+from shared.dal.table import TableItem, batch_get, due_partitions, mark_due, not_found
 from shared.ids import is_valid_id
 
 SERVICE_DUE = "SERVICE"  # by_due kind of a service's next lifecycle step (renewal, suspension, ...)
@@ -98,6 +98,19 @@ class Lifecycle:
             return Cancellation.get(*Cancellation.key(service_id), consistent_read=consistent)
         except DoesNotExist:
             return None
+
+    def service_with_cancellation(self, service_id: str, *also: tuple[str, str] | None, consistent: bool = False
+                                  ) -> tuple[Service, Cancellation | None, dict]:
+        """A service, its cancellation (if any) and the items of the other keys ``also`` (e.g. the calling
+        holder's client), in one BatchGetItem; the one NotFound when the service is absent."""
+        if not isinstance(service_id, str) or not is_valid_id(service_id):
+            raise not_found()
+        found = batch_get([Service.key(service_id), Cancellation.key(service_id), *(k for k in also if k)],
+                          consistent)
+        service, cancellation = found.get(Service.key(service_id)), found.get(Cancellation.key(service_id))
+        if not isinstance(service, Service):
+            raise not_found()
+        return service, cancellation if isinstance(cancellation, Cancellation) else None, found
 
     def find_retention(self, service_id: str) -> BackupRetention | None:
         if not is_valid_id(service_id):

@@ -306,8 +306,8 @@ class World:
         _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
         return {"service_id": order["service"]["service_id"]}
 
-    def applying_upgrade(self) -> dict[str, str]:
-        """A paid plan change of a hosting with a server account, whose package change is queued."""
+    def provisioned_hosting(self, domain: str) -> str:
+        """A paid hosting whose account the provisioning worker created in a fake WHM (as the queue runs it)."""
         from tests.integration.flows import provision, relay
 
         stack, aws = self.request.getfixturevalue("stack"), self.request.getfixturevalue("aws")
@@ -316,11 +316,15 @@ class World:
         boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
             SecretId=stack.refs["ProvisioningSecrets"],
             SecretString=json.dumps({"whm_url": fake.url, "whm_token": "matrix-whm-token"}))
-        order = self.order("hosting-inicial", "annually", domain="matriz.com.ar")
+        order = self.order("hosting-inicial", "annually", domain=domain)
         _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
         relay(stack, aws)
         provision(stack)
-        service_id = order["service"]["service_id"]
+        return order["service"]["service_id"]
+
+    def applying_upgrade(self) -> dict[str, str]:
+        """A paid plan change of a hosting with a server account, whose package change is queued."""
+        service_id = self.provisioned_hosting("matriz.com.ar")
         placed = self._call("POST", f"/services/{service_id}/upgrades", body={"target": "hosting-empresa"},
                             claims=self.holder)
         _pay_outside_the_api(self.request, placed["invoice"]["invoice_id"])
@@ -347,17 +351,8 @@ class World:
         recorded (the provisioning worker, as the queue runs it)."""
         from tests.integration.flows import provision, relay
 
+        service_id = self.provisioned_hosting("baja.com.ar")
         stack, aws = self.request.getfixturevalue("stack"), self.request.getfixturevalue("aws")
-        fake = FakeWhm("matrix-whm-token").start()
-        self.request.addfinalizer(fake.stop)
-        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
-            SecretId=stack.refs["ProvisioningSecrets"],
-            SecretString=json.dumps({"whm_url": fake.url, "whm_token": "matrix-whm-token"}))
-        order = self.order("hosting-inicial", "annually", domain="baja.com.ar")
-        _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
-        relay(stack, aws)
-        provision(stack)
-        service_id = order["service"]["service_id"]
         self._call("POST", f"/staff/services/{service_id}/termination", claims=STAFF, status=200,
                    body=BODIES[("POST", "/staff/services/{service_id}/termination")])
         relay(stack, aws)
