@@ -1,31 +1,111 @@
-"""What the loopback fakes of third parties (Mercado Pago, WHM) share: a threaded JSON server."""
+"""What the loopback fakes of third parties (Mercado Pago, Stripe, WHM, WhatsApp) share: a threaded HTTP server
+that answers from a callback, and small helpers for the answers (JSON, HTML pages a person can click, redirects).
 
+An answer is either (status, JSON body) — what the API fakes return — or (status, headers, body bytes), for an
+HTML page, a redirect (Location) or JSON with extra headers. GET and POST reach the callback; PUT, PATCH and
+DELETE answer 405 (JSON) without it. An exception in the callback answers 500 (JSON) instead of a dropped
+connection.
+"""
+
+import html
 import json
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from devstack.aws import SHUTDOWN_POLL_S
 
-# (method, path with query, headers, body) -> (status, JSON body)
-Answer = Callable[[str, str, dict[str, str], bytes], tuple[int, dict]]
+JsonAnswer = tuple[int, dict]
+RawAnswer = tuple[int, dict[str, str], bytes]
+# (method, path with query, headers, body) -> (status, JSON body) | (status, headers, body bytes)
+Answer = Callable[[str, str, dict[str, str], bytes], JsonAnswer | RawAnswer]
+
+
+def json_answer(status: int, payload: dict, headers: dict[str, str] | None = None) -> RawAnswer:
+    """JSON with headers of its own (an API's answer that also sets, say, Idempotent-Replayed)."""
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(payload).encode()
+
+
+def html_answer(status: int, title: str, body_html: str) -> RawAnswer:
+    """A small Spanish page; `body_html` is already escaped (see `escape`)."""
+    page = f"""<!doctype html>
+<html lang="es-AR">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+table {{ width: 100%; border-collapse: collapse; margin: 1rem 0; }}
+td, th {{ padding: .4rem; border-bottom: 1px solid #ddd; text-align: left; }}
+td.amount, th.amount {{ text-align: right; white-space: nowrap; }}
+button {{ font-size: 1.1rem; padding: .6rem 2rem; cursor: pointer; }}
+.note {{ color: #666; font-size: .9rem; }}
+.error {{ color: #a00; }}
+</style></head>
+<body>
+<h1>{escape(title)}</h1>
+{body_html}
+</body></html>
+"""
+    return status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}, page.encode()
+
+
+def redirect_answer(location: str, status: int = 303) -> RawAnswer:
+    return status, {"Location": location, "Content-Length": "0"}, b""
+
+
+def escape(text) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def es_ar_number(value: Decimal | int | float, decimals: int = 2) -> str:
+    """1234.5 -> "1.234,50" (Argentine grouping and decimal comma)."""
+    text = f"{Decimal(str(value)):,.{decimals}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 class LoopbackJsonServer:
     def __init__(self, name: str, answer: Answer, host: str = "127.0.0.1", port: int = 0):
         class Handler(BaseHTTPRequestHandler):
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, payload = answer(self.command, self.path, dict(self.headers.items()), body)
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                for key, value in headers.items():
+                    if key.lower() != "content-length":
+                        self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    answered = answer(self.command, self.path, dict(self.headers.items()), body)
+                    if len(answered) == 2:
+                        status, payload = answered
+                        headers, data = {"Content-Type": "application/json"}, json.dumps(payload).encode()
+                    else:
+                        status, headers, data = answered
+                        data = data.encode() if isinstance(data, str) else bytes(data)
+                except Exception as error:  # a fake's bug answers 500, as a broken provider would
+                    status, headers = 500, {"Content-Type": "application/json"}
+                    data = json.dumps({"error": "internal_error", "message": f"{type(error).__name__}: {error}",
+                                       "status": 500}).encode()
+                try:
+                    self._send(status, headers, data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away
+
+            def _not_allowed(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                data = json.dumps({"error": "method_not_allowed", "message": f"{self.command} not allowed",
+                                   "status": 405}).encode()
+                self._send(405, {"Content-Type": "application/json", "Allow": "GET, POST"}, data)
+
             do_GET = do_POST = _serve  # noqa: N815 (http.server's naming)
+            do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
 
             def log_message(self, *args):
                 pass

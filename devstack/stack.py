@@ -5,6 +5,7 @@ import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ import boto3
 from devstack.aws import SHUTDOWN_POLL_S, EmbeddedAws
 from devstack.cfn import ROOT, Stack, provision
 from devstack.fake_mercadopago import FakeMercadoPago
-from devstack.fake_stripe import checkout_completed, sign
+from devstack.fake_stripe import FakeStripe, checkout_completed, sign
 from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.fake_whm import FakeWhm
 from devstack.gateway import CognitoAuthorizer, Gateway, json_response
@@ -34,6 +35,7 @@ LOCAL_PAYMENT_SECRETS = {
     "mercadopago_webhook_secret": "local-mercadopago-webhook-secret",
     "mercadopago_access_token": "TEST-local-access-token",
     "stripe_webhook_secret": "whsec_local",
+    "stripe_secret_key": "sk_test_local",
 }
 
 LOCAL_WHM_TOKEN = "local-whm-api-token"
@@ -48,6 +50,10 @@ SWAGGER_HTML = """<!doctype html>
 <script src="/swagger/assets/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
 </body></html>"""
+
+
+def _test_clock_seconds() -> float:
+    return SystemClock().now().timestamp()
 
 
 class LocalStack:
@@ -76,10 +82,15 @@ class LocalStack:
         session.client("secretsmanager").put_secret_value(
             SecretId=self.stack.refs["PaymentSecrets"], SecretString=json.dumps(LOCAL_PAYMENT_SECRETS)
         )
+        # The providers sign at the test clock's time (the webhooks check a signature's age against it).
         self.mercadopago = FakeMercadoPago(
-            LOCAL_PAYMENT_SECRETS["mercadopago_access_token"], LOCAL_PAYMENT_SECRETS["mercadopago_webhook_secret"]
+            LOCAL_PAYMENT_SECRETS["mercadopago_access_token"], LOCAL_PAYMENT_SECRETS["mercadopago_webhook_secret"],
+            now=_test_clock_seconds,
         ).start()
         ENV_OVERRIDES["MERCADOPAGO_API_URL"] = self.mercadopago.url
+        self.stripe = FakeStripe(LOCAL_PAYMENT_SECRETS["stripe_secret_key"],
+                                 LOCAL_PAYMENT_SECRETS["stripe_webhook_secret"], now=_test_clock_seconds).start()
+        ENV_OVERRIDES["STRIPE_API_URL"] = self.stripe.url
         self.whm = FakeWhm(LOCAL_WHM_TOKEN).start()
         session.client("secretsmanager").put_secret_value(
             SecretId=self.stack.refs["ProvisioningSecrets"],
@@ -106,6 +117,8 @@ class LocalStack:
             ("POST", "/local/payments"): self._pay,
             ("POST", "/local/refunds"): self._refund,
             ("GET", "/local/whatsapp"): self._whatsapp_sent,
+            ("GET", "/local/emails"): self._emails,
+            ("GET", "/local/panel"): self._panel,
             ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
             ("GET", "/swagger"): self._swagger,
             ("GET", "/openapi.json"): self._openapi,
@@ -123,6 +136,11 @@ class LocalStack:
         for poller in self.pollers:
             poller.start()
         self.http = self.gateway.server(self.host, self.port)
+        # Where the providers notify us and send the client back: this stack's own address (known once bound).
+        ENV_OVERRIDES["PUBLIC_API_URL"] = self.url
+        ENV_OVERRIDES["PANEL_URL"] = f"{self.url}/local/panel"
+        os.environ.update(ENV_OVERRIDES)
+        self.stripe.webhook_url = f"{self.url}/webhooks/stripe"
         self._http_thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
                                              name="gateway", daemon=True)
         self._http_thread.start()
@@ -141,6 +159,7 @@ class LocalStack:
             if poller.is_alive():
                 poller.join(max(0.0, deadline - time.monotonic()))
         self.mercadopago.stop()
+        self.stripe.stop()
         self.whm.stop()
         self.whatsapp.stop()
         self.aws.stop()
@@ -215,6 +234,26 @@ class LocalStack:
     def _whatsapp_sent(self, path, headers, body):
         """What the fake WhatsApp API "sent", oldest first."""
         return json_response(200, {"messages": list(self.whatsapp.sent)})
+
+    def _emails(self, path, headers, body):
+        """What SES (embedded) sent, oldest first; /local/emails/<n>/<filename> downloads an attachment."""
+        from devstack import mailbox
+
+        parts = path.removeprefix("/local/emails").strip("/").split("/", 1)
+        if len(parts) == 2:
+            try:
+                content = mailbox.attachment(int(parts[0]), urllib.parse.unquote(parts[1]))
+            except (ValueError, IndexError, KeyError, LookupError):
+                return json_response(404, {"code": "attachment_not_found", "message": "No existe ese adjunto."})
+            return 200, {"Content-Type": "application/pdf"}, content
+        return json_response(200, {"emails": mailbox.sent_emails()})
+
+    def _panel(self, path, headers, body):
+        """Stands for the client area's pages the providers send the client back to after paying."""
+        page = ("<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\"><title>Paneldecliente</title></head>"
+                "<body><h1>Paneldecliente (local)</h1><p>Volvió del pago. El estado de la factura se actualiza en "
+                "cuanto el proveedor nos notifica: consulte GET /me/invoices.</p></body></html>")
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
 
     def _whatsapp_errors(self, path, headers, body):
         """Make the fake WhatsApp API answer the next calls with a Graph error code: {"code", "times"?}."""

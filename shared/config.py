@@ -15,6 +15,9 @@ ALLOWED_ORIGIN = "ALLOWED_ORIGIN"
 PAYMENTS_QUEUE_URL = "PAYMENTS_QUEUE_URL"
 PAYMENT_SECRETS_ID = "PAYMENT_SECRETS_ID"
 MERCADOPAGO_API_URL = "MERCADOPAGO_API_URL"
+STRIPE_API_URL = "STRIPE_API_URL"
+PUBLIC_API_URL = "PUBLIC_API_URL"  # our API's public base (the providers' notification URLs)
+PANEL_URL = "PANEL_URL"  # the client area's base (where a checkout sends the client back, links in emails)
 PROVISIONING_QUEUE_URL = "PROVISIONING_QUEUE_URL"
 PROVISIONING_SECRETS_ID = "PROVISIONING_SECRETS_ID"
 DELIVERIES_QUEUE_URL = "DELIVERIES_QUEUE_URL"
@@ -36,6 +39,15 @@ LATE_CANCELLATION_RENEWAL = "LATE_CANCELLATION_RENEWAL"  # stands | void
 INVOICE_REMINDER_DAYS = "INVOICE_REMINDER_DAYS"  # days from the due date, e.g. "-3,0,1,3,7"
 CANCELLATIONS_QUEUE_URL = "CANCELLATIONS_QUEUE_URL"
 PASSWORD_CHECK_CLIENT_ID = "PASSWORD_CHECK_CLIENT_ID"  # the Cognito app client that verifies passwords
+
+# Invoice documents and emails (functions/documents).
+DOCUMENTS_BUCKET = "DOCUMENTS_BUCKET"
+MAIL_DOMAIN = "MAIL_DOMAIN"  # the SES identity emails are sent from: "Paneldecliente <facturacion@<domain>>"
+MAIL_QUEUE_URL = "MAIL_QUEUE_URL"
+INVOICE_ISSUER_NAME = "INVOICE_ISSUER_NAME"
+INVOICE_ISSUER_TAX_ID = "INVOICE_ISSUER_TAX_ID"  # the provider's CUIT
+INVOICE_ISSUER_DETAILS = "INVOICE_ISSUER_DETAILS"  # lines under the name, separated by "|"
+INVOICE_POINT_OF_SALE = "INVOICE_POINT_OF_SALE"  # the "punto de venta" that prefixes invoice numbers
 
 DEFAULT_REGION = "us-east-1"
 

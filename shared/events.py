@@ -63,17 +63,26 @@ class EventType(StrEnum):
     SERVICE_CANCELLED = "service.cancelled"
     SERVICE_CANCELLATION_DUE = "service.cancellation_due"
     BACKUP_RESTORE_REQUESTED = "backup.restore_requested"
+    QUOTE_SENT = "quote.sent"
+    QUOTE_ACCEPTED = "quote.accepted"
+    QUOTE_DECLINED = "quote.declined"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
-# commands go to their worker's queue, every other event to the alerts queue, whose consumer fans out.
+# commands go to their worker's queue, every other event to the alerts queue, whose consumer fans out; the
+# events that also make a document or an email go to the mail queue as well (functions/documents).
 QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL",
             EventType.SERVICE_CANCELLATION_DUE: "CANCELLATIONS_QUEUE_URL"}
 DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
+MAIL_QUEUE = "MAIL_QUEUE_URL"
+MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventType.INVOICE_PAID,
+          EventType.INVOICE_OVERDUE, EventType.SERVICE_ACTIVATED)
+ALSO_TO = {event_type: (MAIL_QUEUE,) for event_type in MAILED}
 
 
-def queue_variable(event_type: str) -> str:
-    return QUEUE_OF.get(event_type, DEFAULT_QUEUE)
+def queue_variables(event_type: str) -> tuple[str, ...]:
+    """Every queue an event goes to (environment variable names), its first one first."""
+    return (QUEUE_OF.get(event_type, DEFAULT_QUEUE), *ALSO_TO.get(event_type, ()))
 
 
 def new_event(

@@ -103,11 +103,17 @@ def settle_at_issue(uow: UnitOfWork, invoice: Invoice, client: Client | None, no
     if invoice.status == "paid":
         reactions.run(reactions.INVOICE_PAID, uow, invoice, now)
         return
+    spend_credit(uow, invoice, client, now)
+
+
+def spend_credit(uow: UnitOfWork, invoice: Invoice, client: Client | None, now: datetime) -> int:
+    """The client's credit in the invoice's currency pays what it can of its balance (at issue, and again
+    before a checkout: credit received since then is not left idle). Returns what it paid."""
     if client is None:
-        return
+        return 0
     used = min(client.credit_in(invoice.currency), invoice.balance)
     if used <= 0:
-        return
+        return 0
     client = uow.hold(client)
     client.adjust_credit(invoice.currency, -used)
     client.updated_at = to_storage(now)
@@ -126,6 +132,7 @@ def settle_at_issue(uow: UnitOfWork, invoice: Invoice, client: Client | None, no
         "provider": "credit", "payment_id": payment.provider_payment_id, "invoice_id": invoice.invoice_id,
         "amount": used, "currency": invoice.currency, "status": payment.status, "applied": used, "credited": 0,
     })])
+    return used
 
 
 def apply_payment(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime, provider: str | None) -> None:

@@ -106,8 +106,10 @@ class InvoiceLineOut(ApiModel):
 
 class InvoiceOut(ApiModel):
     invoice_id: str
+    number: str | None  # given by the document step, moments after the invoice is issued
     client_id: str
     status: InvoiceStatus
+    document_ready: bool  # its PDF can be downloaded (GET /me/invoices/{invoice_id}/document)
     total: MoneyOut
     amount_paid: MoneyOut
     balance: MoneyOut
@@ -258,14 +260,23 @@ def _es_date(text: str | None) -> str:
     return date.fromisoformat(text).strftime("%d/%m/%Y") if text else "-"
 
 
+class DocumentOut(ApiModel):
+    url: str  # presigned: a GET downloads the PDF until expires_at
+    filename: str
+    number: str | None
+    expires_at: datetime
+
+
 def invoice_out(invoice: Invoice) -> InvoiceOut:
     currency = Currency(invoice.currency)
     total = Money(invoice.total, currency)
     paid = Money(invoice.amount_paid, currency)
     return InvoiceOut(
         invoice_id=invoice.invoice_id,
+        number=invoice.number,
         client_id=invoice.client_id,
         status=invoice.status,
+        document_ready=bool(invoice.document_key),
         total=MoneyOut.of(total),
         amount_paid=MoneyOut.of(paid),
         balance=MoneyOut.of(total - paid),

@@ -99,6 +99,13 @@ BODIES = {
     ("PATCH", "/services/{service_id}"): {"auto_renew": False},
     ("POST", "/services/{service_id}/backup-restore-requests"): {"note": "Necesito los emails de marzo."},
     ("POST", "/staff/services/{service_id}/termination"): {"reason": "Abuso: envío de spam (ticket 123)."},
+    ("POST", "/me/orders"): {"product_id": "hosting-avanzado", "billing_cycle": "annually", "domain": "bench.com.ar"},
+    ("POST", "/me/invoices/{invoice_id}/checkout"): {"provider": "mercadopago"},
+    ("POST", "/staff/clients/{client_id}/quotes"): {
+        "title": "Restauración del backup", "purpose": "backup_restore", "currency": "ARS",
+        "lines": [{"description": "Restauración del último backup", "amount": 1500000}], "valid_until": "2099-12-31"},
+    ("POST", "/me/quotes/{quote_id}/accept"): {},
+    ("POST", "/me/quotes/{quote_id}/decline"): {},
 }
 
 

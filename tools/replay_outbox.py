@@ -15,7 +15,7 @@ import sys
 from datetime import datetime
 
 
-def replay(outbox, sqs, queue_urls: dict[str, str], since: datetime, until: datetime) -> int:
+def replay(outbox, sqs, queue_urls: dict[str, tuple[str, ...]], since: datetime, until: datetime) -> int:
     """``queue_urls``: as outbox.relay.queue_urls() gives them. Returns how many events were sent."""
     from outbox.relay import send
 
@@ -24,7 +24,8 @@ def replay(outbox, sqs, queue_urls: dict[str, str], since: datetime, until: date
     by_queue: dict[str, list] = {}
     for record in outbox.events_between(since, until):
         body = envelope(record)
-        by_queue.setdefault(queue_urls.get(body["type"], queue_urls["*"]), []).append((body["id"], body))
+        for url in queue_urls.get(body["type"], queue_urls["*"]):
+            by_queue.setdefault(url, []).append((body["id"], body))
     sent = 0
     for url, pending in by_queue.items():
         failed = send(sqs, url, pending)

@@ -1,14 +1,19 @@
-"""Billing API: GET /me/invoices, GET /me/invoices/{invoice_id}."""
+"""Billing API: my invoices, one invoice and its PDF; staff: an invoice's payments, unmatched payments."""
 
 from billing import logic
 
+from shared import config
+from shared.aws import LazyClient
+from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
 from shared.dal.billing import Billing
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
-from shared.schemas import InvoiceOut, PaymentOut
+from shared.schemas import DocumentOut, InvoiceOut, PaymentOut
 
 app = create_app()
 billing, accounts = Billing(), Accounts()
+s3 = LazyClient("s3")  # presigning is local: no request to S3
+clock = SystemClock()
 
 
 @app.get("/me/invoices", tags=["Facturación"], summary="Mis facturas", security=SECURED, responses=answers())
@@ -25,6 +30,19 @@ def list_my_invoices() -> list[InvoiceOut]:
 )
 def get_my_invoice(invoice_id: str) -> InvoiceOut:
     return logic.my_invoice(billing, accounts, current_identity(app), invoice_id)
+
+
+@app.get(
+    "/me/invoices/<invoice_id>/document",
+    tags=["Facturación"],
+    summary="PDF de una factura",
+    description="Un enlace de descarga válido por 5 minutos. 409 `document_pending` mientras se genera.",
+    security=SECURED,
+    responses=answers(),
+)
+def get_my_invoice_document(invoice_id: str) -> DocumentOut:
+    return logic.invoice_document(billing, accounts, s3, config.env(config.DOCUMENTS_BUCKET), clock,
+                                  current_identity(app), invoice_id)
 
 
 @app.get(

@@ -5,14 +5,14 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from orders.schemas import CreateOrder, OrderOut
+from orders.schemas import ClientOrder, CreateOrder, OrderOut
 
 from shared.activation import CYCLE_MONTHS
-from shared.auth import Identity, require_staff
+from shared.auth import Identity, Permission, authorize, require_account, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, to_storage
 from shared.credentials import encrypt_credentials
-from shared.dal.accounts import Client
+from shared.dal.accounts import Accounts, Client
 from shared.dal.billing import InvoiceLine
 from shared.dal.catalog import Product
 from shared.dal.idempotency import AlreadyAnswered, Answers, IdempotencyRecord
@@ -33,6 +33,31 @@ def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
+class ProductNotOffered(InvalidInput):
+    code = "product_not_offered"
+    message = "Ese producto no se ofrece en el panel. Consulte a nuestro equipo comercial."
+
+
+class DomainRequired(InvalidInput):
+    code = "domain_required"
+    message = "Indique el dominio del servicio."
+
+
+# What needs a domain to be ordered by a client (a hosting account is created for it, a domain is it).
+NEEDS_DOMAIN = ("hosting", "domain")
+
+
+def create_client_order(answers: Answers, accounts: Accounts, kms: Any, clock: Clock, identity: Identity,
+                        order: ClientOrder, idempotency_key: str | None) -> OrderOut:
+    """An order from the client area (the holder, or a contact with `orders`): the staff order's rules, and
+    a product the panel offers, with its domain when it needs one. A cancelled service's client orders
+    again this way: a new service and its invoice."""
+    client_id = require_account(identity)
+    authorize(identity, client_id, Permission.ORDERS, accounts.contact_permissions)
+    return create_order(answers, kms, clock, identity, client_id, CreateOrder(**order.model_dump()),
+                        idempotency_key, by_client=True)
+
+
 def create_order(
     answers: Answers,
     kms: Any,
@@ -41,10 +66,13 @@ def create_order(
     client_id: str,
     order: CreateOrder,
     idempotency_key: str | None = None,
+    *,
+    by_client: bool = False,
 ) -> OrderOut:
     """With an Idempotency-Key, a retry (double click, network timeout) gets the first answer back
     instead of a second service and invoice; the same key with another order is refused."""
-    require_staff(identity)
+    if not by_client:
+        require_staff(identity)
     if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise InvalidInput(
             "El encabezado Idempotency-Key debe tener de 1 a 64 letras, números, '-' o '_'.",
@@ -54,8 +82,16 @@ def create_order(
     # The product and the client (whose credit may pay the invoice) in one BatchGetItem.
     found = batch_get([Product.key(order.product_id), *([Client.key(client_id)] if is_valid_id(client_id) else [])])
     product, client = found.get(Product.key(order.product_id)), found.get(Client.key(client_id))
-    if not isinstance(product, Product) or not isinstance(client, Client):
+    if not isinstance(client, Client):
         raise not_found()
+    if not isinstance(product, Product):
+        if by_client:  # the client chose from the catalog: tell them, it is not someone else's secret
+            raise ProductNotOffered(field="product_id")
+        raise not_found()
+    if by_client and not product.orderable:
+        raise ProductNotOffered(field="product_id")
+    if by_client and product.kind in NEEDS_DOMAIN and not order.domain:
+        raise DomainRequired(field="domain")
     prices = product.prices.as_dict()
     if order.billing_cycle not in prices:
         offered = ", ".join(CYCLE_LABEL_ES[c] for c in prices if c in CYCLE_LABEL_ES)
@@ -115,7 +151,8 @@ def create_order(
         new_event(
             EventType.SERVICE_ORDERED,
             client_id=client_id,
-            payload={"service_id": service_id, "product_id": product.product_id, "ordered_by": identity.subject},
+            payload={"service_id": service_id, "product_id": product.product_id, "ordered_by": identity.subject,
+                     "channel": "panel" if by_client else "staff"},
             occurred_at=now,
         ),
         *invoice_events,

@@ -1,28 +1,37 @@
 import json
 from typing import Annotated
 
-from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator
 
+from shared.domains import InvalidDomain, normalize_domain
 from shared.schemas import ApiModel, BillingCycle, InvoiceOut, ServiceSummary
 from shared.text import ManyLines, OneLine
 
-Domain = Annotated[
-    str,
-    # Lower-cased before the pattern runs: "Ana.com.ar" is the same domain as "ana.com.ar".
-    BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
-    StringConstraints(
-        max_length=253,
-        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-    ),
-]
+
+def _domain(value: str) -> str:
+    try:
+        return normalize_domain(value)
+    except InvalidDomain as error:
+        raise ValueError(f"El dominio {error}.") from None
 
 
-class CreateOrder(ApiModel):
+# Stored in its ASCII form: "Ñandú.com.ar" and "xn--and-6ma2c.com.ar" are one domain (shared.domains).
+Domain = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_domain)]
+
+
+class ClientOrder(ApiModel):
+    """An order from the client area: a product of the catalog, its cycle, and its domain if it has one."""
+
     model_config = ConfigDict(extra="forbid")
 
     product_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     billing_cycle: BillingCycle
     domain: Domain | None = None
+
+
+class CreateOrder(ClientOrder):
+    """A staff order: what a client may order, and what only staff set."""
+
     # Shown to the client as they are (name: value) in the service's detail; a value may be a key file.
     credentials: dict[
         Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine],

@@ -1,9 +1,9 @@
-"""DynamoDB stream -> SQS. Publishes every new outbox EventRecord to its queue (shared.events.QUEUE_OF).
+"""DynamoDB stream -> SQS. Publishes every new outbox EventRecord to its queues (shared.events.queue_variables).
 
-At-least-once: a record whose publish failed is reported in batchItemFailures, and Lambda resumes the
-shard from the earliest failed sequence number (later records may be sent again; consumers dedupe by
-event id). The event source's filter passes only INSERTs of Event items; the check here keeps the
-relay correct if the filter is ever widened.
+At-least-once: a record whose publish failed (to any of its queues) is reported in batchItemFailures, and
+Lambda resumes the shard from the earliest failed sequence number (later records may be sent again, to
+every queue; consumers dedupe by event id). The event source's filter passes only INSERTs of Event items;
+the check here keeps the relay correct if the filter is ever widened.
 """
 
 import json
@@ -14,7 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from shared import config
 from shared.aws import LazyClient
-from shared.events import DEFAULT_QUEUE, QUEUE_OF, envelope_from_stream_image
+from shared.events import ALSO_TO, DEFAULT_QUEUE, QUEUE_OF, envelope_from_stream_image, queue_variables
 
 logger = Logger()
 # Created on first use: a test process that imports the module before it points boto3 at its AWS gets
@@ -29,12 +29,15 @@ def _image(record: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in raw.items()}
 
 
-def queue_urls() -> dict[str, str]:
-    """Event type -> queue URL (QUEUE_OF), "*" for every other event."""
-    return {"*": config.env(DEFAULT_QUEUE)} | {t: config.env(v) for t, v in QUEUE_OF.items()}
+def queue_urls() -> dict[str, tuple[str, ...]]:
+    """Event type -> the URLs of its queues, "*" for every other event."""
+    urls = {"*": (config.env(DEFAULT_QUEUE),)}
+    for event_type in {*QUEUE_OF, *ALSO_TO}:
+        urls[event_type] = tuple(config.env(variable) for variable in queue_variables(event_type))
+    return urls
 
 
-def publish(sqs_client: Any, queue_urls: dict[str, str], records: list[dict[str, Any]]) -> list[str]:
+def publish(sqs_client: Any, queue_urls: dict[str, tuple[str, ...]], records: list[dict[str, Any]]) -> list[str]:
     """Send the outbox events among ``records`` to their queues (``queue_urls()``); returns the sequence
     numbers that failed."""
     by_queue: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -45,12 +48,12 @@ def publish(sqs_client: Any, queue_urls: dict[str, str], records: list[dict[str,
         if image.get("entity") != "Event":
             continue
         envelope = envelope_from_stream_image(image)
-        url = queue_urls.get(envelope["type"], queue_urls["*"])
-        by_queue.setdefault(url, []).append((record["dynamodb"]["SequenceNumber"], envelope))
-    failed: list[str] = []
+        for url in queue_urls.get(envelope["type"], queue_urls["*"]):
+            by_queue.setdefault(url, []).append((record["dynamodb"]["SequenceNumber"], envelope))
+    failed: set[str] = set()
     for url, pending in by_queue.items():
-        failed.extend(send(sqs_client, url, pending))
-    return failed
+        failed.update(send(sqs_client, url, pending))
+    return sorted(failed, key=int)
 
 
 def message_entry(index: int, envelope: dict[str, Any]) -> dict[str, Any]:

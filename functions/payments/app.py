@@ -4,7 +4,6 @@ does the slow part (Mercado Pago retries a notification not answered within 22 s
 
 import json
 
-from payments.provider_secrets import provider_secrets
 from payments.providers import payment_message, stripe_payment, verify_mercadopago, verify_stripe
 
 from shared.aws import LazyClient
@@ -12,6 +11,7 @@ from shared.clock import SystemClock
 from shared.config import PAYMENTS_QUEUE_URL, env
 from shared.errors import InvalidInput
 from shared.http import answers, create_app, lambda_handler_for, parse_json
+from shared.provider_secrets import provider_secrets
 
 app = create_app()
 sqs = LazyClient("sqs")

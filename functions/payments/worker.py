@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from payments.provider_secrets import provider_secrets
 from payments.providers import MercadoPagoApi, ProviderPayment, payment_from_message
 from payments.settlement import settle
 
@@ -24,6 +23,7 @@ from shared.batch import process_sqs
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
 from shared.dal.billing import Billing
+from shared.provider_secrets import provider_secrets
 
 logger = Logger()
 billing = Billing()

@@ -42,7 +42,11 @@ class Invoice(TableItem, discriminator="Invoice"):
     due_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     upgrade_id = UnicodeAttribute(null=True)  # the plan change this invoice pays for
-    purpose = UnicodeAttribute(null=True)  # None: an order | renewal: a service's next cycle
+    purpose = UnicodeAttribute(null=True)  # None: an order | renewal: a service's next cycle | quote
+    quote_id = UnicodeAttribute(null=True)  # the accepted quote this invoice bills
+    # The document step (functions/documents): the number it was given and the PDF's S3 key, once made.
+    number = UnicodeAttribute(null=True)
+    document_key = UnicodeAttribute(null=True)
     reminders_sent = IntegerAttribute(default=0)  # how many stages of the reminder schedule went out
     version = VersionAttribute()
 
@@ -90,6 +94,40 @@ class Payment(TableItem, discriminator="Payment"):
         return f"PAYMENT#{provider}#{provider_payment_id}", "PAYMENT"
 
 
+class Checkout(TableItem, discriminator="Checkout"):
+    """Where the client was sent to pay an invoice at a provider (a Mercado Pago preference, a Stripe
+    Checkout Session): one per invoice and provider, reused while it is open and asks for the same balance."""
+
+    invoice_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    provider = UnicodeAttribute()  # mercadopago | stripe
+    amount = IntegerAttribute()  # the balance it asks for, minor units
+    currency = UnicodeAttribute()
+    reference = UnicodeAttribute()  # the preference or session id
+    url = UnicodeAttribute()  # init_point / session url
+    generation = IntegerAttribute(default=1)  # one more each time it is replaced (the providers' idempotency key)
+    created_at = UnicodeAttribute()
+    open_until = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(invoice_id: str, provider: str) -> tuple[str, str]:
+        return f"INVOICE#{invoice_id}", f"CHECKOUT#{provider}"
+
+
+class InvoiceSequence(TableItem, discriminator="InvoiceSequence"):
+    """The last number given to an invoice at one point of sale (punto de venta): numbers follow each other
+    without gaps, as a fiscal numbering must (functions/documents/invoice_documents.py)."""
+
+    point_of_sale = UnicodeAttribute()
+    last = IntegerAttribute(default=0)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(point_of_sale: str) -> tuple[str, str]:
+        return f"SEQUENCE#INVOICE#{point_of_sale}", "SEQUENCE"
+
+
 class Billing:
     def list_invoices(self, client_id: str) -> list[Invoice]:
         if not is_valid_id(client_id):
@@ -107,6 +145,27 @@ class Billing:
         """Unpaid invoices whose due date is before ``until_iso``: a Query per shard of by_due."""
         for partition in due_partitions("INVOICE"):
             yield from Invoice.by_due.query(partition, Invoice.due_sk < until_iso)
+
+    def invoice_with_checkout(self, invoice_id: str, provider: str) -> tuple[Invoice, Checkout | None]:
+        """An invoice and its open checkout at ``provider`` in one BatchGetItem (the invoice's NotFound
+        otherwise)."""
+        from shared.dal.table import batch_get, not_found
+
+        if not is_valid_id(invoice_id):
+            raise not_found()
+        found = batch_get([Invoice.key(invoice_id), Checkout.key(invoice_id, provider)], consistent=True)
+        invoice = found.get(Invoice.key(invoice_id))
+        if not isinstance(invoice, Invoice):
+            raise not_found()
+        checkout = found.get(Checkout.key(invoice_id, provider))
+        return invoice, checkout if isinstance(checkout, Checkout) else None
+
+    def invoice_sequence(self, point_of_sale: str) -> InvoiceSequence:
+        """The point of sale's sequence as last written (a new one, at 0, if none was)."""
+        try:
+            return InvoiceSequence.get(*InvoiceSequence.key(point_of_sale), consistent_read=True)
+        except DoesNotExist:
+            return InvoiceSequence(*InvoiceSequence.key(point_of_sale), point_of_sale=point_of_sale, last=0)
 
     def get_payment(self, provider: str, provider_payment_id: str) -> Payment | None:
         try:

@@ -28,6 +28,9 @@ class Product(TableItem, discriminator="Product"):
     requirements = ListAttribute(of=UnicodeAttribute, default=list)  # manual products: what we need first
     manual = UnicodeAttribute(null=True)
     sort_order = IntegerAttribute(default=0)
+    # Offered in the client area (POST /me/orders). A retired plan is not: staff may still order it for a
+    # client, as WHMCS lets admins order hidden products.
+    orderable = BooleanAttribute(default=True)
     version = VersionAttribute()
 
     @staticmethod

@@ -18,7 +18,10 @@ import shared.dal.alerts  # noqa: E402, F401
 import shared.dal.billing  # noqa: E402, F401
 import shared.dal.catalog  # noqa: E402, F401
 import shared.dal.idempotency  # noqa: E402, F401
+import shared.dal.lifecycle  # noqa: E402, F401
+import shared.dal.mail  # noqa: E402, F401
 import shared.dal.outbox  # noqa: E402, F401
+import shared.dal.quotes  # noqa: E402, F401
 import shared.dal.services  # noqa: E402, F401
 import shared.dal.upgrades  # noqa: E402, F401
 

@@ -38,3 +38,13 @@ def provision(stack):
     got = sqs.receive_message(QueueUrl=stack.refs["ProvisioningQueue"], MaxNumberOfMessages=10).get("Messages", [])
     records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in got]
     return records, Runtime(stack).invoke("ProvisioningFunction", {"Records": records})
+
+
+def mail(stack):
+    """Run the documents worker on what the relay put on the mail queue, as the SQS event source would."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    records = []
+    while got := sqs.receive_message(QueueUrl=stack.refs["MailQueue"], MaxNumberOfMessages=10).get("Messages", []):
+        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in got]
+    answer = Runtime(stack).invoke("DocumentsFunction", {"Records": records}) if records else None
+    return records, answer

@@ -185,6 +185,20 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "account", permission=Permission.MANAGE_SERVICES, target="ended_with_backup"),
     ("POST", "/staff/services/{service_id}/termination"): Rule("staff_only", target="active_service", fresh=True),
     ("GET", "/staff/backup-restore-requests"): Rule("staff_only"),
+    # Self-service billing: ordering, paying, the invoice's PDF, quotes
+    ("POST", "/me/orders"): Rule("account", permission=Permission.ORDERS),
+    ("POST", "/me/invoices/{invoice_id}/checkout"): Rule("account", permission=Permission.INVOICES,
+                                                         target="payable_invoice"),
+    ("GET", "/me/invoices/{invoice_id}/document"): Rule("account", permission=Permission.INVOICES,
+                                                        target="documented_invoice"),
+    ("POST", "/staff/clients/{client_id}/quotes"): Rule("staff_only", target="client"),
+    ("GET", "/staff/clients/{client_id}/quotes"): Rule("staff_only", target="client"),
+    ("GET", "/me/quotes"): Rule("account", permission=Permission.ORDERS, lists=("quote",)),
+    ("GET", "/me/quotes/{quote_id}"): Rule("account", permission=Permission.ORDERS, target="quote"),
+    ("POST", "/me/quotes/{quote_id}/accept"): Rule("account", permission=Permission.ORDERS, target="quote",
+                                                   fresh=True),
+    ("POST", "/me/quotes/{quote_id}/decline"): Rule("account", permission=Permission.ORDERS, target="quote",
+                                                    fresh=True),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -359,7 +373,41 @@ class World:
         provision(stack)
         return {"service_id": service_id}
 
+    def quote(self) -> dict[str, str]:
+        made = self._call("POST", f"/staff/clients/{self.a}/quotes", claims=STAFF,
+                          body=BODIES[("POST", "/staff/clients/{client_id}/quotes")])
+        self.a_ids.add(made["quote_id"])
+        return {"quote_id": made["quote_id"]}
+
+    def payable_invoice(self) -> dict[str, str]:
+        """An unpaid invoice, with Mercado Pago's API answered by a loopback fake (the checkout opens there)."""
+        from devstack.fake_mercadopago import FakeMercadoPago
+        from devstack.runtime import ENV_OVERRIDES
+        from devstack.stack import LOCAL_PAYMENT_SECRETS
+
+        stack, monkeypatch = self.request.getfixturevalue("stack"), self.request.getfixturevalue("monkeypatch")
+        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+            SecretId=stack.refs["PaymentSecrets"], SecretString=json.dumps(LOCAL_PAYMENT_SECRETS))
+        fake = FakeMercadoPago(LOCAL_PAYMENT_SECRETS["mercadopago_access_token"],
+                               LOCAL_PAYMENT_SECRETS["mercadopago_webhook_secret"]).start()
+        self.request.addfinalizer(fake.stop)
+        monkeypatch.setitem(ENV_OVERRIDES, "MERCADOPAGO_API_URL", fake.url)
+        monkeypatch.setenv("MERCADOPAGO_API_URL", fake.url)
+        return {"invoice_id": self.order("hosting-avanzado", "annually")["invoice"]["invoice_id"]}
+
+    def documented_invoice(self) -> dict[str, str]:
+        """An invoice whose PDF the documents worker made (as the mail queue runs it)."""
+        from tests.integration.flows import mail, relay
+
+        invoice_id = self.order("hosting-avanzado", "annually")["invoice"]["invoice_id"]
+        relay(self.request.getfixturevalue("stack"), self.request.getfixturevalue("aws"))
+        mail(self.request.getfixturevalue("stack"))
+        return {"invoice_id": invoice_id}
+
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
+        "quote": lambda w: w.quote(),
+        "payable_invoice": lambda w: w.payable_invoice(),
+        "documented_invoice": lambda w: w.documented_invoice(),
         "pending_cancellation": lambda w: w.pending_cancellation(),
         "domain": lambda w: w.domain(),
         "ended_with_backup": lambda w: w.ended_with_backup(),

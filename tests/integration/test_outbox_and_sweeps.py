@@ -186,7 +186,7 @@ def test_a_time_range_of_outbox_events_can_be_republished_each_to_its_queue(api,
                         payload={"service_id": "S1", "action": "create", "module": "cpanel"})
     store.save_with_events([], [command])
     sqs = boto3.client("sqs", region_name="us-east-1")
-    queues = {"*": stack.refs["AlertsQueue"], "service.provisioning_requested": stack.refs["ProvisioningQueue"]}
+    queues = {"*": (stack.refs["AlertsQueue"],), "service.provisioning_requested": (stack.refs["ProvisioningQueue"],)}
 
     sent = replay(store.outbox, sqs, queues, now, now + timedelta(minutes=60))
 

@@ -1,0 +1,137 @@
+"""One relayed event -> its invoice document and its emails, each email once per recipient.
+
+An invoice event makes (or refreshes) the invoice's PDF before mailing it: the number and the file exist
+before anyone is told about them, whichever of the invoice's events arrives first (SQS does not keep their
+order). A redelivered event finds what it already sent (SentEmail) and sends only the rest; an email SES
+refused for good (a malformed or suppressed address) is recorded and not retried; anything transient raises,
+and the message comes back from the queue (its DLQ after five receipts).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from documents import emails, invoice_documents
+from documents.invoice_documents import Issuer, Numbering
+
+from shared import outbound_email
+from shared.clock import Clock, to_storage
+from shared.dal.accounts import Accounts
+from shared.dal.billing import Billing
+from shared.dal.mail import SentEmail, SentEmails
+from shared.dal.services import Services
+from shared.dal.table import save_one
+from shared.errors import ConcurrentModification, NotFound
+from shared.events import EventType
+
+INVOICE_KINDS = {
+    EventType.INVOICE_CREATED: "invoice_issued",
+    EventType.INVOICE_RENEWAL_CREATED: "invoice_issued",
+    EventType.INVOICE_PAID: "invoice_paid",
+    EventType.INVOICE_OVERDUE: "invoice_overdue",
+}
+RECORD_DAYS = 400  # a SentEmail is kept past a year of redeliveries and audits, then TTL
+
+
+@dataclass
+class Mailer:
+    billing: Billing
+    accounts: Accounts
+    services: Services
+    sent: SentEmails
+    s3: Any
+    sesv2: Any
+    bucket: str
+    numbering: Numbering
+    issuer: Issuer
+    sender: str  # "Paneldecliente <facturacion@paneldecliente.com>"
+    panel_url: str
+    clock: Clock
+
+
+def handle_event(mailer: Mailer, envelope: dict) -> list[str]:
+    """What was emailed for this event: "<kind> <recipient>" each."""
+    event_type = envelope.get("type")
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+    if event_type in INVOICE_KINDS:
+        return _invoice_event(mailer, envelope, INVOICE_KINDS[event_type], payload.get("invoice_id"))
+    if event_type == EventType.SERVICE_ACTIVATED:
+        return _service_enabled(mailer, envelope, payload.get("service_id"))
+    return []
+
+
+def _invoice_event(mailer: Mailer, envelope: dict, kind: str, invoice_id: Any) -> list[str]:
+    invoice = mailer.billing.find_invoice(invoice_id)
+    if invoice is None:
+        return []
+    client, contacts = mailer.accounts.account_people(invoice.client_id)
+    if kind == "invoice_overdue" and invoice.balance <= 0:
+        return []  # paid (or cancelled) since the sweep saw it
+    # Made when first needed, and again when paid: the PDF then says so (S3 keeps the earlier version).
+    if invoice.document_key is None or kind == "invoice_paid":
+        invoice, pdf = invoice_documents.make_document(mailer.billing, mailer.s3, mailer.bucket, mailer.numbering,
+                                                       invoice, client, mailer.issuer)
+    else:
+        pdf = mailer.s3.get_object(Bucket=mailer.bucket, Key=invoice.document_key)["Body"].read()
+    if invoice.total == 0:
+        return []  # a free product's invoice: its document exists, nobody needs an email about it
+    mail = emails.invoice_mail(kind, invoice, mailer.panel_url)
+    attachment = outbound_email.Attachment(invoice_documents.filename(invoice), pdf)
+    return _send(mailer, envelope, mail, emails.invoice_recipients(client, contacts), invoice.client_id,
+                 (attachment,))
+
+
+def _service_enabled(mailer: Mailer, envelope: dict, service_id: Any) -> list[str]:
+    try:
+        service = mailer.services.get_service(str(service_id or ""))
+    except NotFound:
+        return []
+    client = mailer.accounts.account_people(service.client_id)[0]
+    if client is None or not client.email:
+        return []
+    return _send(mailer, envelope, emails.enabling_mail(service, mailer.panel_url), [client.email.lower()],
+                 service.client_id, ())
+
+
+def _send(mailer: Mailer, envelope: dict, mail: emails.Mail, recipients: list[str], client_id: str,
+          attachments: tuple) -> list[str]:
+    done = []
+    transient: outbound_email.TransientEmailFailure | None = None
+    for recipient in recipients:
+        if mailer.sent.find(envelope["id"], recipient) is not None:
+            continue
+        now = mailer.clock.now()
+        email = outbound_email.OutgoingEmail(
+            sender=mailer.sender, to=(recipient,), subject=mail.subject, text=mail.text, html=mail.html,
+            attachments=attachments, headers=(("X-Paneldecliente-Event", envelope["id"]),),
+        )
+        record = SentEmail(*SentEmail.key(envelope["id"], recipient), event_id=envelope["id"], recipient=recipient,
+                           client_id=client_id, kind=mail.kind, subject=mail.subject, status="sent",
+                           sent_at=to_storage(now), gsi1pk=f"CLIENT#{client_id}",
+                           gsi1sk=f"EMAIL#{to_storage(now)}#{envelope['id']}", expires_at=_ttl(now))
+        try:
+            # The same Message-ID on every attempt: a mail client shows a duplicate of a retry once.
+            record.ses_message_id = outbound_email.send(
+                mailer.sesv2, email, recipient, message_id_domain=_domain(mailer.sender),
+                message_id=outbound_email.recipient_message_id(envelope["id"], recipient), now=now)
+        except outbound_email.TransientEmailFailure as error:
+            transient = error  # the others are still sent; this one is retried with the message
+            continue
+        except outbound_email.PermanentEmailFailure as error:
+            record.status, record.error = "rejected", f"{error.code}: {error}"[:500]
+        try:
+            save_one(record, SentEmail.pk.does_not_exist())
+        except ConcurrentModification:
+            pass  # a concurrent delivery of the same event recorded it
+        done.append(f"{mail.kind} {recipient}" + ("" if record.status == "sent" else " (rechazado)"))
+    if transient is not None:
+        raise transient
+    return done
+
+
+def _ttl(now: datetime) -> datetime:
+    return now + timedelta(days=RECORD_DAYS)
+
+
+def _domain(sender: str) -> str:
+    return outbound_email.parse_address("From", sender).domain

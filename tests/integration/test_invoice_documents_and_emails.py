@@ -1,0 +1,167 @@
+"""Invoice numbers and PDFs, and the emails of invoices and of a service enabled: the relay puts the events on
+the mail queue, the documents worker runs on them (S3 and SES on moto), the PDF is read back with pypdf."""
+
+import io
+import json
+import urllib.request
+from datetime import timedelta
+
+import boto3
+import pytest
+from pypdf import PdfReader
+
+from devstack import mailbox
+from devstack.fake_whm import FakeWhm
+from shared.dal.billing import Invoice
+from shared.dal.mail import SentEmail
+from shared.dal.table import TableItem
+from tests.integration.conftest import claims_for
+from tests.integration.flows import mail, pay, provision, relay
+
+STAFF = claims_for(staff=True, sub="staff-1")
+
+
+def _text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.fixture
+def account(api, catalog):
+    """A holder (with a CUIT), a contact with `invoices` and one without it."""
+    client_id = api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123",
+                                                    "name": "Ana Núñez"}).json()["client_id"]
+    holder = claims_for(client_id=client_id, sub="sub-ana")
+    profile = {"company": "Núñez SRL", "tax_id": "20-12345678-6"}
+    assert api.call("PATCH", "/me", claims=holder, body=profile).status == 200
+    for email, rights in (("pagos@ejemplo.com.ar", ["invoices"]), ("tecnico@ejemplo.com.ar", ["services"])):
+        body = {"name": "Contacto", "email": email, "permissions": rights}
+        assert api.call("POST", "/me/contacts", claims=holder, body=body).status == 201
+    return client_id, holder
+
+
+def _order(api, client_id, product_id="hosting-inicial", **extra):
+    body = {"product_id": product_id, "billing_cycle": "annually", **extra}
+    response = api.call("POST", f"/staff/clients/{client_id}/orders", claims=STAFF, body=body)
+    assert response.status == 201, response
+    return response.json()
+
+
+def _sent(kind=None):
+    return [m for m in mailbox.sent_emails() if kind is None or kind in m["subject"]]
+
+
+def test_an_issued_invoice_is_numbered_rendered_stored_and_mailed_to_whoever_receives_invoices(
+        api, stack, aws, account):
+    client_id, holder = account
+    invoice_id = _order(api, client_id)["invoice"]["invoice_id"]
+    pending = api.call("GET", f"/me/invoices/{invoice_id}/document", claims=holder)
+    assert (pending.status, pending.json()["code"]) == (409, "document_pending")
+
+    relay(stack, aws)
+    mail(stack)
+
+    invoice = Invoice.get(*Invoice.key(invoice_id))
+    assert invoice.number == "0001-00000001"
+    sent = _sent("emitida")
+    assert sorted(m["to"][0] for m in sent) == ["ana@ejemplo.com.ar", "pagos@ejemplo.com.ar"]  # not tecnico@
+    message = sent[0]
+    assert message["subject"].startswith("Factura 0001-00000001 emitida - vence el ")
+    assert message["from"] == "Paneldecliente <facturacion@paneldecliente.com>"
+    assert "Emitimos la factura 0001-00000001 por ARS 100,00" in message["text"]
+    assert "<a href=" in message["html"]
+    assert message["attachments"] == [{"filename": "factura-0001-00000001.pdf", "mime_type": "application/pdf",
+                                       "size": message["attachments"][0]["size"]}]
+    pdf = mailbox.attachment(message["message_id"], "factura-0001-00000001.pdf")
+    text = _text(pdf)
+    for expected in ("0001-00000001", "Ana Núñez", "20-12345678-6", "Núñez SRL", "Hosting Inicial (anual)",
+                     "$ 100,00", "Pendiente de pago", "no válido como factura electrónica"):
+        assert expected in text, expected
+
+    # Whoever may see the invoice downloads the same PDF through a short-lived link.
+    link = api.call("GET", f"/me/invoices/{invoice_id}/document", claims=holder)
+    assert link.status == 200, link
+    assert link.json()["filename"] == "factura-0001-00000001.pdf"
+    with urllib.request.urlopen(link.json()["url"], timeout=10) as response:  # noqa: S310 (moto, loopback)
+        assert response.read() == pdf
+    assert api.call("GET", "/me/invoices", claims=holder).json()[0]["number"] == "0001-00000001"
+
+
+def test_a_redelivered_event_mails_no_one_twice_and_numbers_follow_each_other(api, stack, aws, account):
+    client_id, _ = account
+    first = _order(api, client_id)["invoice"]["invoice_id"]
+    relay(stack, aws)
+    mail(stack)
+    relay(stack, aws)  # the relay reads the stream from its start: every event comes again
+    second = _order(api, client_id, "hosting-avanzado")["invoice"]["invoice_id"]
+    relay(stack, aws)
+    mail(stack)
+    numbers = [Invoice.get(*Invoice.key(i)).number for i in (first, second)]
+    assert numbers == ["0001-00000001", "0001-00000002"]
+    assert sorted((m["subject"].split(" ")[1], m["to"][0]) for m in _sent("emitida")) == [
+        ("0001-00000001", "ana@ejemplo.com.ar"), ("0001-00000001", "pagos@ejemplo.com.ar"),
+        ("0001-00000002", "ana@ejemplo.com.ar"), ("0001-00000002", "pagos@ejemplo.com.ar")]
+    assert len([i for i in TableItem.scan() if isinstance(i, SentEmail)]) == 4
+
+
+def test_a_paid_invoice_is_mailed_again_with_its_pdf_saying_so(api, stack, aws, account, store, now):
+    client_id, _ = account
+    invoice_id = _order(api, client_id, "vps-cloud")["invoice"]["invoice_id"]
+    pay(store, invoice_id, at=now + timedelta(minutes=1))
+    relay(stack, aws)
+    mail(stack)
+    paid = _sent("Recibimos su pago")
+    assert sorted(m["to"][0] for m in paid) == ["ana@ejemplo.com.ar", "pagos@ejemplo.com.ar"]
+    pdf = mailbox.attachment(paid[0]["message_id"], paid[0]["attachments"][0]["filename"])
+    assert "Pagada" in _text(pdf) and "US$ 200,00" in _text(pdf)
+    versions = boto3.client("s3", region_name="us-east-1").list_object_versions(
+        Bucket=stack.refs["DocumentsBucket"], Prefix=f"invoices/{client_id}/{invoice_id}.pdf")["Versions"]
+    assert len(versions) >= 1
+
+
+def test_an_enabled_hosting_gets_the_habilitacion_email_with_the_self_service_migration(
+        api, stack, aws, account, store, request):
+    client_id, _ = account
+    whm = FakeWhm("docs-whm-token").start()
+    request.addfinalizer(whm.stop)
+    boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+        SecretId=stack.refs["ProvisioningSecrets"], SecretString=json.dumps({"whm_url": whm.url,
+                                                                             "whm_token": "docs-whm-token"}))
+    order = _order(api, client_id, domain="nunez.com.ar", credentials={"clave cPanel": "No-En-El-Email-1"})
+    pay(store, order["invoice"]["invoice_id"])
+    relay(stack, aws)
+    provision(stack)
+    relay(stack, aws)
+    mail(stack)
+    enabled = _sent("Habilitación del servicio")
+    assert [m["to"] for m in enabled] == [["ana@ejemplo.com.ar"]]  # the holder only
+    text = enabled[0]["text"]
+    assert enabled[0]["subject"] == "Habilitación del servicio Hosting Inicial (nunez.com.ar)"
+    assert "ya está activo" in text and "MANUAL" in text and "opción 2" in text
+    assert f"/servicios/{order['service']['service_id']}" in text
+    assert "No-En-El-Email-1" not in text and "No-En-El-Email-1" not in enabled[0]["html"]
+
+
+def test_a_free_invoice_gets_its_document_but_no_email(api, stack, aws, account):
+    client_id, _ = account
+    invoice_id = _order(api, client_id, "soporte-standard", billing_cycle="monthly")["invoice"]["invoice_id"]
+    relay(stack, aws)
+    mail(stack)
+    assert Invoice.get(*Invoice.key(invoice_id)).document_key
+    assert _sent("Factura") == [] and _sent("Recibimos") == []
+    assert len(_sent("Habilitación")) == 1  # the support plan is active at once: not a hosting, no migration
+    assert "opción 2" not in _sent("Habilitación")[0]["text"]
+
+
+def test_an_unverified_sender_is_recorded_as_rejected_not_retried(api, stack, aws, account, monkeypatch):
+    client_id, _ = account
+    from devstack.runtime import ENV_OVERRIDES
+
+    # After the template's value, as every Runtime applies it (an address outside the SES identity).
+    monkeypatch.setitem(ENV_OVERRIDES, "MAIL_DOMAIN", "no-verificado.example")
+    _order(api, client_id)
+    relay(stack, aws)
+    records, answer = mail(stack)
+    assert answer == {"batchItemFailures": []}
+    rejected = [i for i in TableItem.scan() if isinstance(i, SentEmail)]
+    assert {(r.status, r.error.split(":")[0]) for r in rejected} == {("rejected", "MessageRejected")}
+    assert _sent() == []
