@@ -14,6 +14,7 @@ from shared.calendar import local_date
 from shared.clock import from_storage
 from shared.dal.accounts import Client
 from shared.dal.billing import Billing, Invoice, InvoiceSequence
+from shared.dal.table import TableItem
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import ConcurrentModification
 from shared.money import Currency, Money
@@ -31,34 +32,21 @@ class Issuer:
 
 
 class Numbering(Protocol):
-    def number(self, invoice: Invoice) -> Invoice:
-        """The invoice with its number (given once; the same one when asked again)."""
+    def reserve(self, invoice: Invoice) -> tuple[str, list[TableItem]]:
+        """The invoice's next number, and the items to write with the invoice for the number to be its own
+        (written in the invoice's transaction: a number is never given twice, nor skipped)."""
 
 
 class SequenceNumbering:
-    """The next number of the point of sale's sequence and the invoice's number, written in one transaction:
-    the sequence's and the invoice's versions make two workers (or a payment writing the invoice) retry, so
-    no number is given twice or skipped."""
+    """The point of sale's sequence, one more: its version makes two workers at once retry (one number each)."""
 
     def __init__(self, billing: Billing, point_of_sale: str):
         self._billing, self._pos = billing, point_of_sale
 
-    def number(self, invoice: Invoice) -> Invoice:
-        for _ in range(ATTEMPTS):
-            if invoice.number:
-                return invoice
-            sequence: InvoiceSequence = self._billing.invoice_sequence(self._pos)
-            sequence.last += 1
-            invoice.number = f"{self._pos}-{sequence.last:08d}"
-            uow = UnitOfWork()
-            uow.save(sequence)
-            uow.save(invoice, condition=Invoice.number.does_not_exist())
-            try:
-                uow.commit()
-                return invoice
-            except ConcurrentModification:
-                invoice.refresh(consistent_read=True)  # read again: numbered meanwhile, or paid?
-        raise ConcurrentModification()
+    def reserve(self, invoice: Invoice) -> tuple[str, list[TableItem]]:
+        sequence: InvoiceSequence = self._billing.invoice_sequence(self._pos)
+        sequence.last += 1
+        return f"{self._pos}-{sequence.last:08d}", [sequence]
 
 
 def document_key(invoice: Invoice) -> str:
@@ -109,24 +97,41 @@ def render(invoice: Invoice, client: Client | None, issuer: Issuer) -> bytes:
 
 def make_document(billing: Billing, s3: Any, bucket: str, numbering: Numbering, invoice: Invoice,
                   client: Client | None, issuer: Issuer) -> tuple[Invoice, bytes]:
-    """Number the invoice (once), render its PDF as it stands and store it (S3 keeps earlier versions: the
-    one sent when it was issued, the one sent when it was paid). Returns the invoice and the PDF."""
-    invoice = numbering.number(invoice)
-    pdf = render(invoice, client, issuer)
+    """Number the invoice (once), render its PDF as it stands and store it; returns the invoice and the PDF.
+
+    A new invoice is written once (its number, its PDF's key and the sequence in one transaction, after the
+    PDF is in S3: the key never names a missing file), so a payment arriving meanwhile conflicts at most once.
+    Rendered again later (when paid) it only replaces the file: S3 keeps the earlier versions."""
     key = document_key(invoice)
-    s3.put_object(Bucket=bucket, Key=key, Body=pdf, ContentType="application/pdf",
+    for _ in range(ATTEMPTS):
+        if invoice.number:
+            break
+        number, items = numbering.reserve(invoice)
+        invoice.number, invoice.document_key = number, key
+        pdf = _store(s3, bucket, invoice, client, issuer)
+        uow = UnitOfWork()
+        for item in items:
+            uow.save(item)
+        uow.save(invoice, condition=Invoice.number.does_not_exist())
+        try:
+            uow.commit()
+            return invoice, pdf
+        except ConcurrentModification:  # another worker numbered it, a payment wrote it, or the number was taken
+            invoice.refresh(consistent_read=True)
+    else:
+        raise ConcurrentModification()
+    pdf = _store(s3, bucket, invoice, client, issuer)
+    if invoice.document_key != key:  # numbered, its file not recorded (an earlier run stopped in between)
+        invoice.document_key = key
+        uow = UnitOfWork()
+        uow.save(invoice)
+        uow.commit()
+    return invoice, pdf
+
+
+def _store(s3: Any, bucket: str, invoice: Invoice, client: Client | None, issuer: Issuer) -> bytes:
+    pdf = render(invoice, client, issuer)
+    s3.put_object(Bucket=bucket, Key=document_key(invoice), Body=pdf, ContentType="application/pdf",
                   ContentDisposition=f'attachment; filename="{filename(invoice)}"',
                   Metadata={"invoice-id": invoice.invoice_id, "number": invoice.number or ""})
-    if invoice.document_key != key:
-        for _ in range(ATTEMPTS):
-            invoice.document_key = key
-            try:
-                uow = UnitOfWork()
-                uow.save(invoice)
-                uow.commit()
-                break
-            except ConcurrentModification:  # a payment wrote it meanwhile: keep its changes, add ours
-                invoice.refresh(consistent_read=True)
-                if invoice.document_key == key:
-                    break
-    return invoice, pdf
+    return pdf

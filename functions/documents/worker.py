@@ -34,8 +34,8 @@ def mailer() -> Mailer:
     return Mailer(
         billing=billing, accounts=Accounts(), services=Services(), sent=SentEmails(), s3=s3, sesv2=sesv2,
         bucket=config.env(config.DOCUMENTS_BUCKET), numbering=SequenceNumbering(billing, issuer.point_of_sale),
-        issuer=issuer, sender=f"Paneldecliente <facturacion@{config.env(config.MAIL_DOMAIN)}>", panel_url=config.env(config.PANEL_URL),
-        clock=SystemClock(),
+        issuer=issuer, sender=f"Paneldecliente <facturacion@{config.env(config.MAIL_DOMAIN)}>",
+        panel_url=config.env(config.PANEL_URL), clock=SystemClock(),
     )
 
 

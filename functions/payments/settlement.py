@@ -30,6 +30,7 @@ from shared.clock import Clock, to_storage
 from shared.dal.accounts import Accounts
 from shared.dal.billing import Billing, Invoice, Payment, PaymentAlreadyRecorded
 from shared.dal.unit_of_work import UnitOfWork
+from shared.errors import ConcurrentModification
 from shared.events import EventType, new_event
 from shared.invoices import apply_payment, credit, take_back
 
@@ -50,16 +51,41 @@ def settle(billing: Billing, accounts: Accounts, clock: Clock, reported: Provide
                 existing = billing.get_payment(reported.provider, reported.payment_id)
         if existing is None or existing.status in NOTHING_TO_UNDO:
             return "ignored:refund-of-nothing-applied"
-        return _refund(billing, accounts, clock, existing)
+        first = existing
+
+        def refund_once():
+            nonlocal first
+            payment, first = first or billing.get_payment(reported.provider, reported.payment_id), None
+            if payment is None or payment.status in NOTHING_TO_UNDO:
+                return "ignored:refund-of-nothing-applied"  # a concurrent delivery undid it meanwhile
+            return _refund(billing, accounts, clock, payment)
+
+        return _again_on_conflict(refund_once)
     if existing is not None:
         return "ignored:refunded-before-payment" if existing.status == "refunded_unseen" else "duplicate"
     if reported.provider == "stripe" and not reported.invoice_id and reported.problem is None:
         # A PaymentIntent does not carry the Checkout Session's metadata: its session event will.
         return "ignored:no-reference"
     try:
-        return _apply(billing, accounts, clock, reported)
+        return _again_on_conflict(lambda: _apply(billing, accounts, clock, reported))
     except PaymentAlreadyRecorded:
         return "duplicate"  # a concurrent delivery of the same payment won the race
+
+
+CONFLICT_ATTEMPTS = 4
+
+
+def _again_on_conflict(change):
+    """Run a change that reads what it writes, again (it reads afresh) when another writer moved one of its
+    items meanwhile: the invoice numbered by the documents worker, the client's credit spent by a checkout.
+    Sending the notification back to the queue would hold a paid client's service for a visibility timeout."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return change()
+        except ConcurrentModification:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _new_payment(reported: ProviderPayment, invoice: Invoice | None, now: datetime, status: str) -> Payment:

@@ -165,3 +165,37 @@ def test_an_unverified_sender_is_recorded_as_rejected_not_retried(api, stack, aw
     rejected = [i for i in TableItem.scan() if isinstance(i, SentEmail)]
     assert {(r.status, r.error.split(":")[0]) for r in rejected} == {("rejected", "MessageRejected")}
     assert _sent() == []
+
+
+def test_a_payment_racing_the_document_step_is_settled_at_once_not_after_a_queue_timeout(api, stack, account, store,
+                                                                                        now):
+    """The documents worker numbers an invoice between the settlement's read and its write: the settlement
+    reads again and applies the payment (before, it went back to the queue for its visibility timeout)."""
+    from documents.invoice_documents import Issuer, SequenceNumbering, make_document
+    from payments.providers import ProviderPayment
+    from payments.settlement import settle
+
+    from shared.clock import FixedClock
+    from shared.dal.billing import Billing
+    from shared.money import Money
+
+    client_id, _ = account
+    invoice_id = _order(api, client_id)["invoice"]["invoice_id"]
+    s3 = boto3.client("s3", region_name="us-east-1")
+    issuer = Issuer("Paneldecliente", None, (), "0001")
+
+    class DocumentStepMeanwhile(Billing):
+        raced = False
+
+        def find_invoice(self, wanted):
+            found = super().find_invoice(wanted)
+            if not self.raced:
+                self.raced = True
+                make_document(Billing(), s3, stack.refs["DocumentsBucket"], SequenceNumbering(Billing(), "0001"),
+                              Billing().find_invoice(wanted), None, issuer)
+            return found
+
+    reported = ProviderPayment("mercadopago", "mp-carrera", "approved", Money(10000, "ARS"), invoice_id, "approved")
+    assert settle(DocumentStepMeanwhile(), store.accounts, FixedClock(now), reported) == "applied"
+    invoice = Invoice.get(*Invoice.key(invoice_id))
+    assert (invoice.status, invoice.number) == ("paid", "0001-00000001")
