@@ -119,7 +119,9 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 # The change and its service (staff name only the change), then one write.
                 "/staff/upgrades/{upgrade_id}/complete": 3,
                 # A never-activated service: its unpaid order invoice is found among the client's (one Query).
-                "/staff/services/{service_id}/termination": 3}
+                "/staff/services/{service_id}/termination": 3,
+                # The quote with the caller's rights, the client (its credit pays first), then one transaction.
+                "/me/quotes/{quote_id}/accept": 3}
 
 
 def mark(ok: bool) -> str:
@@ -306,6 +308,7 @@ def dynamodb_requests() -> list[str]:
     aws.export()
     counter = DynamoDbCounter(aws._server.app)
     aws._server.app = counter  # werkzeug reads server.app on each request
+    fakes: list = []
     try:
         session = boto3.Session(region_name="us-east-1")
         stack = provision(session)
@@ -332,7 +335,22 @@ def dynamodb_requests() -> list[str]:
             # Set from the answers of the routes that create them (they sort before the routes that use them).
             "upgrade_id": "none",
             "request_id": "none",
+            "quote_id": "none",
         }
+        # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
+        from devstack.fake_mercadopago import FakeMercadoPago
+        from devstack.stack import LOCAL_PAYMENT_SECRETS
+        from documents.invoice_documents import Issuer, SequenceNumbering, make_document
+
+        session.client("secretsmanager").put_secret_value(SecretId=stack.refs["PaymentSecrets"],
+                                                          SecretString=json.dumps(LOCAL_PAYMENT_SECRETS))
+        mercadopago = FakeMercadoPago(LOCAL_PAYMENT_SECRETS["mercadopago_access_token"],
+                                      LOCAL_PAYMENT_SECRETS["mercadopago_webhook_secret"]).start()
+        fakes.append(mercadopago)
+        os.environ["MERCADOPAGO_API_URL"] = ENV_OVERRIDES["MERCADOPAGO_API_URL"] = mercadopago.url
+        make_document(Billing(), session.client("s3"), stack.refs["DocumentsBucket"],
+                      SequenceNumbering(Billing(), "0001"), Billing().get_invoice(ids["invoice_id"]), None,
+                      Issuer("Paneldecliente", None, (), "0001"))
         # The staff activation step needs a manual service waiting for its requirements (the demo VPS).
         vps = next(s for s in services if s.activation_mode == "manual")
         vps.activation_state = "awaiting_requirements"
@@ -381,7 +399,8 @@ def dynamodb_requests() -> list[str]:
         measured = [r for r in routes_of(stack) if not r.resource.startswith("/webhooks/")]
         # The demo hosting's cancellation after everything else it would block (plan changes): its preview,
         # then filing it, then reading it (withdrawn with the other deletions, last).
-        order = {("GET", "/services/{service_id}/cancellation-preview"): 1,
+        order = {("POST", "/staff/clients/{client_id}/quotes"): -1,  # the quote the client routes read
+                 ("GET", "/services/{service_id}/cancellation-preview"): 1,
                  ("POST", "/services/{service_id}/cancellation"): 2,
                  ("GET", "/services/{service_id}/cancellation"): 3}
         domain = next(s for s in services if s.product_kind == "domain")
@@ -394,6 +413,11 @@ def dynamodb_requests() -> list[str]:
             body = BODIES.get((route.method, route.resource))
             if route.resource == "/services/{service_id}/cancellation" and route.method == "POST":
                 body = {**body, "password": "Demo1234"}  # the demo holder's
+            if route.resource == "/me/quotes/{quote_id}/decline":  # the other one was accepted: a new quote
+                quote = BODIES[("POST", "/staff/clients/{client_id}/quotes")]
+                made = call("POST", "/staff/clients/{client_id}/quotes", f"/staff/clients/{client_id}/quotes",
+                            claims["staff"], quote)[1]
+                path = f"/me/quotes/{made['quote_id']}/decline"
             if route.resource == "/staff/upgrades/{upgrade_id}/complete":
                 # Only a change whose server command is still pending can be completed by hand.
                 from shared.dal.upgrades import Upgrade
@@ -409,9 +433,13 @@ def dynamodb_requests() -> list[str]:
                 ids["upgrade_id"] = answer["upgrade"]["upgrade_id"]
             if isinstance(answer, dict) and "request_id" in answer:
                 ids["request_id"] = answer["request_id"]
+            if isinstance(answer, dict) and "quote_id" in answer and route.method == "POST" and "staff" in path:
+                ids["quote_id"] = answer["quote_id"]
         worst = worst_paths(call, runtime, claims["holder"], client_id)
         rows.extend(worst)
     finally:
+        for fake in fakes:
+            fake.stop()
         aws.stop()
 
     lines = [
