@@ -338,9 +338,10 @@ def dynamodb_requests() -> list[str]:
             "quote_id": "none",
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
+        from documents.invoice_documents import Issuer, SequenceNumbering, make_document
+
         from devstack.fake_mercadopago import FakeMercadoPago
         from devstack.stack import LOCAL_PAYMENT_SECRETS
-        from documents.invoice_documents import Issuer, SequenceNumbering, make_document
 
         session.client("secretsmanager").put_secret_value(SecretId=stack.refs["PaymentSecrets"],
                                                           SecretString=json.dumps(LOCAL_PAYMENT_SECRETS))
