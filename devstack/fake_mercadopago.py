@@ -98,6 +98,22 @@ class FakeMercadoPago:
         self._lock = threading.RLock()
         self._server = LoopbackJsonServer("fake-mercadopago", self._answer, host, port)
 
+    def _update_preference(self, preference_id: str, body: bytes) -> tuple[int, dict]:
+        """PUT /checkout/preferences/{id}: the fields sent replace the preference's (we send the expiration)."""
+        try:
+            changes = json.loads(body or b"{}")
+        except ValueError:
+            return _mp_error(400, "invalid json", "bad_request")
+        if not isinstance(changes, dict):
+            return _mp_error(400, "invalid json", "bad_request")
+        with self._lock:
+            preference = self.preferences.get(preference_id)
+            if preference is None:
+                return _mp_error(404, "Preference not found", "not_found")
+            preference.update({k: v for k, v in changes.items()
+                               if k in ("expires", "expiration_date_from", "expiration_date_to")})
+            return 200, preference
+
     # --- HTTP ---
 
     def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict] | RawAnswer:
@@ -120,6 +136,8 @@ class FakeMercadoPago:
             return _mp_error(401, "invalid access token", "unauthorized")
         if route == "/checkout/preferences" and method == "POST":
             return self._create_preference(body, _header(headers, "X-Idempotency-Key"))
+        if route.startswith("/checkout/preferences/") and method == "PUT":
+            return self._update_preference(route.rsplit("/", 1)[-1], body)
         if method != "GET":
             return 405, {"message": "method not allowed", "error": "method_not_allowed", "status": 405}
         if route.startswith("/checkout/preferences/"):
@@ -304,8 +322,8 @@ class FakeMercadoPago:
             currency = item.get("currency_id")
             if currency is None:
                 problem("invalid_items", f"items[{index}].currency_id is required")
-            elif currency not in CURRENCIES:
-                problem("invalid_items", f"items[{index}].currency_id invalid: {currency!r} (ARS or USD)")
+            elif currency != "ARS":  # Mercado Pago Argentina (site MLA) charges in pesos only
+                problem("invalid_items", f"items[{index}].currency_id invalid: {currency!r} (MLA: ARS)")
             else:
                 currencies.add(currency)
         if len(currencies) > 1:

@@ -102,10 +102,10 @@ class LoopbackJsonServer:
                     self.rfile.read(length)
                 data = json.dumps({"error": "method_not_allowed", "message": f"{self.command} not allowed",
                                    "status": 405}).encode()
-                self._send(405, {"Content-Type": "application/json", "Allow": "GET, POST"}, data)
+                self._send(405, {"Content-Type": "application/json", "Allow": "GET, POST, PUT"}, data)
 
-            do_GET = do_POST = _serve  # noqa: N815 (http.server's naming)
-            do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
+            do_GET = do_POST = do_PUT = _serve  # noqa: N815 (http.server's naming)
+            do_PATCH = do_DELETE = _not_allowed  # noqa: N815
 
             def log_message(self, *args):
                 pass

@@ -60,6 +60,7 @@ CATALOG = [
          description="Sitio a medida; de 10 a 15 días desde que recibimos toda la información."),
     dict(product_id="dominio-com-ar", group="Dominios", kind="domain", name="Dominio .com.ar", currency="ARS",
          prices={"annually": 800000}, upgrade_targets=[], activation_mode="instant", provisioning_module=None,
+         domain_suffix=".com.ar",
          sort_order=55,
          description="Registro anual del dominio; se paga por año adelantado y puede dejar de renovarse."),
     dict(product_id="soporte-standard", group="Soporte", name="Soporte Standard", currency="ARS",

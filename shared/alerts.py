@@ -20,10 +20,12 @@ class Kind:
 
     BILLING = "billing"
     SERVICES = "services"
+    QUOTES = "quotes"
 
 
-KIND_PERMISSION = {Kind.BILLING: "invoices", Kind.SERVICES: "services"}
-KIND_LABELS_ES = {Kind.BILLING: "facturas y pagos", Kind.SERVICES: "servicios y cambios de plan"}
+KIND_PERMISSION = {Kind.BILLING: "invoices", Kind.SERVICES: "services", Kind.QUOTES: "orders"}
+KIND_LABELS_ES = {Kind.BILLING: "facturas y pagos", Kind.SERVICES: "servicios y cambios de plan",
+                  Kind.QUOTES: "presupuestos"}
 
 ACCOUNT = "account"  # the holder and the contacts whose rights and preferences cover the kind
 OPS = "ops"  # the provider's staff on-call numbers (OPS_WHATSAPP_NUMBERS)
@@ -133,8 +135,11 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.QUOTE_SENT, "presupuesto_enviado",
                   lambda p: [p.get("title") or "-", _money(p.get("total"), p.get("currency")),
                              _day(p.get("valid_until"))],
-                  ACCOUNT, Kind.BILLING, urgent=False),
+                  ACCOUNT, Kind.QUOTES, urgent=False),  # who may answer it: the holder, contacts with `orders`
         Hookpoint(EventType.QUOTE_ACCEPTED, "presupuesto_aceptado_staff",
+                  lambda p: [_ref(p.get("quote_id")), p.get("title") or "-", _money(p.get("total"), p.get("currency"))],
+                  OPS, None, urgent=False),
+        Hookpoint(EventType.QUOTE_PAID, "presupuesto_pagado_staff",
                   lambda p: [_ref(p.get("quote_id")), p.get("title") or "-", _money(p.get("total"), p.get("currency"))],
                   OPS, None, urgent=False),
         Hookpoint(EventType.QUOTE_DECLINED, "presupuesto_rechazado_staff",

@@ -10,15 +10,19 @@ from shared import config
 
 
 class LazyClient:
-    def __init__(self, service: str):
+    def __init__(self, service: str, **options: Any):
+        """``options``: botocore Config settings, e.g. ``signature_version="s3v4"``."""
         self._service = service
+        self._options = options
         self._client: Any = None
 
     def __getattr__(self, name: str) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client(self._service, region_name=config.region())
+            self._client = boto3.client(self._service, region_name=config.region(),
+                                        config=Config(**self._options) if self._options else None)
         return getattr(self._client, name)
 
 

@@ -17,7 +17,8 @@ def normalize_domain(text: str) -> str:
     Spanish reason) for anything that is not a registrable host name: one label only, a label over 63
     characters or with a leading/trailing hyphen, characters IDNA does not allow, over 253 in all, or a top
     level domain that is all digits."""
-    name = text.strip().rstrip(".")
+    # Full stops as IDNA maps them ("。", "．", "｡"): a final one is the root, as a final "." is.
+    name = text.strip().translate({0x3002: ".", 0xFF0E: ".", 0xFF61: "."}).rstrip(".")
     if not name:
         raise InvalidDomain("no puede estar vacío")
     if "://" in name or "/" in name or "@" in name or " " in name:
@@ -38,6 +39,13 @@ def normalize_domain(text: str) -> str:
             raise InvalidDomain("una parte no puede empezar ni terminar con guion")
         if not all(c.isascii() and (c.isalnum() or c == "-") for c in label):
             raise InvalidDomain("tiene caracteres que un dominio no admite")
-    if labels[-1].isdigit():
-        raise InvalidDomain("la extensión no puede ser numérica")
+    if labels[-1].isdigit() or len(labels[-1]) < 2:
+        raise InvalidDomain("la extensión debe tener al menos dos letras")
     return ascii_name.lower()
+
+
+def under_suffix(domain: str, suffix: str) -> bool:
+    """``domain`` (ASCII, normalised) is one name registered directly under ``suffix`` (".com.ar")."""
+    suffix = suffix.lower().strip(".")
+    head, dot, tail = domain.rpartition("." + suffix)
+    return bool(dot) and not tail and bool(head) and "." not in head

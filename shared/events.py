@@ -66,6 +66,7 @@ class EventType(StrEnum):
     QUOTE_SENT = "quote.sent"
     QUOTE_ACCEPTED = "quote.accepted"
     QUOTE_DECLINED = "quote.declined"
+    QUOTE_PAID = "quote.paid"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
@@ -76,7 +77,7 @@ QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL",
 DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
 MAIL_QUEUE = "MAIL_QUEUE_URL"
 MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventType.INVOICE_PAID,
-          EventType.INVOICE_OVERDUE, EventType.SERVICE_ACTIVATED)
+          EventType.INVOICE_OVERDUE, EventType.INVOICE_REFUNDED, EventType.SERVICE_ACTIVATED)
 ALSO_TO = {event_type: (MAIL_QUEUE,) for event_type in MAILED}
 
 

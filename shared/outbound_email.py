@@ -355,6 +355,12 @@ def classify(exc: BaseException, *, recipient: str | None = None) -> EmailFailur
         code = str(error.get("Code") or "Unknown")
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         text = f"SES {code}: {error.get('Message') or exc}"
+        if code in ("MessageRejected", "MailFromDomainNotVerifiedException") and any(
+                sign in text.lower() for sign in ("not verified", "did not have authority")):
+            # Our sending identity is not (yet) verified, or the account is still in the sandbox: operations fix
+            # it (DKIM records, production access) and the same email then goes out, so it is retried (the DLQ
+            # alarm tells them), never dropped as if the address were bad.
+            return TransientEmailFailure(text, code=code, recipient=recipient)
         if code in PERMANENT_CODES:
             return PermanentEmailFailure(text, code=code, recipient=recipient)
         if code in TRANSIENT_CODES or status == 429 or status >= 500:

@@ -52,6 +52,7 @@ def test_every_capability_registers_its_reactions_in_its_own_file():
     registered = {occasion: {f"{r.__module__}.{r.__name__}" for r in reactions.registered(occasion)}
                   for occasion in reactions.OCCASIONS}
     assert registered[reactions.INVOICE_PAID] == {"shared.reactions.activation.activate_or_restore",
+                                                  "shared.reactions.quotes.quote_paid",
                                                   "shared.reactions.renewals.next_period_paid",
                                                   "shared.reactions.upgrades.apply_paid_change"}
     assert registered[reactions.INVOICE_UNSETTLED] == {"shared.reactions.activation.withdraw",

@@ -10,11 +10,6 @@ next step. Re-running it changes nothing.
     (environment: TABLE_NAME, AWS credentials/region; AWS_ENDPOINT_URL for `make dev`)
 """
 
-import argparse
-import os
-import sys
-
-
 def backfill(dry_run: bool = False) -> dict[str, int]:
     from shared import lifecycle
     from shared.dal.services import Service
@@ -44,12 +39,9 @@ def backfill(dry_run: bool = False) -> dict[str, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dry-run", action="store_true", help="count, write nothing")
-    args = parser.parse_args()
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path[:0] = [root, os.path.join(root, "functions")]
-    print(backfill(args.dry_run))
+    from tools.one_off import run
+
+    run(__doc__, backfill)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from shared.schemas import DocumentOut, InvoiceOut, PaymentOut
 
 app = create_app()
 billing, accounts = Billing(), Accounts()
-s3 = LazyClient("s3")  # presigning is local: no request to S3
+# Presigning is local (no request to S3). SigV4: buckets created since 2020 refuse SigV2 links, which boto3
+# still makes by default.
+s3 = LazyClient("s3", signature_version="s3v4")
 clock = SystemClock()
 
 

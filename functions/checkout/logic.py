@@ -4,7 +4,7 @@ balance left — never an amount from the request — reused while it is open fo
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from checkout.providers import CheckoutGateway, CheckoutRequest
 from checkout.schemas import CheckoutOut
@@ -13,9 +13,10 @@ from shared.auth import Identity, Permission, authorize, require_account
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Client, Contact, ContactRights
 from shared.dal.billing import Checkout, Invoice
+from shared.dal.services import ENDED_STATUSES, Service
 from shared.dal.table import batch_get, not_found, save_one
 from shared.dal.unit_of_work import UnitOfWork
-from shared.errors import ConcurrentModification, Conflict
+from shared.errors import ConcurrentModification, Conflict, InvalidInput
 from shared.ids import is_valid_id
 from shared.invoices import spend_credit
 from shared.money import Currency, Money
@@ -30,6 +31,23 @@ REUSE_MARGIN = timedelta(minutes=30)
 class NothingToPay(Conflict):
     code = "nothing_to_pay"
     message = "Esta factura no tiene saldo a pagar."
+
+
+class InvoiceClosed(Conflict):
+    code = "invoice_closed"
+    message = ("Esta factura corresponde a un servicio que ya fue dado de baja y no puede pagarse. Para volver a "
+               "usarlo, contrate un nuevo servicio.")
+
+
+class CurrencyNotAccepted(InvalidInput):
+    code = "currency_not_accepted"
+
+
+# What each provider charges in: Mercado Pago Argentina (site MLA) only in pesos.
+CURRENCIES = {"mercadopago": ("ARS",), "stripe": ("ARS", "USD")}
+# A checkout's window starts on a 10-minute boundary: a retry within it sends the provider the very same
+# request under the same idempotency key (Stripe refuses a key reused with other parameters).
+WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -80,12 +98,27 @@ def _answer(invoice: Invoice, provider: str, checkout: Checkout | None, credit_a
     )
 
 
+def _closed(invoice: Invoice) -> bool:
+    """A refunded invoice whose services have all ended since: paying it would buy nothing (an unpaid one is
+    voided when its service ends; a refunded one keeps its state for the records)."""
+    if invoice.status != "refunded" or not invoice.service_ids():
+        return False
+    services = batch_get(Service.key(s) for s in invoice.service_ids()).values()
+    return bool(services) and all(isinstance(s, Service) and s.status in ENDED_STATUSES for s in services)
+
+
 def open_checkout(gateways: Mapping[str, CheckoutGateway], clock: Clock, urls: Urls, identity: Identity,
                   invoice_id: str, provider: str) -> CheckoutOut:
     require_account(identity)
     invoice, checkout, client, contact = _read(identity, invoice_id, provider)
     if invoice.balance <= 0:
         raise NothingToPay()
+    if invoice.currency not in CURRENCIES[provider]:
+        names = {"mercadopago": "Mercado Pago", "stripe": "Stripe"}
+        raise CurrencyNotAccepted(f"{names[provider]} no cobra en {invoice.currency}: pague esta factura con "
+                                  "tarjeta (Stripe).", field="provider")
+    if _closed(invoice):
+        raise InvoiceClosed()
     now = clock.now()
     credit_applied = 0
     if isinstance(client, Client) and client.credit_in(invoice.currency) > 0:
@@ -101,11 +134,13 @@ def open_checkout(gateways: Mapping[str, CheckoutGateway], clock: Clock, urls: U
 
     generation = checkout.generation + 1 if checkout else 1
     amount = invoice.money(invoice.balance)
-    # The same key for the same invoice, provider, balance and generation: two clicks at once open one
-    # checkout at the provider (both honour idempotency keys), and whichever is stored first is the answer.
-    key = hashlib.sha256(f"{invoice.invoice_id}|{provider}|{amount.amount}|{amount.currency}|{generation}"
-                         .encode()).hexdigest()[:40]
-    open_until = now + OPEN_FOR
+    # Everything the request carries follows from the invoice, provider, balance, generation and window, and
+    # so does its key: two clicks at once (or a retry after a lost answer) send one request, and the provider
+    # answers the same checkout; whichever is stored first is the answer.
+    window = datetime.fromtimestamp(now.timestamp() // WINDOW.total_seconds() * WINDOW.total_seconds(), UTC)
+    key = hashlib.sha256(f"{invoice.invoice_id}|{provider}|{amount.amount}|{amount.currency}|{generation}|"
+                         f"{window.isoformat()}".encode()).hexdigest()[:40]
+    open_until = window + OPEN_FOR
     request = CheckoutRequest(
         invoice_id=invoice.invoice_id,
         title=f"Factura {invoice.number or invoice.invoice_id} - Paneldecliente",
@@ -114,12 +149,11 @@ def open_checkout(gateways: Mapping[str, CheckoutGateway], clock: Clock, urls: U
         success_url=urls.back(invoice.invoice_id, "aprobado"),
         pending_url=urls.back(invoice.invoice_id, "pendiente"),
         failure_url=urls.back(invoice.invoice_id, "cancelado"),
-        payer_email=(contact.email if isinstance(contact, Contact) else client.email
-                     if isinstance(client, Client) else identity.email),
+        payer_email=client.email if isinstance(client, Client) else None,  # the account's, whoever pays
         open_until=open_until,
         idempotency_key=key,
     )
-    opened = gateways[provider].open(request, now)
+    opened = gateways[provider].open(request, window)
     fresh = Checkout(
         *Checkout.key(invoice.invoice_id, provider), invoice_id=invoice.invoice_id, client_id=invoice.client_id,
         provider=provider, amount=amount.amount, currency=amount.currency.value, reference=opened.reference,
@@ -136,4 +170,8 @@ def open_checkout(gateways: Mapping[str, CheckoutGateway], clock: Clock, urls: U
         if not _reusable(winner, invoice, now):
             raise
         return _answer(invoice, provider, winner, credit_applied)
+    if checkout is not None and checkout.reference != fresh.reference:
+        # The one it replaces asks for another amount: closed, so an old tab cannot pay it (best effort: if it
+        # is paid anyway, the payment is applied or credited like any other).
+        gateways[provider].close(checkout.reference, now)
     return _answer(invoice, provider, fresh, credit_applied)

@@ -17,13 +17,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from shared.errors import ServiceUnavailable
 from shared.money import Money
 
 TIMEOUT_S = 8.0  # the checkout route's own timeout is 15 s
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class CheckoutUnavailable(ServiceUnavailable):
@@ -54,6 +55,9 @@ class OpenedCheckout:
 class CheckoutGateway(Protocol):
     def open(self, request: CheckoutRequest, now: datetime) -> OpenedCheckout: ...
 
+    def close(self, reference: str, now: datetime) -> bool:
+        """No longer payable; False if the provider could not be told (it expires on its own anyway)."""
+
 
 def _open(request: urllib.request.Request, provider: str, url_field: str) -> OpenedCheckout:
     """Send the provider's create request; its answer's id and the page (``url_field``) to send the buyer to."""
@@ -70,6 +74,14 @@ def _open(request: urllib.request.Request, provider: str, url_field: str) -> Ope
     if not isinstance(reference, str) or not isinstance(url, str) or not url.startswith("http"):
         raise CheckoutUnavailable()
     return OpenedCheckout(reference, url)
+
+
+def _close(request: urllib.request.Request) -> bool:
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S):  # noqa: S310 (configured URL)
+            return True
+    except (urllib.error.URLError, TimeoutError, ValueError):
+        return False  # it expires by itself within a day; a payment on it is applied or credited anyway
 
 
 def _iso_ms(at: datetime) -> str:
@@ -91,13 +103,14 @@ class MercadoPagoCheckout:
                 "currency_id": request.amount.currency.value, "unit_price": "__UNIT_PRICE__",
             }],
             "external_reference": request.invoice_id,
-            "notification_url": request.notification_url,
+            # Webhooks only (signed): without it, Mercado Pago also sends the legacy unsigned IPN calls.
+            "notification_url": f"{request.notification_url}?source_news=webhooks",
             "back_urls": {"success": request.success_url, "pending": request.pending_url,
                           "failure": request.failure_url},
             "auto_return": "approved",
             "binary_mode": False,  # cash (Rapipago, Pago Fácil) stays pending until paid, then is notified
             "expires": True,
-            "expiration_date_from": _iso_ms(now),
+            "expiration_date_from": _iso_ms(now - CLOCK_SKEW),  # payable at once even if its clock is behind
             "expiration_date_to": _iso_ms(request.open_until),
             "metadata": {"invoice_id": request.invoice_id},
             "statement_descriptor": "PANELDECLIENTE",
@@ -114,6 +127,14 @@ class MercadoPagoCheckout:
                      "X-Idempotency-Key": request.idempotency_key},
         )
         return _open(http, "Mercado Pago", "init_point")
+
+    def close(self, reference: str, now: datetime) -> bool:
+        """PUT the preference with its expiration set to now."""
+        body = json.dumps({"expires": True, "expiration_date_to": _iso_ms(now)}).encode()
+        http = urllib.request.Request(
+            f"{self._base}/checkout/preferences/{urllib.parse.quote(reference, safe='')}", data=body, method="PUT",
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"})
+        return _close(http)
 
 
 class StripeCheckout:
@@ -148,3 +169,11 @@ class StripeCheckout:
                      "Idempotency-Key": request.idempotency_key},
         )
         return _open(http, "Stripe", "url")
+
+    def close(self, reference: str, now: datetime) -> bool:
+        """POST /v1/checkout/sessions/{id}/expire."""
+        http = urllib.request.Request(
+            f"{self._base}/v1/checkout/sessions/{urllib.parse.quote(reference, safe='')}/expire", data=b"",
+            method="POST", headers={"Authorization": f"Bearer {self._key}",
+                                    "Content-Type": "application/x-www-form-urlencoded"})
+        return _close(http)

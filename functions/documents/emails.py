@@ -63,6 +63,12 @@ def _name(invoice: Invoice) -> str:
     return invoice.number or invoice.invoice_id
 
 
+def _how_to_pay(invoice: Invoice, lead: bool = True) -> str:
+    """Mercado Pago charges in pesos only (checkout.logic.CURRENCIES)."""
+    means = "con Mercado Pago o con tarjeta" if invoice.currency == "ARS" else "con tarjeta"
+    return ("Puede pagarla " if lead else "") + f"{means} desde el panel."
+
+
 def invoice_mail(kind: str, invoice: Invoice, panel_url: str) -> Mail:
     total = Money(invoice.total, invoice.currency).display()
     balance = Money(invoice.balance, invoice.currency).display()
@@ -79,15 +85,17 @@ def invoice_mail(kind: str, invoice: Invoice, panel_url: str) -> Mail:
         return Mail(kind, f"Factura {_name(invoice)} vencida", (
             "Hola,",
             f"La factura {_name(invoice)} venció el {_day(invoice.due_at)} y tiene un saldo de {balance}.",
-            "Para evitar la suspensión del servicio, puede pagarla con Mercado Pago o con tarjeta desde el panel.",
+            # Only an invoice of services can suspend one (a quote's cannot).
+            ("Para evitar la suspensión del servicio, páguela " if invoice.service_ids() else "Puede pagarla ")
+            + _how_to_pay(invoice, lead=False),
             "Adjuntamos la factura en PDF. Si ya la pagó, desestime este mensaje.",
         ), link)
     return Mail(kind, f"Factura {_name(invoice)} emitida - vence el {_day(invoice.due_at)}", (
         "Hola,",
         f"Emitimos la factura {_name(invoice)} por {total}, con vencimiento el {_day(invoice.due_at)}.",
         f"Concepto: {concept}.",
-        (f"Saldo a pagar: {balance}. Puede pagarla con Mercado Pago o con tarjeta desde el panel."
-         if invoice.balance else "No tiene saldo a pagar: quedó cubierta con su saldo a favor."),
+        (f"Saldo a pagar: {balance}. {_how_to_pay(invoice)}" if invoice.balance
+         else "No tiene saldo a pagar: ya está pagada."),
         "Adjuntamos la factura en PDF.",
     ), link)
 
@@ -112,8 +120,9 @@ def enabling_mail(service: Service, panel_url: str) -> Mail:
     paragraphs = [
         "Hola,",
         f"Su servicio {name} ya está activo.",
-        "Cada servicio tiene un MANUAL y sus claves de acceso: los encuentra en Paneldecliente → Mis servicios → "
-        "el servicio. Por seguridad, nunca enviamos claves por email.",
+        ("Su MANUAL de uso y sus claves de acceso están" if service.manual
+         else "Su detalle y sus datos de acceso están") + " en Paneldecliente → Mis servicios → el servicio. "
+        "Por seguridad, nunca enviamos claves por email.",
     ]
     if service.product_kind == "hosting":
         paragraphs.append(MIGRATION_ES)

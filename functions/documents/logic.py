@@ -29,7 +29,10 @@ INVOICE_KINDS = {
     EventType.INVOICE_RENEWAL_CREATED: "invoice_issued",
     EventType.INVOICE_PAID: "invoice_paid",
     EventType.INVOICE_OVERDUE: "invoice_overdue",
+    EventType.INVOICE_REFUNDED: "invoice_refunded",  # its PDF made again (no email: the alert tells it)
 }
+# The events after which the stored PDF no longer says what the invoice is: it is rendered again.
+RENDERED_AGAIN = ("invoice_paid", "invoice_overdue", "invoice_refunded")
 RECORD_DAYS = 400  # a SentEmail is kept past a year of redeliveries and audits, then TTL
 
 
@@ -64,17 +67,19 @@ def _invoice_event(mailer: Mailer, envelope: dict, kind: str, invoice_id: Any) -
     invoice = mailer.billing.find_invoice(invoice_id)
     if invoice is None:
         return []
-    client, contacts = mailer.accounts.account_people(invoice.client_id)
     if kind == "invoice_overdue" and invoice.balance <= 0:
         return []  # paid (or cancelled) since the sweep saw it
-    # Made when first needed, and again when paid: the PDF then says so (S3 keeps the earlier version).
-    if invoice.document_key is None or kind == "invoice_paid":
+    if invoice.status == "cancelled" and not invoice.number:
+        return []  # cancelled before it was announced (an upgrade withdrawn at once): no number, no email
+    client, contacts = mailer.accounts.account_people(invoice.client_id)
+    # Made when first needed, and again when what it says changed (S3 keeps the earlier versions).
+    if invoice.document_key is None or kind in RENDERED_AGAIN:
         invoice, pdf = invoice_documents.make_document(mailer.billing, mailer.s3, mailer.bucket, mailer.numbering,
                                                        invoice, client, mailer.issuer)
     else:
         pdf = mailer.s3.get_object(Bucket=mailer.bucket, Key=invoice.document_key)["Body"].read()
-    if invoice.total == 0:
-        return []  # a free product's invoice: its document exists, nobody needs an email about it
+    if invoice.total == 0 or kind == "invoice_refunded" or invoice.status == "cancelled":
+        return []  # a free product's invoice, a refund (its alert tells it), a cancelled one: only the document
     mail = emails.invoice_mail(kind, invoice, mailer.panel_url)
     attachment = outbound_email.Attachment(invoice_documents.filename(invoice), pdf)
     return _send(mailer, envelope, mail, emails.invoice_recipients(client, contacts), invoice.client_id,
@@ -89,7 +94,10 @@ def _service_enabled(mailer: Mailer, envelope: dict, service_id: Any) -> list[st
     client = mailer.accounts.account_people(service.client_id)[0]
     if client is None or not client.email:
         return []
-    return _send(mailer, envelope, emails.enabling_mail(service, mailer.panel_url), [client.email.lower()],
+    # Once per service, not per activation event: a service paid again after a refund is restored, and its
+    # holder already has these instructions.
+    once = {**envelope, "id": f"enabled-{service.service_id}"}
+    return _send(mailer, once, emails.enabling_mail(service, mailer.panel_url), [client.email.lower()],
                  service.client_id, ())
 
 

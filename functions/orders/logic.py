@@ -19,6 +19,7 @@ from shared.dal.idempotency import AlreadyAnswered, Answers, IdempotencyRecord
 from shared.dal.services import Service
 from shared.dal.table import batch_get, not_found
 from shared.dal.unit_of_work import UnitOfWork
+from shared.domains import under_suffix
 from shared.errors import ConcurrentModification, InvalidInput
 from shared.events import EventType, new_event
 from shared.ids import is_valid_id, new_id
@@ -92,6 +93,9 @@ def create_order(
         raise ProductNotOffered(field="product_id")
     if by_client and product.kind in NEEDS_DOMAIN and not order.domain:
         raise DomainRequired(field="domain")
+    if product.domain_suffix and order.domain and not under_suffix(order.domain, product.domain_suffix):
+        raise InvalidInput(f"{product.name} registra dominios terminados en {product.domain_suffix}, por ejemplo "
+                           f"ejemplo{product.domain_suffix}.", code="domain_not_for_product", field="domain")
     prices = product.prices.as_dict()
     if order.billing_cycle not in prices:
         offered = ", ".join(CYCLE_LABEL_ES[c] for c in prices if c in CYCLE_LABEL_ES)

@@ -49,6 +49,7 @@ def quote_out(quote: Quote, today: date) -> QuoteOut:
         note=quote.note, ticket_id=quote.ticket_id, service_id=quote.service_id,
         created_at=from_storage(quote.created_at),
         answered_at=from_storage(quote.answered_at) if quote.answered_at else None, invoice_id=quote.invoice_id,
+        paid_at=from_storage(quote.paid_at) if quote.paid_at else None,
     )
 
 

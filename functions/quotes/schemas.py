@@ -51,6 +51,7 @@ class QuoteOut(ApiModel):
     created_at: datetime
     answered_at: datetime | None
     invoice_id: str | None
+    paid_at: datetime | None
 
 
 class AcceptedQuoteOut(ApiModel):

@@ -31,6 +31,8 @@ class Product(TableItem, discriminator="Product"):
     # Offered in the client area (POST /me/orders). A retired plan is not: staff may still order it for a
     # client, as WHMCS lets admins order hidden products.
     orderable = BooleanAttribute(default=True)
+    # A domain product registers names under one suffix (".com.ar"): a name under another is refused.
+    domain_suffix = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     @staticmethod

@@ -33,6 +33,7 @@ class Quote(TableItem, discriminator="Quote"):
     answered_at = UnicodeAttribute(null=True)
     answered_by = UnicodeAttribute(null=True)
     invoice_id = UnicodeAttribute(null=True)  # issued when it was accepted
+    paid_at = UnicodeAttribute(null=True)  # its invoice paid: staff may do the work
     version = VersionAttribute()
 
     @staticmethod

@@ -81,6 +81,7 @@ def test_the_demo_holder_orders_pays_on_the_providers_page_and_gets_its_emails_a
 
     found = _wait_for(mine, lambda f: len(kinds(f) & {(True, False, False), (False, False, True)}) == 2, seconds=20)
     issued = next((i, m) for i, m in found if "emitida" in m["subject"])
+    invoice = local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1]  # numbered by now
     enabled = next(m for _, m in found if "Habilitación" in m["subject"])
     assert enabled["subject"] == f"Habilitación del servicio Hosting Inicial ({domain})"
     assert "opción 2" in enabled["text"] and f"/servicios/{service_id}" in enabled["text"]

@@ -109,27 +109,27 @@ def test_a_mercadopago_preference_asks_for_the_balance_and_paying_on_its_page_st
         api, stack, providers, holder):
     mercadopago, _ = providers
     client_id, claims = holder
-    order = _order(api, claims, "vps-cloud", domain=None)  # USD 200,00, a manual product: paid -> awaiting
+    order = _order(api, claims, "diseno-web", domain=None)  # ARS 900,00, a custom product: paid -> in progress
     invoice_id = order["invoice"]["invoice_id"]
 
     answer = _checkout(api, claims, invoice_id)
     assert answer.status == 200, answer
     checkout = answer.json()
     assert checkout["url"].startswith(f"{mercadopago.url}/checkout/v1/redirect?pref_id=")
-    assert (checkout["amount"]["amount"], checkout["amount"]["currency"]) == (20000, "USD")
+    assert (checkout["amount"]["amount"], checkout["amount"]["currency"]) == (90000, "ARS")
     sent = mercadopago.preference_requests[checkout["reference"]]
     assert sent["items"] == [{"id": invoice_id, "title": f"Factura {invoice_id} - Paneldecliente", "quantity": 1,
-                              "currency_id": "USD", "unit_price": 200.0}]
+                              "currency_id": "ARS", "unit_price": 900.0}]
     assert sent["external_reference"] == invoice_id
     assert sent["metadata"] == {"invoice_id": invoice_id}
-    assert sent["notification_url"] == f"{ENV_OVERRIDES['PUBLIC_API_URL']}/webhooks/mercadopago"
+    assert sent["notification_url"] == f"{ENV_OVERRIDES['PUBLIC_API_URL']}/webhooks/mercadopago?source_news=webhooks"
     assert sent["back_urls"] == {"success": f"{PANEL}/facturas/{invoice_id}?pago=aprobado",
                                  "pending": f"{PANEL}/facturas/{invoice_id}?pago=pendiente",
                                  "failure": f"{PANEL}/facturas/{invoice_id}?pago=cancelado"}
     assert (sent["auto_return"], sent["expires"], sent["payer"]) == ("approved", True, {"email": "ana@ejemplo.com.ar"})
     # The raw JSON carries the amount as the Decimal's text, never through a float.
     raw = mercadopago.preference_bodies[checkout["reference"]].decode()
-    assert '"unit_price": 200.00' in raw
+    assert '"unit_price": 900.00' in raw
 
     back = _click_pay(checkout["url"])
     assert back.startswith(f"{PANEL}/facturas/{invoice_id}?pago=aprobado")
@@ -137,13 +137,19 @@ def test_a_mercadopago_preference_asks_for_the_balance_and_paying_on_its_page_st
     assert _settle(stack) == {"batchItemFailures": []}
     assert Invoice.get(*Invoice.key(invoice_id)).status == "paid"
     service = Service.get(*Service.key(order["service"]["service_id"]))
-    assert service.status == "pending" and service.activation_state == "awaiting_requirements"
+    assert (service.status, service.activation_state) == ("pending", "awaiting_requirements")  # paid: staff's turn
 
 
 def test_a_stripe_session_asks_for_the_balance_and_its_completion_pays_the_invoice(api, stack, providers, holder):
     _, stripe = providers
     _, claims = holder
     order = _order(api, claims, "soporte-profesional", domain=None, billing_cycle="monthly")  # ARS 50,00
+    usd = _order(api, claims, "vps-cloud", domain=None)["invoice"]["invoice_id"]  # USD 200,00
+    refused = _checkout(api, claims, usd, "mercadopago")  # Mercado Pago Argentina charges in pesos only
+    assert (refused.status, refused.json()["code"], refused.json()["field"]) == (422, "currency_not_accepted",
+                                                                                "provider")
+    in_dollars = _checkout(api, claims, usd, "stripe").json()
+    assert stripe.sessions[in_dollars["reference"]]["request"]["line_items"][0]["price_data"]["currency"] == "usd"
     invoice_id = order["invoice"]["invoice_id"]
 
     checkout = _checkout(api, claims, invoice_id, "stripe").json()
@@ -190,6 +196,12 @@ def test_a_second_call_returns_the_open_checkout_and_a_new_balance_opens_a_new_o
     fresh = _checkout(api, claims, invoice_id).json()
     assert fresh["reference"] != first["reference"]
     assert fresh["amount"]["amount"] == 10000
+    # The replaced one asks for the old balance: closed at Mercado Pago, so an old tab cannot pay it.
+    with pytest.raises(urllib.error.HTTPError) as old_tab:
+        urllib.request.urlopen(first["url"], timeout=10)  # noqa: S310 (loopback)
+    assert old_tab.value.code == 404
+    with urllib.request.urlopen(fresh["url"], timeout=10) as page:  # noqa: S310 (loopback)
+        assert "100,00" in page.read().decode()
     assert mercadopago.preference_requests[fresh["reference"]]["items"][0]["unit_price"] == 100.0
     stored = Checkout.get(*Checkout.key(invoice_id, "mercadopago"))
     assert (stored.amount, stored.generation, stored.reference) == (10000, 2, fresh["reference"])
@@ -256,3 +268,43 @@ def test_the_checkout_of_a_partly_paid_invoice_after_an_expiry_opens_a_fresh_one
     later = _checkout(api, claims, invoice_id).json()
     assert later["reference"] != first["reference"]
     assert Decimal(str(mercadopago.preference_requests[later["reference"]]["items"][0]["unit_price"])) == 150
+
+
+def test_a_replaced_stripe_session_is_expired_and_two_calls_in_one_window_send_one_request(api, providers, holder,
+                                                                                          store):
+    from payments.providers import ProviderPayment
+    from payments.settlement import settle
+
+    from shared.clock import SystemClock
+    from shared.money import Money
+
+    _, stripe = providers
+    _, claims = holder
+    invoice_id = _order(api, claims)["invoice"]["invoice_id"]
+    first = _checkout(api, claims, invoice_id, "stripe").json()
+    # A retry whose first answer was lost (the record deleted) asks Stripe the very same thing under the same
+    # key: Stripe answers the same session, not an idempotency_error.
+    Checkout.get(*Checkout.key(invoice_id, "stripe")).delete()
+    again = _checkout(api, claims, invoice_id, "stripe")
+    assert again.status == 200, again
+    assert again.json()["reference"] == first["reference"] and len(stripe.sessions) == 1
+
+    settle(store.billing, store.accounts, SystemClock(),
+           ProviderPayment("mercadopago", "mp-parte", "approved", Money(5000, "ARS"), invoice_id, "approved"))
+    fresh = _checkout(api, claims, invoice_id, "stripe").json()
+    assert fresh["reference"] != first["reference"]
+    assert stripe.session(first["reference"])["status"] == "expired"
+
+
+def test_a_refunded_invoice_of_an_ended_service_cannot_be_paid(api, providers, holder, store):
+    _, claims = holder
+    order = _order(api, claims)
+    invoice = Invoice.get(*Invoice.key(order["invoice"]["invoice_id"]))
+    invoice.status = "refunded"  # paid, then refunded
+    invoice.save()
+    service = Service.get(*Service.key(order["service"]["service_id"]))
+    service.status = "terminated"  # then ended by staff
+    service.save()
+    refused = _checkout(api, claims, invoice.invoice_id)
+    assert (refused.status, refused.json()["code"]) == (409, "invoice_closed")
+    assert [i for i in TableItem.scan() if isinstance(i, Checkout)] == []

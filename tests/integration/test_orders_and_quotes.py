@@ -68,6 +68,9 @@ def test_a_client_orders_a_hosting_and_gets_its_first_invoice_ready_to_pay(api, 
     ({"domain": "-guion.com.ar"}, "validation_error", "domain"),
     ({"domain": "a" * 64 + ".com.ar"}, "validation_error", "domain"),
     ({"domain": "http://ana.com.ar"}, "validation_error", "domain"),
+    ({"domain": "ana.c"}, "validation_error", "domain"),
+    ({"product_id": "dominio-com-ar", "domain": "ana.com"}, "domain_not_for_product", "domain"),
+    ({"product_id": "dominio-com-ar", "domain": "www.ana.com.ar"}, "domain_not_for_product", "domain"),
     ({"credentials": {"clave": "x"}}, "validation_error", "credentials"),  # only staff set credentials
     ({"custom_package": True}, "validation_error", "custom_package"),
 ])
@@ -232,3 +235,16 @@ def test_paying_a_quotes_invoice_starts_no_service(api, holder, store, now):
     pay(store, accepted["invoice"]["invoice_id"], at=now + timedelta(minutes=1))
     assert Invoice.get(*Invoice.key(accepted["invoice"]["invoice_id"])).status == "paid"
     assert _all(Service) == []
+
+
+def test_a_paid_quote_is_marked_paid_and_staff_are_told(api, holder, store, now):
+    from shared.dal.outbox import EventRecord
+
+    client_id, claims = holder
+    quote = _quote(api, client_id)
+    accepted = api.call("POST", f"/me/quotes/{quote['quote_id']}/accept", claims=claims).json()
+    pay(store, accepted["invoice"]["invoice_id"], at=now + timedelta(minutes=1))
+    assert api.call("GET", f"/me/quotes/{quote['quote_id']}", claims=claims).json()["paid_at"] is not None
+    paid = [e for e in _all(EventRecord) if e.type == "quote.paid"]
+    assert [e.client_id for e in paid] == [client_id]
+    assert f'"invoice_id": "{accepted["invoice"]["invoice_id"]}"' in paid[0].payload

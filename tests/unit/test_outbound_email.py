@@ -177,9 +177,11 @@ def test_send_each_sends_one_message_per_recipient(aws):
     assert sent[0]["message_id_header"] == f"<{recipient_message_id('evt-7', 'juan.nunez@cliente.example')}@{DOMAIN}>"
 
 
-def test_sending_from_an_unverified_address_is_a_permanent_failure(aws):
+def test_sending_from_an_unverified_identity_is_retried_not_dropped(aws):
+    """SES refuses a sender outside our verified identities (or in the sandbox) with MessageRejected: that is for
+    operations to fix, after which the same email goes out, so it is transient."""
     create_email_identity(aws, "otro-dominio.example")
-    with pytest.raises(PermanentEmailFailure) as failure:
+    with pytest.raises(TransientEmailFailure) as failure:
         send(aws, invoice_email(), "juan.nunez@cliente.example", message_id_domain=DOMAIN)
     assert failure.value.code == "MessageRejected"
     assert failure.value.recipient == "juan.nunez@cliente.example"
@@ -205,7 +207,7 @@ def test_send_each_reports_who_got_it_when_one_recipient_fails(aws):
     ("SendingPausedException", 400, TransientEmailFailure),
     ("InternalFailure", 500, TransientEmailFailure),
     ("SomethingNew", 503, TransientEmailFailure),
-    ("MessageRejected", 400, PermanentEmailFailure),
+    ("MessageRejected", 400, PermanentEmailFailure),  # e.g. "Address blacklisted."
     ("MailFromDomainNotVerifiedException", 400, PermanentEmailFailure),
     ("AccountSuspendedException", 400, PermanentEmailFailure),
     ("NotFoundException", 404, PermanentEmailFailure),
