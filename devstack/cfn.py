@@ -4,6 +4,7 @@ Only what the local stack needs is understood: the resource types below, Ref/Get
 the function properties (handler, environment, events). Anything else is reported as skipped.
 """
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -37,8 +38,29 @@ def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
+_parsed: dict[tuple[Path, int], dict[str, Any]] = {}
+
+
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    """The template as a dict (a copy: callers may change it). Parsed once per version of the file: the YAML
+    parse is most of what provisioning a fresh stack for each integration test costs."""
+    key = (path, path.stat().st_mtime_ns)
+    if key not in _parsed:
+        _parsed[key] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 (SafeLoader)
+    return copy.deepcopy(_parsed[key])
+
+
+class _Clients:
+    """A session whose clients are made once per service (boto3 builds each from its model: ~15 ms)."""
+
+    def __init__(self, session: Any):
+        self._session, self._clients = session, {}
+        self.region_name = session.region_name
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service)
+        return self._clients[service]
 
 
 @dataclass
@@ -194,6 +216,7 @@ def provision(session: Any, *, stack_name: str = "paneldecliente-local", templat
 
     ``parameters`` override the template's defaults (validated like CloudFormation does; ParameterError)."""
     template = template or load_template()
+    session = _Clients(session)
     stack = Stack(name=stack_name, region=session.region_name,
                   parameters=resolve_parameters(template, parameters))
     resolver = Resolver(template, stack)
