@@ -71,9 +71,11 @@ def test_the_demo_holder_orders_pays_on_the_providers_page_and_gets_its_emails_a
     assert service["status"] == "active", service
 
     def mine():
+        """This order's emails to the holder: its Habilitación names the domain, its invoice emails the number."""
+        number = local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1]["number"]
         emails = local_stack.json("GET", "/local/emails")[1]["emails"]
         return [(index, m) for index, m in enumerate(emails) if m["to"] == [DEMO] and
-                (domain in m["subject"] or invoice_id in m["text"] or (invoice["number"] or "-") in m["subject"])]
+                (f"({domain})" in m["subject"] or (number and f"Factura {number} " in m["subject"]))]
 
     def kinds(found):
         return {("emitida" in m["subject"], "Recibimos" in m["subject"], "Habilitación" in m["subject"])
