@@ -414,6 +414,10 @@ def dynamodb_requests() -> list[str]:
             body = BODIES.get((route.method, route.resource))
             if route.resource == "/services/{service_id}/cancellation" and route.method == "POST":
                 body = {**body, "password": "Demo1234"}  # the demo holder's
+            if route.resource == "/me/invoices/{invoice_id}/checkout":  # Mercado Pago charges pesos: an ARS one
+                ordered = call("POST", "/me/orders", "/me/orders", claims["holder"],
+                               {**BODIES[("POST", "/me/orders")], "domain": "checkout-bench.com.ar"})[1]
+                path = f"/me/invoices/{ordered['invoice']['invoice_id']}/checkout"
             if route.resource == "/me/quotes/{quote_id}/decline":  # the other one was accepted: a new quote
                 quote = BODIES[("POST", "/staff/clients/{client_id}/quotes")]
                 made = call("POST", "/staff/clients/{client_id}/quotes", f"/staff/clients/{client_id}/quotes",

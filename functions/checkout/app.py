@@ -7,7 +7,6 @@ from checkout.schemas import CheckoutOut, OpenCheckout
 from shared import config
 from shared.clock import SystemClock
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
-from shared.provider_secrets import provider_secrets
 
 app = create_app()
 clock = SystemClock()
@@ -15,6 +14,10 @@ clock = SystemClock()
 
 def _gateways() -> dict:
     """The providers' clients with the current secrets (cached by provider_secrets; a rotation applies)."""
+    # Imported on first use: Powertools' parameters utility loads boto3, which the route's validation
+    # failures (and the cold start) never need.
+    from shared.provider_secrets import provider_secrets
+
     secrets = provider_secrets()
     return {
         "mercadopago": MercadoPagoCheckout(config.env(config.MERCADOPAGO_API_URL),
