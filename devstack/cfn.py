@@ -285,6 +285,8 @@ def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]
     elif kind == "AWS::S3::Bucket":
         bucket = physical.lower()
         session.client("s3").create_bucket(Bucket=bucket)
+        if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":  # earlier versions kept
+            session.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         stack.refs[logical_id] = bucket
         stack.attrs[logical_id] = {"Arn": f"arn:aws:s3:::{bucket}"}
     elif kind == "AWS::Cognito::UserPool":

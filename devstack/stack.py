@@ -130,17 +130,18 @@ class LocalStack:
 
             logins = CognitoLogins(session.client("cognito-idp"), self.user_pool_id)
             self.demo_users = seed(logins, session.client("kms"))
+        # Bound before anything runs: where the providers notify us and send the client back is this stack's own
+        # address, and the seed's events (relayed as soon as the pollers start) must already link there.
+        self.http = self.gateway.server(self.host, self.port)
+        ENV_OVERRIDES["PUBLIC_API_URL"] = self.url
+        ENV_OVERRIDES["PANEL_URL"] = f"{self.url}/local/panel"
+        os.environ.update(ENV_OVERRIDES)
+        self.stripe.webhook_url = f"{self.url}/webhooks/stripe"
         self.pollers = pollers_for(session, self.runtime, self.stack, self.aws)
         if self.with_schedules:
             self.pollers.append(self.scheduler)
         for poller in self.pollers:
             poller.start()
-        self.http = self.gateway.server(self.host, self.port)
-        # Where the providers notify us and send the client back: this stack's own address (known once bound).
-        ENV_OVERRIDES["PUBLIC_API_URL"] = self.url
-        ENV_OVERRIDES["PANEL_URL"] = f"{self.url}/local/panel"
-        os.environ.update(ENV_OVERRIDES)
-        self.stripe.webhook_url = f"{self.url}/webhooks/stripe"
         self._http_thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
                                              name="gateway", daemon=True)
         self._http_thread.start()

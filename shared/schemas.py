@@ -43,6 +43,8 @@ class ProductOut(ApiModel):
     activation_mode: Literal["instant", "manual", "custom"]
     activation_days_min: int
     activation_days_max: int
+    kind: Literal["domain", "hosting", "service"] = "service"  # a hosting or a domain is ordered with its domain
+    domain_suffix: str | None = None  # a domain product's: the names it registers end in it
 
 
 class ActivationOut(ApiModel):
@@ -106,10 +108,10 @@ class InvoiceLineOut(ApiModel):
 
 class InvoiceOut(ApiModel):
     invoice_id: str
-    number: str | None  # given by the document step, moments after the invoice is issued
+    number: str | None = None  # given by the document step, moments after the invoice is issued
     client_id: str
     status: InvoiceStatus
-    document_ready: bool  # its PDF can be downloaded (GET /me/invoices/{invoice_id}/document)
+    document_ready: bool = False  # its PDF can be downloaded (GET /me/invoices/{invoice_id}/document)
     total: MoneyOut
     amount_paid: MoneyOut
     balance: MoneyOut
@@ -160,6 +162,8 @@ def product_out(product: Product) -> ProductOut:
         activation_mode=product.activation_mode,
         activation_days_min=product.activation_days_min,
         activation_days_max=product.activation_days_max,
+        kind=product.kind,
+        domain_suffix=product.domain_suffix,
     )
 
 

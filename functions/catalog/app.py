@@ -10,7 +10,8 @@ catalog = Catalog()
 
 @app.get("/catalog/products", tags=["Catálogo"], summary="Productos a la venta y sus precios", responses=answers())
 def list_products() -> list[ProductOut]:
-    return [product_out(p) for p in catalog.list_catalog()]
+    # What the panel offers (POST /me/orders refuses the rest): a retired plan stays for staff orders only.
+    return [product_out(p) for p in catalog.list_catalog() if p.orderable]
 
 
 lambda_handler = lambda_handler_for(app)

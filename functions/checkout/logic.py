@@ -138,18 +138,22 @@ def open_checkout(gateways: Mapping[str, CheckoutGateway], clock: Clock, urls: U
     # so does its key: two clicks at once (or a retry after a lost answer) send one request, and the provider
     # answers the same checkout; whichever is stored first is the answer.
     window = datetime.fromtimestamp(now.timestamp() // WINDOW.total_seconds() * WINDOW.total_seconds(), UTC)
+    title = f"Factura {invoice.number or invoice.invoice_id} - Paneldecliente"
+    payer_email = client.email if isinstance(client, Client) else None  # the account's, whoever pays
+    # The title (the number comes moments after issue) and the email are in the key too: a request that differs
+    # in anything is another key, never a reused one (Stripe refuses that).
     key = hashlib.sha256(f"{invoice.invoice_id}|{provider}|{amount.amount}|{amount.currency}|{generation}|"
-                         f"{window.isoformat()}".encode()).hexdigest()[:40]
+                         f"{window.isoformat()}|{title}|{payer_email}".encode()).hexdigest()[:40]
     open_until = window + OPEN_FOR
     request = CheckoutRequest(
         invoice_id=invoice.invoice_id,
-        title=f"Factura {invoice.number or invoice.invoice_id} - Paneldecliente",
+        title=title,
         amount=amount,
         notification_url=f"{urls.api.rstrip('/')}/webhooks/mercadopago",
         success_url=urls.back(invoice.invoice_id, "aprobado"),
         pending_url=urls.back(invoice.invoice_id, "pendiente"),
         failure_url=urls.back(invoice.invoice_id, "cancelado"),
-        payer_email=client.email if isinstance(client, Client) else None,  # the account's, whoever pays
+        payer_email=payer_email,
         open_until=open_until,
         idempotency_key=key,
     )
@@ -167,6 +171,8 @@ def open_checkout(gateways: Mapping[str, CheckoutGateway], clock: Clock, urls: U
     except ConcurrentModification:
         # Another call stored its checkout first: the same one if it asked for the same balance.
         _, winner, _, _ = _read(identity, invoice_id, provider)
+        if winner is not None and winner.reference != opened.reference:
+            gateways[provider].close(opened.reference, now)  # ours lost: not left payable beside the winner
         if not _reusable(winner, invoice, now):
             raise
         return _answer(invoice, provider, winner, credit_applied)

@@ -99,34 +99,43 @@ def make_document(billing: Billing, s3: Any, bucket: str, numbering: Numbering, 
                   client: Client | None, issuer: Issuer) -> tuple[Invoice, bytes]:
     """Number the invoice (once), render its PDF as it stands and store it; returns the invoice and the PDF.
 
-    A new invoice is written once (its number, its PDF's key and the sequence in one transaction, after the
-    PDF is in S3: the key never names a missing file), so a payment arriving meanwhile conflicts at most once.
-    Rendered again later (when paid) it only replaces the file: S3 keeps the earlier versions."""
-    key = document_key(invoice)
+    The number is committed first, on its own (the sequence and the invoice's number, nothing slow in between:
+    concurrent workers contend for the sequence only for a read and a write); then the PDF is rendered from the
+    invoice as last written and stored, and its key recorded. Rendered again later (paid, overdue, refunded) it
+    replaces the file; S3 keeps the earlier versions."""
     for _ in range(ATTEMPTS):
         if invoice.number:
             break
         number, items = numbering.reserve(invoice)
-        invoice.number, invoice.document_key = number, key
-        pdf = _store(s3, bucket, invoice, client, issuer)
+        invoice.number = number
         uow = UnitOfWork()
         for item in items:
             uow.save(item)
         uow.save(invoice, condition=Invoice.number.does_not_exist())
         try:
             uow.commit()
-            return invoice, pdf
         except ConcurrentModification:  # another worker numbered it, a payment wrote it, or the number was taken
             invoice.refresh(consistent_read=True)
     else:
         raise ConcurrentModification()
-    pdf = _store(s3, bucket, invoice, client, issuer)
-    if invoice.document_key != key:  # numbered, its file not recorded (an earlier run stopped in between)
+    key = document_key(invoice)
+    for _ in range(ATTEMPTS):
+        pdf = _store(s3, bucket, invoice, client, issuer)
+        if invoice.document_key == key:
+            latest = billing.find_invoice(invoice.invoice_id)
+            if latest is None or latest.version == invoice.version:
+                return invoice, pdf
+            invoice = latest  # changed while it was rendered (paid meanwhile): rendered again as it is now
+            continue
         invoice.document_key = key
         uow = UnitOfWork()
-        uow.save(invoice)
-        uow.commit()
-    return invoice, pdf
+        uow.save(invoice)  # version-checked: a change meanwhile is rendered again before its key is recorded
+        try:
+            uow.commit()
+            return invoice, pdf
+        except ConcurrentModification:
+            invoice.refresh(consistent_read=True)
+    raise ConcurrentModification()
 
 
 def _store(s3: Any, bucket: str, invoice: Invoice, client: Client | None, issuer: Issuer) -> bytes:

@@ -146,20 +146,6 @@ class Billing:
         for partition in due_partitions("INVOICE"):
             yield from Invoice.by_due.query(partition, Invoice.due_sk < until_iso)
 
-    def invoice_with_checkout(self, invoice_id: str, provider: str) -> tuple[Invoice, Checkout | None]:
-        """An invoice and its open checkout at ``provider`` in one BatchGetItem (the invoice's NotFound
-        otherwise)."""
-        from shared.dal.table import batch_get, not_found
-
-        if not is_valid_id(invoice_id):
-            raise not_found()
-        found = batch_get([Invoice.key(invoice_id), Checkout.key(invoice_id, provider)], consistent=True)
-        invoice = found.get(Invoice.key(invoice_id))
-        if not isinstance(invoice, Invoice):
-            raise not_found()
-        checkout = found.get(Checkout.key(invoice_id, provider))
-        return invoice, checkout if isinstance(checkout, Checkout) else None
-
     def invoice_sequence(self, point_of_sale: str) -> InvoiceSequence:
         """The point of sale's sequence as last written (a new one, at 0, if none was)."""
         try:

@@ -1,6 +1,6 @@
 """Emails we sent: one record per event and recipient, so a redelivered event mails no one twice."""
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist
 
 from shared.dal.table import TableItem
@@ -12,10 +12,12 @@ class SentEmail(TableItem, discriminator="SentEmail"):
     client_id = UnicodeAttribute(null=True)
     kind = UnicodeAttribute()  # invoice_issued | invoice_paid | invoice_overdue | service_enabled
     subject = UnicodeAttribute()
-    status = UnicodeAttribute()  # sent | rejected (SES refused it for good: nothing to retry)
+    # sending (claimed: a delivery is calling SES) | sent | rejected (SES refused the address for good)
+    status = UnicodeAttribute()
     ses_message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
-    sent_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute()  # when it was claimed, then when it was sent
+    version = VersionAttribute()
 
     @staticmethod
     def key(event_id: str, recipient: str) -> tuple[str, str]:

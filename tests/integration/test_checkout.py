@@ -127,6 +127,9 @@ def test_a_mercadopago_preference_asks_for_the_balance_and_paying_on_its_page_st
                                  "pending": f"{PANEL}/facturas/{invoice_id}?pago=pendiente",
                                  "failure": f"{PANEL}/facturas/{invoice_id}?pago=cancelado"}
     assert (sent["auto_return"], sent["expires"], sent["payer"]) == ("approved", True, {"email": "ana@ejemplo.com.ar"})
+    assert (sent["binary_mode"], sent["statement_descriptor"]) == (False, "PANELDECLIENTE")
+    assert sent["expiration_date_to"].startswith(checkout["open_until"][:16])  # same minute, MP's format
+    assert sent["expiration_date_from"] < sent["expiration_date_to"]
     # The raw JSON carries the amount as the Decimal's text, never through a float.
     raw = mercadopago.preference_bodies[checkout["reference"]].decode()
     assert '"unit_price": 900.00' in raw
@@ -165,7 +168,10 @@ def test_a_stripe_session_asks_for_the_balance_and_its_completion_pays_the_invoi
         invoice_id, "ana@ejemplo.com.ar", "es-419")
     assert form["success_url"] == f"{PANEL}/facturas/{invoice_id}?pago=aprobado"
     assert form["cancel_url"] == f"{PANEL}/facturas/{invoice_id}?pago=cancelado"
-    assert int(checkout["open_until"] and form["expires_at"]) > 0
+    from datetime import datetime
+
+    opened = datetime.fromisoformat(checkout["open_until"].replace("Z", "+00:00"))
+    assert int(form["expires_at"]) == int(opened.timestamp())  # what we store is what Stripe closes it at
 
     assert _click_pay(checkout["url"]).startswith(f"{PANEL}/facturas/{invoice_id}?pago=aprobado")
     assert [d["status"] for d in stripe.deliveries] == [200]
@@ -272,6 +278,8 @@ def test_the_checkout_of_a_partly_paid_invoice_after_an_expiry_opens_a_fresh_one
 
 def test_a_replaced_stripe_session_is_expired_and_two_calls_in_one_window_send_one_request(api, providers, holder,
                                                                                           store):
+    import time as clock
+
     from payments.providers import ProviderPayment
     from payments.settlement import settle
 
@@ -281,6 +289,8 @@ def test_a_replaced_stripe_session_is_expired_and_two_calls_in_one_window_send_o
     _, stripe = providers
     _, claims = holder
     invoice_id = _order(api, claims)["invoice"]["invoice_id"]
+    if 600 - clock.time() % 600 < 5:  # the checkout's 10-minute window is about to turn: start in the next one
+        clock.sleep(600 - clock.time() % 600 + 0.1)
     first = _checkout(api, claims, invoice_id, "stripe").json()
     # A retry whose first answer was lost (the record deleted) asks Stripe the very same thing under the same
     # key: Stripe answers the same session, not an idempotency_error.
@@ -308,3 +318,19 @@ def test_a_refunded_invoice_of_an_ended_service_cannot_be_paid(api, providers, h
     refused = _checkout(api, claims, invoice.invoice_id)
     assert (refused.status, refused.json()["code"]) == (409, "invoice_closed")
     assert [i for i in TableItem.scan() if isinstance(i, Checkout)] == []
+
+
+def test_two_clicks_at_once_open_one_checkout(api, providers, holder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    mercadopago, _ = providers
+    _, claims = holder
+    invoice_id = _order(api, claims)["invoice"]["invoice_id"]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: _checkout(api, claims, invoice_id), range(3)))
+    assert all(a.status == 200 for a in answers), answers
+    assert len({a.json()["reference"] for a in answers}) == 1
+    stored = Checkout.get(*Checkout.key(invoice_id, "mercadopago"))
+    assert stored.reference == answers[0].json()["reference"]
+    open_ones = [p for p in mercadopago.preferences.values() if p["external_reference"] == invoice_id]
+    assert len(open_ones) == 1  # the same request under the same key: Mercado Pago answered one preference

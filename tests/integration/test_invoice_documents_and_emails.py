@@ -114,9 +114,13 @@ def test_a_paid_invoice_is_mailed_again_with_its_pdf_saying_so(api, stack, aws, 
     assert sorted(m["to"][0] for m in paid) == ["ana@ejemplo.com.ar", "pagos@ejemplo.com.ar"]
     pdf = mailbox.attachment(paid[0]["message_id"], paid[0]["attachments"][0]["filename"])
     assert "Pagada" in _text(pdf) and "US$ 200,00" in _text(pdf)
-    versions = boto3.client("s3", region_name="us-east-1").list_object_versions(
-        Bucket=stack.refs["DocumentsBucket"], Prefix=f"invoices/{client_id}/{invoice_id}.pdf")["Versions"]
-    assert len(versions) >= 1
+    s3 = boto3.client("s3", region_name="us-east-1")
+    versions = s3.list_object_versions(Bucket=stack.refs["DocumentsBucket"],
+                                       Prefix=f"invoices/{client_id}/{invoice_id}.pdf")["Versions"]
+    # One render per event (issued, then paid; both were relayed together): the newest says it is paid.
+    assert len(versions) == 2
+    latest = s3.get_object(Bucket=stack.refs["DocumentsBucket"], Key=f"invoices/{client_id}/{invoice_id}.pdf")
+    assert "Pagada" in _text(latest["Body"].read())
 
 
 def test_an_enabled_hosting_gets_the_habilitacion_email_with_the_self_service_migration(
@@ -215,3 +219,90 @@ def test_invoices_issued_before_the_document_step_are_numbered_in_issue_order_on
     assert api.call("GET", f"/me/invoices/{second}/document", claims=holder).status == 200
     assert backfill() == {"numbered": 0, "already": 2, "cancelled": 0}
     assert _sent() == []  # documents only: no email for old invoices
+
+
+def _deliver(stack, *envelopes):
+    """The documents worker on hand-made envelopes (what the relay puts on the mail queue), one batch."""
+    from devstack.runtime import Runtime
+
+    records = [{"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": json.dumps(e)} for i, e in enumerate(envelopes)]
+    return Runtime(stack).invoke("DocumentsFunction", {"Records": records})
+
+
+def _envelope(event_type, client_id, payload, event_id=None):
+    from datetime import UTC, datetime
+
+    from shared.clock import to_storage
+    from shared.ids import new_id
+
+    return {"id": event_id or new_id(), "type": event_type, "occurred_at": to_storage(datetime.now(UTC)),
+            "client_id": client_id, "payload": payload, "version": 1}
+
+
+def test_an_overdue_notice_carries_the_pdf_as_the_invoice_stands_now(api, stack, aws, account, store, now):
+    """Paid in part after issue: the overdue email's PDF shows what was paid and what is owed."""
+    from payments.providers import ProviderPayment
+    from payments.settlement import settle
+
+    from shared.clock import FixedClock
+    from shared.money import Money
+
+    client_id, _ = account
+    invoice_id = _order(api, client_id)["invoice"]["invoice_id"]  # ARS 100,00
+    relay(stack, aws)
+    mail(stack)
+    settle(store.billing, store.accounts, FixedClock(now),
+           ProviderPayment("mercadopago", "mp-parte", "approved", Money(4000, "ARS"), invoice_id, "approved"))
+    _deliver(stack, _envelope("invoice.overdue", client_id, {"invoice_id": invoice_id, "days_overdue": 3}))
+    overdue = _sent("vencida")
+    assert sorted(m["to"][0] for m in overdue) == ["ana@ejemplo.com.ar", "pagos@ejemplo.com.ar"]
+    assert "tiene un saldo de ARS 60,00" in overdue[0]["text"] and "suspensión" in overdue[0]["text"]
+    text = _text(mailbox.attachment(overdue[0]["message_id"], overdue[0]["attachments"][0]["filename"]))
+    assert "$ 40,00" in text and "$ 60,00" in text  # paid, and the balance
+
+
+def test_a_cancelled_invoice_is_not_mailed_and_gets_no_number(api, stack, account):
+    client_id, _ = account
+    invoice_id = _order(api, client_id)["invoice"]["invoice_id"]
+    invoice = Invoice.get(*Invoice.key(invoice_id))
+    invoice.status = "cancelled"  # e.g. an upgrade withdrawn before the worker saw its invoice
+    invoice.save()
+    assert _deliver(stack, _envelope("invoice.created", client_id, {"invoice_id": invoice_id})) == {
+        "batchItemFailures": []}
+    assert Invoice.get(*Invoice.key(invoice_id)).number is None
+    assert _sent() == []
+
+
+def test_habilitacion_goes_once_per_service_even_if_it_is_activated_again(api, stack, account):
+    client_id, _ = account
+    service_id = _order(api, client_id, "soporte-profesional", billing_cycle="monthly")["service"]["service_id"]
+    activated = {"service_id": service_id, "product_name": "Soporte Profesional"}
+    _deliver(stack, _envelope("service.activated", client_id, activated))
+    _deliver(stack, _envelope("service.activated", client_id, activated))  # restored after a refund, paid again
+    assert len(_sent("Habilitación")) == 1
+
+
+def test_two_deliveries_of_one_event_at_once_send_each_email_once(api, stack, account):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client_id, _ = account
+    invoice_id = _order(api, client_id)["invoice"]["invoice_id"]
+    envelope = _envelope("invoice.created", client_id, {"invoice_id": invoice_id})
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: _deliver(stack, envelope), range(3)))
+    assert all(a == {"batchItemFailures": []} for a in answers), answers
+    assert sorted(m["to"][0] for m in _sent("emitida")) == ["ana@ejemplo.com.ar", "pagos@ejemplo.com.ar"]
+    assert {i.status for i in TableItem.scan() if isinstance(i, SentEmail)} == {"sent"}
+
+
+def test_invoices_numbered_at_once_get_consecutive_numbers(api, stack, account):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client_id, _ = account
+    invoices = [_order(api, client_id)["invoice"]["invoice_id"] for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda i: _deliver(stack, _envelope("invoice.created", client_id,
+                                                                       {"invoice_id": i})), invoices))
+    assert all(a == {"batchItemFailures": []} for a in answers), answers
+    numbers = sorted(Invoice.get(*Invoice.key(i)).number for i in invoices)
+    assert numbers == [f"0001-0000000{n}" for n in range(1, 5)]

@@ -90,6 +90,8 @@ def test_a_retired_product_is_not_offered_to_clients_but_staff_may_still_order_i
     product.orderable = False
     product.save()
     assert _order(api, claims).json()["code"] == "product_not_offered"
+    listed = [p["product_id"] for p in api.call("GET", "/catalog/products").json()]
+    assert "hosting-inicial" not in listed and "hosting-avanzado" in listed  # the panel offers what it sells
     staff = api.call("POST", f"/staff/clients/{client_id}/orders", claims=STAFF,
                      body={"product_id": "hosting-inicial", "billing_cycle": "annually"})
     assert staff.status == 201, staff
@@ -248,3 +250,24 @@ def test_a_paid_quote_is_marked_paid_and_staff_are_told(api, holder, store, now)
     paid = [e for e in _all(EventRecord) if e.type == "quote.paid"]
     assert [e.client_id for e in paid] == [client_id]
     assert f'"invoice_id": "{accepted["invoice"]["invoice_id"]}"' in paid[0].payload
+
+
+def test_an_accept_racing_a_decline_leaves_one_answer(api, holder):
+    client_id, claims = holder
+    quote = _quote(api, client_id)
+    actions = ["accept", "decline"] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda a: api.call("POST", f"/me/quotes/{quote['quote_id']}/{a}", claims=claims),
+                                actions))
+    assert sorted(a.status for a in answers).count(200) == 1, answers
+    final = Quote.get(*Quote.key(quote["quote_id"]))
+    assert len(_all(Invoice)) == (1 if final.status == "accepted" else 0)
+
+
+def test_two_orders_at_once_with_one_key_make_one_service(api, holder):
+    _, claims = holder
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: _order(api, claims, key="doble-clic"), range(3)))
+    assert {a.status for a in answers} <= {201, 409}, answers
+    assert len({a.json()["service"]["service_id"] for a in answers if a.status == 201}) == 1
+    assert len(_all(Service)) == 1 and len(_all(Invoice)) == 1
