@@ -57,6 +57,75 @@ def add_business_days(start: datetime, days: int) -> date:
     return day
 
 
+# Business hours (help centre, SLA 1: "de 10 a 17 horas (-3 GMT) de Lunes a viernes").
+BUSINESS_OPENS, BUSINESS_CLOSES = time(10, 0), time(17, 0)
+BUSINESS_DAY_MINUTES = 7 * 60
+
+
+def is_open_day(day: date, closed_days: frozenset[date] = frozenset()) -> bool:
+    """A business day that the provider did not close (company days off, kept by staff)."""
+    return is_business_day(day) and day not in closed_days
+
+
+def _opens(day: date) -> datetime:
+    return datetime.combine(day, BUSINESS_OPENS, tzinfo=BUSINESS_TZ)
+
+
+def _closes(day: date) -> datetime:
+    return datetime.combine(day, BUSINESS_CLOSES, tzinfo=BUSINESS_TZ)
+
+
+def add_business_minutes(start: datetime, minutes: int, closed_days: frozenset[date] = frozenset()) -> datetime:
+    """The instant ``minutes`` of business time after ``start``: only Monday to Friday 10:00–17:00 in Buenos
+    Aires counts, never a national holiday (bridge days included) or a closed day. From outside business hours
+    the count starts when they next open (so 0 minutes is the next open instant)."""
+    if minutes < 0:
+        raise ValueError("minutes must not be negative")
+    moment, remaining = local(start), timedelta(minutes=minutes)
+    while True:
+        day = moment.date()
+        if not is_open_day(day, closed_days) or moment >= _closes(day):
+            moment = _opens(day + timedelta(days=1))
+            continue
+        moment = max(moment, _opens(day))
+        left_today = _closes(day) - moment
+        if remaining <= left_today:
+            return moment + remaining
+        remaining -= left_today
+        moment = _opens(day + timedelta(days=1))
+
+
+def business_minutes_between(start: datetime, end: datetime, closed_days: frozenset[date] = frozenset()) -> int:
+    """Whole minutes of business time from ``start`` to ``end`` (0 if ``end`` is not later)."""
+    moment, end, counted = local(start), local(end), timedelta(0)
+    while moment < end:
+        day = moment.date()
+        if is_open_day(day, closed_days):
+            counted += max(timedelta(0), min(end, _closes(day)) - max(moment, _opens(day)))
+        moment = local_midnight(day + timedelta(days=1))
+    return int(counted.total_seconds() // 60)
+
+
+def add_whole_business_days(start: datetime, days: int, closed_days: frozenset[date] = frozenset()) -> datetime:
+    """``days`` business days after ``start``, each counted whole (24 h): the same local time ``days`` open days
+    later, weekends, holidays and closed days skipped; from a day that is not open, the count starts at the next
+    open day's midnight. (The help centre's "48 horas hábiles", as Argentine usage reads it.)"""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    moment = local(start)
+    if not is_open_day(moment.date(), closed_days):
+        day = moment.date() + timedelta(days=1)
+        while not is_open_day(day, closed_days):
+            day += timedelta(days=1)
+        moment = local_midnight(day)
+    day, clock = moment.date(), moment.timetz()
+    for _ in range(days):
+        day += timedelta(days=1)
+        while not is_open_day(day, closed_days):
+            day += timedelta(days=1)
+    return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=BUSINESS_TZ)
+
+
 def add_months(day: date, months: int) -> date:
     """Calendar month arithmetic that clamps to the month's last day (Jan 31 + 1 month = Feb 28/29)."""
     month_index = day.month - 1 + months
