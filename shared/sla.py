@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from shared.calendar import add_business_minutes, add_whole_business_days
+from shared.calendar import add_business_minutes, add_whole_business_days, business_minutes_between
 
 
 class SupportPlan(StrEnum):
@@ -52,10 +52,36 @@ class Target:
     minutes: int
     around_the_clock: bool
 
-    def due(self, start: datetime, closed_days: frozenset[date] = frozenset()) -> datetime:
+    def due(self, start: datetime, closed_days: frozenset[date] = frozenset(), minutes: int | None = None) -> datetime:
+        minutes = self.minutes if minutes is None else minutes
         if self.around_the_clock:
-            return start + timedelta(minutes=self.minutes)
-        return add_business_minutes(start, self.minutes, closed_days)
+            return start + timedelta(minutes=minutes)
+        return add_business_minutes(start, minutes, closed_days)
+
+    def elapsed(self, start: datetime, end: datetime, closed_days: frozenset[date] = frozenset()) -> int:
+        """Minutes of this target's time from ``start`` to ``end``."""
+        if self.around_the_clock:
+            return max(0, int((end - start).total_seconds() // 60))
+        return business_minutes_between(start, end, closed_days)
+
+    def due_with_pauses(self, start: datetime, pauses: list[tuple[datetime, datetime | None]],
+                        closed_days: frozenset[date] = frozenset()) -> datetime | None:
+        """The deadline of a clock started at ``start`` that stopped during ``pauses`` (waiting on the client:
+        (paused at, resumed at or None while it still waits)); None while it is stopped. The time paused is
+        not counted; a pause that began after the deadline passed changes nothing (the breach stands).
+        Recomputing with another target (a reclassification, a plan change) from the same start and pauses
+        gives the new rule's deadline."""
+        remaining, cursor = self.minutes, start
+        for paused_at, resumed_at in sorted(pauses, key=lambda pause: pause[0]):
+            if paused_at < cursor:
+                continue  # overlapping or before the start: nothing more to stop
+            used = self.elapsed(cursor, paused_at, closed_days)
+            if used >= remaining:
+                break  # due before this pause began
+            if resumed_at is None:
+                return None
+            remaining, cursor = remaining - used, max(resumed_at, paused_at)
+        return self.due(cursor, closed_days, minutes=remaining)
 
 
 def effective_priority(priority: Priority, plan: SupportPlan, production: bool) -> tuple[Priority, str | None]:

@@ -112,3 +112,36 @@ def test_the_sla_tool_prints_the_deadlines_the_rules_give(capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("La prioridad P1")
     assert printed[1] == "first_response_due: 2026-12-10 12:00 Buenos Aires (2026-12-10T15:00Z)"
+
+
+def test_a_paused_clock_does_not_count_the_time_waiting_on_the_client():
+    from shared.sla import Target
+
+    eight_hours = Target(8 * 60, around_the_clock=False)
+    start = at("2026-12-02 11:00")  # Wednesday: due Thursday 12:00 without pauses
+    assert eight_hours.due_with_pauses(start, []) == at("2026-12-03 12:00")
+    # Waiting on the client from Wednesday 15:00 (4 business hours used) until Friday 10:00: 4 left from then.
+    pauses = [(at("2026-12-02 15:00"), at("2026-12-04 10:00"))]
+    assert eight_hours.due_with_pauses(start, pauses) == at("2026-12-04 14:00")
+    assert eight_hours.due_with_pauses(start, [(at("2026-12-02 15:00"), None)]) is None  # still waiting
+    # A pause after the deadline passed changes nothing: the breach stands.
+    assert eight_hours.due_with_pauses(start, [(at("2026-12-03 13:00"), at("2026-12-04 10:00"))]) == at(
+        "2026-12-03 12:00")
+    # Two pauses: 1 h used before the first, 7 h left from Wednesday 14:00 (due Thursday 14:00); the second
+    # begins on Friday, after that: it changes nothing. A second one on Thursday 11:00 over the bridge day and
+    # the holiday leaves 3 h from Wednesday the 9th, 10:00.
+    two = [(at("2026-12-02 12:00"), at("2026-12-02 14:00")), (at("2026-12-04 10:00"), at("2026-12-09 10:00"))]
+    assert eight_hours.due_with_pauses(start, two) == at("2026-12-03 14:00")
+    over = [(at("2026-12-02 12:00"), at("2026-12-02 14:00")), (at("2026-12-03 11:00"), at("2026-12-09 10:00"))]
+    assert eight_hours.due_with_pauses(start, over) == at("2026-12-09 13:00")
+    around = Target(30, around_the_clock=True)
+    assert around.due_with_pauses(at("2026-12-05 03:00"), [(at("2026-12-05 03:10"), at("2026-12-05 09:00"))]) == at(
+        "2026-12-05 09:20")
+
+
+def test_a_reclassification_recomputes_the_deadline_from_the_same_start_and_pauses():
+    start, pauses = at("2026-12-02 16:00"), [(at("2026-12-02 16:30"), at("2026-12-03 10:00"))]
+    standard = first_response_target(SupportPlan.STANDARD, Priority.P3, SlaClass.ADVICE)
+    web = first_response_target(SupportPlan.STANDARD, Priority.P3, SlaClass.WEB_AND_SOFTWARE)
+    assert standard.due_with_pauses(start, pauses) == at("2026-12-04 10:30")  # 30 min, then 7h30 from Thu 10:00
+    assert web.due_with_pauses(start, pauses) == at("2026-12-03 11:30")  # SLA4: 2 h in all
