@@ -37,8 +37,10 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from devstack.loopback import (
+    LoopbackFake,
     LoopbackJsonServer,
     RawAnswer,
+    delivery_outcome,
     es_ar_number,
     escape,
     html_answer,
@@ -76,11 +78,22 @@ def _positive_number(value) -> bool:
             and value > 0)
 
 
+def _json_object(body: bytes) -> dict | tuple[int, dict]:
+    """A request's JSON object, or Mercado Pago's 400 for anything else."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        return _mp_error(400, "the body is not valid JSON", "bad_request")
+    if not isinstance(data, dict):
+        return _mp_error(400, "the body must be a JSON object", "bad_request")
+    return data
+
+
 def _mp_error(status: int, message: str, error: str, causes: list[dict] | None = None) -> tuple[int, dict]:
     return status, {"message": message, "error": error, "status": status, "cause": causes or []}
 
 
-class FakeMercadoPago:
+class FakeMercadoPago(LoopbackFake):
     def __init__(self, access_token: str, webhook_secret: str, host: str = "127.0.0.1", port: int = 0, *,
                  now: Callable[[], float] | None = None):
         self.access_token = access_token
@@ -100,12 +113,9 @@ class FakeMercadoPago:
 
     def _update_preference(self, preference_id: str, body: bytes) -> tuple[int, dict]:
         """PUT /checkout/preferences/{id}: the fields sent replace the preference's (we send the expiration)."""
-        try:
-            changes = json.loads(body or b"{}")
-        except ValueError:
-            return _mp_error(400, "invalid json", "bad_request")
-        if not isinstance(changes, dict):
-            return _mp_error(400, "invalid json", "bad_request")
+        changes = _json_object(body)
+        if isinstance(changes, tuple):
+            return changes
         with self._lock:
             preference = self.preferences.get(preference_id)
             if preference is None:
@@ -154,17 +164,6 @@ class FakeMercadoPago:
         if payment is None:
             return 404, {"message": "Payment not found", "error": "not_found", "status": 404}
         return 200, payment
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> "FakeMercadoPago":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         """Forget every preference, payment, request and notification (a test's clean slate)."""
@@ -239,12 +238,7 @@ class FakeMercadoPago:
         if not url:
             record["error"] = "la preferencia no tiene notification_url"
         else:
-            try:
-                record["status"] = self.notify(url, payment_id)
-            except urllib.error.HTTPError as error:
-                record["status"], record["error"] = error.code, f"respondió {error.code}"
-            except (OSError, ValueError) as error:
-                record["error"] = f"{type(error).__name__}: {error}"
+            record["status"], record["error"] = delivery_outcome(lambda: self.notify(url, payment_id))
         with self._lock:
             self.notifications.append(record)
             if record["error"]:
@@ -254,12 +248,9 @@ class FakeMercadoPago:
     # --- Checkout Pro ---
 
     def _create_preference(self, body: bytes, idempotency_key: str | None) -> tuple[int, dict]:
-        try:
-            data = json.loads(body or b"null")
-        except ValueError:
-            return _mp_error(400, "the body is not valid JSON", "bad_request")
-        if not isinstance(data, dict):
-            return _mp_error(400, "the body must be a JSON object", "bad_request")
+        data = _json_object(body)
+        if isinstance(data, tuple):
+            return data
         causes = self._preference_problems(data)
         if causes:
             return _mp_error(400, causes[0]["description"], "bad_request", causes)

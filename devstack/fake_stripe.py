@@ -33,8 +33,10 @@ from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
 from devstack.loopback import (
+    LoopbackFake,
     LoopbackJsonServer,
     RawAnswer,
+    delivery_outcome,
     es_ar_number,
     escape,
     html_answer,
@@ -258,7 +260,7 @@ def _minor_to_text(amount: int, currency: str) -> str:
     return f"{SYMBOLS.get(currency, currency.upper())} {es_ar_number(value, decimals)}"
 
 
-class FakeStripe:
+class FakeStripe(LoopbackFake):
     def __init__(self, secret_key: str, webhook_secret: str, webhook_url: str | None = None,
                  host: str = "127.0.0.1", port: int = 0, now: Callable[[], float] | None = None):
         self.secret_key = secret_key
@@ -271,17 +273,6 @@ class FakeStripe:
         self._idempotent: dict[str, tuple[dict, str]] = {}  # Idempotency-Key -> (params, session id)
         self._lock = threading.RLock()
         self._server = LoopbackJsonServer("fake-stripe", self._answer, host, port)
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> "FakeStripe":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         """Forget every session, request and delivery (a test's clean slate)."""
@@ -489,13 +480,12 @@ class FakeStripe:
         else:
             request = urllib.request.Request(self.webhook_url, data=body, method="POST", headers={
                 "Content-Type": "application/json", "Stripe-Signature": signature})
-            try:
+
+            def send() -> int:
                 with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
-                    record["status"] = response.status
-            except urllib.error.HTTPError as failure:
-                record["status"], record["error"] = failure.code, f"respondió {failure.code}"
-            except (OSError, ValueError) as failure:
-                record["error"] = f"{type(failure).__name__}: {failure}"
+                    return response.status
+
+            record["status"], record["error"] = delivery_outcome(send)
         with self._lock:
             self.deliveries.append(record)
         return record["error"]

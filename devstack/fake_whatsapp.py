@@ -12,7 +12,7 @@ import json
 import threading
 from urllib.parse import urlsplit
 
-from devstack.loopback import LoopbackJsonServer
+from devstack.loopback import LoopbackFake, LoopbackJsonServer
 
 THROTTLING = {4, 80007, 130429, 131056}
 SERVER_SIDE = {1, 2, 131000, 131016}
@@ -26,7 +26,7 @@ def http_status_for(code: int) -> int:
     return 500 if code in SERVER_SIDE else 400
 
 
-class FakeWhatsApp:
+class FakeWhatsApp(LoopbackFake):
     def __init__(self, token: str, phone_number_id: str, host: str = "127.0.0.1", port: int = 0):
         self.token, self.phone_number_id = token, phone_number_id
         self.sent: list[dict] = []  # what went out: to, template, language, parameters, id
@@ -42,13 +42,6 @@ class FakeWhatsApp:
     def url(self) -> str:
         """The API base, with its version (what WHATSAPP_API_URL holds)."""
         return f"{self._server.url}/v21.0"
-
-    def start(self) -> "FakeWhatsApp":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def fail_next(self, code: int, times: int = 1, http_status: int | None = None) -> None:
         with self._lock:

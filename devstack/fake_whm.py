@@ -16,10 +16,10 @@ import threading
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
-from devstack.loopback import LoopbackJsonServer
+from devstack.loopback import LoopbackFake, LoopbackJsonServer
 
 
-class FakeWhm:
+class FakeWhm(LoopbackFake):
     def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0):
         self.token = token
         self.accounts: dict[str, dict] = {}
@@ -37,17 +37,6 @@ class FakeWhm:
         if headers.get("Authorization") != f"whm root:{self.token}":
             return 403, {"metadata": {"result": 0, "reason": "Access denied"}}
         return self.handle(parts.path.removeprefix("/json-api/"), params)
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> "FakeWhm":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def fail_next(self, times: int) -> None:
         with self._lock:

@@ -10,9 +10,11 @@ connection.
 import html
 import json
 import threading
+import urllib.error
 from collections.abc import Callable
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 from devstack.aws import SHUTDOWN_POLL_S
 
@@ -127,3 +129,32 @@ class LoopbackJsonServer:
         if self._thread.is_alive():
             self._server.shutdown()
         self._server.server_close()
+
+
+class LoopbackFake:
+    """What every loopback fake shares: its server (``self._server``, made by the fake), its address, start
+    and stop."""
+
+    _server: LoopbackJsonServer
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def delivery_outcome(send: Callable[[], int]) -> tuple[int | None, str | None]:
+    """(HTTP status, error) of a fake's outgoing call (a provider notifying our webhook): recorded, never raised,
+    so a page that sends it still answers."""
+    try:
+        return send(), None
+    except urllib.error.HTTPError as error:
+        return error.code, f"respondió {error.code}"
+    except (OSError, ValueError) as error:
+        return None, f"{type(error).__name__}: {error}"

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared.clock import to_storage
-from shared.ids import new_id
+from shared.ids import id_at
 
 if TYPE_CHECKING:
     from shared.dal.outbox import EventRecord
@@ -92,7 +92,7 @@ def new_event(
     # Imported here: the relay reads envelopes without loading the data layer.
     from shared.dal.outbox import EventRecord, outbox_hour
 
-    event_id = new_id(int(occurred_at.timestamp() * 1000))
+    event_id = id_at(occurred_at)
     pk, sk = EventRecord.key(event_id)
     return EventRecord(
         pk,

@@ -5,6 +5,7 @@ Time-ordered ids make "newest first" a key order instead of a sort.
 
 import os
 import time
+from datetime import datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -17,6 +18,11 @@ def new_id(now_ms: int | None = None) -> str:
         chars.append(_ALPHABET[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def id_at(at: datetime) -> str:
+    """A new id whose time part is ``at`` (the injectable clock's now), not the machine's."""
+    return new_id(int(at.timestamp() * 1000))
 
 
 def is_valid_id(text: str) -> bool:

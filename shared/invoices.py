@@ -12,7 +12,7 @@ from shared.dal.outbox import EventRecord
 from shared.dal.table import clear_due, mark_due
 from shared.dal.unit_of_work import UnitOfWork
 from shared.events import EventType, new_event
-from shared.ids import new_id
+from shared.ids import id_at
 from shared.money import Money
 
 CYCLE_LABEL_ES = {
@@ -118,7 +118,7 @@ def spend_credit(uow: UnitOfWork, invoice: Invoice, client: Client | None, now: 
     client.adjust_credit(invoice.currency, -used)
     client.updated_at = to_storage(now)
     uow.save(client)
-    credit_id = new_id(int(now.timestamp() * 1000))
+    credit_id = id_at(now)
     payment = Payment(
         *Payment.key("credit", credit_id), provider="credit", provider_payment_id=credit_id,
         invoice_id=invoice.invoice_id, client_id=invoice.client_id, amount=used, currency=invoice.currency,

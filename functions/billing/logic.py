@@ -52,7 +52,7 @@ def invoice_document(billing: Billing, accounts: Accounts, s3: Any, bucket: str,
     authorize(identity, invoice.client_id, Permission.INVOICES, rights)
     if not invoice.document_key:
         raise DocumentPending()
-    filename = f"factura-{invoice.number or invoice.invoice_id}.pdf"
+    filename = invoice.document_filename
     url = s3.generate_presigned_url(
         "get_object",
         Params={"Bucket": bucket, "Key": invoice.document_key,

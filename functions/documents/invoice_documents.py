@@ -53,10 +53,6 @@ def document_key(invoice: Invoice) -> str:
     return f"invoices/{invoice.client_id}/{invoice.invoice_id}.pdf"
 
 
-def filename(invoice: Invoice) -> str:
-    return f"factura-{invoice.number or invoice.invoice_id}.pdf"
-
-
 def tax_id_text(tax_id: str | None) -> str | None:
     """A CUIT/CUIL as printed (20-12345678-6); a DNI (or anything else) as stored."""
     if tax_id and len(tax_id) == 11 and tax_id.isdigit():
@@ -141,6 +137,6 @@ def make_document(billing: Billing, s3: Any, bucket: str, numbering: Numbering, 
 def _store(s3: Any, bucket: str, invoice: Invoice, client: Client | None, issuer: Issuer) -> bytes:
     pdf = render(invoice, client, issuer)
     s3.put_object(Bucket=bucket, Key=document_key(invoice), Body=pdf, ContentType="application/pdf",
-                  ContentDisposition=f'attachment; filename="{filename(invoice)}"',
+                  ContentDisposition=f'attachment; filename="{invoice.document_filename}"',
                   Metadata={"invoice-id": invoice.invoice_id, "number": invoice.number or ""})
     return pdf

@@ -81,7 +81,7 @@ def _invoice_event(mailer: Mailer, envelope: dict, kind: str, invoice_id: Any) -
     if invoice.total == 0 or kind == "invoice_refunded" or invoice.status == "cancelled":
         return []  # a free product's invoice, a refund (its alert tells it), a cancelled one: only the document
     mail = emails.invoice_mail(kind, invoice, mailer.panel_url)
-    attachment = outbound_email.Attachment(invoice_documents.filename(invoice), pdf)
+    attachment = outbound_email.Attachment(invoice.document_filename, pdf)
     return _send(mailer, envelope, mail, emails.invoice_recipients(client, contacts), invoice.client_id,
                  (attachment,))
 

@@ -27,7 +27,7 @@ from shared.dal.unit_of_work import UnitOfWork
 from shared.dal.upgrades import Upgrades
 from shared.errors import ConcurrentModification, Conflict, Forbidden, TooManyAttempts
 from shared.events import EventType, new_event
-from shared.ids import is_valid_id, new_id
+from shared.ids import id_at, is_valid_id
 from shared.invoices import settle_at_issue
 from shared.password_check import PasswordCheck
 from shared.schemas import invoice_out, service_summary
@@ -317,7 +317,7 @@ def change_service(stores: LifecycleStores, clock: Clock, policy: lifecycle.Life
     elif service.renewal_invoice_id is None and service.next_cycle_paid is None:
         step = lifecycle.next_step(service, policy)
         if step is not None and step[0] == "issue_renewal" and step[1] <= to_storage(now):
-            invoice, events = lifecycle.renewal_invoice(service, new_id(int(now.timestamp() * 1000)), now)
+            invoice, events = lifecycle.renewal_invoice(service, id_at(now), now)
             uow.create(invoice)
             uow.emit(events)
             settle_at_issue(uow, invoice, stores.accounts.get_client(service.client_id), now)
@@ -364,7 +364,7 @@ def request_restore(stores: LifecycleStores, clock: Clock, identity: Identity, s
     if (service.status not in ENDED_STATUSES or not service.backup_retained_until
             or service.backup_retained_until < local_date(now).isoformat()):
         raise Conflict("No hay un backup conservado de este servicio para restaurar.", code="no_backup_kept")
-    request_id = new_id(int(now.timestamp() * 1000))
+    request_id = id_at(now)
     request = RestoreRequest(*RestoreRequest.key(request_id), request_id=request_id, service_id=service.service_id,
                              client_id=service.client_id, note=body.note, status="open", created_at=to_storage(now),
                              gsi1pk="RESTORE_REQUESTS#open", gsi1sk=f"{to_storage(now)}#{request_id}")

@@ -17,7 +17,7 @@ from shared.dal.services import Service, Services
 from shared.dal.unit_of_work import UnitOfWork
 from shared.dal.upgrades import Upgrades
 from shared.errors import ConcurrentModification
-from shared.ids import new_id
+from shared.ids import id_at
 from shared.invoices import settle_at_issue
 
 logger = Logger()
@@ -71,7 +71,7 @@ def step(repos: Repositories, service: Service, now, policy: lifecycle.Lifecycle
         uow.save(upgrade)
     if name == "issue_renewal":
         scheduled = upgrade if upgrade is not None and upgrade.status == "scheduled" else None
-        invoice_id = new_id(int(now.timestamp() * 1000))
+        invoice_id = id_at(now)
         invoice, events = lifecycle.renewal_invoice(
             service, invoice_id, now,
             **({"product_name": scheduled.to_product_name, "amount": scheduled.to_recurring_amount,

@@ -2,7 +2,7 @@
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from orders.schemas import ClientOrder, CreateOrder, OrderOut
@@ -22,16 +22,13 @@ from shared.dal.unit_of_work import UnitOfWork
 from shared.domains import under_suffix
 from shared.errors import ConcurrentModification, InvalidInput
 from shared.events import EventType, new_event
-from shared.ids import is_valid_id, new_id
+from shared.ids import id_at, is_valid_id
 from shared.invoices import CYCLE_LABEL_ES, issue_invoice, settle_at_issue
 from shared.money import Currency, Money
 from shared.schemas import invoice_out, service_summary
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
 
 
 class ProductNotOffered(InvalidInput):
@@ -107,7 +104,7 @@ def create_order(
         )
     price = Money(prices[order.billing_cycle], Currency(product.currency))
     now = clock.now()
-    service_id, invoice_id = new_id(_ms(now)), new_id(_ms(now))
+    service_id, invoice_id = id_at(now), id_at(now)
     period_start = local_midnight(local_date(now))
     period_end = local_midnight(add_months(period_start.date(), CYCLE_MONTHS[order.billing_cycle]))
 

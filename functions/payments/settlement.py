@@ -51,11 +51,10 @@ def settle(billing: Billing, accounts: Accounts, clock: Clock, reported: Provide
                 existing = billing.get_payment(reported.provider, reported.payment_id)
         if existing is None or existing.status in NOTHING_TO_UNDO:
             return "ignored:refund-of-nothing-applied"
-        first = existing
+        read = iter([existing])  # the payment just read, then read again on each retry
 
         def refund_once():
-            nonlocal first
-            payment, first = first or billing.get_payment(reported.provider, reported.payment_id), None
+            payment = next(read, None) or billing.get_payment(reported.provider, reported.payment_id)
             if payment is None or payment.status in NOTHING_TO_UNDO:
                 return "ignored:refund-of-nothing-applied"  # a concurrent delivery undid it meanwhile
             return _refund(billing, accounts, clock, payment)

@@ -16,7 +16,7 @@ from shared.dal.table import batch_get, not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import ConcurrentModification, Conflict, InvalidInput
 from shared.events import EventType, new_event
-from shared.ids import is_valid_id, new_id
+from shared.ids import id_at, is_valid_id
 from shared.invoices import issue_invoice, settle_at_issue
 from shared.money import Currency, Money
 from shared.schemas import MoneyOut, invoice_out
@@ -53,9 +53,6 @@ def quote_out(quote: Quote, today: date) -> QuoteOut:
     )
 
 
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
 
 def create_quote(clock: Clock, identity: Identity, client_id: str, body: CreateQuote) -> QuoteOut:
     require_staff(identity)
@@ -80,7 +77,7 @@ def create_quote(clock: Clock, identity: Identity, client_id: str, body: CreateQ
     if body.ticket_id is not None and not is_valid_id(body.ticket_id):
         raise InvalidInput("El ticket indicado no es válido.", code="invalid_ticket_id", field="ticket_id")
     total = sum(line.amount for line in body.lines)
-    quote_id = new_id(_ms(now))
+    quote_id = id_at(now)
     quote = Quote(
         *Quote.key(quote_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"QUOTE#{quote_id}", quote_id=quote_id,
         client_id=client_id, title=body.title, purpose=body.purpose,
@@ -156,7 +153,7 @@ def accept_quote(accounts: Accounts, quotes: Quotes, clock: Clock, identity: Ide
     quote = _readable(accounts, quotes, identity, quote_id)
     now = clock.now()
     _answerable(quote, local_date(now))
-    invoice_id = new_id(_ms(now))
+    invoice_id = id_at(now)
     # The quote's lines bill no service of their own: paying the invoice starts nothing by itself (staff do
     # the work the quote describes), so no line names a service for the activation reaction to act on.
     lines = [InvoiceLine(service_id=None, description=line.description, amount=line.amount) for line in quote.lines]

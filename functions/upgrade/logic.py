@@ -36,7 +36,7 @@ from shared.dal.unit_of_work import UnitOfWork, save_change
 from shared.dal.upgrades import Upgrade, UpgradeAlreadyPending, UpgradeRequest, Upgrades
 from shared.errors import ConcurrentModification, Conflict, InvalidInput
 from shared.events import EventType, new_event
-from shared.ids import is_valid_id, new_id
+from shared.ids import id_at, is_valid_id
 from shared.invoices import CYCLE_LABEL_ES, credit, issue_invoice, settle_at_issue
 from shared.money import Currency, Money
 from shared.schemas import MoneyOut, invoice_out, service_summary
@@ -403,7 +403,7 @@ def order_upgrade(stores: UpgradeStores, clock: Clock, policy: PricingPolicy, pa
 
 
 def _new_upgrade(service: Service, option: Option, identity: Identity, now: datetime) -> Upgrade:
-    upgrade_id = new_id(int(now.timestamp() * 1000))
+    upgrade_id = id_at(now)
     q, target = option.quote, option.product
     return Upgrade(
         *Upgrade.key(upgrade_id), upgrade_id=upgrade_id, service_id=service.service_id, client_id=service.client_id,
@@ -446,7 +446,7 @@ def _upgrade_invoice(service: Service, upgrade: Upgrade, option: Option, now: da
     # One date for the client: the invoice is due on the change's last day to pay (the sweep cancels both
     # when that day is over), not on the usual due day of an invoice.
     due_at = local_midnight(local_date(from_storage(upgrade.pay_by)) - timedelta(days=1))
-    return issue_invoice(new_id(int(now.timestamp() * 1000)), service.client_id, lines, total, now,
+    return issue_invoice(id_at(now), service.client_id, lines, total, now,
                          due_at=due_at, upgrade_id=upgrade.upgrade_id)
 
 
@@ -498,7 +498,7 @@ def request_manual_upgrade(stores: UpgradeStores, clock: Clock, identity: Identi
         raise InvalidInput("No existe ese plan.", code="unknown_target", field="target")
     client = stores.accounts.get_client(service.client_id)
     now = clock.now()
-    request_id = new_id(int(now.timestamp() * 1000))
+    request_id = id_at(now)
     request = UpgradeRequest(
         *UpgradeRequest.key(request_id), gsi1pk="UPGRADE_REQUESTS#open", gsi1sk=f"{to_storage(now)}#{request_id}",
         request_id=request_id, client_id=service.client_id, service_id=service.service_id,

@@ -62,6 +62,11 @@ class Invoice(TableItem, discriminator="Invoice"):
     def money(self, amount: int) -> Money:
         return Money(amount, Currency(self.currency))
 
+    @property
+    def document_filename(self) -> str:
+        """What its PDF is called when downloaded or attached."""
+        return f"factura-{self.number or self.invoice_id}.pdf"
+
     def service_ids(self) -> list[str]:
         return sorted({line.service_id for line in self.lines if line.service_id})
 

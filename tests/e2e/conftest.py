@@ -48,6 +48,16 @@ class Http:
         return body["id_token"]
 
 
+def wait_for(read, done, seconds=30):
+    """``read()`` again until ``done`` holds of what it gave (or the time is up): the stack works asynchronously."""
+    deadline = time.monotonic() + seconds
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        value = read()
+    return value
+
+
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory):
     yield from _running_stack(tmp_path_factory)

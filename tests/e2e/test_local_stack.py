@@ -1,11 +1,12 @@
 """HTTP against `make dev`'s stack: the foundation's done-when, end to end."""
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
+
+from tests.e2e.conftest import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
 
@@ -106,22 +107,13 @@ def test_a_simulated_provider_payment_settles_and_activates_an_instant_service(l
 
     assert status == 200 and paid["payment_id"]
     # webhook -> queue -> settlement, through the local event sources
-    invoice = _wait_for(lambda: local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1],
+    invoice = wait_for(lambda: local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1],
                         lambda i: i["status"] == "paid", seconds=15)
     assert invoice["status"] == "paid" and invoice["balance"]["amount"] == 0
     # invoice.paid -> outbox -> provisioning queue -> cPanel (fake)
-    service = _wait_for(lambda: local_stack.json("GET", f"/me/services/{order['service']['service_id']}",
+    service = wait_for(lambda: local_stack.json("GET", f"/me/services/{order['service']['service_id']}",
                                                  token=token)[1], lambda s: s["status"] == "active", seconds=15)
     assert service["status"] == "active" and service["credentials"], service
-
-
-def _wait_for(read, done, seconds=30):
-    deadline = time.monotonic() + seconds
-    value = read()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = read()
-    return value
 
 
 def test_a_new_invoice_becomes_a_whatsapp_alert_or_waits_for_the_quiet_hours_to_end(local_stack):
@@ -140,7 +132,7 @@ def test_a_new_invoice_becomes_a_whatsapp_alert_or_waits_for_the_quiet_hours_to_
         return fresh[0] if fresh else None
 
     # order -> outbox -> relay -> alerts queue -> fan-out -> deliveries queue -> sender -> fake Cloud API
-    found = _wait_for(alert, lambda a: a is not None and a["status"] in ("sent", "waiting"))
+    found = wait_for(alert, lambda a: a is not None and a["status"] in ("sent", "waiting"))
     assert found is not None, "no alert for the new invoice"
     if found["status"] == "waiting":  # ordered during the quiet hours (21:00-09:00 in Buenos Aires)
         assert datetime.fromisoformat(found["not_before"].replace("Z", "+00:00")) > started
@@ -159,7 +151,7 @@ def test_an_upgrade_is_quoted_ordered_paid_and_the_service_moves_to_the_new_plan
                                    "domain": "upgrade-e2e.com.ar"})[1]
     service_id = order["service"]["service_id"]
     local_stack.json("POST", "/local/payments", body={"invoice_id": order["invoice"]["invoice_id"]})
-    active = _wait_for(lambda: local_stack.json("GET", f"/me/services/{service_id}", token=token)[1],
+    active = wait_for(lambda: local_stack.json("GET", f"/me/services/{service_id}", token=token)[1],
                        lambda s: s["status"] == "active")
     assert active["status"] == "active", active
 
@@ -173,7 +165,7 @@ def test_an_upgrade_is_quoted_ordered_paid_and_the_service_moves_to_the_new_plan
     local_stack.json("POST", "/local/payments", body={"invoice_id": ordered["invoice"]["invoice_id"]})
 
     # payment -> settlement -> outbox -> provisioning queue -> WHM changepackage (fake) -> completed
-    history = _wait_for(lambda: local_stack.json("GET", f"/services/{service_id}/upgrades", token=token)[1],
+    history = wait_for(lambda: local_stack.json("GET", f"/services/{service_id}/upgrades", token=token)[1],
                         lambda h: h[0]["status"] == "completed")
     assert history[0]["status"] == "completed", history
     service = local_stack.json("GET", f"/me/services/{service_id}", token=token)[1]

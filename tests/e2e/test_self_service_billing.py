@@ -4,7 +4,6 @@ servicio" email, and see the service active."""
 
 import io
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,18 +11,11 @@ import urllib.request
 import pytest
 from pypdf import PdfReader
 
+from tests.e2e.conftest import wait_for
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
 
 DEMO = "demo@ejemplo.com.ar"
-
-
-def _wait_for(read, done, seconds=30):
-    deadline = time.monotonic() + seconds
-    value = read()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = read()
-    return value
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -63,10 +55,10 @@ def test_the_demo_holder_orders_pays_on_the_providers_page_and_gets_its_emails_a
         assert f"/local/panel/facturas/{invoice_id}?pago=aprobado" in back.headers["Location"]
 
     # Signed notification -> webhook -> settlement -> paid -> provisioning (fake WHM) -> active.
-    invoice = _wait_for(lambda: local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1],
+    invoice = wait_for(lambda: local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1],
                         lambda i: i["status"] == "paid", seconds=20)
     assert invoice["status"] == "paid", invoice
-    service = _wait_for(lambda: local_stack.json("GET", f"/me/services/{service_id}", token=token)[1],
+    service = wait_for(lambda: local_stack.json("GET", f"/me/services/{service_id}", token=token)[1],
                         lambda s: s["status"] == "active", seconds=20)
     assert service["status"] == "active", service
 
@@ -81,7 +73,7 @@ def test_the_demo_holder_orders_pays_on_the_providers_page_and_gets_its_emails_a
         return {("emitida" in m["subject"], "Recibimos" in m["subject"], "Habilitación" in m["subject"])
                 for _, m in found}
 
-    found = _wait_for(mine, lambda f: len(kinds(f) & {(True, False, False), (False, False, True)}) == 2, seconds=20)
+    found = wait_for(mine, lambda f: len(kinds(f) & {(True, False, False), (False, False, True)}) == 2, seconds=20)
     issued = next((i, m) for i, m in found if "emitida" in m["subject"])
     invoice = local_stack.json("GET", f"/me/invoices/{invoice_id}", token=token)[1]  # numbered by now
     enabled = next(m for _, m in found if "Habilitación" in m["subject"])

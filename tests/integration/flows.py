@@ -32,19 +32,28 @@ def relay(stack, aws):
         pass
 
 
+def _consume(stack, queue: str, function: str, drain: bool):
+    """Run ``function`` on what ``queue`` holds (one receive, or all of it), as the SQS event source would."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    records = []
+    while got := sqs.receive_message(QueueUrl=stack.refs[queue], MaxNumberOfMessages=10).get("Messages", []):
+        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                     "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"} for m in got]
+        if not drain:
+            break
+    return records, Runtime(stack).invoke(function, {"Records": records})
+
+
 def provision(stack):
     """Run the provisioning consumer on what the relay queued, as the SQS event source would."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    got = sqs.receive_message(QueueUrl=stack.refs["ProvisioningQueue"], MaxNumberOfMessages=10).get("Messages", [])
-    records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in got]
-    return records, Runtime(stack).invoke("ProvisioningFunction", {"Records": records})
+    return _consume(stack, "ProvisioningQueue", "ProvisioningFunction", drain=False)
 
 
 def mail(stack):
     """Run the documents worker on what the relay put on the mail queue, as the SQS event source would."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    records = []
-    while got := sqs.receive_message(QueueUrl=stack.refs["MailQueue"], MaxNumberOfMessages=10).get("Messages", []):
-        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in got]
-    answer = Runtime(stack).invoke("DocumentsFunction", {"Records": records}) if records else None
-    return records, answer
+    return _consume(stack, "MailQueue", "DocumentsFunction", drain=True)
+
+
+def settle_queued(stack):
+    """Run the settlement worker on what the payment webhooks queued."""
+    return _consume(stack, "PaymentsQueue", "PaymentSettlementFunction", drain=True)

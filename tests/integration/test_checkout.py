@@ -23,7 +23,7 @@ from shared.dal.billing import Checkout, Invoice
 from shared.dal.services import Service
 from shared.dal.table import TableItem
 from tests.integration.conftest import claims_for
-from tests.integration.flows import pay
+from tests.integration.flows import pay, settle_queued
 
 STAFF = claims_for(staff=True, sub="staff-1")
 PANEL = "https://panel.example"
@@ -73,14 +73,10 @@ def _checkout(api, claims, invoice_id, provider="mercadopago"):
 
 
 def _settle(stack):
-    """The settlement worker on what the webhooks queued."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    records = []
-    while got := sqs.receive_message(QueueUrl=stack.refs["PaymentsQueue"], MaxNumberOfMessages=10).get("Messages"):
-        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                     "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"} for m in got]
+    """The settlement worker on what the webhooks queued (something must have been)."""
+    records, answer = settle_queued(stack)
     assert records, "no notification was queued"
-    return Runtime(stack).invoke("PaymentSettlementFunction", {"Records": records})
+    return answer
 
 
 def _click_pay(url: str) -> str:
