@@ -66,14 +66,17 @@ CATALOG = [
     dict(product_id="soporte-standard", group="Soporte", name="Soporte Standard", currency="ARS",
          prices={"monthly": 0}, upgrade_targets=["soporte-profesional", "soporte-full"],
          activation_mode="instant", provisioning_module=None, sort_order=60,
+         support_plan="standard", support_channels=["ticket", "chat", "video_tutorials"],
          description="Incluido con todos los servicios. Respuesta en 8 horas laborables."),
     dict(product_id="soporte-profesional", group="Soporte", name="Soporte Profesional", currency="ARS",
          prices={"monthly": 5000}, upgrade_targets=["soporte-full", "soporte-standard"], activation_mode="instant",
          provisioning_module=None, sort_order=70,
+         support_plan="profesional", support_channels=["ticket", "chat", "phone", "video_tutorials"],
          description="Respuesta en 2 horas laborables, atención telefónica."),
     dict(product_id="soporte-full", group="Soporte", name="Soporte Full", currency="ARS",
          prices={"monthly": 15000}, upgrade_targets=["soporte-profesional", "soporte-standard"],
          activation_mode="instant", provisioning_module=None,
+         support_plan="full", support_channels=["ticket", "chat", "phone", "whatsapp", "telegram", "video_tutorials"],
          sort_order=80, description="Respuesta en 15 minutos, WhatsApp y Telegram."),
 ]
 

@@ -21,11 +21,13 @@ class Kind:
     BILLING = "billing"
     SERVICES = "services"
     QUOTES = "quotes"
+    TICKETS = "tickets"
 
 
-KIND_PERMISSION = {Kind.BILLING: "invoices", Kind.SERVICES: "services", Kind.QUOTES: "orders"}
+KIND_PERMISSION = {Kind.BILLING: "invoices", Kind.SERVICES: "services", Kind.QUOTES: "orders",
+                   Kind.TICKETS: "tickets"}
 KIND_LABELS_ES = {Kind.BILLING: "facturas y pagos", Kind.SERVICES: "servicios y cambios de plan",
-                  Kind.QUOTES: "presupuestos"}
+                  Kind.QUOTES: "presupuestos", Kind.TICKETS: "tickets de soporte"}
 
 ACCOUNT = "account"  # the holder and the contacts whose rights and preferences cover the kind
 OPS = "ops"  # the provider's staff on-call numbers (OPS_WHATSAPP_NUMBERS)
@@ -66,6 +68,16 @@ def _day(iso: str | None) -> str:
     from shared.clock import from_storage
 
     return local_date(from_storage(iso)).strftime("%d/%m/%Y")
+
+
+def _moment(iso: str | None) -> str:
+    """A stored instant as local day and time, dd/mm/yyyy hh:mm."""
+    if not iso:
+        return "-"
+    from shared.calendar import local
+    from shared.clock import from_storage
+
+    return local(from_storage(iso)).strftime("%d/%m/%Y %H:%M")
 
 
 def _ref(identifier: str | None) -> str:
@@ -145,6 +157,21 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.QUOTE_DECLINED, "presupuesto_rechazado_staff",
                   lambda p: [_ref(p.get("quote_id")), p.get("title") or "-"],
                   OPS, None, urgent=False),
+        # Tickets: the client hears of an answer; staff on call of a deadline about to pass, and of one passed.
+        Hookpoint(EventType.TICKET_ANSWERED, "ticket_respondido",
+                  lambda p: [_ref(p.get("ticket_id")), (p.get("subject") or "-")[:60]],
+                  ACCOUNT, Kind.TICKETS, urgent=False),
+        Hookpoint(EventType.TICKET_AUTO_CLOSE_WARNING, "ticket_por_cerrarse",
+                  lambda p: [_ref(p.get("ticket_id")), (p.get("subject") or "-")[:60], _moment(p.get("due_at"))],
+                  ACCOUNT, Kind.TICKETS, urgent=False),
+        Hookpoint(EventType.TICKET_SLA_WARNING, "ticket_sla_por_vencer_staff",
+                  lambda p: [_ref(p.get("ticket_id")), p.get("deadline_label") or "-", _moment(p.get("due_at")),
+                             (p.get("plan") or "-").capitalize(), p.get("sla_class") or "-"],
+                  OPS, None, urgent=True),
+        Hookpoint(EventType.TICKET_SLA_BREACHED, "ticket_sla_vencido_staff",
+                  lambda p: [_ref(p.get("ticket_id")), p.get("deadline_label") or "-", _moment(p.get("due_at")),
+                             (p.get("plan") or "-").capitalize(), p.get("sla_class") or "-"],
+                  OPS, None, urgent=True),
         Hookpoint(EventType.SERVICE_ACTIVATION_FAILED, "activacion_fallida_staff",
                   lambda p: [_ref(p.get("service_id")), p.get("module") or "-", (p.get("error") or "-")[:200]],
                   OPS, None, urgent=True),

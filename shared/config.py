@@ -65,3 +65,10 @@ def env(name: str, default: str | None = None) -> str:
 
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+# Tickets (functions/tickets, docs/tickets.md).
+ATTACHMENTS_BUCKET = "ATTACHMENTS_BUCKET"
+SLA_WARNING_LEAD_PERCENT = "SLA_WARNING_LEAD_PERCENT"  # a warning this share of a target before its deadline
+AUTOCLOSE_BUSINESS_DAYS = "AUTOCLOSE_BUSINESS_DAYS"  # an answered ticket with no client reply closes after
+REOPEN_DAYS = "REOPEN_DAYS"  # a client reply this many days after closing reopens; later, a new ticket
+TICKETS_QUEUE_URL = "TICKETS_QUEUE_URL"  # events that open or recompute tickets (upgrade requests, plan changes)

@@ -67,6 +67,14 @@ class EventType(StrEnum):
     QUOTE_ACCEPTED = "quote.accepted"
     QUOTE_DECLINED = "quote.declined"
     QUOTE_PAID = "quote.paid"
+    TICKET_OPENED = "ticket.opened"
+    TICKET_CLIENT_REPLIED = "ticket.client_replied"
+    TICKET_ANSWERED = "ticket.answered"
+    TICKET_CLOSED = "ticket.closed"
+    TICKET_REOPENED = "ticket.reopened"
+    TICKET_SLA_WARNING = "ticket.sla_warning"
+    TICKET_SLA_BREACHED = "ticket.sla_breached"
+    TICKET_AUTO_CLOSE_WARNING = "ticket.auto_close_warning"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):

@@ -37,6 +37,8 @@ class Client(TableItem, discriminator="Client"):
     alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # kind -> on/off (absent: on)
     support_plan = UnicodeAttribute(default="standard")
     account_executive = UnicodeAttribute(null=True)
+    # A contract that has SLA 4 (web design, software) answered outside business hours too.
+    contract_around_the_clock = BooleanAttribute(default=False)
     credit = MapAttribute(of=IntegerAttribute, default=dict)  # currency -> minor units
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

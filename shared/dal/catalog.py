@@ -33,6 +33,10 @@ class Product(TableItem, discriminator="Product"):
     orderable = BooleanAttribute(default=True)
     # A domain product registers names under one suffix (".com.ar"): a name under another is refused.
     domain_suffix = UnicodeAttribute(null=True)
+    # A support plan's product: the plan it puts in force (standard | profesional | full) and the channels it
+    # includes (ticket, chat, phone, whatsapp, telegram, video_tutorials), which every capability reads.
+    support_plan = UnicodeAttribute(null=True)
+    support_channels = ListAttribute(of=UnicodeAttribute, default=list)
     version = VersionAttribute()
 
     @staticmethod

@@ -56,6 +56,8 @@ class Service(TableItem, discriminator="Service"):
     paid_for_period = UnicodeAttribute(null=True)
     pending_upgrade_id = UnicodeAttribute(null=True)  # at most one change under way per service
     custom_package = BooleanAttribute(default=False)  # a package made to measure: upgrades are manual
+    # Runs the client's production: a critical incident on it may be P1 under a Full support plan (staff mark it).
+    production = BooleanAttribute(default=False)
     server = UnicodeAttribute(null=True)  # host name of the server the account lives on
     renewal_invoice_id = UnicodeAttribute(null=True)  # the invoice of the next cycle, once issued
     # Lifecycle (docs/billing.md, "Renewals"). The local date the first period started: every period ends on

@@ -23,6 +23,7 @@ import shared.dal.mail  # noqa: E402, F401
 import shared.dal.outbox  # noqa: E402, F401
 import shared.dal.quotes  # noqa: E402, F401
 import shared.dal.services  # noqa: E402, F401
+import shared.dal.tickets  # noqa: E402, F401
 import shared.dal.upgrades  # noqa: E402, F401
 
 

@@ -114,6 +114,14 @@ def _credentials_need_manage_services(world: "World", caller: str, response) -> 
     return None
 
 
+INTERNAL_NOTE = "Nota interna de la matriz: nunca para el cliente"
+
+
+def _no_internal_notes(world: "World", caller: str, response) -> str | None:
+    """A client's view of a ticket never carries staff's internal notes."""
+    return "a client's answer shows an internal note" if INTERNAL_NOTE in response.text else None
+
+
 def _same_catalog(world: "World", caller: str, response) -> str | None:
     first = world.seen.setdefault("catalog", response.text)
     return None if response.text == first and response.json() else "the catalog differs between callers"
@@ -199,10 +207,41 @@ MATRIX: dict[tuple[str, str], Rule] = {
                                                    fresh=True),
     ("POST", "/me/quotes/{quote_id}/decline"): Rule("account", permission=Permission.ORDERS, target="quote",
                                                     fresh=True),
+    # Tickets: the account's, for the holder and contacts with `tickets`; the queue and its tools for staff
+    ("POST", "/me/tickets"): Rule("account", permission=Permission.TICKETS),
+    ("GET", "/me/tickets"): Rule("account", permission=Permission.TICKETS, lists=("ticket",)),
+    ("GET", "/me/tickets/{ticket_id}"): Rule("account", permission=Permission.TICKETS, target="ticket",
+                                             check=_no_internal_notes),
+    ("POST", "/me/tickets/{ticket_id}/replies"): Rule("account", permission=Permission.TICKETS, target="ticket",
+                                                      check=_no_internal_notes),
+    ("POST", "/me/tickets/{ticket_id}/close"): Rule("account", permission=Permission.TICKETS, target="ticket",
+                                                    fresh=True),
+    ("POST", "/me/tickets/{ticket_id}/attachments"): Rule("account", permission=Permission.TICKETS, target="ticket"),
+    ("GET", "/me/tickets/{ticket_id}/attachments/{attachment_id}"): Rule(
+        "account", permission=Permission.TICKETS, target="attachment"),
+    ("GET", "/me/support/response-times"): Rule("account", permission=Permission.TICKETS),
+    ("GET", "/staff/tickets"): Rule("staff_only"),
+    ("GET", "/staff/tickets/stats"): Rule("staff_only", note="the path carries ?from&to (see _STATS_QUERY)"),
+    ("GET", "/staff/tickets/{ticket_id}"): Rule("staff_only", target="ticket"),
+    ("POST", "/staff/tickets/{ticket_id}/replies"): Rule("staff_only", target="ticket", fresh=True),
+    ("POST", "/staff/tickets/{ticket_id}/notes"): Rule("staff_only", target="ticket"),
+    ("PATCH", "/staff/tickets/{ticket_id}"): Rule("staff_only", target="ticket"),
+    ("POST", "/staff/tickets/{ticket_id}/merge"): Rule("staff_only", target="duplicate", fresh=True),
+    ("POST", "/staff/tickets/{ticket_id}/attachments"): Rule("staff_only", target="ticket"),
+    ("GET", "/staff/tickets/{ticket_id}/attachments/{attachment_id}"): Rule("staff_only", target="attachment"),
+    ("POST", "/staff/clients/{client_id}/tickets"): Rule("staff_only", target="client"),
+    ("GET", "/staff/clients/{client_id}/tickets"): Rule("staff_only", target="client"),
+    ("GET", "/staff/closed-days"): Rule("staff_only"),
+    ("PUT", "/staff/closed-days/{day}"): Rule("staff_only", target="day"),
+    ("DELETE", "/staff/closed-days/{day}"): Rule("staff_only", target="day"),
+    ("PUT", "/staff/services/{service_id}/production"): Rule("staff_only", target="active_service"),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
 }
+
+
+_STATS_QUERY = {"/staff/tickets/stats": "?from=2026-11-01&to=2026-11-30"}
 
 
 # --- What each caller should get ----------------------------------------------------------------------
@@ -404,7 +443,36 @@ class World:
         mail(self.request.getfixturevalue("stack"))
         return {"invoice_id": invoice_id}
 
+    def ticket(self) -> dict[str, str]:
+        """The holder's ticket, with an internal note of staff's (which no client answer may show)."""
+        made = self._call("POST", "/me/tickets", body=BODIES[("POST", "/me/tickets")], claims=self.holder)
+        self._call("POST", f"/staff/tickets/{made['ticket_id']}/notes", body={"body": INTERNAL_NOTE}, claims=STAFF)
+        self.a_ids.add(made["ticket_id"])
+        return {"ticket_id": made["ticket_id"]}
+
+    def duplicate(self) -> dict[str, str]:
+        """Two open tickets of the holder's: the second merges into the first (the body names it)."""
+        into, duplicate = self.ticket()["ticket_id"], self.ticket()["ticket_id"]
+        return {"ticket_id": duplicate, "into_ticket_id": into}
+
+    def attachment(self) -> dict[str, str]:
+        """A ticket whose reply carries a file uploaded to the attachments bucket (as the browser would)."""
+        ticket_id = self.ticket()["ticket_id"]
+        form = self._call("POST", f"/me/tickets/{ticket_id}/attachments", claims=self.holder,
+                          body=BODIES[("POST", "/me/tickets/{ticket_id}/attachments")])
+        boto3.client("s3", region_name="us-east-1").put_object(
+            Bucket=self.request.getfixturevalue("stack").refs["AttachmentsBucket"], Key=form["fields"]["key"],
+            Body=b"\x89PNG", ContentType="image/png")
+        self._call("POST", f"/me/tickets/{ticket_id}/replies", claims=self.holder, status=200,
+                   body={"body": "Adjunto la captura.", "attachment_ids": [form["attachment_id"]]})
+        self.a_ids.add(form["attachment_id"])
+        return {"ticket_id": ticket_id, "attachment_id": form["attachment_id"]}
+
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
+        "ticket": lambda w: w.ticket(),
+        "duplicate": lambda w: w.duplicate(),
+        "attachment": lambda w: w.attachment(),
+        "day": lambda w: {"day": "2099-01-02"},
         "quote": lambda w: w.quote(),
         "payable_invoice": lambda w: w.payable_invoice(),
         "documented_invoice": lambda w: w.documented_invoice(),
@@ -465,8 +533,10 @@ def test_authorization_matrix(route, api, stack, catalog, request):
     for caller in CALLERS:
         want = expected(rule, caller, bool(params))
         ids = world.target(rule.target, rule.fresh) if rule.target else {}
-        path = resource.format(**ids)
+        path = resource.format(**ids) + _STATS_QUERY.get(resource, "")
         body = world.body(method, resource)
+        if "into_ticket_id" in ids:  # a merge names the ticket it joins
+            body = {"into_ticket_id": ids["into_ticket_id"]}
         got = api.call(method, path, body=body, claims=world.claims[caller])
 
         def fail(why: str, caller=caller, want=want, got=got) -> None:

@@ -1,0 +1,209 @@
+"""Tickets API: the client's help desk (open, list, read, reply, close, attachments, typical response times)
+and staff's (queue, reply, internal notes, changes, merge, closed days, figures)."""
+
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from tickets import logic
+from tickets.clocks import TicketPolicy
+from tickets.schemas import (
+    AttachmentRequest,
+    ClientReply,
+    ClosedDayIn,
+    ClosedDayOut,
+    DownloadOut,
+    MergeIn,
+    NoteIn,
+    NoteOut,
+    OpenTicket,
+    Plan,
+    ProductionFlag,
+    ResponseTimesOut,
+    StaffOpenTicket,
+    StaffReply,
+    StaffTicketOut,
+    StatsOut,
+    TicketChange,
+    TicketOut,
+    TicketStatus,
+    TicketSummary,
+    UploadOut,
+)
+
+from shared import config
+from shared.aws import LazyClient
+from shared.clock import SystemClock
+from shared.dal.accounts import Accounts
+from shared.dal.services import Services
+from shared.dal.tickets import Tickets
+from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
+from shared.schemas import ServiceSummary
+from shared.sla import SlaClass
+
+app = create_app()
+clock = SystemClock()
+repos = logic.Repositories(Tickets(), Accounts(), Services())
+# Presigning is local (no request to S3); SigV4, which buckets created since 2020 require.
+s3 = LazyClient("s3", signature_version="s3v4")
+TAGS, STAFF_TAGS = ["Tickets"], ["Personal", "Tickets"]
+
+
+def _files() -> logic.Files:
+    return logic.Files(s3, config.env(config.ATTACHMENTS_BUCKET))
+
+
+@app.post("/me/tickets", tags=TAGS, summary="Abrir un ticket", security=SECURED,
+          description="La prioridad P1 (24 × 7) es para servicios en producción con el plan Full; si no, se atiende "
+                      "como P2 y la respuesta lo dice.", responses=answers(201, "Ticket abierto"))
+def open_my_ticket(body: OpenTicket) -> tuple[TicketOut, int]:
+    return logic.open_ticket(repos, clock, TicketPolicy.from_env(), current_identity(app), body), 201
+
+
+@app.get("/me/tickets", tags=TAGS, summary="Mis tickets", security=SECURED, responses=answers())
+def list_my_tickets(status: Annotated[TicketStatus | None, Query()] = None) -> list[TicketSummary]:
+    return logic.my_tickets(repos, current_identity(app), status)
+
+
+@app.get("/me/tickets/<ticket_id>", tags=TAGS, summary="Un ticket con su conversación y sus plazos",
+         security=SECURED, responses=answers())
+def get_my_ticket(ticket_id: str) -> TicketOut:
+    return logic.my_ticket(repos, clock, current_identity(app), ticket_id)
+
+
+@app.post("/me/tickets/<ticket_id>/replies", tags=TAGS, summary="Responder un ticket", security=SECURED,
+          description="Un ticket cerrado hace menos de ReopenDays días se reabre; después, la respuesta abre un "
+                      "ticket nuevo que sigue al anterior (follows_ticket_id).", responses=answers())
+def reply_my_ticket(ticket_id: str, body: ClientReply) -> TicketOut:
+    return logic.client_reply(repos, clock, TicketPolicy.from_env(), _files(), current_identity(app), ticket_id, body)
+
+
+@app.post("/me/tickets/<ticket_id>/close", tags=TAGS, summary="Cerrar un ticket", security=SECURED,
+          responses=answers())
+def close_my_ticket(ticket_id: str) -> TicketOut:
+    return logic.client_close(repos, clock, current_identity(app), ticket_id)
+
+
+@app.post("/me/tickets/<ticket_id>/attachments", tags=TAGS, summary="Subir un adjunto (formulario firmado de S3)",
+          description="Devuelve un POST firmado de S3 (hasta 10 MB, tipo declarado); luego la respuesta lo nombra "
+                      "en attachment_ids.", security=SECURED, responses=answers(201, "Formulario de subida"))
+def upload_my_attachment(ticket_id: str, body: AttachmentRequest) -> tuple[UploadOut, int]:
+    return UploadOut(**logic.attachment_upload(repos, clock, _files(), current_identity(app), ticket_id, body)), 201
+
+
+@app.get("/me/tickets/<ticket_id>/attachments/<attachment_id>", tags=TAGS, summary="Descargar un adjunto",
+         security=SECURED, responses=answers())
+def download_my_attachment(ticket_id: str, attachment_id: str) -> DownloadOut:
+    return DownloadOut(**logic.attachment_download(repos, clock, _files(), current_identity(app), ticket_id,
+                                                   attachment_id))
+
+
+@app.get("/me/support/response-times", tags=TAGS, summary="Tiempo típico de primera respuesta por clase",
+         security=SECURED, responses=answers())
+def my_response_times() -> ResponseTimesOut:
+    return logic.response_times(repos, clock, current_identity(app))
+
+
+# --- staff -----------------------------------------------------------------------------------------------
+
+
+@app.get("/staff/tickets", tags=STAFF_TAGS, summary="Cola de tickets abiertos (el plazo más cercano primero)",
+         security=SECURED, responses=answers())
+def staff_queue(status: Annotated[TicketStatus | None, Query()] = None,
+                sla_class: Annotated[SlaClass | None, Query()] = None,
+                plan: Annotated[Plan | None, Query()] = None,
+                assignee: Annotated[str | None, Query(max_length=200)] = None) -> list[TicketSummary]:
+    return logic.staff_queue(repos, current_identity(app), status, sla_class, plan, assignee)
+
+
+@app.get("/staff/tickets/stats", tags=STAFF_TAGS, summary="Tiempos de primera respuesta, cumplimiento e "
+         "incumplimientos del SLA", security=SECURED, responses=answers())
+def staff_stats(since: Annotated[date, Query(alias="from")], until: Annotated[date, Query(alias="to")]) -> StatsOut:
+    return logic.stats(repos, current_identity(app), since, until)
+
+
+@app.get("/staff/tickets/<ticket_id>", tags=STAFF_TAGS, summary="Un ticket, con las notas internas",
+         security=SECURED, responses=answers())
+def staff_get_ticket(ticket_id: str) -> StaffTicketOut:
+    return logic.staff_ticket(repos, clock, current_identity(app), ticket_id)
+
+
+@app.post("/staff/tickets/<ticket_id>/replies", tags=STAFF_TAGS, summary="Responder al cliente", security=SECURED,
+          description="waiting_on_customer: la respuesta le pide algo al cliente y los plazos se detienen.",
+          responses=answers())
+def staff_reply(ticket_id: str, body: StaffReply) -> StaffTicketOut:
+    return logic.staff_reply(repos, clock, TicketPolicy.from_env(), _files(), current_identity(app), ticket_id, body)
+
+
+@app.post("/staff/tickets/<ticket_id>/notes", tags=STAFF_TAGS, summary="Nota interna (el cliente no la ve)",
+          security=SECURED, responses=answers(201, "Nota agregada"))
+def staff_note(ticket_id: str, body: NoteIn) -> tuple[NoteOut, int]:
+    return logic.staff_note(repos, clock, current_identity(app), ticket_id, body), 201
+
+
+@app.patch("/staff/tickets/<ticket_id>", tags=STAFF_TAGS, summary="Asignar, reclasificar, cambiar la prioridad, "
+           "esperar al cliente o cerrar", security=SECURED, responses=answers())
+def staff_change(ticket_id: str, body: TicketChange) -> StaffTicketOut:
+    return logic.staff_change(repos, clock, TicketPolicy.from_env(), current_identity(app), ticket_id, body)
+
+
+@app.post("/staff/tickets/<ticket_id>/merge", tags=STAFF_TAGS, summary="Unir un ticket duplicado a otro",
+          security=SECURED, responses=answers())
+def staff_merge(ticket_id: str, body: MergeIn) -> StaffTicketOut:
+    return logic.merge(repos, clock, current_identity(app), ticket_id, body)
+
+
+@app.post("/staff/tickets/<ticket_id>/attachments", tags=STAFF_TAGS, summary="Subir un adjunto del personal",
+          security=SECURED, responses=answers(201, "Formulario de subida"))
+def staff_upload_attachment(ticket_id: str, body: AttachmentRequest) -> tuple[UploadOut, int]:
+    return UploadOut(**logic.attachment_upload(repos, clock, _files(), current_identity(app), ticket_id, body,
+                                               as_staff=True)), 201
+
+
+@app.get("/staff/tickets/<ticket_id>/attachments/<attachment_id>", tags=STAFF_TAGS,
+         summary="Descargar un adjunto", security=SECURED, responses=answers())
+def staff_download_attachment(ticket_id: str, attachment_id: str) -> DownloadOut:
+    return DownloadOut(**logic.attachment_download(repos, clock, _files(), current_identity(app), ticket_id,
+                                                   attachment_id, as_staff=True))
+
+
+@app.post("/staff/clients/<client_id>/tickets", tags=STAFF_TAGS, summary="Abrir un ticket en nombre de un cliente",
+          security=SECURED, responses=answers(201, "Ticket abierto"))
+def staff_open_ticket(client_id: str, body: StaffOpenTicket) -> tuple[TicketOut, int]:
+    return logic.staff_open_ticket(repos, clock, TicketPolicy.from_env(), current_identity(app), client_id, body), 201
+
+
+@app.get("/staff/clients/<client_id>/tickets", tags=STAFF_TAGS, summary="Tickets de un cliente (también cerrados)",
+         security=SECURED, responses=answers())
+def staff_client_tickets(client_id: str,
+                         status: Annotated[TicketStatus | None, Query()] = None) -> list[TicketSummary]:
+    return logic.staff_client_tickets(repos, current_identity(app), client_id, status)
+
+
+@app.get("/staff/closed-days", tags=STAFF_TAGS, summary="Días sin atención (además de feriados y fines de semana)",
+         security=SECURED, responses=answers())
+def staff_closed_days() -> list[ClosedDayOut]:
+    return logic.closed_days(repos, current_identity(app))
+
+
+@app.put("/staff/closed-days/<day>", tags=STAFF_TAGS, summary="Marcar un día sin atención", security=SECURED,
+         responses=answers())
+def staff_put_closed_day(day: str, body: ClosedDayIn) -> ClosedDayOut:
+    return logic.put_closed_day(repos, clock, current_identity(app), day, body)
+
+
+@app.delete("/staff/closed-days/<day>", tags=STAFF_TAGS, summary="Quitar un día sin atención", security=SECURED,
+            responses=answers(204, "Quitado"))
+def staff_delete_closed_day(day: str) -> tuple[None, int]:
+    logic.delete_closed_day(repos, current_identity(app), day)
+    return None, 204
+
+
+@app.put("/staff/services/<service_id>/production", tags=STAFF_TAGS,
+         summary="Marcar un servicio como de producción (habilita P1 con el plan Full)", security=SECURED,
+         responses=answers())
+def staff_mark_production(service_id: str, body: ProductionFlag) -> ServiceSummary:
+    return logic.mark_production(repos, current_identity(app), service_id, body)
+
+
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,215 @@
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from shared.schemas import ApiModel
+from shared.sla import Priority, SlaClass
+from shared.text import ManyLines, OneLine
+
+TicketStatus = Literal["open", "answered", "customer_reply", "waiting_on_customer", "closed"]
+Plan = Literal["standard", "profesional", "full"]
+Channel = Literal["panel", "email", "chat", "phone", "whatsapp", "telegram"]
+Outcome = Literal["advice", "out_of_scope", "quote"]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=20000), ManyLines]
+AttachmentIds = Annotated[list[Id], Field(max_length=5)]
+
+
+class OpenTicket(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Annotated[str, StringConstraints(min_length=3, max_length=200), OneLine]
+    body: Body
+    sla_class: SlaClass = SlaClass.ADVICE
+    priority: Priority = Priority.P3
+    service_id: Id | None = None
+
+
+class StaffOpenTicket(OpenTicket):
+    channel: Channel = "phone"
+
+
+class ClientReply(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Body
+    attachment_ids: AttachmentIds = []
+
+
+class StaffReply(ClientReply):
+    # The answer asks the client for something: the ticket waits on them and its clocks stop.
+    waiting_on_customer: bool = False
+    close: bool = False
+
+
+class NoteIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Body
+
+
+class TicketChange(ApiModel):
+    """Staff's changes to a ticket; each one given is applied and written in its history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine] | None = None
+    sla_class: SlaClass | None = None
+    outcome: Outcome | None = None  # with an SLA 4 reclassification: what its answer was
+    priority: Priority | None = None
+    status: Literal["waiting_on_customer", "closed"] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500), OneLine] | None = None
+
+
+class MergeIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into_ticket_id: Id
+
+
+class AttachmentRequest(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=120), OneLine]
+    content_type: Annotated[str, StringConstraints(min_length=3, max_length=100)]
+    size: Annotated[int, Field(gt=0)]
+
+
+class UploadOut(ApiModel):
+    attachment_id: str
+    url: str
+    fields: dict[str, str]  # the form fields of the presigned POST, sent with the file
+    expires_at: datetime
+    max_bytes: int
+
+
+class DownloadOut(ApiModel):
+    url: str
+    expires_at: datetime
+
+
+class AttachmentOut(ApiModel):
+    attachment_id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class MessageOut(ApiModel):
+    message_id: str
+    author_role: Literal["client", "staff"]
+    author_name: str | None
+    body: str
+    attachments: list[AttachmentOut]
+    created_at: datetime
+
+
+class NoteOut(ApiModel):
+    note_id: str
+    author: str
+    body: str
+    created_at: datetime
+
+
+class DeadlineOut(ApiModel):
+    kind: Literal["first_response", "next_response", "resolution"]
+    started_at: datetime
+    due_at: datetime | None  # None while the ticket waits on the client (the clock is stopped)
+    met_at: datetime | None
+    breached_at: datetime | None
+    target: str  # es-AR: "8 horas hábiles", "30 minutos (24 × 7)", "2 días hábiles"
+
+
+class HistoryOut(ApiModel):
+    at: datetime
+    what: str
+    detail: str | None
+
+
+class TicketSummary(ApiModel):
+    ticket_id: str
+    client_id: str | None
+    subject: str
+    status: TicketStatus
+    sla_class: SlaClass
+    priority: Priority
+    plan: Plan
+    service_id: str | None
+    channel: Channel
+    created_at: datetime
+    updated_at: datetime
+    next_deadline_at: datetime | None
+    assignee: str | None
+    message_count: int
+
+
+class TicketOut(TicketSummary):
+    requested_priority: Priority
+    priority_message: str | None  # why a P1 is handled as P2
+    deadlines: list[DeadlineOut]
+    paused_minutes: int  # time waiting on the client, not counted by the SLA
+    messages: list[MessageOut]
+    history: list[HistoryOut]
+    closed_at: datetime | None
+    merged_into: str | None
+    follows_ticket_id: str | None
+    classification_outcome: Outcome | None
+
+
+class StaffTicketOut(TicketOut):
+    notes: list[NoteOut]
+    opened_by: str
+    upgrade_request_id: str | None
+
+
+class ResponseTime(ApiModel):
+    sla_class: SlaClass
+    answered: int  # first responses measured
+    median_business_minutes: int | None
+
+
+class ResponseTimesOut(ApiModel):
+    since: date
+    classes: list[ResponseTime]
+    message: str
+
+
+class Figures(ApiModel):
+    answered: int
+    median: float | None
+    mean: float | None
+    p90: float | None
+
+
+class SlaShare(ApiModel):
+    plan: Plan
+    sla_class: SlaClass
+    answered: int
+    within_sla: int
+    share: float | None  # within / answered
+
+
+class StatsOut(ApiModel):
+    since: date  # the local days reported, both included
+    until: date
+    first_response_business_minutes: Figures
+    within_sla: list[SlaShare]
+    breaches: dict[str, int]  # by deadline: first_response, next_response, resolution
+
+
+class ClosedDayIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine]
+
+
+class ClosedDayOut(ApiModel):
+    day: date
+    reason: str
+
+
+class ProductionFlag(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    production: bool

@@ -1,0 +1,208 @@
+"""Tickets: the help desk's conversations, their SLA clocks, the provider's closed days and the figures
+behind the response times.
+
+A ticket is one partition: the ticket item (``TICKET``), its messages (``MSG#<id>``, what the client sees)
+and staff's internal notes (``NOTE#<id>``, never shown to a client). The detail page is one Query of that
+partition. A client's tickets are listed by_owner (``CLIENT#<id>`` / ``TICKET#<id>``); an open ticket's
+next SLA step (a warning, a breach, an auto-close) is its entry on the sparse by_due index, which the
+one-minute sweep queries (docs/data-model.md).
+"""
+
+from datetime import date
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
+
+from shared.dal.table import IntegerAttribute, TableItem, due_partitions, get_by_id
+from shared.ids import is_valid_id
+
+DUE_KIND = "TICKET"
+CLOSED_DAYS_PK = "CLOSEDDAYS"
+
+
+class Pause(MapAttribute):
+    """The ticket waited on the client from ``paused_at`` to ``resumed_at`` (None: it still waits)."""
+
+    paused_at = UnicodeAttribute()
+    resumed_at = UnicodeAttribute(null=True)
+
+
+class Deadline(MapAttribute):
+    """One SLA clock: what it measures, when it started, the rule it follows and what became of it."""
+
+    kind = UnicodeAttribute()  # first_response | next_response | resolution
+    started_at = UnicodeAttribute()
+    target_minutes = IntegerAttribute()  # of business time, or of calendar time when around_the_clock
+    around_the_clock = BooleanAttribute(default=False)
+    due_at = UnicodeAttribute(null=True)  # None while the clock is stopped (waiting on the client)
+    warn_at = UnicodeAttribute(null=True)
+    warned_at = UnicodeAttribute(null=True)
+    breached_at = UnicodeAttribute(null=True)
+    met_at = UnicodeAttribute(null=True)
+
+
+class HistoryEntry(MapAttribute):
+    at = UnicodeAttribute()
+    by = UnicodeAttribute()  # a subject, or "system" (the sweep)
+    what = UnicodeAttribute()  # opened | replied | answered | waiting | reopened | reclassified | priority | …
+    detail = UnicodeAttribute(null=True)  # in Spanish, for people
+
+
+class Attachment(MapAttribute):
+    attachment_id = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = IntegerAttribute()
+    key = UnicodeAttribute()  # the S3 object
+
+
+class Ticket(TableItem, discriminator="Ticket"):
+    """status: open (new, waits on staff) | answered | customer_reply (waits on staff again) |
+    waiting_on_customer (the clocks stop) | closed."""
+
+    ticket_id = UnicodeAttribute()
+    client_id = UnicodeAttribute(null=True)
+    guest_email = UnicodeAttribute(null=True)  # sales and pre-sales by email: no account yet
+    opened_by = UnicodeAttribute()  # the subject of who opened it (staff on behalf: staff's)
+    opened_by_role = UnicodeAttribute()  # holder | contact | staff | system
+    opened_by_contact_id = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute()
+    sla_class = UnicodeAttribute()
+    priority = UnicodeAttribute()
+    requested_priority = UnicodeAttribute()
+    plan = UnicodeAttribute()  # the support plan in force when its clocks last started
+    contract_around_the_clock = BooleanAttribute(default=False)
+    service_id = UnicodeAttribute(null=True)
+    production = BooleanAttribute(default=False)  # its service runs production (P1 is possible)
+    channel = UnicodeAttribute(default="panel")
+    status = UnicodeAttribute(default="open")
+    assignee = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    last_client_message_at = UnicodeAttribute()
+    last_staff_reply_at = UnicodeAttribute(null=True)
+    first_response_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    closed_by = UnicodeAttribute(null=True)
+    merged_into = UnicodeAttribute(null=True)
+    follows_ticket_id = UnicodeAttribute(null=True)  # opened by a reply to this closed ticket
+    classification_outcome = UnicodeAttribute(null=True)  # SLA 4's answer: advice | out_of_scope | quote
+    upgrade_request_id = UnicodeAttribute(null=True)
+    response = Deadline(null=True)  # the response clock while the ticket waits on staff
+    resolution = Deadline(null=True)
+    pauses = ListAttribute(of=Pause, default=list)
+    autoclose_warn_at = UnicodeAttribute(null=True)
+    autoclose_at = UnicodeAttribute(null=True)
+    autoclose_warned_at = UnicodeAttribute(null=True)
+    message_count = IntegerAttribute(default=0)
+    history = ListAttribute(of=HistoryEntry, default=list)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(ticket_id: str) -> tuple[str, str]:
+        return f"TICKET#{ticket_id}", "TICKET"
+
+
+class TicketMessage(TableItem, discriminator="TicketMessage"):
+    ticket_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    author_role = UnicodeAttribute()  # client | staff
+    author = UnicodeAttribute()  # the subject
+    author_name = UnicodeAttribute(null=True)
+    body = UnicodeAttribute()
+    attachments = ListAttribute(of=Attachment, default=list)
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(ticket_id: str, message_id: str) -> tuple[str, str]:
+        return f"TICKET#{ticket_id}", f"MSG#{message_id}"
+
+
+class TicketNote(TableItem, discriminator="TicketNote"):
+    """Staff only: never part of a client's answer."""
+
+    ticket_id = UnicodeAttribute()
+    note_id = UnicodeAttribute()
+    author = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(ticket_id: str, note_id: str) -> tuple[str, str]:
+        return f"TICKET#{ticket_id}", f"NOTE#{note_id}"
+
+
+class ClosedDay(TableItem, discriminator="ClosedDay"):
+    """A day the provider does not work although it is a business day (company days off)."""
+
+    day = UnicodeAttribute()  # YYYY-MM-DD
+    reason = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(day: str) -> tuple[str, str]:
+        return CLOSED_DAYS_PK, f"DAY#{day}"
+
+
+class TicketFigure(TableItem, discriminator="TicketFigure"):
+    """One measured fact for the reports: a first response (its business minutes, within the SLA or not) or a
+    breach. Kept by local month, so a date range is one Query a month."""
+
+    figure = UnicodeAttribute()  # first_response | breach
+    ticket_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    sla_class = UnicodeAttribute()
+    deadline = UnicodeAttribute(null=True)  # breach: first_response | next_response | resolution
+    business_minutes = IntegerAttribute(null=True)
+    within_sla = BooleanAttribute(null=True)
+
+    @staticmethod
+    def key(month: str, at: str, ticket_id: str, what: str) -> tuple[str, str]:
+        return f"TICKETFIGURES#{month}", f"{at}#{ticket_id}#{what}"
+
+
+class Tickets:
+    def get_ticket(self, ticket_id: str, *, consistent: bool = True) -> Ticket:
+        return get_by_id(Ticket, ticket_id, consistent=consistent)
+
+    def conversation(self, ticket_id: str) -> tuple[Ticket | None, list[TicketMessage], list[TicketNote]]:
+        """The ticket with its messages and notes, oldest first: one Query of its partition."""
+        if not is_valid_id(ticket_id):
+            return None, [], []
+        items = list(TableItem.query(Ticket.key(ticket_id)[0], consistent_read=True))
+        ticket = next((i for i in items if isinstance(i, Ticket)), None)
+        return (ticket, [i for i in items if isinstance(i, TicketMessage)],
+                [i for i in items if isinstance(i, TicketNote)])
+
+    def tickets_of(self, client_id: str, status: str | None = None) -> list[Ticket]:
+        """A client's tickets, newest first (by_owner; a status filter in the same Query)."""
+        if not is_valid_id(client_id):
+            return []
+        condition = Ticket.status == status if status else None
+        return list(Ticket.by_owner.query(f"CLIENT#{client_id}", Ticket.gsi1sk.startswith("TICKET#"),
+                                          filter_condition=condition, scan_index_forward=False))
+
+    def due_before(self, at: str) -> list[Ticket]:
+        """The open tickets whose next SLA step is due by ``at`` (the sparse by_due index, every shard)."""
+        found: list[Ticket] = []
+        for partition in due_partitions(DUE_KIND):
+            found.extend(Ticket.by_due.query(partition, Ticket.due_sk <= f"{at}#~"))
+        return found
+
+    def open_tickets(self) -> list[Ticket]:
+        """Every ticket not closed: each has an entry on by_due (its next step), so the staff queue reads the
+        index, not the table."""
+        found: list[Ticket] = []
+        for partition in due_partitions(DUE_KIND):
+            found.extend(Ticket.by_due.query(partition))
+        return found
+
+    def closed_days(self) -> list[ClosedDay]:
+        return list(ClosedDay.query(CLOSED_DAYS_PK, ClosedDay.sk.startswith("DAY#")))
+
+    def closed_day_set(self) -> frozenset[date]:
+        return frozenset(date.fromisoformat(day.day) for day in self.closed_days())
+
+    def figures(self, month: str, start: str, end: str) -> list[TicketFigure]:
+        return list(TicketFigure.query(f"TICKETFIGURES#{month}", TicketFigure.sk.between(start, f"{end}~")))
