@@ -6,8 +6,9 @@
    AWS with the demo data, and the DynamoDB API calls that reach the server are counted; then the worst
    realistic paths (a contact on a service with a pending change and an unpaid renewal, a contact's
    alerts on an account with hundreds of them).
-3. Payment webhook → service ACTIVE latency, 4. the WhatsApp fan-out, and 5. the lifecycle sweeps (renewals,
-   cancellations) over a large table with 10 due, each in its own process.
+3. Payment webhook → service ACTIVE latency, 4. the WhatsApp fan-out, 5. the lifecycle sweeps (renewals,
+   cancellations) over a large table with 10 due, and 6. the tickets' SLA sweep over many open tickets with 10
+   due (with the holder's ticket list and detail on that table), each in its own process.
 
 Scale: by default a reduced one that keeps every ratio visible and finishes in under 10 minutes on
 2 cores; ``--full`` (``make bench FULL=1``) runs the full sizes. The report says which it ran.
@@ -39,15 +40,18 @@ class Scale:
     payments: int
     alert_events: int
     lifecycle_services: tuple[int, int]  # (small, large) tables for the lifecycle sweeps, 10 due in each
+    open_tickets: tuple[int, int]  # (small, large) open tickets for the SLA sweep, 10 due in each
 
 
 # The WhatsApp run on moto grows faster than linearly with its size (1,000 events: about 9 minutes on
 # 2 cores; 200: under 1.5). Ratios (sends = deliveries, SQS calls within budget) hold at any size.
 SCALES = {
-    "reduced": Scale("reduced", cold_start_rounds=5, payments=20, alert_events=200, lifecycle_services=(500, 5000)),
-    "full": Scale("full", cold_start_rounds=7, payments=50, alert_events=1000, lifecycle_services=(1000, 10000)),
+    "reduced": Scale("reduced", cold_start_rounds=5, payments=20, alert_events=200, lifecycle_services=(500, 5000),
+                     open_tickets=(100, 1000)),
+    "full": Scale("full", cold_start_rounds=7, payments=50, alert_events=1000, lifecycle_services=(1000, 10000),
+                  open_tickets=(1000, 10000)),
 }
-SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle")  # in this order (--only picks some)
+SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle", "tickets")  # in this order (--only picks some)
 HEAVY_MODULES = (
     "pydantic",
     "pynamodb",
@@ -113,7 +117,7 @@ BODIES = {
     ("POST", "/staff/tickets/{ticket_id}/replies"): {"body": "Ya lo revisamos: era la caché."},
     ("POST", "/staff/tickets/{ticket_id}/notes"): {"body": "Revisar los logs del servidor."},
     ("PATCH", "/staff/tickets/{ticket_id}"): {"assignee": "Ana (soporte)"},
-    ("POST", "/staff/tickets/{ticket_id}/merge"): {"into_ticket_id": "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4"},
+    ("POST", "/staff/tickets/{ticket_id}/merge"): {"into_ticket_id": "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4"},  # set in the run
     ("POST", "/staff/tickets/{ticket_id}/attachments"): {"filename": "informe.pdf", "content_type": "application/pdf",
                                                          "size": 4096},
     ("POST", "/staff/clients/{client_id}/tickets"): {"subject": "Llamado: no llegan los correos",
@@ -124,11 +128,21 @@ BODIES = {
 }
 
 
+# Query strings of the routes that need one (a month's figures: one Query of its partition).
+QUERIES = {("GET", "/staff/tickets/stats"): lambda today: {"from": [today.replace(day=1).isoformat()],
+                                                           "to": [today.isoformat()]}}
+
+
 # Plan changes read more than one item by nature: the service, its product and the product's targets
 # (one BatchGetItem), the server's flags; ordering also checks the renewal invoice, then writes once.
 READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_id}/upgrades": 2,
                # The service with its cancellation (one BatchGetItem), then the client's invoices (one Query).
-               "/services/{service_id}/cancellation-preview": 2}
+               "/services/{service_id}/cancellation-preview": 2,
+               # The staff queue reads every open ticket's entry on by_due: one Query for each of its 8 shards.
+               "/staff/tickets": 8,
+               # The first-response figures of the last 90 days: one Query a local month, 4 (5 when the window
+               # starts on a month's last day: 31 January to 1 May).
+               "/me/support/response-times": 5}
 WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
                 "/services/{service_id}/upgrade-requests": 3,
                 # The change and its service (staff name only the change), then one write.
@@ -136,7 +150,18 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 # A never-activated service: its unpaid order invoice is found among the client's (one Query).
                 "/staff/services/{service_id}/termination": 3,
                 # The quote with the caller's rights, the client (its credit pays first), then one transaction.
-                "/me/quotes/{quote_id}/accept": 3}
+                "/me/quotes/{quote_id}/accept": 3,
+                # Opening a ticket: the client (and the service named, if any) in one BatchGetItem, the plan in
+                # force (the account's services, one Query; their products, one BatchGetItem), the closed days
+                # (one Query), then one transaction (ticket, message, event).
+                "/me/tickets": 5, "/staff/clients/{client_id}/tickets": 5,
+                # The conversation (one Query), the closed days (one Query), one transaction; a reply that
+                # reopens a closed ticket (as here: the close route runs first) reads the plan in force again
+                # (a Query and a BatchGetItem).
+                "/me/tickets/{ticket_id}/replies": 5,
+                "/staff/tickets/{ticket_id}/replies": 3, "/staff/tickets/{ticket_id}": 3,
+                # Both conversations (one Query each), then one transaction (the duplicate's messages copied).
+                "/staff/tickets/{ticket_id}/merge": 3}
 
 
 def mark(ok: bool) -> str:
@@ -351,6 +376,10 @@ def dynamodb_requests() -> list[str]:
             "upgrade_id": "none",
             "request_id": "none",
             "quote_id": "none",
+            "ticket_id": "none",
+            "other_ticket_id": "none",  # the one staff open for the account: the merge's duplicate
+            "attachment_id": "none",  # uploaded to the ticket before the first download route
+            "day": "2099-01-02",
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
         from documents.invoice_documents import Issuer, SequenceNumbering, make_document
@@ -396,13 +425,14 @@ def dynamodb_requests() -> list[str]:
         runtime = Runtime(stack)
         routes = {(r.method, r.resource): r for r in routes_of(stack)}
 
-        def call(method: str, resource: str, path: str, claims_: dict | None, body: dict | None = None):
+        def call(method: str, resource: str, path: str, claims_: dict | None, body: dict | None = None,
+                 query: dict[str, list[str]] | None = None):
             """One API call through its real handler: (status, answer, DynamoDB operations, items read)."""
             route = routes[(method, resource)]
             event = proxy_event(
                 method=method, resource=resource, path=path, path_parameters=route.match(method, path),
-                headers={"Content-Type": "application/json"}, body=None if body is None else json.dumps(body),
-                claims=claims_,
+                query=query, headers={"Content-Type": "application/json"},
+                body=None if body is None else json.dumps(body), claims=claims_,
             )
             counter.clear()
             result = runtime.invoke(route.function, event)
@@ -416,6 +446,7 @@ def dynamodb_requests() -> list[str]:
         # The demo hosting's cancellation after everything else it would block (plan changes): its preview,
         # then filing it, then reading it (withdrawn with the other deletions, last).
         order = {("POST", "/staff/clients/{client_id}/quotes"): -1,  # the quote the client routes read
+                 ("POST", "/me/tickets"): -1,  # the ticket the other ticket routes read
                  ("GET", "/services/{service_id}/cancellation-preview"): 1,
                  ("POST", "/services/{service_id}/cancellation"): 2,
                  ("GET", "/services/{service_id}/cancellation"): 3}
@@ -424,6 +455,9 @@ def dynamodb_requests() -> list[str]:
         for route in sorted(measured, key=lambda r: (r.method == "DELETE", order.get((r.method, r.resource), 0),
                                                      r.resource, r.method)):
             role = "public" if route.public else "staff" if route.resource.startswith("/staff/") else "holder"
+            if route.resource.endswith("/attachments/{attachment_id}") and ids["attachment_id"] == "none":
+                ids["attachment_id"] = _ticket_attachment(call, session.client("s3"), stack.refs["AttachmentsBucket"],
+                                                          claims["holder"], ids["ticket_id"])
             target = next((s for end, s in on_service.items() if route.resource.endswith(end)), None)
             path = route.resource.format(**{**ids, "service_id": target.service_id} if target else ids)
             body = BODIES.get((route.method, route.resource))
@@ -438,6 +472,10 @@ def dynamodb_requests() -> list[str]:
                 made = call("POST", "/staff/clients/{client_id}/quotes", f"/staff/clients/{client_id}/quotes",
                             claims["staff"], quote)[1]
                 path = f"/me/quotes/{made['quote_id']}/decline"
+            if route.resource == "/staff/tickets/{ticket_id}/merge":
+                # The account's other ticket (staff opened it) joins the holder's, which stays open.
+                path = f"/staff/tickets/{ids['other_ticket_id']}/merge"
+                body = {"into_ticket_id": ids["ticket_id"]}
             if route.resource == "/staff/upgrades/{upgrade_id}/complete":
                 # Only a change whose server command is still pending can be completed by hand.
                 from shared.dal.upgrades import Upgrade
@@ -445,8 +483,10 @@ def dynamodb_requests() -> list[str]:
                 stuck = Upgrade.get(*Upgrade.key(ids["upgrade_id"]))
                 stuck.status = "applying"
                 stuck.save()
+            query = QUERIES.get((route.method, route.resource))
             status, answer, operations, items_read = call(
-                route.method, route.resource, path, None if route.public else claims[role], body)
+                route.method, route.resource, path, None if route.public else claims[role], body,
+                query(datetime.now(UTC).date()) if query else None)
             limit = READ_LIMITS.get(route.resource, 1) if route.method == "GET" else WRITE_LIMITS.get(route.resource, 2)
             rows.append(Row(f"`{route.resource}`", route.method, role, status, operations, items_read, limit))
             if isinstance(answer, dict) and "upgrade" in answer:
@@ -455,6 +495,11 @@ def dynamodb_requests() -> list[str]:
                 ids["request_id"] = answer["request_id"]
             if isinstance(answer, dict) and "quote_id" in answer and route.method == "POST" and "staff" in path:
                 ids["quote_id"] = answer["quote_id"]
+            if (route.method, route.resource) == ("POST", "/me/tickets") and isinstance(answer, dict):
+                ids["ticket_id"] = answer.get("ticket_id", "none")
+            if (route.method, route.resource) == ("POST", "/staff/clients/{client_id}/tickets") and isinstance(
+                    answer, dict):
+                ids["other_ticket_id"] = answer.get("ticket_id", "none")
         worst = worst_paths(call, runtime, claims["holder"], client_id)
         rows.extend(worst)
     finally:
@@ -540,6 +585,21 @@ def worst_paths(call, runtime, holder: dict, client_id: str) -> list[Row]:
     return rows
 
 
+def _ticket_attachment(call, s3, bucket: str, holder: dict, ticket_id: str) -> str:
+    """An attachment on the holder's ticket, as a client adds one (through the real handlers but the upload: the
+    file goes to S3 itself, as the browser sends it with the presigned form), for the download routes."""
+    status, form, _, _ = call("POST", "/me/tickets/{ticket_id}/attachments", f"/me/tickets/{ticket_id}/attachments",
+                              holder, {"filename": "captura.png", "content_type": "image/png", "size": 4})
+    if status != 201:
+        raise RuntimeError(f"could not get an upload form for the ticket's attachment: {status} {form}")
+    s3.put_object(Bucket=bucket, Key=form["fields"]["key"], Body=b"\x89PNG", ContentType="image/png")
+    status, answer, _, _ = call("POST", "/me/tickets/{ticket_id}/replies", f"/me/tickets/{ticket_id}/replies", holder,
+                                {"body": "Adjunto la captura.", "attachment_ids": [form["attachment_id"]]})
+    if status != 200:
+        raise RuntimeError(f"could not attach the file to the ticket: {status} {answer}")
+    return form["attachment_id"]
+
+
 def _renewal_invoice_direct(client_id: str) -> str:
     """DIRECT DATA-LAYER WRITES (the only ones of the bench's worst cases): an active annual hosting on the
     demo server, with its next cycle's invoice issued and unpaid (`renewal_invoice_id`). No API issues a
@@ -589,11 +649,15 @@ def lifecycle_sweeps(small: int, large: int) -> list[str]:
     return _own_process("tools.bench_lifecycle", "Lifecycle sweeps", "--small", str(small), "--large", str(large))
 
 
+def ticket_sweep(small: int, large: int) -> list[str]:
+    return _own_process("tools.bench_tickets", "Tickets: SLA sweep", "--small", str(small), "--large", str(large))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", default=os.environ.get("FULL", "") not in ("", "0"),
-                        help="the full sizes (7 cold-start rounds, 50 payments, 1,000 events, 10,000 services; "
-                             "env FULL=1 too)")
+                        help="the full sizes (7 cold-start rounds, 50 payments, 1,000 events, 10,000 services, "
+                             "10,000 open tickets; env FULL=1 too)")
     parser.add_argument("--repeat", type=int, help="measured cold-start rounds (default: the scale's)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="run only these sections")
     args = parser.parse_args()
@@ -607,9 +671,11 @@ def main() -> None:
         "",
         f"Scale: **{scale.name}**: {rounds} cold-start round{'s' * (rounds != 1)}, {scale.payments} payments, "
         f"{scale.alert_events} WhatsApp events × 3 recipients, lifecycle sweeps over "
-        f"{scale.lifecycle_services[0]:,} and {scale.lifecycle_services[1]:,} services ({switch}: {other.name}, "
+        f"{scale.lifecycle_services[0]:,} and {scale.lifecycle_services[1]:,} services, the SLA sweep over "
+        f"{scale.open_tickets[0]:,} and {scale.open_tickets[1]:,} open tickets ({switch}: {other.name}, "
         f"{other.cold_start_rounds} rounds, {other.payments} payments, {other.alert_events} events, "
-        f"{other.lifecycle_services[0]:,} and {other.lifecycle_services[1]:,} services).",
+        f"{other.lifecycle_services[0]:,} and {other.lifecycle_services[1]:,} services, "
+        f"{other.open_tickets[0]:,} and {other.open_tickets[1]:,} open tickets).",
         "",
     ]
     sections = {
@@ -619,6 +685,7 @@ def main() -> None:
         "activation": lambda: activation_latency(scale.payments),
         "alerts": lambda: whatsapp_fan_out(scale.alert_events),
         "lifecycle": lambda: lifecycle_sweeps(*scale.lifecycle_services),
+        "tickets": lambda: ticket_sweep(*scale.open_tickets),
     }
     for name in SECTIONS:
         if name in args.only:

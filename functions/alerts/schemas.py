@@ -5,7 +5,7 @@ from pydantic import ConfigDict, StringConstraints
 
 from shared.schemas import ApiModel
 
-AlertKind = Literal["billing", "services", "quotes"]
+AlertKind = Literal["billing", "services", "quotes", "tickets"]
 DeliveryStatus = Literal["waiting", "queued", "sending", "sent", "delivered", "read", "failed", "dropped"]
 
 

@@ -13,7 +13,7 @@ stops and resumes, when it warns, when it breaches and when an idle ticket close
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import config
 from shared.calendar import add_business_minutes, add_whole_business_days, business_minutes_between
@@ -31,6 +31,10 @@ from shared.sla import (
     effective_priority,
     first_response_target,
 )
+
+if TYPE_CHECKING:
+    from shared.dal.accounts import Client
+    from shared.dal.services import Service
 
 SWEEP_INTERVAL = timedelta(minutes=1)  # EventBridge's finest rate
 WAITING_ON_STAFF = ("open", "customer_reply")
@@ -243,6 +247,33 @@ def due_steps(ticket: Ticket, now: datetime) -> list[Step]:
             ticket.autoclose_warned_at = stamp
             steps.append(Step("auto_close_warning", due_at=ticket.autoclose_at))
     return steps
+
+
+# --- a new ticket ---------------------------------------------------------------------------------------
+
+
+def new_ticket(*, ticket_id: str, client_id: str, subject: str, sla_class: SlaClass, priority: Priority,
+               plan: SupportPlan, service: "Service | None", client: "Client | None", opened_by: str, role: str,
+               contact_id: str | None, channel: str, now: datetime, closed_days: frozenset[date],
+               policy: TicketPolicy) -> tuple[Ticket, str | None]:
+    """A ticket whose first-response and resolution clocks start now (not written)."""
+    stamp = to_storage(now)
+    ticket = Ticket(
+        *Ticket.key(ticket_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"TICKET#{ticket_id}", ticket_id=ticket_id,
+        client_id=client_id, opened_by=opened_by, opened_by_role=role, opened_by_contact_id=contact_id,
+        subject=subject, sla_class=sla_class.value, priority=priority.value, requested_priority=priority.value,
+        plan=plan.value, contract_around_the_clock=bool(client and client.contract_around_the_clock),
+        service_id=service.service_id if service else None,
+        production=bool(service is not None and service.production), channel=channel, status="open",
+        created_at=stamp, updated_at=stamp, last_client_message_at=stamp, message_count=1, pauses=[], history=[])
+    message = set_priority(ticket, priority)
+    start_response(ticket, "first_response", now)
+    start_resolution(ticket, now)
+    refresh(ticket, closed_days, policy)
+    note(ticket, now, opened_by, "opened", message)
+    schedule(ticket)
+    return ticket, message
+
 
 
 # --- events and closing -----------------------------------------------------------------------------------

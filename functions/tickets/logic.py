@@ -10,6 +10,7 @@ from typing import Any
 from tickets import attachments as files
 from tickets import clocks
 from tickets.clocks import TicketPolicy
+from tickets.plans import plan_in_force
 from tickets.schemas import (
     AttachmentOut,
     AttachmentRequest,
@@ -41,7 +42,6 @@ from shared.auth import Identity, Permission, authorize, require_account, requir
 from shared.calendar import business_minutes_between, local_date, local_midnight
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts, Client
-from shared.dal.catalog import Product
 from shared.dal.services import Service, Services
 from shared.dal.table import batch_get, not_found, save_one
 from shared.dal.tickets import ClosedDay, Ticket, TicketFigure, TicketMessage, TicketNote, Tickets
@@ -54,7 +54,6 @@ from shared.sla import Priority, SlaClass, SupportPlan, effective_priority
 
 # A merge copies the duplicate's messages into one transaction with the two tickets and their events.
 MAX_MERGED_MESSAGES = 90
-PLAN_ORDER = (SupportPlan.STANDARD, SupportPlan.PROFESIONAL, SupportPlan.FULL)
 RESPONSE_TIMES_WINDOW = timedelta(days=90)
 
 
@@ -200,43 +199,7 @@ def staff_client_tickets(repos: Repositories, identity: Identity, client_id: str
     return [summary(t) for t in repos.tickets.tickets_of(client_id, status)]
 
 
-# --- the plan in force ----------------------------------------------------------------------------------
-
-
-def plan_in_force(repos: Repositories, client_id: str) -> SupportPlan:
-    """The best support plan among the account's active support services (Standard, included with every
-    service, when there is none): one Query of its services, one BatchGetItem of their products."""
-    active = [s for s in repos.services.list_services(client_id) if s.status == "active"]
-    products = batch_get(Product.key(pid) for pid in {s.product_id for s in active})
-    plans = {p.support_plan for p in products.values() if isinstance(p, Product) and p.support_plan}
-    return max((SupportPlan(p) for p in plans if p in SupportPlan.__members__.values()),
-               key=PLAN_ORDER.index, default=SupportPlan.STANDARD)
-
-
 # --- opening ---------------------------------------------------------------------------------------------
-
-
-def new_ticket(*, ticket_id: str, client_id: str, subject: str, sla_class: SlaClass, priority: Priority,
-               plan: SupportPlan, service: Service | None, client: Client | None, opened_by: str, role: str,
-               contact_id: str | None, channel: str, now: datetime, closed_days: frozenset[date],
-               policy: TicketPolicy) -> tuple[Ticket, str | None]:
-    """A ticket whose first-response and resolution clocks start now (not written)."""
-    stamp = to_storage(now)
-    ticket = Ticket(
-        *Ticket.key(ticket_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"TICKET#{ticket_id}", ticket_id=ticket_id,
-        client_id=client_id, opened_by=opened_by, opened_by_role=role, opened_by_contact_id=contact_id,
-        subject=subject, sla_class=sla_class.value, priority=priority.value, requested_priority=priority.value,
-        plan=plan.value, contract_around_the_clock=bool(client and client.contract_around_the_clock),
-        service_id=service.service_id if service else None,
-        production=bool(service is not None and service.production), channel=channel, status="open",
-        created_at=stamp, updated_at=stamp, last_client_message_at=stamp, message_count=1, pauses=[], history=[])
-    message = clocks.set_priority(ticket, priority)
-    clocks.start_response(ticket, "first_response", now)
-    clocks.start_resolution(ticket, now)
-    clocks.refresh(ticket, closed_days, policy)
-    clocks.note(ticket, now, opened_by, "opened", message)
-    clocks.schedule(ticket)
-    return ticket, message
 
 
 def _message(ticket: Ticket, now: datetime, role: str, author: str, name: str | None, body: str,
@@ -267,10 +230,10 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
     service = found.get(Service.key(body.service_id)) if body.service_id else None
     if body.service_id and (not isinstance(service, Service) or service.client_id != client_id):
         raise InvalidInput("No existe ese servicio en la cuenta.", code="service_not_found", field="service_id")
-    plan = plan_in_force(repos, client_id)
+    plan = plan_in_force(repos.services, client_id)
     ticket_id = id_at(now)
     role = "staff" if identity.is_staff else identity.role.value
-    ticket, _ = new_ticket(
+    ticket, _ = clocks.new_ticket(
         ticket_id=ticket_id, client_id=client_id, subject=body.subject, sla_class=body.sla_class,
         priority=body.priority, plan=plan, service=service, client=client, opened_by=identity.subject, role=role,
         contact_id=identity.contact_id, channel=getattr(body, "channel", "panel"), now=now,
@@ -306,10 +269,10 @@ def client_reply(repos: Repositories, clock: Clock, policy: TicketPolicy, store:
     closed_days = repos.tickets.closed_day_set()
     uow = UnitOfWork()
     if ticket.status == "closed" and now - from_storage(ticket.closed_at) > timedelta(days=policy.reopen_days):
-        follow, _ = new_ticket(
+        follow, _ = clocks.new_ticket(
             ticket_id=id_at(now), client_id=ticket.client_id, subject=ticket.subject[:190],
             sla_class=SlaClass(ticket.sla_class), priority=Priority(ticket.requested_priority),
-            plan=plan_in_force(repos, ticket.client_id), service=None, client=None, opened_by=identity.subject,
+            plan=plan_in_force(repos.services, ticket.client_id), service=None, client=None, opened_by=identity.subject,
             role=identity.role.value, contact_id=identity.contact_id, channel="panel", now=now,
             closed_days=closed_days, policy=policy)
         follow.service_id, follow.production = ticket.service_id, ticket.production
@@ -345,7 +308,7 @@ def _client_message(repos: Repositories, ticket: Ticket, now: datetime, closed_d
         paused = clocks.resume(ticket, now)
         if reopened:
             ticket.closed_at = ticket.closed_by = None
-            ticket.plan = plan_in_force(repos, ticket.client_id).value
+            ticket.plan = plan_in_force(repos.services, ticket.client_id).value
             clocks.note(ticket, now, by, "reopened", "El cliente respondió: el ticket se reabre.")
         elif paused:
             clocks.note(ticket, now, by, "resumed", f"El cliente respondió tras {paused // 60} minutos de espera.")

@@ -57,3 +57,8 @@ def mail(stack):
 def settle_queued(stack):
     """Run the settlement worker on what the payment webhooks queued."""
     return _consume(stack, "PaymentsQueue", "PaymentSettlementFunction", drain=True)
+
+
+def ticket_events(stack):
+    """Run the tickets worker on what the relay put on the tickets queue (upgrade requests, plan changes)."""
+    return _consume(stack, "TicketsQueue", "TicketsWorkerFunction", drain=True)

@@ -360,7 +360,8 @@ def test_the_client_sees_its_alerts_and_manages_its_own_subscription(api, stack,
     assert api.call("PATCH", "/me/alerts/settings", claims=contact,
                     body={"whatsapp_opt_in": True, "phone": "011 15 5555-0009"}).json()["phone"] == "+5491155550009"
     off = api.call("PATCH", "/me/alerts/settings", claims=holder, body={"preferences": {"billing": False}}).json()
-    assert {k["kind"]: k["enabled"] for k in off["kinds"]} == {"billing": False, "services": True, "quotes": True}
+    assert {k["kind"]: k["enabled"] for k in off["kinds"]} == {"billing": False, "services": True, "quotes": True,
+                                                               "tickets": True}
 
     _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE),
              _envelope(EventType.SERVICE_ACTIVATED, client_id, {"product_name": "Hosting"}))

@@ -316,3 +316,41 @@ def test_closed_days_move_the_deadlines(api, clock, holder):
     assert api.call("DELETE", "/staff/closed-days/2026-12-01", claims=STAFF).status == 204
     assert from_storage(Tickets().get_ticket(ticket["ticket_id"]).response.due_at) == datetime(
         2026, 12, 2, 15, 0, tzinfo=UTC)
+
+
+def test_an_upgrade_request_becomes_a_ticket_for_the_account_executive_once(api, clock, holder, stack, aws):
+    from tests.integration.flows import relay, ticket_events
+
+    client_id = holder["custom:client_id"]
+    service = api.call("POST", f"/staff/clients/{client_id}/orders", claims=STAFF,
+                       body={"product_id": "soporte-standard", "billing_cycle": "monthly"}).json()["service"]
+    asked = api.call("POST", f"/services/{service['service_id']}/upgrade-requests", claims=holder,
+                     body={"message": "Necesito un plan a medida con más soporte."})
+    assert asked.status == 201, asked
+    relay(stack, aws)
+    ticket_events(stack)
+    relay(stack, aws)  # the same event again, as at-least-once delivery may bring it
+    ticket_events(stack)
+    (ticket,) = Tickets().tickets_of(client_id)
+    assert ticket.upgrade_request_id == asked.json()["request_id"] and ticket.opened_by_role == "system"
+    detail = api.call("GET", f"/me/tickets/{ticket.ticket_id}", claims=holder).json()
+    assert detail["messages"][0]["body"] == "Necesito un plan a medida con más soporte."
+
+
+def test_open_tickets_follow_a_new_support_plan_from_their_start(api, clock, holder, store, stack, aws):
+    from tests.integration.flows import relay, ticket_events
+
+    client_id = holder["custom:client_id"]
+    ticket = _open(api, holder)
+    assert ticket["plan"] == "standard"
+    clock.advance(minutes=30)
+    order = api.call("POST", f"/staff/clients/{client_id}/orders", claims=STAFF,
+                     body={"product_id": "soporte-profesional", "billing_cycle": "monthly"}).json()
+    pay(store, order["invoice"]["invoice_id"])
+    relay(stack, aws)
+    ticket_events(stack)
+    after = api.call("GET", f"/me/tickets/{ticket['ticket_id']}", claims=holder).json()
+    assert after["plan"] == "profesional"
+    # Recomputed from the ticket's start: 2 business hours from Monday 11:00 local.
+    assert _due(after, "first_response") == MONDAY_11 + timedelta(hours=2)
+    assert after["history"][-1]["what"] == "plan"

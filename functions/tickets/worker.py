@@ -1,0 +1,122 @@
+"""Events other capabilities publish that touch tickets (TicketsQueue, relayed from the outbox):
+- ``upgrade.requested``: a manual plan change becomes a ticket for the account executive (one per request:
+  the ticket's id is the event's, so a redelivery finds it written and does nothing);
+- a service that starts or stops (activated, plan changed, suspended, back, ended): when the account's
+  support plan in force changed, its open tickets follow it — their running deadlines recomputed from their
+  start under the new plan, and said in each ticket's history.
+No API models: the worker stays light.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from tickets import clocks
+from tickets.clocks import TicketPolicy
+from tickets.plans import plan_in_force
+
+from shared.batch import process_sqs
+from shared.clock import Clock, SystemClock, to_storage
+from shared.dal.services import Services
+from shared.dal.tickets import Ticket, TicketMessage, Tickets
+from shared.dal.unit_of_work import UnitOfWork
+from shared.errors import ConcurrentModification, Conflict
+from shared.events import EventType
+from shared.ids import is_valid_id
+from shared.sla import Priority, SlaClass, SupportPlan
+
+logger = Logger()
+clock = SystemClock()
+tickets, services = Tickets(), Services()
+PLAN_LABELS_ES = {"standard": "Standard", "profesional": "Profesional", "full": "Full"}
+
+
+class AlreadyOpened(Conflict):
+    code = "ticket_exists"
+
+
+def open_for_request(envelope: dict, now: datetime, policy: TicketPolicy) -> str:
+    payload, client_id = envelope["payload"], envelope["client_id"]
+    ticket_id = envelope["id"]
+    if not is_valid_id(ticket_id) or not client_id:
+        return "ignored"
+    target = payload.get("target") or "un plan a medida"
+    ticket, _ = clocks.new_ticket(
+        ticket_id=ticket_id, client_id=client_id, subject=f"Pedido de cambio de plan: {payload.get('product')} → "
+        f"{target}"[:200], sla_class=SlaClass.ADVICE, priority=Priority.P3,
+        plan=plan_in_force(services, client_id), service=None, client=None, opened_by="system", role="system",
+        contact_id=None, channel="panel", now=now, closed_days=tickets.closed_day_set(), policy=policy)
+    ticket.service_id, ticket.assignee = payload.get("service_id"), payload.get("account_executive")
+    ticket.upgrade_request_id = payload.get("request_id")
+    message = TicketMessage(*TicketMessage.key(ticket_id, ticket_id), ticket_id=ticket_id, message_id=ticket_id,
+                            author_role="client", author="system", author_name=None, created_at=to_storage(now),
+                            body=payload.get("message") or "El cliente pidió un cambio de plan que requiere a su "
+                            "ejecutivo de cuenta.")
+    uow = UnitOfWork()
+    uow.create(ticket, error=AlreadyOpened())
+    uow.create(message)
+    uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role="system",
+                                  due_at=ticket.response.due_at)])
+    try:
+        uow.commit()
+    except AlreadyOpened:
+        return "duplicate"
+    return "opened"
+
+
+def follow_plan(client_id: str, now: datetime, policy: TicketPolicy) -> int:
+    """The account's open tickets under its plan in force; how many changed."""
+    plan = plan_in_force(services, client_id)
+    changed, closed_days = 0, None
+    for ticket in tickets.tickets_of(client_id):
+        if ticket.status == "closed" or ticket.plan == plan.value:
+            continue
+        closed_days = tickets.closed_day_set() if closed_days is None else closed_days
+        for attempt in range(2):
+            try:
+                _replan(ticket, plan, now, closed_days, policy)
+                changed += 1
+                break
+            except ConcurrentModification:
+                if attempt:
+                    raise  # the message comes back and the change is tried again
+                ticket = tickets.get_ticket(ticket.ticket_id)
+                if ticket.status == "closed" or ticket.plan == plan.value:
+                    break
+    return changed
+
+
+def _replan(ticket: Ticket, plan: SupportPlan, now: datetime, closed_days, policy: TicketPolicy) -> None:
+    before = ticket.plan
+    ticket.plan = plan.value
+    clocks.set_priority(ticket, Priority(ticket.requested_priority))
+    clocks.retarget(ticket)
+    clocks.refresh(ticket, closed_days, policy)
+    clocks.note(ticket, now, "system", "plan", f"El plan de soporte cambió de {PLAN_LABELS_ES[before]} a "
+                f"{PLAN_LABELS_ES[plan.value]}: los plazos abiertos se recalculan desde su inicio.")
+    ticket.updated_at = to_storage(now)
+    clocks.schedule(ticket)
+    with UnitOfWork() as uow:
+        uow.save(ticket)
+
+
+def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
+    now = clock.now()
+    if envelope.get("type") == EventType.UPGRADE_REQUESTED:
+        return open_for_request(envelope, now, policy)
+    client_id = envelope.get("client_id")
+    if not client_id or not is_valid_id(client_id):
+        return "ignored"
+    return f"replanned:{follow_plan(client_id, now, policy)}"
+
+
+def _record(record: SQSRecord) -> None:
+    outcome = handle(json.loads(record.body), clock, TicketPolicy.from_env())
+    logger.info("ticket event", extra={"message_id": record.message_id, "outcome": outcome})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: Any) -> dict:
+    return process_sqs(event, _record, context)
