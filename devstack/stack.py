@@ -42,6 +42,11 @@ LOCAL_WHM_TOKEN = "local-whm-api-token"
 LOCAL_WHATSAPP_SECRETS = {"access_token": "local-whatsapp-token", "app_secret": "local-whatsapp-app-secret",
                           "verify_token": "local-whatsapp-verify-token"}
 LOCAL_WHATSAPP_PHONE_NUMBER_ID = "100200300400"
+# Staff on call, for staff alerts (SLA warnings and breaches of tickets, failed activations, accepted quotes):
+# one made-up number, so that make dev's fake WhatsApp shows them. A template parameter like any other, so
+# make dev ARGS="--param OpsWhatsAppNumbers=" turns them off (or names other numbers).
+LOCAL_OPS_WHATSAPP_NUMBERS = "+5491140000000"
+LOCAL_PARAMETERS = {"OpsWhatsAppNumbers": LOCAL_OPS_WHATSAPP_NUMBERS}
 
 SWAGGER_HTML = """<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><title>Paneldecliente API</title>
@@ -62,7 +67,8 @@ class LocalStack:
         self.host, self.port = host, port
         self.aws = EmbeddedAws(host, aws_port)
         self.with_seed, self.with_schedules = seed, schedules
-        self.parameters = dict(parameters or {})  # template parameters (make dev ARGS="--param Name=Value")
+        # Template parameters: the local defaults, then make dev ARGS="--param Name=Value" (which win).
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.demo_users = []
         self.pollers = []
 
