@@ -118,7 +118,8 @@ def staff_queue(status: Annotated[TicketStatus | None, Query()] = None,
 
 @app.get("/staff/tickets/stats", tags=STAFF_TAGS, summary="Tiempos de primera respuesta, cumplimiento e "
          "incumplimientos del SLA", security=SECURED, responses=answers())
-def staff_stats(since: Annotated[date, Query(alias="from")], until: Annotated[date, Query(alias="to")]) -> StatsOut:
+def staff_stats(since: Annotated[date | None, Query(alias="from")] = None,
+                until: Annotated[date | None, Query(alias="to")] = None) -> StatsOut:
     return logic.stats(repos, current_identity(app), since, until)
 
 

@@ -275,7 +275,6 @@ def new_ticket(*, ticket_id: str, client_id: str, subject: str, sla_class: SlaCl
     return ticket, message
 
 
-
 # --- events and closing -----------------------------------------------------------------------------------
 
 

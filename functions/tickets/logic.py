@@ -196,7 +196,10 @@ def staff_queue(repos: Repositories, identity: Identity, status: str | None, sla
 def staff_client_tickets(repos: Repositories, identity: Identity, client_id: str,
                          status: str | None) -> list[TicketSummary]:
     require_staff(identity)
-    return [summary(t) for t in repos.tickets.tickets_of(client_id, status)]
+    found = repos.tickets.tickets_of(client_id, status)
+    if not found:
+        repos.accounts.get_client(client_id)  # an unknown client is the one 404, not an empty list
+    return [summary(t) for t in found]
 
 
 # --- opening ---------------------------------------------------------------------------------------------
@@ -556,10 +559,13 @@ def delete_closed_day(repos: Repositories, identity: Identity, day: str) -> None
 
 
 def _day(text: str) -> date:
+    """The path's day; anything but a YYYY-MM-DD date names no day at all (the one 404, as an unknown id)."""
     try:
-        return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
+        if len(text) != 10:  # fromisoformat also reads "20261201"
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput("La fecha debe tener el formato AAAA-MM-DD.", code="invalid_day", field="day") from None
+        raise not_found() from None
 
 
 # --- figures ---------------------------------------------------------------------------------------------
@@ -592,8 +598,11 @@ def _percentile(values: list[int], share: float) -> float:
 MAX_REPORT_DAYS = 366
 
 
-def stats(repos: Repositories, identity: Identity, since: date, until: date) -> StatsOut:
-    require_staff(identity)
+def stats(repos: Repositories, identity: Identity, since: date | None, until: date | None) -> StatsOut:
+    require_staff(identity)  # before the query's checks: an anonymous caller learns nothing of the route
+    if since is None or until is None:
+        raise InvalidInput("Indique el período con 'from' y 'to' (AAAA-MM-DD).", code="period_required",
+                           field="from" if since is None else "to")
     if until < since or (until - since).days > MAX_REPORT_DAYS:
         raise InvalidInput(f"El período va de 'from' a 'to', de hasta {MAX_REPORT_DAYS} días.", code="invalid_period",
                            field="to")
