@@ -429,14 +429,16 @@ def staff_reply(repos: Repositories, clock: Clock, policy: TicketPolicy, store: 
 
 def staff_note(repos: Repositories, clock: Clock, identity: Identity, ticket_id: str, body: NoteIn) -> NoteOut:
     require_staff(identity)
-    ticket = repos.tickets.get_ticket(ticket_id, consistent=False)
+    if not is_valid_id(ticket_id):
+        raise not_found()
     now = clock.now()
     note_id = id_at(now)
-    note = TicketNote(*TicketNote.key(ticket.ticket_id, note_id), ticket_id=ticket.ticket_id, note_id=note_id,
+    # The ticket is not read: the transaction's check that it exists is the only round trip it needs.
+    note = TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id,
                       author=identity.subject, body=body.body, created_at=to_storage(now))
     with UnitOfWork() as uow:
         uow.create(note)
-        uow.check(Ticket, *Ticket.key(ticket.ticket_id), Ticket.pk.exists(), error=not_found())
+        uow.check(Ticket, *Ticket.key(ticket_id), Ticket.pk.exists(), error=not_found())
     return NoteOut(note_id=note_id, author=note.author, body=note.body, created_at=now)
 
 
