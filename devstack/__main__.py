@@ -44,6 +44,8 @@ Paneldecliente local stack
              curl -X POST {url}/local/payments -d '{{"invoice_id": "<id>"}}'   (add "provider": "stripe")
   WhatsApp   Cloud API faked at {stack.whatsapp.url}; what it "sent": curl {url}/local/whatsapp
              make it answer an error code: curl -X POST {url}/local/whatsapp/errors -d '{{"code": 131026}}'
+             staff on call (OpsWhatsAppNumbers): {stack.stack.parameters.get("OpsWhatsAppNumbers") or "-"}
+  Clock      move it (renewals, SLA deadlines): curl -X POST {url}/local/clock -d '{{"advance": "PT2H"}}'
 """)
     if stack.demo_users:
         print("Demo users - get an ID token and call the API with it:")

@@ -60,9 +60,17 @@ def open_my_ticket(body: OpenTicket) -> tuple[TicketOut, int]:
     return logic.open_ticket(repos, clock, TicketPolicy.from_env(), current_identity(app), body), 201
 
 
-@app.get("/me/tickets", tags=TAGS, summary="Mis tickets", security=SECURED, responses=answers())
-def list_my_tickets(status: Annotated[TicketStatus | None, Query()] = None) -> list[TicketSummary]:
-    return logic.my_tickets(repos, current_identity(app), status)
+# Ticket ids are ULIDs: they sort by time, so the last id of a page is the cursor of the next one.
+TICKET_ID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+
+
+@app.get("/me/tickets", tags=TAGS, summary="Mis tickets (de a páginas, los más nuevos primero)", security=SECURED,
+         description="La página siguiente se pide con `before` = el id del último ticket recibido.",
+         responses=answers())
+def list_my_tickets(status: Annotated[TicketStatus | None, Query()] = None,
+                    limit: Annotated[int, Query(ge=1, le=200)] = logic.PAGE_SIZE,
+                    before: Annotated[str | None, Query(pattern=TICKET_ID)] = None) -> list[TicketSummary]:
+    return logic.my_tickets(repos, current_identity(app), status, limit, before)
 
 
 @app.get("/me/tickets/<ticket_id>", tags=TAGS, summary="Un ticket con su conversación y sus plazos",
@@ -112,8 +120,9 @@ def my_response_times() -> ResponseTimesOut:
 def staff_queue(status: Annotated[TicketStatus | None, Query()] = None,
                 sla_class: Annotated[SlaClass | None, Query()] = None,
                 plan: Annotated[Plan | None, Query()] = None,
-                assignee: Annotated[str | None, Query(max_length=200)] = None) -> list[TicketSummary]:
-    return logic.staff_queue(repos, current_identity(app), status, sla_class, plan, assignee)
+                assignee: Annotated[str | None, Query(max_length=200)] = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = logic.QUEUE_SIZE) -> list[TicketSummary]:
+    return logic.staff_queue(repos, current_identity(app), status, sla_class, plan, assignee, limit)
 
 
 @app.get("/staff/tickets/stats", tags=STAFF_TAGS, summary="Tiempos de primera respuesta, cumplimiento e "
@@ -177,8 +186,10 @@ def staff_open_ticket(client_id: str, body: StaffOpenTicket) -> tuple[TicketOut,
 @app.get("/staff/clients/<client_id>/tickets", tags=STAFF_TAGS, summary="Tickets de un cliente (también cerrados)",
          security=SECURED, responses=answers())
 def staff_client_tickets(client_id: str,
-                         status: Annotated[TicketStatus | None, Query()] = None) -> list[TicketSummary]:
-    return logic.staff_client_tickets(repos, current_identity(app), client_id, status)
+                         status: Annotated[TicketStatus | None, Query()] = None,
+                         limit: Annotated[int, Query(ge=1, le=200)] = logic.PAGE_SIZE,
+                         before: Annotated[str | None, Query(pattern=TICKET_ID)] = None) -> list[TicketSummary]:
+    return logic.staff_client_tickets(repos, current_identity(app), client_id, status, limit, before)
 
 
 @app.get("/staff/closed-days", tags=STAFF_TAGS, summary="Días sin atención (además de feriados y fines de semana)",

@@ -162,10 +162,16 @@ def _client_ticket(repos: Repositories, identity: Identity, ticket_id: str):
     return ticket, messages
 
 
-def my_tickets(repos: Repositories, identity: Identity, status: str | None) -> list[TicketSummary]:
+PAGE_SIZE = 50  # a client's list, a page at a time (WHMCS shows 10-100)
+QUEUE_SIZE = 200  # the staff queue's most urgent tickets
+
+
+def my_tickets(repos: Repositories, identity: Identity, status: str | None, limit: int = PAGE_SIZE,
+               before: str | None = None) -> list[TicketSummary]:
+    """A page of the account's tickets, newest first; the next page is ``before=<the last one's id>``."""
     client_id = require_account(identity)
     authorize(identity, client_id, Permission.TICKETS, repos.accounts.contact_permissions)
-    return [summary(t) for t in repos.tickets.tickets_of(client_id, status)]
+    return [summary(t) for t in repos.tickets.tickets_of(client_id, status, limit=limit, before=before)]
 
 
 def my_ticket(repos: Repositories, clock: Clock, identity: Identity, ticket_id: str) -> TicketOut:
@@ -182,21 +188,22 @@ def staff_ticket(repos: Repositories, clock: Clock, identity: Identity, ticket_i
 
 
 def staff_queue(repos: Repositories, identity: Identity, status: str | None, sla_class: str | None,
-                plan: str | None, assignee: str | None) -> list[TicketSummary]:
-    """Every ticket not closed, the nearest deadline first (a breached one is the nearest), ties by plan (Full,
-    Profesional, Standard: the help centre's priority of premium plans)."""
+                plan: str | None, assignee: str | None, limit: int = QUEUE_SIZE) -> list[TicketSummary]:
+    """The tickets not closed, the nearest deadline first (a breached one is the nearest), ties by plan (Full,
+    Profesional, Standard: the help centre's priority of premium plans); the first ``limit`` of them, so the
+    answer stays far from Lambda's 6 MB even with thousands open (the ones after are not urgent yet)."""
     require_staff(identity)
     found = [t for t in repos.tickets.open_tickets()
              if (status is None or t.status == status) and (sla_class is None or t.sla_class == sla_class)
              and (plan is None or t.plan == plan) and (assignee is None or t.assignee == assignee)]
     found.sort(key=lambda t: (clocks.next_deadline(t) or "~", clocks.PLAN_RANK[SupportPlan(t.plan)], t.created_at))
-    return [summary(t) for t in found]
+    return [summary(t) for t in found[:limit]]
 
 
-def staff_client_tickets(repos: Repositories, identity: Identity, client_id: str,
-                         status: str | None) -> list[TicketSummary]:
+def staff_client_tickets(repos: Repositories, identity: Identity, client_id: str, status: str | None,
+                         limit: int = PAGE_SIZE, before: str | None = None) -> list[TicketSummary]:
     require_staff(identity)
-    found = repos.tickets.tickets_of(client_id, status)
+    found = repos.tickets.tickets_of(client_id, status, limit=limit, before=before)
     if not found:
         repos.accounts.get_client(client_id)  # an unknown client is the one 404, not an empty list
     return [summary(t) for t in found]

@@ -9,6 +9,7 @@ one-minute sweep queries (docs/data-model.md).
 """
 
 from datetime import date
+from itertools import islice
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
 
@@ -175,13 +176,19 @@ class Tickets:
         return (ticket, [i for i in items if isinstance(i, TicketMessage)],
                 [i for i in items if isinstance(i, TicketNote)])
 
-    def tickets_of(self, client_id: str, status: str | None = None) -> list[Ticket]:
-        """A client's tickets, newest first (by_owner; a status filter in the same Query)."""
-        if not is_valid_id(client_id):
+    def tickets_of(self, client_id: str, status: str | None = None, *, limit: int | None = None,
+                   before: str | None = None) -> list[Ticket]:
+        """A client's tickets, newest first (by_owner; a status filter in the same Query). ``before`` is a
+        ticket id: the page after it (ids sort by time, so the id is the cursor)."""
+        if not is_valid_id(client_id) or (before is not None and not is_valid_id(before)):
             return []
         condition = Ticket.status == status if status else None
-        return list(Ticket.by_owner.query(f"CLIENT#{client_id}", Ticket.gsi1sk.startswith("TICKET#"),
-                                          filter_condition=condition, scan_index_forward=False))
+        key = (Ticket.gsi1sk.between("TICKET#", f"TICKET#{before}") if before
+               else Ticket.gsi1sk.startswith("TICKET#"))
+        found = Ticket.by_owner.query(f"CLIENT#{client_id}", key, filter_condition=condition,
+                                      scan_index_forward=False, page_size=limit + 1 if limit else None)
+        page = (t for t in found if t.ticket_id != before)  # between is inclusive: the cursor itself is not news
+        return list(islice(page, limit)) if limit else list(page)
 
     def due_before(self, at: str) -> list[Ticket]:
         """The open tickets whose next SLA step is due by ``at`` (the sparse by_due index, every shard)."""

@@ -146,6 +146,35 @@ def test_the_sweep_warns_and_breaches_once_even_when_runs_overlap(api, clock, ho
     assert next(d for d in detail["deadlines"] if d["kind"] == "first_response")["breached_at"]
 
 
+def test_a_sweep_short_of_time_leaves_the_rest_due_for_the_next_run(api, clock, holder, monkeypatch):
+    first, second = _open(api, holder)["ticket_id"], _open(api, holder)["ticket_id"]
+    clock.set(datetime(2026, 12, 1, 15, 1, tzinfo=UTC))  # both first responses are past due
+    sweep = sys.modules["tickets.sla_sweep"]
+    monkeypatch.setattr(sweep, "RESERVE_MS", 10**9)  # whatever the invocation has left is too little
+    assert _sweep(api)["left_for_next_run"] == 2
+    assert _events("ticket.sla_breached", first) == [] == _events("ticket.sla_breached", second)
+    monkeypatch.setattr(sweep, "RESERVE_MS", 10_000)
+    done = _sweep(api)
+    assert (done["sla_breached"], done["left_for_next_run"]) == (2, 0)
+
+
+def test_a_clients_tickets_come_a_page_at_a_time_newest_first(api, clock, holder):
+    opened = []
+    for _ in range(3):
+        opened.append(_open(api, holder)["ticket_id"])
+        clock.advance(minutes=1)
+    page = [t["ticket_id"] for t in api.call("GET", "/me/tickets?limit=2", claims=holder).json()]
+    assert page == opened[:0:-1]
+    rest = api.call("GET", f"/me/tickets?limit=2&before={page[-1]}", claims=holder).json()
+    assert [t["ticket_id"] for t in rest] == [opened[0]]
+    staff = api.call("GET", f"/staff/clients/{holder['custom:client_id']}/tickets?limit=1", claims=STAFF).json()
+    assert [t["ticket_id"] for t in staff] == [opened[2]]
+    assert len(api.call("GET", "/staff/tickets?limit=1", claims=STAFF).json()) == 1
+    for bad in ("limit=0", "limit=201", "before=no-es-un-id"):
+        refused = api.call("GET", f"/me/tickets?{bad}", claims=holder)
+        assert refused.status == 422, (bad, refused)
+
+
 def test_waiting_on_the_client_stops_the_clocks_and_a_reply_starts_the_next_response(api, clock, holder):
     ticket_id = _open(api, holder)["ticket_id"]
     clock.advance(hours=1)  # Monday 12:00 local
