@@ -225,7 +225,7 @@ class Step:
     due_at: str | None = None
 
 
-def due_steps(ticket: Ticket, now: datetime) -> list[Step]:
+def due_steps(ticket: Ticket, now: datetime, closed_days: frozenset[date] = frozenset()) -> list[Step]:
     """What the sweep must do now, and records it on the ticket (so it is done once: the ticket's version
     check makes a concurrent run lose and find it done)."""
     if ticket.status == "closed":
@@ -241,7 +241,13 @@ def due_steps(ticket: Ticket, now: datetime) -> list[Step]:
             clock.warned_at = stamp
             steps.append(Step("sla_warning", clock.kind, clock.due_at))
     if ticket.status in AUTO_CLOSING and ticket.autoclose_at:
-        if ticket.autoclose_at <= stamp:
+        if ticket.autoclose_at <= stamp and ticket.autoclose_warn_at and not ticket.autoclose_warned_at:
+            # The warning's moment passed unseen (the sweep was down): the help centre closes only after a warning
+            # a business day before, so warn now and give the client that business day.
+            ticket.autoclose_warned_at = stamp
+            ticket.autoclose_at = to_storage(add_whole_business_days(now, 1, closed_days))
+            steps.append(Step("auto_close_warning", due_at=ticket.autoclose_at))
+        elif ticket.autoclose_at <= stamp:
             steps.append(Step("auto_close"))
         elif ticket.autoclose_warn_at and ticket.autoclose_warn_at <= stamp and not ticket.autoclose_warned_at:
             ticket.autoclose_warned_at = stamp

@@ -63,7 +63,7 @@ def step(ticket: Ticket, now: datetime, closed_days: frozenset, policy: TicketPo
     """Take what is due for one ticket, in one transaction; the names of what was done."""
     # Closed days added since the clocks started move their deadlines on before anything is decided.
     clocks.refresh(ticket, closed_days, policy)
-    steps = clocks.due_steps(ticket, now)
+    steps = clocks.due_steps(ticket, now, closed_days)
     uow = UnitOfWork()
     uow.save(ticket)
     events = []

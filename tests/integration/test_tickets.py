@@ -241,6 +241,20 @@ def test_an_idle_answered_ticket_is_warned_then_closed_and_a_late_reply_opens_a_
     assert follow["status"] == "open"
 
 
+def test_an_auto_close_whose_warning_was_missed_is_warned_first_and_closed_a_business_day_later(api, clock, holder):
+    ticket_id = _open(api, holder)["ticket_id"]
+    api.call("POST", f"/staff/tickets/{ticket_id}/replies", claims=STAFF, body={"body": "Listo, ya anda."})
+    clock.set(datetime(2026, 12, 9, 14, 0, tzinfo=UTC))  # past the close, no sweep saw the warning's moment
+    done = _sweep(api)
+    assert (done["auto_close_warning"], done["auto_close"]) == (1, 0)
+    assert api.call("GET", f"/me/tickets/{ticket_id}", claims=holder).json()["status"] == "answered"
+    clock.set(datetime(2026, 12, 10, 13, 59, tzinfo=UTC))  # Thursday 10:59 local: not yet a business day
+    assert _sweep(api)["auto_close"] == 0
+    clock.set(datetime(2026, 12, 10, 14, 0, tzinfo=UTC))
+    assert _sweep(api)["auto_close"] == 1
+    assert len(_events("ticket.auto_close_warning", ticket_id)) == 1
+
+
 def test_reclassifying_an_sla4_ticket_recomputes_its_deadline_from_the_start(api, clock, holder):
     ticket = _open(api, holder, sla_class="SLA4")
     # SLA 4: two business hours at most.
