@@ -8,6 +8,8 @@ import time
 from datetime import datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# is_valid_id as a regular expression, for query parameters the OpenAPI validation checks.
+ID_PATTERN = f"^[{_ALPHABET}]{{26}}$"
 
 
 def new_id(now_ms: int | None = None) -> str:

@@ -38,6 +38,7 @@ from shared.dal.accounts import Accounts
 from shared.dal.services import Services
 from shared.dal.tickets import Tickets
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
+from shared.ids import ID_PATTERN
 from shared.schemas import ServiceSummary
 from shared.sla import SlaClass
 
@@ -60,16 +61,13 @@ def open_my_ticket(body: OpenTicket) -> tuple[TicketOut, int]:
     return logic.open_ticket(repos, clock, TicketPolicy.from_env(), current_identity(app), body), 201
 
 
-# Ticket ids are ULIDs: they sort by time, so the last id of a page is the cursor of the next one.
-TICKET_ID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-
-
+# Ticket ids sort by time (shared.ids): the last id of a page is the cursor of the next one.
 @app.get("/me/tickets", tags=TAGS, summary="Mis tickets (de a páginas, los más nuevos primero)", security=SECURED,
          description="La página siguiente se pide con `before` = el id del último ticket recibido.",
          responses=answers())
 def list_my_tickets(status: Annotated[TicketStatus | None, Query()] = None,
                     limit: Annotated[int, Query(ge=1, le=200)] = logic.PAGE_SIZE,
-                    before: Annotated[str | None, Query(pattern=TICKET_ID)] = None) -> list[TicketSummary]:
+                    before: Annotated[str | None, Query(pattern=ID_PATTERN)] = None) -> list[TicketSummary]:
     return logic.my_tickets(repos, current_identity(app), status, limit, before)
 
 
@@ -188,7 +186,7 @@ def staff_open_ticket(client_id: str, body: StaffOpenTicket) -> tuple[TicketOut,
 def staff_client_tickets(client_id: str,
                          status: Annotated[TicketStatus | None, Query()] = None,
                          limit: Annotated[int, Query(ge=1, le=200)] = logic.PAGE_SIZE,
-                         before: Annotated[str | None, Query(pattern=TICKET_ID)] = None) -> list[TicketSummary]:
+                         before: Annotated[str | None, Query(pattern=ID_PATTERN)] = None) -> list[TicketSummary]:
     return logic.staff_client_tickets(repos, current_identity(app), client_id, status, limit, before)
 
 
