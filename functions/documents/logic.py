@@ -8,20 +8,18 @@ and the message comes back from the queue (its DLQ after five receipts).
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from documents import emails, invoice_documents
 from documents.invoice_documents import Issuer, Numbering
 
-from shared import outbound_email
-from shared.clock import Clock, from_storage, to_storage
+from shared import email_delivery, outbound_email
+from shared.clock import Clock
 from shared.dal.accounts import Accounts
 from shared.dal.billing import Billing
-from shared.dal.mail import SentEmail, SentEmails
+from shared.dal.mail import SentEmails
 from shared.dal.services import Services
-from shared.dal.table import save_one
-from shared.errors import ConcurrentModification, NotFound
+from shared.errors import NotFound
 from shared.events import EventType
 
 INVOICE_KINDS = {
@@ -33,7 +31,6 @@ INVOICE_KINDS = {
 }
 # The events after which the stored PDF no longer says what the invoice is: it is rendered again.
 RENDERED_AGAIN = ("invoice_paid", "invoice_overdue", "invoice_refunded")
-RECORD_DAYS = 400  # a SentEmail is kept past a year of redeliveries and audits, then TTL
 
 
 @dataclass
@@ -101,70 +98,30 @@ def _service_enabled(mailer: Mailer, envelope: dict, service_id: Any) -> list[st
                  service.client_id, ())
 
 
-# A claim older than this is a delivery that died between claiming and recording (the queue's visibility
-# timeout is 180 s): the next delivery takes it over.
-CLAIM_TIMEOUT = timedelta(minutes=5)
-
-
-def _claim(mailer: Mailer, record: SentEmail, now: datetime) -> bool:
-    """Take the right to send this email: a new `sending` record, or one left by a delivery that died. False if
-    it was sent, refused, or another delivery is sending it now."""
-    try:
-        save_one(record, SentEmail.pk.does_not_exist())
-        return True
-    except ConcurrentModification:
-        pass
-    found = mailer.sent.find(record.event_id, record.recipient)
-    if found is None or found.status != "sending" or from_storage(found.sent_at) > now - CLAIM_TIMEOUT:
-        return False
-    record.version = found.version  # take it over, once: a concurrent taker's version check fails
-    try:
-        save_one(record)
-        return True
-    except ConcurrentModification:
-        return False
-
-
 def _send(mailer: Mailer, envelope: dict, mail: emails.Mail, recipients: list[str], client_id: str,
           attachments: tuple) -> list[str]:
-    """Each recipient's email once: claimed (a `sending` SentEmail) before SES is called, then recorded `sent` or
-    `rejected`; a transient failure gives the claim back, and the message is retried."""
+    """Each recipient's email once (shared.email_delivery); a transient failure of one is raised after the
+    others were sent, and the message is retried for the rest."""
     # Our own settings first, outside the per-recipient handling: a bad sender is ours to fix (the message goes
     # back to the queue, then its DLQ), never a recipient's permanent rejection.
     domain = outbound_email.parse_address("From", mailer.sender).domain
+    courier = email_delivery.Courier(mailer.sent, mailer.sesv2, mailer.clock)
     done = []
     transient: outbound_email.TransientEmailFailure | None = None
     for recipient in recipients:
-        now = mailer.clock.now()
-        record = SentEmail(*SentEmail.key(envelope["id"], recipient), event_id=envelope["id"], recipient=recipient,
-                           client_id=client_id, kind=mail.kind, subject=mail.subject, status="sending",
-                           sent_at=to_storage(now), gsi1pk=f"CLIENT#{client_id}",
-                           gsi1sk=f"EMAIL#{to_storage(now)}#{envelope['id']}", expires_at=_ttl(now))
-        if not _claim(mailer, record, now):
-            continue
         email = outbound_email.OutgoingEmail(
             sender=mailer.sender, to=(recipient,), subject=mail.subject, text=mail.text, html=mail.html,
             attachments=attachments, headers=(("X-Paneldecliente-Event", envelope["id"]),),
         )
         try:
-            record.ses_message_id = outbound_email.send(
-                mailer.sesv2, email, recipient, message_id_domain=domain,
-                message_id=outbound_email.recipient_message_id(envelope["id"], recipient), now=now)
-            record.status = "sent"
+            status = email_delivery.send_once(
+                courier, email, event_id=envelope["id"], kind=mail.kind, client_id=client_id,
+                message_id=outbound_email.recipient_message_id(envelope["id"], recipient), message_id_domain=domain)
         except outbound_email.TransientEmailFailure as error:
             transient = error  # the others are still sent; this one is retried with the message
-            record.delete()  # its claim given back (version-checked: it is still ours)
             continue
-        except outbound_email.PermanentEmailFailure as error:
-            record.status, record.error = "rejected", f"{error.code}: {error}"[:500]
-        save_one(record)  # ours (version-checked); a failure here leaves the claim, taken over after its timeout
-        done.append(f"{mail.kind} {recipient}" + ("" if record.status == "sent" else " (rechazado)"))
+        if status is not None:
+            done.append(f"{mail.kind} {recipient}" + ("" if status == "sent" else " (rechazado)"))
     if transient is not None:
         raise transient
     return done
-
-
-def _ttl(now: datetime) -> datetime:
-    return now + timedelta(days=RECORD_DAYS)
-
-
