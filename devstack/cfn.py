@@ -146,6 +146,7 @@ SUPPORTED = {
     "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::S3::Bucket",
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup", "AWS::Serverless::Api",
     "AWS::SecretsManager::Secret", "AWS::SES::EmailIdentity", "AWS::SES::ConfigurationSet",
+    "AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule",
 }
 
 
@@ -202,6 +203,25 @@ class Resolver:
             return [self.resolve(v) for v in value]
         return value
 
+    def condition(self, name: str) -> bool:
+        """A template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) on the stack's values."""
+        return self._truth(self.template.get("Conditions", {})[name])
+
+    def _truth(self, value: Any) -> bool:
+        (key, arg), = value.items()
+        if key == "Fn::Equals":
+            left, right = (self.resolve(a) for a in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise ValueError(f"unsupported condition function {key}")
+
     def _sub(self, name: str, extra: dict[str, Any]) -> str:
         if name in extra:
             return str(extra[name])
@@ -233,6 +253,8 @@ def provision(session: Any, *, stack_name: str = "paneldecliente-local", templat
         if not progressed:
             raise RuntimeError(f"cannot resolve references of {sorted(pending)}")
     for name, output in template.get("Outputs", {}).items():
+        if "Condition" in output and not resolver.condition(output["Condition"]):
+            continue
         try:
             stack.outputs[name] = resolver.resolve(output["Value"])
         except Unresolved:
@@ -243,6 +265,9 @@ def provision(session: Any, *, stack_name: str = "paneldecliente-local", templat
 def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]) -> None:
     kind = resource["Type"]
     stack = r.stack
+    if "Condition" in resource and not r.condition(resource["Condition"]):
+        stack.skipped[logical_id] = f"{kind} (condition {resource['Condition']} is false)"
+        return
     if kind == "AWS::Serverless::Function":
         _function(r, logical_id, resource)
         return
@@ -333,8 +358,42 @@ def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]
                                          "SuppressionOptions", "TrackingOptions", "VdmOptions") if k in props}
         session.client("sesv2").create_configuration_set(ConfigurationSetName=name, **options)
         stack.refs[logical_id] = name
+    elif kind == "AWS::SES::ReceiptRuleSet":
+        name = props.get("RuleSetName") or physical
+        ses = session.client("ses")
+        ses.create_receipt_rule_set(RuleSetName=name)
+        # What `make activate-mail` does after a real deploy: the local stack receives with it at once.
+        ses.set_active_receipt_rule_set(RuleSetName=name)
+        stack.refs[logical_id] = name
+    elif kind == "AWS::SES::ReceiptRule":
+        for action in props["Rule"].get("Actions") or []:
+            if "LambdaAction" in action:
+                _register_with_lambda(session, action["LambdaAction"]["FunctionArn"])
+        session.client("ses").create_receipt_rule(RuleSetName=props["RuleSetName"], Rule=props["Rule"])
+        stack.refs[logical_id] = props["Rule"]["Name"]
     elif kind == "AWS::Serverless::Api":
         stack.refs[logical_id] = "localapi"
+
+
+def _register_with_lambda(session: Any, function_arn: str) -> None:
+    """moto's SES accepts a rule's Lambda action only for a function its Lambda knows: a placeholder is
+    registered under the name (the local runtime, not moto, runs the real handler; devstack/mail_receiving.py)."""
+    import io
+    import zipfile
+
+    iam, name = session.client("iam"), function_arn.rsplit(":", 1)[-1]
+    try:
+        role = iam.get_role(RoleName="local-receipt-rule-target")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]}
+        role = iam.create_role(RoleName="local-receipt-rule-target",
+                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("placeholder.py", "def handler(event, context):\n    raise RuntimeError('run locally')\n")
+    session.client("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                                             Handler="placeholder.handler", Code={"ZipFile": code.getvalue()})
 
 
 def create_email_identity(sesv2: Any, identity: str, configuration_set: str | None = None) -> str:
@@ -368,3 +427,5 @@ def _function(r: Resolver, logical_id: str, resource: dict[str, Any]) -> None:
         memory_size=int(props.get("MemorySize", glob.get("MemorySize", 128))),
     )
     r.stack.refs[logical_id] = f"{r.stack.name}-{logical_id}"
+    r.stack.attrs[logical_id] = {
+        "Arn": f"arn:aws:lambda:{r.stack.region}:{ACCOUNT_ID}:function:{r.stack.name}-{logical_id}"}

@@ -72,3 +72,6 @@ SLA_WARNING_LEAD_PERCENT = "SLA_WARNING_LEAD_PERCENT"  # a warning this share of
 AUTOCLOSE_BUSINESS_DAYS = "AUTOCLOSE_BUSINESS_DAYS"  # an answered ticket with no client reply closes after
 REOPEN_DAYS = "REOPEN_DAYS"  # a client reply this many days after closing reopens; later, a new ticket
 TICKETS_QUEUE_URL = "TICKETS_QUEUE_URL"  # events that open or recompute tickets (upgrade requests, plan changes)
+# Email to support (functions/tickets/ses_inbound.py, docs/email-channel.md): the domain SES receives mail for and
+# tickets' emails are sent from ("Soporte <tickets@<domain>>", Reply-To tickets+<ticket>@<domain>).
+SUPPORT_MAIL_DOMAIN = "SUPPORT_MAIL_DOMAIN"

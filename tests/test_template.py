@@ -149,6 +149,9 @@ def test_queues_have_dead_letter_queues_and_schedules_target_functions():
     dead_letter_targets = {
         q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         for q in queues.values() if "RedrivePolicy" in q["Properties"]
+    } | {  # a function invoked asynchronously (SES) sends what its retries could not handle to its own DLQ
+        f["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+        for f in FUNCTIONS.values() if "DeadLetterQueue" in f["Properties"]
     }
     sources = [k for k in queues if k not in dead_letter_targets and not k.endswith("FailureQueue")]
     assert sources and all("RedrivePolicy" in queues[k]["Properties"] for k in sources)
@@ -224,3 +227,22 @@ def test_staff_rights_outlive_removal_from_the_group_by_five_minutes_at_most():
     assert len(clients) == 2  # the web client, and the backend's password check (its tokens are dropped)
     for client in clients:
         assert client["TokenValidityUnits"]["IdToken"] == "minutes" and client["IdTokenValidity"] <= 5
+
+
+def test_support_mail_is_stored_where_the_inbound_function_reads_it():
+    from tickets.email_intake import INBOUND_MAIL_PREFIX
+
+    rule = RESOURCES["SupportMailRule"]["Properties"]["Rule"]
+    store, invoke = rule["Actions"]
+    assert store["S3Action"]["ObjectKeyPrefix"] == INBOUND_MAIL_PREFIX
+    assert store["S3Action"]["BucketName"] == {"Ref": "AttachmentsBucket"}
+    assert invoke["LambdaAction"]["FunctionArn"] == {"Fn::GetAtt": ["InboundMailFunction", "Arn"]}
+    assert rule["ScanEnabled"] is True  # without it SES gives no spam or virus verdict and nothing is quarantined
+    handler = FUNCTIONS["InboundMailFunction"]["Properties"]
+    assert handler["Handler"] == "tickets.ses_inbound.lambda_handler"
+    assert handler["Environment"]["Variables"]["ATTACHMENTS_BUCKET"] == {"Ref": "AttachmentsBucket"}
+    reads = [s for s in handler["Policies"][0]["Statement"] if s["Action"] == ["s3:GetObject"]]
+    assert reads[0]["Resource"] == {"Fn::Sub": "${AttachmentsBucket.Arn}/" + INBOUND_MAIL_PREFIX + "*"}
+    # Everything SES needs exists only in the receiving region (a rule set elsewhere would be created in vain).
+    for name in ("SupportMailRuleSet", "SupportMailRule", "InboundMailInvokePermission"):
+        assert RESOURCES[name]["Condition"] == "ReceivesMail"

@@ -127,7 +127,7 @@ def _detail_fields(ticket: Ticket, messages: list[TicketMessage], now: datetime)
         deadlines=[_deadline_out(c) for c in (ticket.response, ticket.resolution) if c is not None],
         paused_minutes=_paused_minutes(ticket, now),
         messages=[MessageOut(message_id=m.message_id, author_role=m.author_role, author_name=m.author_name,
-                             body=m.body, created_at=from_storage(m.created_at),
+                             body=m.body, created_at=from_storage(m.created_at), channel=m.channel or "panel",
                              attachments=[AttachmentOut(attachment_id=a.attachment_id, filename=a.filename,
                                                         content_type=a.content_type, size=a.size)
                                           for a in m.attachments or []])
@@ -147,7 +147,9 @@ def staff_ticket_out(ticket: Ticket, messages: list[TicketMessage], notes: list[
                      now: datetime) -> StaffTicketOut:
     return StaffTicketOut(
         **_detail_fields(ticket, messages, now), opened_by=ticket.opened_by,
-        upgrade_request_id=ticket.upgrade_request_id,
+        upgrade_request_id=ticket.upgrade_request_id, requester_email=ticket.requester_email,
+        guest_email=ticket.guest_email, claimed_ticket_id=ticket.claimed_ticket_id,
+        originals=[m.message_id for m in messages if m.original_key],
         notes=[NoteOut(note_id=n.note_id, author=n.author, body=n.body, created_at=from_storage(n.created_at))
                for n in notes])
 
@@ -213,11 +215,13 @@ def staff_client_tickets(repos: Repositories, identity: Identity, client_id: str
 
 
 def _message(ticket: Ticket, now: datetime, role: str, author: str, name: str | None, body: str,
-             attached=()) -> TicketMessage:
+             attached=(), *, channel: str = "panel", email_message_id: str | None = None,
+             original_key: str | None = None) -> TicketMessage:
     message_id = id_at(now)
     return TicketMessage(*TicketMessage.key(ticket.ticket_id, message_id), ticket_id=ticket.ticket_id,
                          message_id=message_id, author_role=role, author=author, author_name=name, body=body,
-                         attachments=list(attached), created_at=to_storage(now))
+                         attachments=list(attached), created_at=to_storage(now), channel=channel,
+                         email_message_id=email_message_id, original_key=original_key)
 
 
 def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identity: Identity, body: OpenTicket,
@@ -248,6 +252,7 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
         priority=body.priority, plan=plan, service=service, client=client, opened_by=identity.subject, role=role,
         contact_id=identity.contact_id, channel=getattr(body, "channel", "panel"), now=now,
         closed_days=repos.tickets.closed_day_set(), policy=policy)
+    ticket.requester_email = (client.email if identity.is_staff or not identity.email else identity.email).lower()
     message = _message(ticket, now, "staff" if identity.is_staff else "client", identity.subject,
                        identity.email, body.body)
     uow = UnitOfWork()
@@ -276,34 +281,49 @@ def client_reply(repos: Repositories, clock: Clock, policy: TicketPolicy, store:
     if ticket.merged_into:
         raise TicketMerged()
     attached = files.collect(store.s3, store.bucket, ticket.ticket_id, body.attachment_ids)
+    filed, message, uow = file_client_message(
+        repos, policy, ticket, now, author=identity.subject, name=identity.email, role=identity.role.value,
+        contact_id=identity.contact_id, body=body.body, attached=attached)
+    uow.commit()
+    return ticket_out(filed, [*messages, message] if filed is ticket else [message], now)
+
+
+def file_client_message(repos: Repositories, policy: TicketPolicy, ticket: Ticket, now: datetime, *, author: str,
+                        name: str | None, role: str, contact_id: str | None, body: str, attached=(),
+                        channel: str = "panel", email_message_id: str | None = None,
+                        original_key: str | None = None) -> tuple[Ticket, TicketMessage, UnitOfWork]:
+    """A client's message into its ticket (the panel's reply, or an email's), in a unit of work the caller
+    commits (with what else it writes). A ticket closed more than ReopenDays ago is not reopened: the message
+    opens a new ticket that follows it, and that one is returned."""
     closed_days = repos.tickets.closed_day_set()
     uow = UnitOfWork()
+    extra = dict(channel=channel, email_message_id=email_message_id, original_key=original_key)
     if ticket.status == "closed" and now - from_storage(ticket.closed_at) > timedelta(days=policy.reopen_days):
         follow, _ = clocks.new_ticket(
             ticket_id=id_at(now), client_id=ticket.client_id, subject=ticket.subject[:190],
             sla_class=SlaClass(ticket.sla_class), priority=Priority(ticket.requested_priority),
-            plan=plan_in_force(repos.services, ticket.client_id), service=None, client=None, opened_by=identity.subject,
-            role=identity.role.value, contact_id=identity.contact_id, channel="panel", now=now,
-            closed_days=closed_days, policy=policy)
+            plan=plan_in_force(repos.services, ticket.client_id), service=None, client=None, opened_by=author,
+            role=role, contact_id=contact_id, channel=channel, now=now, closed_days=closed_days, policy=policy)
         follow.service_id, follow.production = ticket.service_id, ticket.production
         follow.contract_around_the_clock = ticket.contract_around_the_clock
         follow.follows_ticket_id = ticket.ticket_id
-        clocks.note(follow, now, identity.subject, "follows",
+        follow.guest_email, follow.requester_email = ticket.guest_email, ticket.requester_email
+        if ticket.client_id is None:
+            follow.gsi1pk = ticket.gsi1pk  # a guest's tickets stay listed under the guest's address
+        clocks.note(follow, now, author, "follows",
                     f"Respuesta al ticket {ticket.ticket_id}, cerrado hace más de {policy.reopen_days} días.")
-        message = _message(follow, now, "client", identity.subject, identity.email, body.body, attached)
+        message = _message(follow, now, "client", author, name, body, attached, **extra)
         uow.create(follow)
         uow.create(message)
         uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, follow, now, follows_ticket_id=ticket.ticket_id,
-                         due_at=follow.response.due_at)])
-        uow.commit()
-        return ticket_out(follow, [message], now)
-    message = _message(ticket, now, "client", identity.subject, identity.email, body.body, attached)
-    events = _client_message(repos, ticket, now, closed_days, policy, identity.subject)
+                                      due_at=follow.response.due_at)])
+        return follow, message, uow
+    message = _message(ticket, now, "client", author, name, body, attached, **extra)
+    events = _client_message(repos, ticket, now, closed_days, policy, author)
     uow.save(ticket)
     uow.create(message)
     uow.emit(events)
-    uow.commit()
-    return ticket_out(ticket, [*messages, message], now)
+    return ticket, message, uow
 
 
 def _client_message(repos: Repositories, ticket: Ticket, now: datetime, closed_days: frozenset[date],
@@ -425,7 +445,7 @@ def staff_reply(repos: Repositories, clock: Clock, policy: TicketPolicy, store: 
         clocks.start_autoclose(ticket, now, closed_days, policy)
         clocks.refresh(ticket, closed_days, policy)
         clocks.schedule(ticket)
-    events.insert(0, clocks.ticket_event(EventType.TICKET_ANSWERED, ticket, now,
+    events.insert(0, clocks.ticket_event(EventType.TICKET_ANSWERED, ticket, now, message_id=message.message_id,
                                          waiting_on_customer=body.waiting_on_customer))
     uow.save(ticket)
     uow.create(message)

@@ -103,6 +103,7 @@ class MessageOut(ApiModel):
     body: str
     attachments: list[AttachmentOut]
     created_at: datetime
+    channel: Channel = "panel"
 
 
 class NoteOut(ApiModel):
@@ -161,6 +162,12 @@ class StaffTicketOut(TicketOut):
     notes: list[NoteOut]
     opened_by: str
     upgrade_request_id: str | None
+    requester_email: str | None  # where the email copies of the replies go
+    guest_email: str | None  # a ticket with no account (sales by email)
+    # An email that quoted that ticket, from a sender who could not be verified as part of it, opened this one.
+    claimed_ticket_id: str | None
+    # Messages that arrived by email whose original (the raw message, headers and all) staff can download.
+    originals: list[str]
 
 
 class ResponseTime(ApiModel):

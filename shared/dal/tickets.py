@@ -12,6 +12,7 @@ from datetime import date
 from itertools import islice
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.exceptions import DoesNotExist
 
 from shared.dal.table import IntegerAttribute, TableItem, due_partitions, get_by_id
 from shared.ids import is_valid_id
@@ -63,6 +64,11 @@ class Ticket(TableItem, discriminator="Ticket"):
     ticket_id = UnicodeAttribute()
     client_id = UnicodeAttribute(null=True)
     guest_email = UnicodeAttribute(null=True)  # sales and pre-sales by email: no account yet
+    # Who is answered by email (the copy of each staff reply): the address that opened it, panel or email.
+    requester_email = UnicodeAttribute(null=True)
+    # An email quoted this ticket but its sender could not be verified as part of it: this new ticket was
+    # opened instead, and staff see which one it claimed (the client never does).
+    claimed_ticket_id = UnicodeAttribute(null=True)
     opened_by = UnicodeAttribute()  # the subject of who opened it (staff on behalf: staff's)
     opened_by_role = UnicodeAttribute()  # holder | contact | staff | system
     opened_by_contact_id = UnicodeAttribute(null=True)
@@ -112,6 +118,10 @@ class TicketMessage(TableItem, discriminator="TicketMessage"):
     body = UnicodeAttribute()
     attachments = ListAttribute(of=Attachment, default=list)
     created_at = UnicodeAttribute()
+    channel = UnicodeAttribute(default="panel")  # panel | email
+    # Email threading: the RFC 5322 Message-ID it arrived with, or the one its email copy went out with.
+    email_message_id = UnicodeAttribute(null=True)
+    original_key = UnicodeAttribute(null=True)  # the raw email in S3, kept for staff
 
     @staticmethod
     def key(ticket_id: str, message_id: str) -> tuple[str, str]:
@@ -130,6 +140,44 @@ class TicketNote(TableItem, discriminator="TicketNote"):
     @staticmethod
     def key(ticket_id: str, note_id: str) -> tuple[str, str]:
         return f"TICKET#{ticket_id}", f"NOTE#{note_id}"
+
+
+class InboundEmail(TableItem, discriminator="InboundEmail"):
+    """One received email, by its Message-ID: written in the transaction that files it, so SES's retries of
+    the same message (and a copy sent to two of our addresses) are one message. Quarantined ones wait here
+    for staff (by_owner ``INBOUND#quarantined``)."""
+
+    email_key = UnicodeAttribute()  # sha256 of the Message-ID (or of SES's id when the mail has none)
+    message_id = UnicodeAttribute(null=True)
+    ses_message_id = UnicodeAttribute()
+    raw_key = UnicodeAttribute()  # s3 key of the raw message
+    sender = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    # filed (into ticket_id) | quarantined | released | ignored (a loop, a bounce, an auto-reply with nothing to file)
+    outcome = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    ticket_id = UnicodeAttribute(null=True)
+    verdicts = MapAttribute(of=UnicodeAttribute, default=dict)  # spf, dkim, dmarc, spam, virus
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(email_key: str) -> tuple[str, str]:
+        return f"INBOUND#{email_key}", "INBOUND"
+
+
+class AcknowledgementWindow(TableItem, discriminator="AcknowledgementWindow"):
+    """How many acknowledgements one sender got in the current hour: a mail loop or a flood from one
+    address is not answered more than a few times (expires with its window)."""
+
+    sender = UnicodeAttribute()
+    window = UnicodeAttribute()  # YYYY-MM-DDTHH (UTC)
+    count = IntegerAttribute(default=0)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(sender: str, window: str) -> tuple[str, str]:
+        return f"ACKS#{sender}", f"WINDOW#{window}"
 
 
 class ClosedDay(TableItem, discriminator="ClosedDay"):
@@ -204,6 +252,22 @@ class Tickets:
         for partition in due_partitions(DUE_KIND):
             found.extend(Ticket.by_due.query(partition))
         return found
+
+    def find_inbound(self, email_key: str) -> InboundEmail | None:
+        try:
+            return InboundEmail.get(*InboundEmail.key(email_key), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def quarantined(self, limit: int = 100) -> list[InboundEmail]:
+        """Emails held for staff (spam or virus verdicts), newest first (by_owner)."""
+        return list(islice(InboundEmail.by_owner.query("INBOUND#quarantined", scan_index_forward=False), limit))
+
+    def acknowledgements(self, sender: str, window: str) -> AcknowledgementWindow | None:
+        try:
+            return AcknowledgementWindow.get(*AcknowledgementWindow.key(sender, window), consistent_read=True)
+        except DoesNotExist:
+            return None
 
     def closed_days(self) -> list[ClosedDay]:
         return list(ClosedDay.query(CLOSED_DAYS_PK, ClosedDay.sk.startswith("DAY#")))

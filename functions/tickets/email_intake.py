@@ -1,0 +1,390 @@
+"""An email to support becomes a ticket, or a message of the ticket it answers (docs/email-channel.md).
+
+Threading finds the ticket an email answers from, in order: our Message-IDs in its In-Reply-To/References
+(``<ticket.<ticket>.<message>@<support domain>>``), the plus address it was sent to
+(``tickets+<ticket>@<support domain>``, our Reply-To) and the ``[Ticket#<ticket>]`` token of our subjects.
+
+Spoof-safe: knowing a ticket's number is not enough to write into it (Zammad's hole). The email lands in the
+ticket only if SES's SPF, DKIM and DMARC verdicts do not fail and its sender is the ticket's requester, its
+guest, or a person of the ticket's account who may see tickets (the holder, a contact with ``tickets``).
+Otherwise it opens a new ticket that staff see linked (``claimed_ticket_id``) and the client never does.
+
+No loops and no noise: our own Message-IDs and our own domain's senders are dropped, bounces (mailer-daemons,
+delivery reports) are not filed, auto-replies are never acknowledged (into a ticket they are a staff note;
+alone they open nothing), spam and virus verdicts quarantine the email for staff. The InboundEmail record,
+keyed by the Message-ID, is written in the transaction that files the email: SES's retries are one message.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tickets import clocks
+from tickets.clocks import TicketPolicy
+from tickets.email_parsing import ParsedEmail
+from tickets.logic import Files, Repositories, _message, file_client_message
+from tickets.plans import plan_in_force
+
+from shared.auth import Permission
+from shared.clock import Clock, to_storage
+from shared.dal.accounts import Client, Contact, EmailMarker
+from shared.dal.table import batch_get
+from shared.dal.tickets import AcknowledgementWindow, Attachment, InboundEmail, Ticket, TicketNote
+from shared.dal.unit_of_work import UnitOfWork
+from shared.events import EventType
+from shared.ids import ID_PATTERN, id_at, is_valid_id
+from shared.sla import Priority, SlaClass
+
+_ID = ID_PATTERN.removeprefix("^").removesuffix("$")  # the id alone, to find inside a subject or a Message-ID
+SUBJECT_TOKEN = re.compile(rf"\[Ticket#({_ID})\]", re.IGNORECASE)
+OUR_MESSAGE_ID = re.compile(rf"<ticket\.({_ID})\.[A-Za-z0-9.]+@([^>\s]+)>", re.IGNORECASE)
+INBOUND_MAIL_PREFIX = "mail/inbound/"  # the receipt rule's S3 action's ObjectKeyPrefix (template.yaml)
+MAILBOX = "tickets"  # tickets@<support domain>, and tickets+<ticket>@ as each ticket's Reply-To
+ACKNOWLEDGEMENTS_PER_HOUR = 3  # per sender: more is a loop or a flood, not a person waiting
+MAX_BODY = 20_000  # the panel's limit for a message; the rest stays in the original
+ACKNOWLEDGEMENT_WINDOW_KEPT = timedelta(hours=2)
+
+
+def subject_token(ticket_id: str) -> str:
+    return f"[Ticket#{ticket_id}]"
+
+
+def message_id_of(ticket_id: str, part: str, domain: str) -> str:
+    """The Message-ID of an email we send about a ticket (``part``: a message id, or "ack")."""
+    return f"<ticket.{ticket_id}.{part}@{domain}>"
+
+
+def reply_address(ticket_id: str, domain: str) -> str:
+    return f"{MAILBOX}+{ticket_id}@{domain}"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What SES said about the email (``Records[].ses.receipt``) and where its S3 action stored it."""
+
+    ses_message_id: str
+    raw_key: str
+    recipients: tuple[str, ...] = ()
+    spf: str = "PASS"
+    dkim: str = "PASS"
+    dmarc: str = "PASS"
+    spam: str = "PASS"
+    virus: str = "PASS"
+
+    @property
+    def authentic(self) -> bool:
+        """Neither SPF, DKIM nor DMARC failed (GRAY, PROCESSING_FAILED and DISABLED are no proof of forgery)."""
+        return "FAIL" not in (self.spf, self.dkim, self.dmarc)
+
+    @property
+    def suspicious(self) -> bool:
+        return "FAIL" in (self.spam, self.virus)
+
+    def verdicts(self) -> dict[str, str]:
+        return {"spf": self.spf, "dkim": self.dkim, "dmarc": self.dmarc, "spam": self.spam, "virus": self.virus}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # filed | opened | quarantined | ignored | duplicate
+    ticket_id: str | None = None
+    reason: str | None = None
+    acknowledged: bool = False
+
+
+@dataclass
+class Sender:
+    """Who an email's From is in our data (EmailMarker): a client's holder, a contact, or nobody."""
+
+    address: str
+    client: Client | None = None
+    contact: Contact | None = None
+
+    @property
+    def client_id(self) -> str | None:
+        return self.client.client_id if self.client else None
+
+    def may_see_tickets_of(self, client_id: str | None) -> bool:
+        if client_id is None or self.client is None or self.client.client_id != client_id:
+            return False
+        return self.contact is None or Permission.TICKETS.value in (self.contact.permissions or [])
+
+    @property
+    def role(self) -> str:
+        return "contact" if self.contact else "holder" if self.client else "guest"
+
+
+@dataclass
+class Mailroom:
+    repos: Repositories
+    clock: Clock
+    policy: TicketPolicy
+    store: Files
+    support_domain: str
+
+
+def email_key(parsed: ParsedEmail, receipt: Receipt) -> str:
+    identity = parsed.message_id or f"ses:{receipt.ses_message_id}"
+    return hashlib.sha256(identity.encode("utf-8", "replace")).hexdigest()
+
+
+def receive(room: Mailroom, receipt: Receipt, parsed: ParsedEmail, *, release: bool = False) -> Outcome:
+    """File one received email; the same email again is ``duplicate`` and changes nothing."""
+    repos, now = room.repos, room.clock.now()
+    key = email_key(parsed, receipt)
+    found = repos.tickets.find_inbound(key)
+    if found is not None and not (release and found.outcome == "quarantined"):
+        return Outcome("duplicate", found.ticket_id, found.outcome)
+    record = found or InboundEmail(
+        *InboundEmail.key(key), email_key=key, message_id=parsed.message_id, ses_message_id=receipt.ses_message_id,
+        raw_key=receipt.raw_key, sender=parsed.from_address, subject=parsed.subject[:300] or "(sin asunto)",
+        received_at=to_storage(now), outcome="pending", verdicts=receipt.verdicts())
+    record.gsi1pk = record.gsi1sk = None
+
+    ignored = _ignored_because(room, parsed)
+    if ignored:
+        return _only_record(record, "ignored", ignored, found is None)
+    if receipt.suspicious and not release:
+        record.gsi1pk, record.gsi1sk = "INBOUND#quarantined", f"{record.received_at}#{key}"
+        return _only_record(record, "quarantined", "spam" if receipt.spam == "FAIL" else "virus", found is None)
+
+    sender = _sender(parsed.from_address)
+    claimed = _referenced_ticket(room, parsed, receipt)
+    if claimed is not None:
+        if receipt.authentic and _may_post(claimed, sender):
+            return _into_ticket(room, record, receipt, parsed, sender, claimed, now, found is None)
+        reason = "unverified_sender" if receipt.authentic else "failed_authentication"
+        return _open(room, record, receipt, parsed, sender, now, found is None, claimed=claimed, reason=reason)
+    if parsed.auto_submitted:
+        return _only_record(record, "ignored", "auto_submitted", found is None)
+    return _open(room, record, receipt, parsed, sender, now, found is None,
+                 reason=None if receipt.authentic else "failed_authentication")
+
+
+def record_unreadable(room: Mailroom, receipt: Receipt, reason: str) -> Outcome:
+    """What SES delivered is not an email we can read (no sender, no headers): recorded once, filed nowhere;
+    staff find it by its SES id and the raw message stays in S3."""
+    key = hashlib.sha256(f"ses:{receipt.ses_message_id}".encode()).hexdigest()
+    if room.repos.tickets.find_inbound(key) is not None:
+        return Outcome("duplicate", None, "malformed")
+    record = InboundEmail(*InboundEmail.key(key), email_key=key, ses_message_id=receipt.ses_message_id,
+                          raw_key=receipt.raw_key, sender="", subject="(ilegible)",
+                          received_at=to_storage(room.clock.now()), outcome="pending", verdicts=receipt.verdicts())
+    return _only_record(record, "ignored", f"malformed: {reason}"[:200], True)
+
+
+def _ignored_because(room: Mailroom, parsed: ParsedEmail) -> str | None:
+    domain = room.support_domain.lower()
+    ours = OUR_MESSAGE_ID.fullmatch(parsed.message_id or "")
+    if ours and ours.group(2).lower() == domain:
+        return "own_message"  # one of ours came back (a forwarder, a loop): never answered
+    if parsed.from_address.rpartition("@")[2] == domain:
+        return "own_domain"
+    if parsed.from_mailer_daemon:
+        return "bounce"  # SES's bounce notifications say which address failed; a DSN is not a ticket
+    return None
+
+
+def _only_record(record: InboundEmail, outcome: str, reason: str, new: bool) -> Outcome:
+    record.outcome, record.reason = outcome, reason
+    uow = UnitOfWork()
+    if new:
+        uow.create(record)
+    else:
+        uow.save(record)
+    uow.commit()
+    return Outcome(outcome, None, reason)
+
+
+def _sender(address: str) -> Sender:
+    marker = batch_get([EmailMarker.key(address)]).get(EmailMarker.key(address))
+    if not isinstance(marker, EmailMarker):
+        return Sender(address)
+    keys = [Client.key(marker.client_id)] + ([Contact.key(marker.client_id, marker.contact_id)]
+                                             if marker.contact_id else [])
+    items = batch_get(keys)
+    client = items.get(Client.key(marker.client_id))
+    contact = items.get(Contact.key(marker.client_id, marker.contact_id)) if marker.contact_id else None
+    if not isinstance(client, Client) or (marker.contact_id and not isinstance(contact, Contact)):
+        return Sender(address)
+    return Sender(address, client, contact)
+
+
+def _referenced_ticket(room: Mailroom, parsed: ParsedEmail, receipt: Receipt) -> Ticket | None:
+    """The ticket the email answers (the first reference that names one of ours), merges followed."""
+    domain = room.support_domain.lower()
+    candidates: list[str] = []
+    for value in (*parsed.in_reply_to, *reversed(parsed.references)):
+        match = OUR_MESSAGE_ID.fullmatch(value)
+        if match and match.group(2).lower() == domain:
+            candidates.append(match.group(1).upper())
+    for address in (*receipt.recipients, *parsed.recipients):
+        local, _, at = address.lower().rpartition("@")
+        box, plus, tag = local.partition("+")
+        if at == domain and box == MAILBOX and plus:
+            candidates.append(tag.upper())
+    candidates += [m.upper() for m in SUBJECT_TOKEN.findall(parsed.subject)]
+    for ticket_id in dict.fromkeys(candidates):
+        if not is_valid_id(ticket_id):
+            continue
+        ticket = _get(room, ticket_id)
+        hops = 0
+        while ticket is not None and ticket.merged_into and hops < 3:
+            ticket, hops = _get(room, ticket.merged_into), hops + 1
+        if ticket is not None:
+            return ticket
+    return None
+
+
+def _get(room: Mailroom, ticket_id: str) -> Ticket | None:
+    found = batch_get([Ticket.key(ticket_id)]).get(Ticket.key(ticket_id))
+    return found if isinstance(found, Ticket) else None
+
+
+def _may_post(ticket: Ticket, sender: Sender) -> bool:
+    address = sender.address
+    if ticket.client_id is None:
+        return address in {ticket.guest_email, ticket.requester_email}
+    if ticket.requester_email == address and (sender.client is None or sender.client_id == ticket.client_id):
+        return sender.client is None or sender.may_see_tickets_of(ticket.client_id)
+    return sender.may_see_tickets_of(ticket.client_id)
+
+
+def _body(parsed: ParsedEmail) -> str:
+    text = (parsed.reply or parsed.text or "").strip()
+    if not text:
+        text = "(El correo no tenía texto.)"
+    if len(text) > MAX_BODY:
+        text = text[:MAX_BODY] + "\n[…] El correo sigue en el original."
+    return text
+
+
+def _store_attachments(room: Mailroom, ticket_id: str, parsed: ParsedEmail, now: datetime) -> list[Attachment]:
+    from tickets.attachments import object_prefix
+
+    stored = []
+    for attachment in parsed.attachments:
+        attachment_id = id_at(now)
+        key = object_prefix(ticket_id, attachment_id) + attachment.filename
+        room.store.s3.put_object(Bucket=room.store.bucket, Key=key, Body=attachment.content,
+                                 ContentType=attachment.content_type)
+        stored.append(Attachment(attachment_id=attachment_id, filename=attachment.filename,
+                                 content_type=attachment.content_type, size=len(attachment.content), key=key))
+    return stored
+
+
+def _staff_note(ticket_id: str, now: datetime, text: str) -> TicketNote:
+    note_id = id_at(now)
+    return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
+                      body=text, created_at=to_storage(now))
+
+
+def _refused_note(parsed: ParsedEmail) -> str | None:
+    if not parsed.refused_attachments:
+        return None
+    reasons = {"too_large": "supera 10 MB", "type_not_allowed": "tipo no aceptado", "too_many": "demasiados adjuntos"}
+    listed = ", ".join(f"{name} ({reasons.get(why, why)})" for name, why in parsed.refused_attachments)
+    return f"Adjuntos del correo que no se guardaron: {listed}. Están en el original."
+
+
+def _into_ticket(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed: ParsedEmail, sender: Sender,
+                 ticket: Ticket, now: datetime, new: bool) -> Outcome:
+    if parsed.auto_submitted:
+        # An out-of-office answering our reply: staff may want to know, the clocks do not move for it.
+        uow = UnitOfWork()
+        uow.create(_staff_note(ticket.ticket_id, now, f"Respuesta automática de {sender.address}: "
+                                                      f"{parsed.subject}\n\n{_body(parsed)[:2000]}"))
+        uow.check(Ticket, *Ticket.key(ticket.ticket_id), Ticket.pk.exists())
+        return _commit(uow, record, "filed", ticket.ticket_id, "auto_submitted", new)
+    attached = _store_attachments(room, ticket.ticket_id, parsed, now)
+    author = f"email:{sender.address}"
+    filed, _, uow = file_client_message(
+        room.repos, room.policy, ticket, now, author=author, name=parsed.from_name or sender.address,
+        role=sender.role, contact_id=sender.contact.contact_id if sender.contact else None, body=_body(parsed),
+        attached=attached, channel="email", email_message_id=parsed.message_id, original_key=receipt.raw_key)
+    refused = _refused_note(parsed)
+    if refused:
+        uow.create(_staff_note(filed.ticket_id, now, refused))
+    opened = filed is not ticket
+    acknowledged = opened and _acknowledge(room, uow, filed, parsed, now)
+    outcome = _commit(uow, record, "opened" if opened else "filed", filed.ticket_id, None, new)
+    return Outcome(outcome.outcome, outcome.ticket_id, None, acknowledged)
+
+
+def _open(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed: ParsedEmail, sender: Sender,
+          now: datetime, new: bool, *, claimed: Ticket | None = None, reason: str | None = None) -> Outcome:
+    """A new ticket: the sender's account's when the sender may open tickets there and the email is authentic,
+    else a guest ticket (sales, or a stranger) under the sender's address."""
+    repos = room.repos
+    as_client = receipt.authentic and sender.client is not None and sender.may_see_tickets_of(sender.client_id)
+    client_id = sender.client_id if as_client else None
+    subject = SUBJECT_TOKEN.sub("", parsed.subject).strip() or "(sin asunto)"
+    subject = re.sub(r"^((re|rv|fw|fwd|reenviar|respuesta)\s*:\s*)+", "", subject, flags=re.IGNORECASE)[:200]
+    ticket_id = id_at(now)
+    author = f"email:{sender.address}"  # who wrote it, as the panel's history shows it (no login behind it)
+    ticket, _ = clocks.new_ticket(
+        ticket_id=ticket_id, client_id=client_id, subject=subject or "(sin asunto)", sla_class=SlaClass.ADVICE,
+        priority=Priority.P3, plan=plan_in_force(repos.services, client_id), service=None,
+        client=sender.client if as_client else None, opened_by=author, role=sender.role if as_client else "guest",
+        contact_id=sender.contact.contact_id if as_client and sender.contact else None, channel="email", now=now,
+        closed_days=repos.tickets.closed_day_set(), policy=room.policy)
+    ticket.requester_email = sender.address
+    if client_id is None:
+        ticket.guest_email = sender.address
+        ticket.gsi1pk = f"GUEST#{sender.address}"
+    notes = []
+    if claimed is not None:
+        ticket.claimed_ticket_id = claimed.ticket_id
+        why = ("el remitente no es parte de ese ticket" if reason == "unverified_sender"
+               else "el correo no pasó la verificación SPF/DKIM/DMARC")
+        clocks.note(ticket, now, "system", "claimed",
+                    f"El correo citaba el ticket {claimed.ticket_id}, pero {why}: se abrió este ticket aparte.")
+    elif reason == "failed_authentication" and sender.client is not None:
+        notes.append(f"El correo dice venir de {sender.address}, cliente, pero no pasó la verificación "
+                     "SPF/DKIM/DMARC: se abrió como ticket sin cuenta.")
+    attached = _store_attachments(room, ticket_id, parsed, now)
+    message = _message(ticket, now, "client", author, parsed.from_name or sender.address, _body(parsed), attached,
+                       channel="email", email_message_id=parsed.message_id, original_key=receipt.raw_key)
+    uow = UnitOfWork()
+    uow.create(ticket)
+    uow.create(message)
+    refused = _refused_note(parsed)
+    for text in [*notes, *([refused] if refused else [])]:
+        uow.create(_staff_note(ticket_id, now, text))
+    acknowledged = _acknowledge(room, uow, ticket, parsed, now)
+    uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role=ticket.opened_by_role,
+                                  due_at=ticket.response.due_at, channel="email", acknowledge=acknowledged,
+                                  requester_email=sender.address)])
+    outcome = _commit(uow, record, "opened", ticket_id, reason, new)
+    return Outcome(outcome.outcome, ticket_id, reason, acknowledged)
+
+
+def _acknowledge(room: Mailroom, uow: UnitOfWork, ticket: Ticket, parsed: ParsedEmail, now: datetime) -> bool:
+    """Whether the sender is told the ticket's number (the TICKET_OPENED event carries it), counted in the same
+    transaction: at most ACKNOWLEDGEMENTS_PER_HOUR per sender, never to an auto-reply."""
+    if parsed.auto_submitted:
+        return False
+    window = now.strftime("%Y-%m-%dT%H")
+    counter = room.repos.tickets.acknowledgements(parsed.from_address, window)
+    if counter is None:
+        counter = AcknowledgementWindow(*AcknowledgementWindow.key(parsed.from_address, window),
+                                        sender=parsed.from_address, window=window, count=0)
+        counter.expires_at = now.replace(minute=0, second=0, microsecond=0) + ACKNOWLEDGEMENT_WINDOW_KEPT
+    if counter.count >= ACKNOWLEDGEMENTS_PER_HOUR:
+        return False
+    counter.count += 1
+    uow.save(counter)  # version-checked: two emails of one sender at once cannot both take the last one
+    return True
+
+
+def _commit(uow: UnitOfWork, record: InboundEmail, outcome: str, ticket_id: str | None, reason: str | None,
+            new: bool) -> Outcome:
+    record.outcome, record.ticket_id, record.reason = outcome, ticket_id, reason
+    if new:
+        uow.create(record)  # the same Message-ID filed by a concurrent delivery: the transaction fails whole
+    else:
+        uow.save(record)
+    uow.commit()
+    return Outcome(outcome, ticket_id, reason)
+

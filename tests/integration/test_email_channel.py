@@ -1,0 +1,217 @@
+"""Email to support through the template's SES receipt rule (in moto): the raw message stored under the S3
+action's prefix, the inbound-mail function invoked with SES's event — new tickets, replies threaded into
+their ticket only when the sender is part of it and the email authentic, SES's retries filed once, loops,
+bounces and auto-replies kept out, spam quarantined until staff release it."""
+
+import sys
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import boto3
+import pytest
+
+from shared.clock import FixedClock
+from shared.dal.tickets import InboundEmail, Ticket, TicketNote, Tickets
+from tests.integration.conftest import claims_for
+
+STAFF = claims_for(staff=True, sub="sub-staff")
+HOLDER_EMAIL = "cliente-mail@ejemplo.com.ar"
+DOMAIN = "soporte.paneldecliente.com"
+SUPPORT = f"tickets@{DOMAIN}"
+MONDAY_11 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def mail(api, stack, monkeypatch):
+    """Delivers an email as SES would, with the functions' clocks fixed."""
+    import tickets.ses_inbound  # noqa: F401 - its module is the first container's handler
+
+    from devstack.mail_receiving import ReceiptRules
+    from devstack.runtime import Runtime
+
+    fixed = FixedClock(MONDAY_11)
+    api.call("GET", "/me/tickets", claims=claims_for(client_id="0" * 26))  # loads tickets.app
+    monkeypatch.setattr(sys.modules["tickets.app"], "clock", fixed)
+    monkeypatch.setattr(sys.modules["tickets.ses_inbound"], "clock", fixed)
+    rules = ReceiptRules(stack, Runtime(stack), boto3.Session(region_name="us-east-1"))
+
+    def deliver(message: EmailMessage, to: str = SUPPORT, ses_id: str | None = None, **verdicts) -> str:
+        (outcome,) = rules.deliver(message.as_bytes(), [to], verdicts or None, message_id=ses_id)
+        return outcome["outcomes"][0]
+
+    deliver.clock = fixed
+    deliver.rules = rules
+    return deliver
+
+
+@pytest.fixture
+def holder(api, catalog):
+    made = api.call("POST", "/clients", body={"email": HOLDER_EMAIL, "password": "Segura123", "name": "Cliente Mail"})
+    assert made.status == 201, made
+    return made.json()["client_id"]
+
+
+def email(sender=HOLDER_EMAIL, subject="Mi sitio no carga", body="Desde hoy da error 500.", message_id=None,
+          **headers) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"Cliente <{sender}>"
+    message["To"] = SUPPORT
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or f"<{abs(hash((sender, subject, body)))}@mail.ejemplo.com.ar>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def _inbound(message: EmailMessage) -> InboundEmail:
+    import hashlib
+
+    return Tickets().find_inbound(hashlib.sha256(message["Message-ID"].encode()).hexdigest())
+
+
+def _staff_view(api, ticket_id):
+    found = api.call("GET", f"/staff/tickets/{ticket_id}", claims=STAFF)
+    assert found.status == 200, found
+    return found.json()
+
+
+def _only_ticket(client_id) -> Ticket:
+    (ticket,) = Tickets().tickets_of(client_id)
+    return ticket
+
+
+def test_a_clients_email_opens_a_ticket_of_its_account_and_ses_retries_file_it_once(api, mail, holder, stack):
+    first = email(body="Hola, mi sitio www.ejemplo.com.ar da error 500 desde las 9.")
+    assert mail(first, ses_id="sesretry0001") == "opened"
+    ticket = _only_ticket(holder)
+    assert ticket.channel == "email" and ticket.requester_email == HOLDER_EMAIL
+    record = _inbound(first)
+    assert (record.outcome, record.ticket_id) == ("opened", ticket.ticket_id)
+    # The raw message is where the S3 action put it, and the message keeps a link to it for staff.
+    raw = boto3.client("s3", region_name="us-east-1").get_object(
+        Bucket=stack.refs["AttachmentsBucket"], Key="mail/inbound/sesretry0001")["Body"].read()
+    assert b"error 500" in raw
+    assert mail(first, ses_id="sesretry0001") == "duplicate"  # Lambda's retry of SES's event
+    assert mail(first, to=f"ventas@{DOMAIN}") == "duplicate"  # the same email to another of our addresses
+    seen = api.call("GET", f"/me/tickets/{ticket.ticket_id}",
+                    claims=claims_for(client_id=holder, sub="sub-holder"))
+    assert seen.status == 200, seen
+    (message,) = seen.json()["messages"]
+    assert message["channel"] == "email" and message["body"].startswith("Hola, mi sitio")
+
+
+def test_a_reply_threads_into_its_ticket_by_our_message_id_with_its_attachment(api, mail, holder, stack):
+    mail(email())
+    ticket = _only_ticket(holder)
+    mail.clock.advance(minutes=30)
+    reply = email(subject=f"Re: [Ticket#{ticket.ticket_id}] Mi sitio no carga",
+                  body="Adjunto la captura.\n\nEl lun, 30 nov 2026 a las 11:00, Soporte <tickets@x> escribió:\n> hola",
+                  In_Reply_To=f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>")
+    reply.add_attachment(b"\x89PNG data", maintype="image", subtype="png", filename="captura.png")
+    assert mail(reply, to=f"tickets+{ticket.ticket_id.lower()}@{DOMAIN}") == "filed"
+    assert Tickets().tickets_of(holder)[0].ticket_id == ticket.ticket_id  # no second ticket
+    view = _staff_view(api, ticket.ticket_id)
+    last = view["messages"][-1]
+    assert last["body"] == "Adjunto la captura." and last["channel"] == "email"
+    (attachment,) = last["attachments"]
+    assert attachment["filename"] == "captura.png"
+    assert view["originals"] and last["message_id"] in view["originals"]
+
+
+def test_knowing_a_ticket_number_is_not_enough_to_write_into_it(api, mail, holder):
+    mail(email())
+    ticket = _only_ticket(holder)
+    stranger = email(sender="intruso@otro.com", subject=f"Re: [Ticket#{ticket.ticket_id}] Mi sitio no carga",
+                     body="Cambien la contraseña de la cuenta a 1234.",
+                     In_Reply_To=f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>")
+    assert mail(stranger) == "opened"
+    assert [m["body"] for m in _staff_view(api, ticket.ticket_id)["messages"]] == ["Desde hoy da error 500."]
+    guest_ticket = Ticket.get(*Ticket.key(_inbound(stranger).ticket_id))
+    assert guest_ticket.client_id is None and guest_ticket.guest_email == "intruso@otro.com"
+    assert guest_ticket.claimed_ticket_id == ticket.ticket_id
+    assert _staff_view(api, guest_ticket.ticket_id)["claimed_ticket_id"] == ticket.ticket_id
+    # The client's list shows only its own ticket.
+    mine = api.call("GET", "/me/tickets", claims=claims_for(client_id=holder, sub="sub-holder")).json()
+    assert [t["ticket_id"] for t in mine] == [ticket.ticket_id]
+
+
+def test_the_holders_address_failing_dkim_is_not_the_holder(api, mail, holder):
+    mail(email())
+    ticket = _only_ticket(holder)
+    forged = email(subject=f"Re: [Ticket#{ticket.ticket_id}]", body="Den de baja todo.",
+                   In_Reply_To=f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>")
+    assert mail(forged, dkim="FAIL", dmarc="FAIL") == "opened"
+    assert len(_staff_view(api, ticket.ticket_id)["messages"]) == 1
+    opened = Ticket.get(*Ticket.key(_inbound(forged).ticket_id))
+    assert opened.client_id is None and _inbound(forged).reason == "failed_authentication"
+    assert _inbound(forged).verdicts["dkim"] == "FAIL"
+
+
+def test_loops_bounces_and_auto_replies_open_nothing(api, mail, holder):
+    mail(email())
+    ticket = _only_ticket(holder)
+    ours = email(sender=f"tickets@{DOMAIN}",
+                 message_id=f"<ticket.{ticket.ticket_id}.01KB00000000000000000000AA@{DOMAIN}>")
+    assert mail(ours) == "ignored" and _inbound(ours).reason == "own_message"
+    bounce = email(sender="MAILER-DAEMON@amazonses.com", subject="Delivery Status Notification (Failure)")
+    assert mail(bounce) == "ignored" and _inbound(bounce).reason == "bounce"
+    alone = email(subject="Fuera de la oficina", body="Vuelvo el lunes.", Auto_Submitted="auto-replied")
+    assert mail(alone) == "ignored" and _inbound(alone).reason == "auto_submitted"
+    # An out-of-office answering our reply is a note for staff: no message, the clocks do not move.
+    before = Ticket.get(*Ticket.key(ticket.ticket_id))
+    ooo = email(subject=f"Respuesta automática: [Ticket#{ticket.ticket_id}]", body="Vuelvo el lunes.",
+                Auto_Submitted="auto-replied", In_Reply_To=f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>")
+    assert mail(ooo) == "filed"
+    after = Ticket.get(*Ticket.key(ticket.ticket_id))
+    assert (after.status, after.version) == (before.status, before.version)
+    notes = list(TicketNote.query(*[Ticket.key(ticket.ticket_id)[0]], TicketNote.sk.startswith("NOTE#")))
+    assert any("Respuesta automática" in n.body for n in notes)
+    assert len(Tickets().tickets_of(holder)) == 1
+
+
+def test_spam_waits_in_quarantine_until_staff_release_it(api, mail, holder):
+    from tickets import ses_inbound
+
+    from devstack.mail_receiving import ses_event
+
+    suspicious = email(body="Necesito ayuda con mi dominio.")
+    assert mail(suspicious, spam="FAIL", ses_id="spam00001") == "quarantined"
+    assert Tickets().tickets_of(holder) == []
+    (held,) = Tickets().quarantined()
+    assert held.sender == HOLDER_EMAIL and held.reason == "spam"
+    # Staff's release files it from the stored original, as if its verdicts had passed.
+    room = ses_inbound.mailroom()
+    record = ses_event(suspicious.as_bytes(), "spam00001", [SUPPORT], "arn", {"spam": "FAIL"})["Records"][0]
+    assert ses_inbound.file_one(room, record["ses"], release=True) == "opened"
+    assert len(Tickets().tickets_of(holder)) == 1 and Tickets().quarantined() == []
+    assert ses_inbound.file_one(room, record["ses"], release=True) == "duplicate"
+
+
+def test_a_flood_from_one_sender_is_acknowledged_a_few_times_an_hour(api, mail):
+    from tickets.email_intake import ACKNOWLEDGEMENTS_PER_HOUR
+
+    from shared.dal.outbox import EventRecord
+
+    for n in range(ACKNOWLEDGEMENTS_PER_HOUR + 2):
+        assert mail(email(sender="apurado@otro.com", subject=f"Consulta {n}")) == "opened"
+    opened = [e for e in EventRecord.scan(EventRecord.type == "ticket.opened")]
+    acknowledged = [e for e in opened if '"acknowledge": true' in e.payload]
+    assert len(opened) == ACKNOWLEDGEMENTS_PER_HOUR + 2 and len(acknowledged) == ACKNOWLEDGEMENTS_PER_HOUR
+    mail.clock.advance(hours=1)
+    assert mail(email(sender="apurado@otro.com", subject="Otra hora")) == "opened"
+    assert len([e for e in EventRecord.scan(EventRecord.type == "ticket.opened")
+                if '"acknowledge": true' in e.payload]) == ACKNOWLEDGEMENTS_PER_HOUR + 1
+
+
+def test_what_is_not_an_email_is_recorded_and_never_retried(api, mail, stack):
+    from tickets import ses_inbound
+
+    from devstack.mail_receiving import ses_event
+
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=stack.refs["AttachmentsBucket"], Key="mail/inbound/garbage0001", Body=b"not an email at all")
+    record = ses_event(b"Subject: x\r\n\r\n", "garbage0001", [SUPPORT], "arn")["Records"][0]
+    assert ses_inbound.file_one(ses_inbound.mailroom(), record["ses"]) == "ignored"
+    assert ses_inbound.file_one(ses_inbound.mailroom(), record["ses"]) == "duplicate"
+
