@@ -87,10 +87,12 @@ MAIL_QUEUE = "MAIL_QUEUE_URL"
 MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventType.INVOICE_PAID,
           EventType.INVOICE_OVERDUE, EventType.INVOICE_REFUNDED, EventType.SERVICE_ACTIVATED)
 TICKETS_QUEUE = "TICKETS_QUEUE_URL"
-# A manual plan change becomes a ticket; a service that starts or stops may change the support plan in force.
+# A manual plan change becomes a ticket; a service that starts or stops may change the support plan in force;
+# a staff reply is copied by email and a ticket opened by email acknowledged (functions/tickets/email_copies.py).
 TICKETED = (EventType.UPGRADE_REQUESTED, EventType.SERVICE_ACTIVATED, EventType.UPGRADE_COMPLETED,
             EventType.UPGRADE_REVERTED, EventType.SERVICE_SUSPENDED, EventType.SERVICE_UNSUSPENDED,
-            EventType.SERVICE_CANCELLED, EventType.SERVICE_TERMINATED)
+            EventType.SERVICE_CANCELLED, EventType.SERVICE_TERMINATED, EventType.TICKET_ANSWERED,
+            EventType.TICKET_OPENED)
 ALSO_TO = {event_type: (*((MAIL_QUEUE,) if event_type in MAILED else ()),
                         *((TICKETS_QUEUE,) if event_type in TICKETED else ()))
            for event_type in (*MAILED, *TICKETED)}

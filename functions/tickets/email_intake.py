@@ -22,41 +22,24 @@ from datetime import datetime, timedelta
 
 from tickets import clocks
 from tickets.clocks import TicketPolicy
+from tickets.correspondents import Sender, who_is
 from tickets.email_parsing import ParsedEmail
+from tickets.email_threading import MAILBOX, OUR_MESSAGE_ID, SUBJECT_TOKEN
 from tickets.logic import Files, Repositories, _message, file_client_message
 from tickets.plans import plan_in_force
 
-from shared.auth import Permission
 from shared.clock import Clock, to_storage
-from shared.dal.accounts import Client, Contact, EmailMarker
 from shared.dal.table import batch_get
 from shared.dal.tickets import AcknowledgementWindow, Attachment, InboundEmail, Ticket, TicketNote
 from shared.dal.unit_of_work import UnitOfWork
 from shared.events import EventType
-from shared.ids import ID_PATTERN, id_at, is_valid_id
+from shared.ids import id_at, is_valid_id
 from shared.sla import Priority, SlaClass
 
-_ID = ID_PATTERN.removeprefix("^").removesuffix("$")  # the id alone, to find inside a subject or a Message-ID
-SUBJECT_TOKEN = re.compile(rf"\[Ticket#({_ID})\]", re.IGNORECASE)
-OUR_MESSAGE_ID = re.compile(rf"<ticket\.({_ID})\.[A-Za-z0-9.]+@([^>\s]+)>", re.IGNORECASE)
 INBOUND_MAIL_PREFIX = "mail/inbound/"  # the receipt rule's S3 action's ObjectKeyPrefix (template.yaml)
-MAILBOX = "tickets"  # tickets@<support domain>, and tickets+<ticket>@ as each ticket's Reply-To
 ACKNOWLEDGEMENTS_PER_HOUR = 3  # per sender: more is a loop or a flood, not a person waiting
 MAX_BODY = 20_000  # the panel's limit for a message; the rest stays in the original
 ACKNOWLEDGEMENT_WINDOW_KEPT = timedelta(hours=2)
-
-
-def subject_token(ticket_id: str) -> str:
-    return f"[Ticket#{ticket_id}]"
-
-
-def message_id_of(ticket_id: str, part: str, domain: str) -> str:
-    """The Message-ID of an email we send about a ticket (``part``: a message id, or "ack")."""
-    return f"<ticket.{ticket_id}.{part}@{domain}>"
-
-
-def reply_address(ticket_id: str, domain: str) -> str:
-    return f"{MAILBOX}+{ticket_id}@{domain}"
 
 
 @dataclass(frozen=True)
@@ -94,28 +77,6 @@ class Outcome:
 
 
 @dataclass
-class Sender:
-    """Who an email's From is in our data (EmailMarker): a client's holder, a contact, or nobody."""
-
-    address: str
-    client: Client | None = None
-    contact: Contact | None = None
-
-    @property
-    def client_id(self) -> str | None:
-        return self.client.client_id if self.client else None
-
-    def may_see_tickets_of(self, client_id: str | None) -> bool:
-        if client_id is None or self.client is None or self.client.client_id != client_id:
-            return False
-        return self.contact is None or Permission.TICKETS.value in (self.contact.permissions or [])
-
-    @property
-    def role(self) -> str:
-        return "contact" if self.contact else "holder" if self.client else "guest"
-
-
-@dataclass
 class Mailroom:
     repos: Repositories
     clock: Clock
@@ -149,7 +110,7 @@ def receive(room: Mailroom, receipt: Receipt, parsed: ParsedEmail, *, release: b
         record.gsi1pk, record.gsi1sk = "INBOUND#quarantined", f"{record.received_at}#{key}"
         return _only_record(record, "quarantined", "spam" if receipt.spam == "FAIL" else "virus", found is None)
 
-    sender = _sender(parsed.from_address)
+    sender = who_is(parsed.from_address)
     claimed = _referenced_ticket(room, parsed, receipt)
     if claimed is not None:
         if receipt.authentic and _may_post(claimed, sender):
@@ -195,20 +156,6 @@ def _only_record(record: InboundEmail, outcome: str, reason: str, new: bool) -> 
         uow.save(record)
     uow.commit()
     return Outcome(outcome, None, reason)
-
-
-def _sender(address: str) -> Sender:
-    marker = batch_get([EmailMarker.key(address)]).get(EmailMarker.key(address))
-    if not isinstance(marker, EmailMarker):
-        return Sender(address)
-    keys = [Client.key(marker.client_id)] + ([Contact.key(marker.client_id, marker.contact_id)]
-                                             if marker.contact_id else [])
-    items = batch_get(keys)
-    client = items.get(Client.key(marker.client_id))
-    contact = items.get(Contact.key(marker.client_id, marker.contact_id)) if marker.contact_id else None
-    if not isinstance(client, Client) or (marker.contact_id and not isinstance(contact, Contact)):
-        return Sender(address)
-    return Sender(address, client, contact)
 
 
 def _referenced_ticket(room: Mailroom, parsed: ParsedEmail, receipt: Receipt) -> Ticket | None:

@@ -1,9 +1,11 @@
-"""Events other capabilities publish that touch tickets (TicketsQueue, relayed from the outbox):
+"""Events that touch tickets (TicketsQueue, relayed from the outbox):
 - ``upgrade.requested``: a manual plan change becomes a ticket for the account executive (one per request:
   the ticket's id is the event's, so a redelivery finds it written and does nothing);
 - a service that starts or stops (activated, plan changed, suspended, back, ended): when the account's
   support plan in force changed, its open tickets follow it — their running deadlines recomputed from their
-  start under the new plan, and said in each ticket's history.
+  start under the new plan, and said in each ticket's history;
+- ``ticket.answered``: the staff reply's copy by email; ``ticket.opened`` by email: its acknowledgement
+  (tickets.email_copies).
 No API models: the worker stays light.
 """
 
@@ -17,8 +19,11 @@ from tickets import clocks
 from tickets.clocks import TicketPolicy
 from tickets.plans import plan_in_force
 
+from shared import config, email_delivery
+from shared.aws import LazyClient
 from shared.batch import process_sqs
 from shared.clock import Clock, SystemClock, to_storage
+from shared.dal.mail import SentEmails
 from shared.dal.services import Services
 from shared.dal.tickets import Ticket, TicketMessage, Tickets
 from shared.dal.unit_of_work import UnitOfWork
@@ -30,6 +35,7 @@ from shared.sla import Priority, SlaClass, SupportPlan
 logger = Logger()
 clock = SystemClock()
 tickets, services = Tickets(), Services()
+sesv2 = LazyClient("sesv2")
 PLAN_LABELS_ES = {"standard": "Standard", "profesional": "Profesional", "full": "Full"}
 
 
@@ -102,10 +108,23 @@ def _replan(ticket: Ticket, plan: SupportPlan, now: datetime, closed_days, polic
         uow.save(ticket)
 
 
+def postroom(clock: Clock):
+    from tickets.email_copies import Postroom
+
+    return Postroom(tickets, email_delivery.Courier(SentEmails(), sesv2, clock),
+                    config.env(config.SUPPORT_MAIL_DOMAIN).lower(), config.env(config.PANEL_URL))
+
+
 def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
     now = clock.now()
-    if envelope.get("type") == EventType.UPGRADE_REQUESTED:
+    kind = envelope.get("type")
+    if kind == EventType.UPGRADE_REQUESTED:
         return open_for_request(envelope, now, policy)
+    if kind in (EventType.TICKET_ANSWERED, EventType.TICKET_OPENED):
+        from tickets import email_copies
+
+        send = email_copies.copy_of_reply if kind == EventType.TICKET_ANSWERED else email_copies.acknowledgement
+        return send(postroom(clock), envelope)
     client_id = envelope.get("client_id")
     if not client_id or not is_valid_id(client_id):
         return "ignored"

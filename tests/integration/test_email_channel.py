@@ -215,3 +215,54 @@ def test_what_is_not_an_email_is_recorded_and_never_retried(api, mail, stack):
     assert ses_inbound.file_one(ses_inbound.mailroom(), record["ses"]) == "ignored"
     assert ses_inbound.file_one(ses_inbound.mailroom(), record["ses"]) == "duplicate"
 
+
+
+def test_staff_replies_go_back_by_email_threaded_so_the_answer_comes_back_to_its_ticket(api, mail, holder, stack, aws):
+    from tickets.email_parsing import REPLY_MARKER, message_ids
+
+    from devstack.mailbox import sent_emails
+    from tests.integration.flows import relay, ticket_events
+
+    first = email(body="¿Cómo configuro el correo en Outlook?", message_id="<pregunta-1@mail.ejemplo.com.ar>")
+    assert mail(first) == "opened"
+    ticket = _only_ticket(holder)
+    relay(stack, aws)
+    ticket_events(stack)
+    (ack,) = sent_emails()
+    assert ack["to"] == [HOLDER_EMAIL] and ticket.ticket_id in ack["subject"]
+    assert ack["message_id_header"] == f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>"
+    assert message_ids(ack["headers"]["In-Reply-To"]) == ["<pregunta-1@mail.ejemplo.com.ar>"]
+    assert ack["reply_to"] == f"tickets+{ticket.ticket_id}@{DOMAIN}"
+
+    mail.clock.advance(minutes=20)
+    api.call("POST", f"/staff/tickets/{ticket.ticket_id}/notes", claims=STAFF, body={"body": "Cliente VIP."})
+    answered = api.call("POST", f"/staff/tickets/{ticket.ticket_id}/replies", claims=STAFF,
+                        body={"body": "Use el servidor mail.ejemplo.com.ar, puerto 465 con SSL."})
+    assert answered.status == 200, answered
+    staff_message = answered.json()["messages"][-1]["message_id"]
+    relay(stack, aws)
+    ticket_events(stack)
+    relay(stack, aws)  # at-least-once: the same events again send nothing more
+    ticket_events(stack)
+    ack_again, copy = sent_emails()
+    assert ack_again == ack
+    assert copy["to"] == [HOLDER_EMAIL] and copy["from"] == f"Soporte Paneldecliente <tickets@{DOMAIN}>"
+    assert copy["subject"] == f"[Ticket#{ticket.ticket_id}] Mi sitio no carga"
+    assert copy["text"].startswith(REPLY_MARKER) and "puerto 465" in copy["text"]
+    assert "Cliente VIP" not in copy["text"] and "Cliente VIP" not in copy["html"]  # notes never leave
+    assert copy["message_id_header"] == f"<ticket.{ticket.ticket_id}.{staff_message}@{DOMAIN}>"
+    assert message_ids(copy["headers"]["In-Reply-To"]) == [f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>"]
+    assert message_ids(copy["headers"]["References"]) == ["<pregunta-1@mail.ejemplo.com.ar>",
+                                                     f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>"]
+
+    # The client answers the copy from a mail program: it lands in the ticket, quote trimmed.
+    mail.clock.advance(minutes=20)
+    answer = email(subject=f"Re: {copy['subject']}", message_id="<respuesta-2@mail.ejemplo.com.ar>",
+                   body="Listo, funcionó.\n\nEl lun, 30 nov 2026 a las 11:20, Soporte escribió:\n"
+                        f"> {REPLY_MARKER}\n> x",
+                   In_Reply_To=copy["message_id_header"], References=copy["headers"]["References"] + " " +
+                   copy["message_id_header"])
+    assert mail(answer) == "filed"
+    messages = _staff_view(api, ticket.ticket_id)["messages"]
+    assert [m["body"] for m in messages][-1] == "Listo, funcionó."
+    assert Ticket.get(*Ticket.key(ticket.ticket_id)).status == "customer_reply"

@@ -1,0 +1,46 @@
+"""Who an email address is in our data: a client's holder, one of its contacts, or nobody (a guest).
+
+Used both ways: an email received is filed by who sent it, and a ticket's email copy goes to its requester
+only while that address may still see the ticket's account's tickets."""
+
+from dataclasses import dataclass
+
+from shared.auth import Permission
+from shared.dal.accounts import Client, Contact, EmailMarker
+from shared.dal.table import batch_get
+
+
+@dataclass
+class Sender:
+    """Who an email's From is in our data (EmailMarker): a client's holder, a contact, or nobody."""
+
+    address: str
+    client: Client | None = None
+    contact: Contact | None = None
+
+    @property
+    def client_id(self) -> str | None:
+        return self.client.client_id if self.client else None
+
+    def may_see_tickets_of(self, client_id: str | None) -> bool:
+        if client_id is None or self.client is None or self.client.client_id != client_id:
+            return False
+        return self.contact is None or Permission.TICKETS.value in (self.contact.permissions or [])
+
+    @property
+    def role(self) -> str:
+        return "contact" if self.contact else "holder" if self.client else "guest"
+
+
+def who_is(address: str) -> Sender:
+    marker = batch_get([EmailMarker.key(address)]).get(EmailMarker.key(address))
+    if not isinstance(marker, EmailMarker):
+        return Sender(address)
+    keys = [Client.key(marker.client_id)] + ([Contact.key(marker.client_id, marker.contact_id)]
+                                             if marker.contact_id else [])
+    items = batch_get(keys)
+    client = items.get(Client.key(marker.client_id))
+    contact = items.get(Contact.key(marker.client_id, marker.contact_id)) if marker.contact_id else None
+    if not isinstance(client, Client) or (marker.contact_id and not isinstance(contact, Contact)):
+        return Sender(address)
+    return Sender(address, client, contact)
