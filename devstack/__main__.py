@@ -15,6 +15,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack", description="Paneldecliente local stack")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--aws-port", type=int, default=4566)
+    parser.add_argument("--smtp-port", type=int, default=2525, help="where email to support is received")
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--param", action="append", default=[], metavar="Name=Value",
                         help="a template.yaml parameter (repeatable), e.g. --param UpgradePricing=prorata")
@@ -26,9 +27,11 @@ def main() -> None:
         resolve_parameters(template, parameters)  # refuse a bad one before starting anything
     except ParameterError as error:
         parser.error(str(error))
-    stack = LocalStack(port=args.port, aws_port=args.aws_port, seed=not args.no_seed, parameters=parameters).start()
+    stack = LocalStack(port=args.port, aws_port=args.aws_port, seed=not args.no_seed, parameters=parameters,
+                       smtp_port=args.smtp_port).start()
     url = stack.url
     changed = {name: stack.stack.parameters[name] for name in parameters}
+    support_domain = stack.stack.parameters["SupportMailDomain"]
     print(f"""
 Paneldecliente local stack
   API        {url}            (API Gateway + Cognito authorizer, real handlers)
@@ -45,6 +48,10 @@ Paneldecliente local stack
   WhatsApp   Cloud API faked at {stack.whatsapp.url}; what it "sent": curl {url}/local/whatsapp
              make it answer an error code: curl -X POST {url}/local/whatsapp/errors -d '{{"code": 131026}}'
              staff on call (OpsWhatsAppNumbers): {stack.stack.parameters.get("OpsWhatsAppNumbers") or "-"}
+  Email      support mail received by SMTP on {stack.host}:{args.smtp_port} (to any address @{support_domain}),
+             e.g. python3 -c "import smtplib; smtplib.SMTP('{stack.host}', {args.smtp_port}).sendmail(
+               'cliente@ejemplo.com', ['tickets@{support_domain}'], b'Subject: Ayuda\\r\\n\\r\\nNo carga mi sitio')"
+             what SES "sent" (staff replies' copies, invoices): curl {url}/local/emails
   Clock      move it (renewals, SLA deadlines): curl -X POST {url}/local/clock -d '{{"advance": "PT2H"}}'
 """)
     if stack.demo_users:

@@ -63,8 +63,9 @@ def _test_clock_seconds() -> float:
 
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, aws_port: int = 0, seed: bool = True,
-                 schedules: bool = True, parameters: dict[str, str] | None = None):
-        self.host, self.port = host, port
+                 schedules: bool = True, parameters: dict[str, str] | None = None, smtp_port: int | None = None):
+        self.host, self.port, self.smtp_port = host, port, smtp_port
+        self.smtp = None
         self.aws = EmbeddedAws(host, aws_port)
         self.with_seed, self.with_schedules = seed, schedules
         # Template parameters: the local defaults, then make dev ARGS="--param Name=Value" (which win).
@@ -148,6 +149,12 @@ class LocalStack:
             self.pollers.append(self.scheduler)
         for poller in self.pollers:
             poller.start()
+        if self.smtp_port is not None:
+            # Email to support: SMTP on loopback, then what the template's SES receipt rule does with it.
+            from devstack.mail_receiving import ReceiptRules, SmtpReceiver
+
+            self.smtp = SmtpReceiver(ReceiptRules(self.stack, self.runtime, session), self.host,
+                                     self.smtp_port).start()
         self._http_thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
                                              name="gateway", daemon=True)
         self._http_thread.start()
@@ -159,6 +166,8 @@ class LocalStack:
         busy does not hold the process), then the fakes and the embedded AWS they were calling."""
         self.http.shutdown()
         self.http.server_close()
+        if self.smtp is not None:
+            self.smtp.stop()
         for poller in self.pollers:
             poller.stop()
         deadline = time.monotonic() + grace_s

@@ -70,7 +70,7 @@ def own_stack(tmp_path_factory):
 
 
 def _running_stack(tmp_path_factory):
-    port, aws_port = _free_port(), _free_port()
+    port, aws_port, smtp_port = _free_port(), _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
     # Output goes to a file, not a pipe: a pipe nobody drains would block the stack once full.
     log_path = tmp_path_factory.mktemp("devstack") / "devstack.log"
@@ -78,7 +78,7 @@ def _running_stack(tmp_path_factory):
     process = subprocess.Popen(
         # Invoice alerts held 3 s instead of 120 (the hold and the drop are tested in test_alerts.py).
         [sys.executable, "-u", "-m", "devstack", "--port", str(port), "--aws-port", str(aws_port),
-         "--param", "InvoiceAlertHoldSeconds=3"],
+         "--smtp-port", str(smtp_port), "--param", "InvoiceAlertHoldSeconds=3"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + 90
@@ -92,6 +92,7 @@ def _running_stack(tmp_path_factory):
     http.banner = banner
     http.log_path = log_path
     http.aws_endpoint = f"http://127.0.0.1:{aws_port}"
+    http.smtp_port = smtp_port
     yield http
     process.terminate()
     try:
