@@ -112,6 +112,7 @@ BODIES = {
     ("POST", "/me/tickets"): {"subject": "No carga mi sitio", "body": "Da error 500 desde esta mañana."},
     ("POST", "/me/tickets/{ticket_id}/replies"): {"body": "Sigue fallando."},
     ("POST", "/me/tickets/{ticket_id}/close"): {},
+    ("POST", "/staff/inbound-emails/{email_key}/release"): {},
     ("POST", "/me/tickets/{ticket_id}/attachments"): {"filename": "captura.png", "content_type": "image/png",
                                                       "size": 2048},
     ("POST", "/staff/tickets/{ticket_id}/replies"): {"body": "Ya lo revisamos: era la caché."},

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from tickets import logic
+from tickets import email_review, logic
 from tickets.clocks import TicketPolicy
 from tickets.schemas import (
     AttachmentRequest,
@@ -13,6 +13,7 @@ from tickets.schemas import (
     ClosedDayIn,
     ClosedDayOut,
     DownloadOut,
+    InboundEmailOut,
     MergeIn,
     NoteIn,
     NoteOut,
@@ -173,6 +174,27 @@ def staff_upload_attachment(ticket_id: str, body: AttachmentRequest) -> tuple[Up
 def staff_download_attachment(ticket_id: str, attachment_id: str) -> DownloadOut:
     return DownloadOut(**logic.attachment_download(repos, clock, _files(), current_identity(app), ticket_id,
                                                    attachment_id, as_staff=True))
+
+
+@app.get("/staff/tickets/<ticket_id>/messages/<message_id>/original", tags=STAFF_TAGS,
+         summary="Descargar el correo original de un mensaje (.eml, con todos sus encabezados)", security=SECURED,
+         responses=answers())
+def staff_download_original(ticket_id: str, message_id: str) -> DownloadOut:
+    return email_review.original(repos, clock, _files(), current_identity(app), ticket_id, message_id)
+
+
+@app.get("/staff/inbound-emails", tags=STAFF_TAGS, summary="Correos en cuarentena (spam o virus según SES)",
+         security=SECURED, responses=answers())
+def staff_quarantine(limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[InboundEmailOut]:
+    return email_review.quarantine(repos, current_identity(app), limit)
+
+
+@app.post("/staff/inbound-emails/<email_key>/release", tags=STAFF_TAGS,
+          summary="Liberar un correo de la cuarentena (se procesa como si hubiera pasado los controles)",
+          security=SECURED, responses=answers(200, "El correo, con el ticket en el que quedó"))
+def staff_release_email(email_key: str) -> InboundEmailOut:
+    return email_review.release(repos, clock, _files(), config.env(config.SUPPORT_MAIL_DOMAIN).lower(),
+                                current_identity(app), email_key)
 
 
 @app.post("/staff/clients/<client_id>/tickets", tags=STAFF_TAGS, summary="Abrir un ticket en nombre de un cliente",

@@ -220,3 +220,16 @@ class ProductionFlag(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     production: bool
+
+
+class InboundEmailOut(ApiModel):
+    """A received email as staff review it (the quarantine, or the outcome of a release)."""
+
+    email_key: str
+    sender: str
+    subject: str
+    received_at: datetime
+    outcome: Literal["filed", "opened", "quarantined", "ignored", "pending"]
+    reason: str | None
+    ticket_id: str | None
+    verdicts: dict[str, str]

@@ -229,6 +229,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/staff/tickets/{ticket_id}/merge"): Rule("staff_only", target="duplicate", fresh=True),
     ("POST", "/staff/tickets/{ticket_id}/attachments"): Rule("staff_only", target="ticket"),
     ("GET", "/staff/tickets/{ticket_id}/attachments/{attachment_id}"): Rule("staff_only", target="attachment"),
+    ("GET", "/staff/tickets/{ticket_id}/messages/{message_id}/original"): Rule("staff_only", target="emailed_message"),
+    ("GET", "/staff/inbound-emails"): Rule("staff_only"),
+    ("POST", "/staff/inbound-emails/{email_key}/release"): Rule("staff_only", target="quarantined_email",
+                                                                 fresh=True),
     ("POST", "/staff/clients/{client_id}/tickets"): Rule("staff_only", target="client"),
     ("GET", "/staff/clients/{client_id}/tickets"): Rule("staff_only", target="client"),
     ("GET", "/staff/closed-days"): Rule("staff_only"),
@@ -468,10 +472,41 @@ class World:
         self.a_ids.add(form["attachment_id"])
         return {"ticket_id": ticket_id, "attachment_id": form["attachment_id"]}
 
+    def _email_to_support(self, subject: str, **verdicts):
+        """An email from a stranger, through the template's receipt rule (devstack/mail_receiving.py): its
+        InboundEmail record."""
+        import hashlib
+        from email.message import EmailMessage
+
+        from devstack.mail_receiving import ReceiptRules
+        from devstack.runtime import Runtime
+        from shared.dal.tickets import Tickets
+
+        stack, support = self.request.getfixturevalue("stack"), "tickets@soporte.paneldecliente.com"
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "alguien@otro.com", support, subject
+        message["Message-ID"] = f"<{new_id()}@otro.com>"
+        message.set_content("Consulta por correo.")
+        ReceiptRules(stack, Runtime(stack), boto3.Session(region_name="us-east-1")).deliver(
+            message.as_bytes(), [support], verdicts or None)
+        return Tickets().find_inbound(hashlib.sha256(message["Message-ID"].encode()).hexdigest())
+
+    def emailed_message(self) -> dict[str, str]:
+        record = self._email_to_support("Consulta por correo")
+        from shared.dal.tickets import Tickets
+
+        (message,) = Tickets().conversation(record.ticket_id)[1]
+        return {"ticket_id": record.ticket_id, "message_id": message.message_id}
+
+    def quarantined_email(self) -> dict[str, str]:
+        return {"email_key": self._email_to_support("Oferta imperdible", spam="FAIL").email_key}
+
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
         "ticket": lambda w: w.ticket(),
         "duplicate": lambda w: w.duplicate(),
         "attachment": lambda w: w.attachment(),
+        "emailed_message": lambda w: w.emailed_message(),
+        "quarantined_email": lambda w: w.quarantined_email(),
         "day": lambda w: {"day": "2099-01-02"},
         "quote": lambda w: w.quote(),
         "payable_invoice": lambda w: w.payable_invoice(),

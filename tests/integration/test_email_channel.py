@@ -171,21 +171,48 @@ def test_loops_bounces_and_auto_replies_open_nothing(api, mail, holder):
 
 
 def test_spam_waits_in_quarantine_until_staff_release_it(api, mail, holder):
-    from tickets import ses_inbound
-
-    from devstack.mail_receiving import ses_event
-
     suspicious = email(body="Necesito ayuda con mi dominio.")
     assert mail(suspicious, spam="FAIL", ses_id="spam00001") == "quarantined"
     assert Tickets().tickets_of(holder) == []
-    (held,) = Tickets().quarantined()
-    assert held.sender == HOLDER_EMAIL and held.reason == "spam"
-    # Staff's release files it from the stored original, as if its verdicts had passed.
-    room = ses_inbound.mailroom()
-    record = ses_event(suspicious.as_bytes(), "spam00001", [SUPPORT], "arn", {"spam": "FAIL"})["Records"][0]
-    assert ses_inbound.file_one(room, record["ses"], release=True) == "opened"
-    assert len(Tickets().tickets_of(holder)) == 1 and Tickets().quarantined() == []
-    assert ses_inbound.file_one(room, record["ses"], release=True) == "duplicate"
+    listed = api.call("GET", "/staff/inbound-emails", claims=STAFF)
+    assert listed.status == 200, listed
+    (held,) = listed.json()
+    assert (held["sender"], held["outcome"], held["reason"]) == (HOLDER_EMAIL, "quarantined", "spam")
+    assert held["verdicts"]["spam"] == "FAIL"
+    released = api.call("POST", f"/staff/inbound-emails/{held['email_key']}/release", claims=STAFF)
+    assert released.status == 200, released
+    assert released.json()["outcome"] == "opened"
+    assert [t.ticket_id for t in Tickets().tickets_of(holder)] == [released.json()["ticket_id"]]
+    assert api.call("GET", "/staff/inbound-emails", claims=STAFF).json() == []
+    again = api.call("POST", f"/staff/inbound-emails/{held['email_key']}/release", claims=STAFF)
+    assert (again.status, again.json()["code"]) == (409, "email_not_quarantined")
+    assert len(Tickets().tickets_of(holder)) == 1
+    missing = api.call("POST", f"/staff/inbound-emails/{'0' * 64}/release", claims=STAFF)
+    assert missing.status == 404
+    bad = api.call("POST", "/staff/inbound-emails/..%2F..%2Fsecret/release", claims=STAFF)
+    assert bad.status in (404, 422)
+
+
+def test_staff_download_the_original_of_an_emailed_message(api, mail, holder):
+    import urllib.request
+
+    sent = email(body="Adjunto detalles.", X_Mailer="Thunderbird 128")
+    mail(sent)
+    ticket = _only_ticket(holder)
+    (message,) = _staff_view(api, ticket.ticket_id)["messages"]
+    link = api.call("GET", f"/staff/tickets/{ticket.ticket_id}/messages/{message['message_id']}/original",
+                    claims=STAFF)
+    assert link.status == 200, link
+    with urllib.request.urlopen(link.json()["url"]) as response:
+        raw = response.read()
+        assert response.headers["Content-Type"] == "message/rfc822"
+    assert b"X-Mailer: Thunderbird 128" in raw and b"Adjunto detalles." in raw
+    # A message typed in the panel has no original.
+    mail.clock.advance(minutes=5)
+    api.call("POST", f"/staff/tickets/{ticket.ticket_id}/replies", claims=STAFF, body={"body": "Recibido."})
+    typed = _staff_view(api, ticket.ticket_id)["messages"][-1]["message_id"]
+    nothing = api.call("GET", f"/staff/tickets/{ticket.ticket_id}/messages/{typed}/original", claims=STAFF)
+    assert nothing.status == 404
 
 
 def test_a_flood_from_one_sender_is_acknowledged_a_few_times_an_hour(api, mail):
