@@ -52,6 +52,8 @@ Paneldecliente local stack
              e.g. python3 -c "import smtplib; smtplib.SMTP('{stack.host}', {args.smtp_port}).sendmail(
                'cliente@ejemplo.com', ['tickets@{support_domain}'], b'Subject: Ayuda\\r\\n\\r\\nNo carga mi sitio')"
              what SES "sent" (staff replies' copies, invoices): curl {url}/local/emails
+             play a bounce: curl -X POST {url}/local/email-feedback -d '{{"address": "x@y.com"}}'
+               (nothing more is sent to it; "type": "complaint" too)
   Clock      move it (renewals, SLA deadlines): curl -X POST {url}/local/clock -d '{{"advance": "PT2H"}}'
 """)
     if stack.demo_users:

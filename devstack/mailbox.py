@@ -92,3 +92,21 @@ def attachment(message_index_or_id: int | str, filename: str, account_id: str = 
         if part.get_filename() == filename:
             return part.get_payload(decode=True) or b""
     raise KeyError(f"no attachment {filename!r}")
+
+
+def feedback_event(kind: str, address: str, bounce_type: str = "Permanent", source: str = "") -> dict[str, Any]:
+    """What SES's event destination publishes about a sent email (raw message delivery: the event itself):
+    ``kind`` "bounce" (``bounce_type`` Permanent / Transient) or "complaint"."""
+    mail = {"timestamp": "2026-11-30T14:10:00.000Z", "source": source, "messageId": "0100018abc-local-feedback",
+            "destination": [address]}
+    if kind == "bounce":
+        return {"eventType": "Bounce", "mail": mail, "bounce": {
+            "bounceType": bounce_type, "bounceSubType": "General", "feedbackId": f"local-{bounce_type.lower()}",
+            "timestamp": "2026-11-30T14:10:05.000Z", "reportingMTA": "dns; email.amazonses.com",
+            "bouncedRecipients": [{"emailAddress": address, "action": "failed", "status": "5.1.1",
+                                   "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}}
+    if kind == "complaint":
+        return {"eventType": "Complaint", "mail": mail, "complaint": {
+            "complainedRecipients": [{"emailAddress": address}], "complaintFeedbackType": "abuse",
+            "feedbackId": "local-complaint", "timestamp": "2026-11-30T14:10:05.000Z"}}
+    raise ValueError(f"unknown feedback kind {kind!r}")

@@ -125,6 +125,7 @@ class LocalStack:
             ("POST", "/local/refunds"): self._refund,
             ("GET", "/local/whatsapp"): self._whatsapp_sent,
             ("GET", "/local/emails"): self._emails,
+            ("POST", "/local/email-feedback"): self._email_feedback,
             ("GET", "/local/panel"): self._panel,
             ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
             ("GET", "/swagger"): self._swagger,
@@ -270,6 +271,23 @@ class LocalStack:
                 "<body><h1>Paneldecliente (local)</h1><p>Volvió del pago. El estado de la factura se actualiza en "
                 "cuanto el proveedor nos notifica: consulte GET /me/invoices.</p></body></html>")
         return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+
+    def _email_feedback(self, path, headers, body):
+        """Play SES reporting a bounce or a complaint about an address we mailed: {"address", "type": "bounce" |
+        "complaint", "bounce_type"?: "Permanent" | "Transient"}. It goes through MailFeedbackQueue, as SES's
+        event destination (SNS, raw delivery) puts it there."""
+        from devstack import mailbox
+
+        try:
+            data = json.loads(body or b"{}")
+            event = mailbox.feedback_event(str(data.get("type", "bounce")), str(data["address"]),
+                                           str(data.get("bounce_type", "Permanent")))
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input",
+                                       "message": "Envíe {\"address\": \"x@y.com\", \"type\": \"bounce\"}."})
+        self.session.client("sqs").send_message(QueueUrl=self.stack.refs["MailFeedbackQueue"],
+                                                MessageBody=json.dumps(event))
+        return json_response(202, {"queued": event["eventType"], "address": data["address"]})
 
     def _whatsapp_errors(self, path, headers, body):
         """Make the fake WhatsApp API answer the next calls with a Graph error code: {"code", "times"?}."""

@@ -44,6 +44,8 @@ PASSWORD_CHECK_CLIENT_ID = "PASSWORD_CHECK_CLIENT_ID"  # the Cognito app client 
 DOCUMENTS_BUCKET = "DOCUMENTS_BUCKET"
 MAIL_DOMAIN = "MAIL_DOMAIN"  # the SES identity emails are sent from: "Paneldecliente <facturacion@<domain>>"
 MAIL_QUEUE_URL = "MAIL_QUEUE_URL"
+# The SES configuration set every email is sent with: its event destination reports bounces and complaints.
+MAIL_CONFIGURATION_SET = "MAIL_CONFIGURATION_SET"
 INVOICE_ISSUER_NAME = "INVOICE_ISSUER_NAME"
 INVOICE_ISSUER_TAX_ID = "INVOICE_ISSUER_TAX_ID"  # the provider's CUIT
 INVOICE_ISSUER_DETAILS = "INVOICE_ISSUER_DETAILS"  # lines under the name, separated by "|"

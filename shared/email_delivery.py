@@ -27,6 +27,9 @@ class Courier:
     sent: SentEmails
     sesv2: Any
     clock: Clock
+    # The stack's SES configuration set: its event destination reports bounces and complaints (functions/
+    # email_feedback), which suppress the address.
+    configuration_set: str | None = None
 
 
 def _claim(courier: Courier, record: SentEmail, now: datetime) -> bool:
@@ -48,8 +51,9 @@ def _claim(courier: Courier, record: SentEmail, now: datetime) -> bool:
 
 def send_once(courier: Courier, email: outbound_email.OutgoingEmail, *, event_id: str, kind: str,
               client_id: str | None, message_id: str, message_id_domain: str) -> str | None:
-    """Send ``email`` to its one recipient unless this event already did: "sent", "rejected", or None (done
-    before, or being sent by another delivery now). TransientEmailFailure: retry the event later."""
+    """Send ``email`` to its one recipient unless this event already did: "sent", "rejected", "suppressed" (the
+    address bounced or complained), or None (done before, or being sent by another delivery now).
+    TransientEmailFailure: retry the event later."""
     recipient = email.to[0]
     now = courier.clock.now()
     owner = f"CLIENT#{client_id}" if client_id else f"GUEST#{recipient.lower()}"
@@ -59,10 +63,14 @@ def send_once(courier: Courier, email: outbound_email.OutgoingEmail, *, event_id
                        expires_at=now + timedelta(days=RECORD_DAYS))
     if not _claim(courier, record, now):
         return None
+    if courier.sent.suppression(recipient) is not None:
+        record.status = "suppressed"  # bounced for good or complained: SES would only bounce it again
+        save_one(record)
+        return record.status
     try:
         record.ses_message_id = outbound_email.send(courier.sesv2, email, recipient,
                                                     message_id_domain=message_id_domain, message_id=message_id,
-                                                    now=now)
+                                                    configuration_set=courier.configuration_set, now=now)
         record.status = "sent"
     except outbound_email.TransientEmailFailure:
         record.delete()  # its claim given back (version-checked: it is still ours)

@@ -47,6 +47,7 @@ class Mailer:
     sender: str  # "Paneldecliente <facturacion@paneldecliente.com>"
     panel_url: str
     clock: Clock
+    configuration_set: str | None = None  # bounces and complaints reported (functions/email_feedback)
 
 
 def handle_event(mailer: Mailer, envelope: dict) -> list[str]:
@@ -105,7 +106,7 @@ def _send(mailer: Mailer, envelope: dict, mail: emails.Mail, recipients: list[st
     # Our own settings first, outside the per-recipient handling: a bad sender is ours to fix (the message goes
     # back to the queue, then its DLQ), never a recipient's permanent rejection.
     domain = outbound_email.parse_address("From", mailer.sender).domain
-    courier = email_delivery.Courier(mailer.sent, mailer.sesv2, mailer.clock)
+    courier = email_delivery.Courier(mailer.sent, mailer.sesv2, mailer.clock, mailer.configuration_set)
     done = []
     transient: outbound_email.TransientEmailFailure | None = None
     for recipient in recipients:

@@ -36,6 +36,7 @@ def mailer() -> Mailer:
         bucket=config.env(config.DOCUMENTS_BUCKET), numbering=SequenceNumbering(billing, issuer.point_of_sale),
         issuer=issuer, sender=f"Paneldecliente <facturacion@{config.env(config.MAIL_DOMAIN)}>",
         panel_url=config.env(config.PANEL_URL), clock=SystemClock(),
+        configuration_set=config.env(config.MAIL_CONFIGURATION_SET, "") or None,
     )
 
 

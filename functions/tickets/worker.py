@@ -111,7 +111,9 @@ def _replan(ticket: Ticket, plan: SupportPlan, now: datetime, closed_days, polic
 def postroom(clock: Clock):
     from tickets.email_copies import Postroom
 
-    return Postroom(tickets, email_delivery.Courier(SentEmails(), sesv2, clock),
+    courier = email_delivery.Courier(SentEmails(), sesv2, clock,
+                                     config.env(config.MAIL_CONFIGURATION_SET, "") or None)
+    return Postroom(tickets, courier,
                     config.env(config.SUPPORT_MAIL_DOMAIN).lower(), config.env(config.PANEL_URL))
 
 

@@ -62,3 +62,8 @@ def settle_queued(stack):
 def ticket_events(stack):
     """Run the tickets worker on what the relay put on the tickets queue (upgrade requests, plan changes)."""
     return _consume(stack, "TicketsQueue", "TicketsWorkerFunction", drain=True)
+
+
+def email_feedback(stack):
+    """Run the email-feedback worker on the SES bounce and complaint events its queue holds."""
+    return _consume(stack, "MailFeedbackQueue", "EmailFeedbackFunction", drain=True)

@@ -3,6 +3,7 @@ action's prefix, the inbound-mail function invoked with SES's event — new tick
 their ticket only when the sender is part of it and the email authentic, SES's retries filed once, loops,
 bounces and auto-replies kept out, spam quarantined until staff release it."""
 
+import json
 import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -293,3 +294,26 @@ def test_staff_replies_go_back_by_email_threaded_so_the_answer_comes_back_to_its
     messages = _staff_view(api, ticket.ticket_id)["messages"]
     assert [m["body"] for m in messages][-1] == "Listo, funcionó."
     assert Ticket.get(*Ticket.key(ticket.ticket_id)).status == "customer_reply"
+
+
+def test_a_permanent_bounce_stops_every_email_to_that_address(api, mail, holder, stack, aws):
+    from devstack.mailbox import feedback_event, sent_emails
+    from shared.dal.mail import SentEmail, SentEmails
+    from tests.integration.flows import email_feedback, relay, ticket_events
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for event in (feedback_event("bounce", "lleno@otro.com", "Transient"),
+                  feedback_event("complaint", "harto@otro.com"),
+                  feedback_event("bounce", HOLDER_EMAIL.upper()), feedback_event("bounce", HOLDER_EMAIL)):
+        sqs.send_message(QueueUrl=stack.refs["MailFeedbackQueue"], MessageBody=json.dumps(event))
+    records, answer = email_feedback(stack)
+    assert len(records) == 4 and answer == {"batchItemFailures": []}
+    assert sorted(s.address for s in SentEmails().suppressed()) == [HOLDER_EMAIL, "harto@otro.com"]
+    assert SentEmails().suppression(HOLDER_EMAIL).detail.startswith("General: 5.1.1")
+
+    assert mail(email()) == "opened"  # the email still becomes a ticket; its acknowledgement is not sent
+    relay(stack, aws)
+    ticket_events(stack)
+    assert sent_emails() == []
+    (record,) = [r for r in SentEmail.scan() if r.recipient == HOLDER_EMAIL]
+    assert record.status == "suppressed"
