@@ -54,6 +54,10 @@ Paneldecliente local stack
              what SES "sent" (staff replies' copies, invoices): curl {url}/local/emails
              play a bounce: curl -X POST {url}/local/email-feedback -d '{{"address": "x@y.com"}}'
                (nothing more is sent to it; "type": "complaint" too)
+  Contact    the public form opens a ticket: T=$(curl -s {url}/local/turnstile-token | python3 -c 'import json,sys;
+             print(json.load(sys.stdin)["captcha_token"])'); curl -X POST {url}/contact-requests -d '{{"name": "Ana",
+             "email": "ana@ejemplo.com", "subject": "Consulta", "message": "¿Tienen hosting Pyme?",
+             "captcha_token": "'$T'"}}'   (Turnstile faked at {stack.turnstile.url})
   Clock      move it (renewals, SLA deadlines): curl -X POST {url}/local/clock -d '{{"advance": "PT2H"}}'
 """)
     if stack.demo_users:

@@ -16,6 +16,7 @@ from devstack.aws import SHUTDOWN_POLL_S, EmbeddedAws
 from devstack.cfn import ROOT, Stack, provision
 from devstack.fake_mercadopago import FakeMercadoPago
 from devstack.fake_stripe import FakeStripe, checkout_completed, sign
+from devstack.fake_turnstile import FakeTurnstile
 from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.fake_whm import FakeWhm
 from devstack.gateway import CognitoAuthorizer, Gateway, json_response
@@ -42,6 +43,7 @@ LOCAL_WHM_TOKEN = "local-whm-api-token"
 LOCAL_WHATSAPP_SECRETS = {"access_token": "local-whatsapp-token", "app_secret": "local-whatsapp-app-secret",
                           "verify_token": "local-whatsapp-verify-token"}
 LOCAL_WHATSAPP_PHONE_NUMBER_ID = "100200300400"
+LOCAL_TURNSTILE_SECRET = "local-turnstile-secret"
 # Staff on call, for staff alerts (SLA warnings and breaches of tickets, failed activations, accepted quotes):
 # one made-up number, so that make dev's fake WhatsApp shows them. A template parameter like any other, so
 # make dev ARGS="--param OpsWhatsAppNumbers=" turns them off (or names other numbers).
@@ -109,6 +111,12 @@ class LocalStack:
             SecretId=self.stack.refs["WhatsAppSecrets"], SecretString=json.dumps(LOCAL_WHATSAPP_SECRETS))
         ENV_OVERRIDES["WHATSAPP_API_URL"] = self.whatsapp.url
         ENV_OVERRIDES["WHATSAPP_PHONE_NUMBER_ID"] = LOCAL_WHATSAPP_PHONE_NUMBER_ID
+        # The contact form's CAPTCHA: Cloudflare Turnstile's siteverify, faked on loopback.
+        self.turnstile = FakeTurnstile(LOCAL_TURNSTILE_SECRET).start()
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.stack.refs["ContactFormSecrets"], SecretString=json.dumps(
+                {"turnstile_secret": LOCAL_TURNSTILE_SECRET}))
+        ENV_OVERRIDES["TURNSTILE_API_URL"] = self.turnstile.url
         os.environ.update(ENV_OVERRIDES)
         reset_system_clock()  # a new stack starts at the real time, whatever a previous one in this process did
         self.scheduler = Scheduler(self.runtime, self.stack)
@@ -126,6 +134,7 @@ class LocalStack:
             ("GET", "/local/whatsapp"): self._whatsapp_sent,
             ("GET", "/local/emails"): self._emails,
             ("POST", "/local/email-feedback"): self._email_feedback,
+            ("GET", "/local/turnstile-token"): self._turnstile_token,
             ("GET", "/local/panel"): self._panel,
             ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
             ("GET", "/swagger"): self._swagger,
@@ -179,6 +188,7 @@ class LocalStack:
         self.stripe.stop()
         self.whm.stop()
         self.whatsapp.stop()
+        self.turnstile.stop()
         self.aws.stop()
         reset_system_clock()
 
@@ -271,6 +281,10 @@ class LocalStack:
                 "<body><h1>Paneldecliente (local)</h1><p>Volvió del pago. El estado de la factura se actualiza en "
                 "cuanto el proveedor nos notifica: consulte GET /me/invoices.</p></body></html>")
         return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+
+    def _turnstile_token(self, path, headers, body):
+        """A token as the Turnstile widget would hand the contact form's page (good once, for 5 minutes)."""
+        return json_response(200, {"captcha_token": self.turnstile.issue()})
 
     def _email_feedback(self, path, headers, body):
         """Play SES reporting a bounce or a complaint about an address we mailed: {"address", "type": "bounce" |

@@ -77,3 +77,6 @@ TICKETS_QUEUE_URL = "TICKETS_QUEUE_URL"  # events that open or recompute tickets
 # Email to support (functions/tickets/ses_inbound.py, docs/email-channel.md): the domain SES receives mail for and
 # tickets' emails are sent from ("Soporte <tickets@<domain>>", Reply-To tickets+<ticket>@<domain>).
 SUPPORT_MAIL_DOMAIN = "SUPPORT_MAIL_DOMAIN"
+# The public contact form: Cloudflare Turnstile's siteverify base, and the secret holding turnstile_secret.
+TURNSTILE_API_URL = "TURNSTILE_API_URL"
+CONTACT_FORM_SECRETS_ID = "CONTACT_FORM_SECRETS_ID"

@@ -60,6 +60,8 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
     }
     assert public == {
         ("/catalog/products", "get"), ("/clients", "post"),
+        # the contact form: Cloudflare Turnstile and rate limits stand for a sign-in
+        ("/contact-requests", "post"),
         # webhooks: the provider's signature is their authentication
         ("/webhooks/mercadopago", "post"), ("/webhooks/stripe", "post"),
         # Meta's verification handshake (verify token) and its signed status notifications

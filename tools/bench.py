@@ -113,6 +113,10 @@ BODIES = {
     ("POST", "/me/tickets/{ticket_id}/replies"): {"body": "Sigue fallando."},
     ("POST", "/me/tickets/{ticket_id}/close"): {},
     ("POST", "/staff/inbound-emails/{email_key}/release"): {},
+    # The token is the Turnstile widget's: a caller with a fake Turnstile issues a fresh one for each call.
+    ("POST", "/contact-requests"): {"name": "Ana Pérez", "email": "consulta@ejemplo.com", "phone": "011 4321-5678",
+                                    "subject": "Consulta por planes", "message": "¿El plan Pyme incluye SSL?",
+                                    "captcha_token": "issued-in-the-run"},
     ("POST", "/me/tickets/{ticket_id}/attachments"): {"filename": "captura.png", "content_type": "image/png",
                                                       "size": 2048},
     ("POST", "/staff/tickets/{ticket_id}/replies"): {"body": "Ya lo revisamos: era la caché."},

@@ -5,13 +5,15 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from tickets import email_review, logic
+from tickets import contact_form, email_review, logic
 from tickets.clocks import TicketPolicy
 from tickets.schemas import (
     AttachmentRequest,
     ClientReply,
     ClosedDayIn,
     ClosedDayOut,
+    ContactAccepted,
+    ContactRequest,
     DownloadOut,
     InboundEmailOut,
     MergeIn,
@@ -53,6 +55,24 @@ TAGS, STAFF_TAGS = ["Tickets"], ["Personal", "Tickets"]
 
 def _files() -> logic.Files:
     return logic.Files(s3, config.env(config.ATTACHMENTS_BUCKET))
+
+
+def _turnstile():
+    from aws_lambda_powertools.utilities import parameters
+    from tickets.captcha import Turnstile
+
+    secrets = parameters.get_secret(config.env(config.CONTACT_FORM_SECRETS_ID), transform="json", max_age=300)
+    return Turnstile(config.env(config.TURNSTILE_API_URL), str((secrets or {}).get("turnstile_secret", "")))
+
+
+@app.post("/contact-requests", tags=["Contacto"], summary="Formulario de contacto (público): abre un ticket",
+          description="Verificado con Cloudflare Turnstile (`captcha_token`). Hasta 3 por hora por correo y 10 por "
+                      "IP. La respuesta es la misma sea o no cliente quien escribe.",
+          responses=answers(202, "Consulta recibida"))
+def send_contact_request(body: ContactRequest) -> tuple[ContactAccepted, int]:
+    context = app.current_event.request_context
+    return contact_form.submit(repos, clock, TicketPolicy.from_env(), _turnstile(), body, context.identity.source_ip,
+                               context.request_id), 202
 
 
 @app.post("/me/tickets", tags=TAGS, summary="Abrir un ticket", security=SECURED,

@@ -129,9 +129,10 @@ def copy_of_reply(room: Postroom, envelope: dict) -> str:
 
 
 def acknowledgement(room: Postroom, envelope: dict) -> str:
-    """``ticket.opened`` by email with ``acknowledge``: the ticket's number, so the sender knows it arrived."""
+    """``ticket.opened`` by email or the contact form, with ``acknowledge``: the ticket's number, so the
+    sender knows it arrived."""
     payload = envelope.get("payload") or {}
-    if payload.get("channel") != "email" or not payload.get("acknowledge"):
+    if payload.get("channel") not in ("email", "form") or not payload.get("acknowledge"):
         return "ignored"
     ticket, messages, _ = room.tickets.conversation(str(payload.get("ticket_id") or ""))
     recipient = payload.get("requester_email")

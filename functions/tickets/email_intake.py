@@ -18,28 +18,25 @@ keyed by the Message-ID, is written in the transaction that files the email: SES
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from tickets import clocks
+from tickets import clocks, outside_tickets, rate_windows
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender, who_is
 from tickets.email_parsing import ParsedEmail
 from tickets.email_threading import MAILBOX, OUR_MESSAGE_ID, SUBJECT_TOKEN
-from tickets.logic import Files, Repositories, _message, file_client_message
-from tickets.plans import plan_in_force
+from tickets.logic import Files, Repositories, file_client_message
+from tickets.outside_tickets import Arrival
 
 from shared.clock import Clock, to_storage
 from shared.dal.table import batch_get
-from shared.dal.tickets import AcknowledgementWindow, Attachment, InboundEmail, Ticket, TicketNote
+from shared.dal.tickets import Attachment, InboundEmail, Ticket, TicketNote
 from shared.dal.unit_of_work import UnitOfWork
-from shared.events import EventType
 from shared.ids import id_at, is_valid_id
-from shared.sla import Priority, SlaClass
 
 INBOUND_MAIL_PREFIX = "mail/inbound/"  # the receipt rule's S3 action's ObjectKeyPrefix (template.yaml)
 ACKNOWLEDGEMENTS_PER_HOUR = 3  # per sender: more is a loop or a flood, not a person waiting
 MAX_BODY = 20_000  # the panel's limit for a message; the rest stays in the original
-ACKNOWLEDGEMENT_WINDOW_KEPT = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -254,32 +251,26 @@ def _into_ticket(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed:
     if refused:
         uow.create(_staff_note(filed.ticket_id, now, refused))
     opened = filed is not ticket
-    acknowledged = opened and _acknowledge(room, uow, filed, parsed, now)
+    acknowledged = opened and _acknowledge(room, uow, parsed, now)
     outcome = _commit(uow, record, "opened" if opened else "filed", filed.ticket_id, None, new)
     return Outcome(outcome.outcome, outcome.ticket_id, None, acknowledged)
 
 
 def _open(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed: ParsedEmail, sender: Sender,
           now: datetime, new: bool, *, claimed: Ticket | None = None, reason: str | None = None) -> Outcome:
-    """A new ticket: the sender's account's when the sender may open tickets there and the email is authentic,
-    else a guest ticket (sales, or a stranger) under the sender's address."""
-    repos = room.repos
-    as_client = receipt.authentic and sender.client is not None and sender.may_see_tickets_of(sender.client_id)
-    client_id = sender.client_id if as_client else None
-    subject = SUBJECT_TOKEN.sub("", parsed.subject).strip() or "(sin asunto)"
-    subject = re.sub(r"^((re|rv|fw|fwd|reenviar|respuesta)\s*:\s*)+", "", subject, flags=re.IGNORECASE)[:200]
+    """A new ticket (outside_tickets): the sender's account's when the email is authentic and the sender may
+    open tickets there, else a guest ticket under the sender's address."""
+    subject = SUBJECT_TOKEN.sub("", parsed.subject).strip()
+    subject = re.sub(r"^((re|rv|fw|fwd|reenviar|respuesta)\s*:\s*)+", "", subject, flags=re.IGNORECASE)
     ticket_id = id_at(now)
-    author = f"email:{sender.address}"  # who wrote it, as the panel's history shows it (no login behind it)
-    ticket, _ = clocks.new_ticket(
-        ticket_id=ticket_id, client_id=client_id, subject=subject or "(sin asunto)", sla_class=SlaClass.ADVICE,
-        priority=Priority.P3, plan=plan_in_force(repos.services, client_id), service=None,
-        client=sender.client if as_client else None, opened_by=author, role=sender.role if as_client else "guest",
-        contact_id=sender.contact.contact_id if as_client and sender.contact else None, channel="email", now=now,
-        closed_days=repos.tickets.closed_day_set(), policy=room.policy)
-    ticket.requester_email = sender.address
-    if client_id is None:
-        ticket.guest_email = sender.address
-        ticket.gsi1pk = f"GUEST#{sender.address}"
+    attached = _store_attachments(room, ticket_id, parsed, now)
+    uow = UnitOfWork()
+    acknowledged = _acknowledge(room, uow, parsed, now)
+    arrival = Arrival(sender=sender, trusted=receipt.authentic, subject=subject.strip() or "(sin asunto)",
+                      body=_body(parsed), channel="email", name=parsed.from_name, attached=tuple(attached),
+                      email_message_id=parsed.message_id, original_key=receipt.raw_key)
+    ticket, _, _ = outside_tickets.open_ticket(room.repos, room.policy, now, arrival, ticket_id=ticket_id, uow=uow,
+                                               acknowledge=acknowledged)
     notes = []
     if claimed is not None:
         ticket.claimed_ticket_id = claimed.ticket_id
@@ -290,39 +281,19 @@ def _open(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed: Parsed
     elif reason == "failed_authentication" and sender.client is not None:
         notes.append(f"El correo dice venir de {sender.address}, cliente, pero no pasó la verificación "
                      "SPF/DKIM/DMARC: se abrió como ticket sin cuenta.")
-    attached = _store_attachments(room, ticket_id, parsed, now)
-    message = _message(ticket, now, "client", author, parsed.from_name or sender.address, _body(parsed), attached,
-                       channel="email", email_message_id=parsed.message_id, original_key=receipt.raw_key)
-    uow = UnitOfWork()
-    uow.create(ticket)
-    uow.create(message)
     refused = _refused_note(parsed)
     for text in [*notes, *([refused] if refused else [])]:
-        uow.create(_staff_note(ticket_id, now, text))
-    acknowledged = _acknowledge(room, uow, ticket, parsed, now)
-    uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role=ticket.opened_by_role,
-                                  due_at=ticket.response.due_at, channel="email", acknowledge=acknowledged,
-                                  requester_email=sender.address)])
-    outcome = _commit(uow, record, "opened", ticket_id, reason, new)
-    return Outcome(outcome.outcome, ticket_id, reason, acknowledged)
+        uow.create(_staff_note(ticket.ticket_id, now, text))
+    outcome = _commit(uow, record, "opened", ticket.ticket_id, reason, new)
+    return Outcome(outcome.outcome, ticket.ticket_id, reason, acknowledged)
 
 
-def _acknowledge(room: Mailroom, uow: UnitOfWork, ticket: Ticket, parsed: ParsedEmail, now: datetime) -> bool:
-    """Whether the sender is told the ticket's number (the TICKET_OPENED event carries it), counted in the same
-    transaction: at most ACKNOWLEDGEMENTS_PER_HOUR per sender, never to an auto-reply."""
+def _acknowledge(room: Mailroom, uow: UnitOfWork, parsed: ParsedEmail, now: datetime) -> bool:
+    """Whether the sender is told the ticket's number (the TICKET_OPENED event carries it): at most
+    ACKNOWLEDGEMENTS_PER_HOUR per sender, never to an auto-reply."""
     if parsed.auto_submitted:
         return False
-    window = now.strftime("%Y-%m-%dT%H")
-    counter = room.repos.tickets.acknowledgements(parsed.from_address, window)
-    if counter is None:
-        counter = AcknowledgementWindow(*AcknowledgementWindow.key(parsed.from_address, window),
-                                        sender=parsed.from_address, window=window, count=0)
-        counter.expires_at = now.replace(minute=0, second=0, microsecond=0) + ACKNOWLEDGEMENT_WINDOW_KEPT
-    if counter.count >= ACKNOWLEDGEMENTS_PER_HOUR:
-        return False
-    counter.count += 1
-    uow.save(counter)  # version-checked: two emails of one sender at once cannot both take the last one
-    return True
+    return rate_windows.take(room.repos.tickets, uow, "ack", parsed.from_address, now, ACKNOWLEDGEMENTS_PER_HOUR)
 
 
 def _commit(uow: UnitOfWork, record: InboundEmail, outcome: str, ticket_id: str | None, reason: str | None,

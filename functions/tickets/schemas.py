@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
 from shared.schemas import ApiModel
 from shared.sla import Priority, SlaClass
@@ -9,7 +9,7 @@ from shared.text import ManyLines, OneLine
 
 TicketStatus = Literal["open", "answered", "customer_reply", "waiting_on_customer", "closed"]
 Plan = Literal["standard", "profesional", "full"]
-Channel = Literal["panel", "email", "chat", "phone", "whatsapp", "telegram"]
+Channel = Literal["panel", "email", "form", "chat", "phone", "whatsapp", "telegram"]
 Outcome = Literal["advice", "out_of_scope", "quote"]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=20000), ManyLines]
@@ -233,3 +233,27 @@ class InboundEmailOut(ApiModel):
     reason: str | None
     ticket_id: str | None
     verdicts: dict[str, str]
+
+
+def _lower_email(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class ContactRequest(ApiModel):
+    """The public contact form (no sign-in): it opens a ticket. ``captcha_token`` is what the Cloudflare
+    Turnstile widget gave the page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), OneLine]
+    email: Annotated[EmailStr, BeforeValidator(_lower_email), Field(max_length=254)]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), OneLine] | None = None
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), OneLine]
+    message: Body
+    service_id: Id | None = None
+    captcha_token: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class ContactAccepted(ApiModel):
+    reference: str  # the ticket's number, also in the acknowledgement email
+    message: str

@@ -166,18 +166,20 @@ class InboundEmail(TableItem, discriminator="InboundEmail"):
         return f"INBOUND#{email_key}", "INBOUND"
 
 
-class AcknowledgementWindow(TableItem, discriminator="AcknowledgementWindow"):
-    """How many acknowledgements one sender got in the current hour: a mail loop or a flood from one
-    address is not answered more than a few times (expires with its window)."""
+class RateWindow(TableItem, discriminator="RateWindow"):
+    """How many times something happened for one subject in one UTC hour — acknowledgements sent to one
+    sender (``ack``), contact forms from one address (``contact-email``) or one IP (``contact-ip``) — so a
+    loop or a flood is stopped after a few (expires with its window)."""
 
-    sender = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    subject = UnicodeAttribute()
     window = UnicodeAttribute()  # YYYY-MM-DDTHH (UTC)
     count = IntegerAttribute(default=0)
     version = VersionAttribute()
 
     @staticmethod
-    def key(sender: str, window: str) -> tuple[str, str]:
-        return f"ACKS#{sender}", f"WINDOW#{window}"
+    def key(scope: str, subject: str, window: str) -> tuple[str, str]:
+        return f"RATE#{scope}#{subject}", f"WINDOW#{window}"
 
 
 class ClosedDay(TableItem, discriminator="ClosedDay"):
@@ -263,9 +265,9 @@ class Tickets:
         """Emails held for staff (spam or virus verdicts), newest first (by_owner)."""
         return list(islice(InboundEmail.by_owner.query("INBOUND#quarantined", scan_index_forward=False), limit))
 
-    def acknowledgements(self, sender: str, window: str) -> AcknowledgementWindow | None:
+    def rate_window(self, scope: str, subject: str, window: str) -> RateWindow | None:
         try:
-            return AcknowledgementWindow.get(*AcknowledgementWindow.key(sender, window), consistent_read=True)
+            return RateWindow.get(*RateWindow.key(scope, subject, window), consistent_read=True)
         except DoesNotExist:
             return None
 
