@@ -43,6 +43,10 @@ _QUOTE_HEADERS = [
                | re.MULTILINE),
     re.compile(r"^_{20,}[ \t]*$", re.MULTILINE),  # Outlook's rule above the quoted header
 ]
+# A forward is the substance of the email (an error notice, a provider's message): nothing of it is cut.
+_FORWARD_MARKER = re.compile(r"^[ \t]*-{5,}\s*(Forwarded message|Mensaje reenviado|Mensaje original reenviado)\s*-{5,}",
+                             re.IGNORECASE | re.MULTILINE)
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|rv|reenv(iado|iar)?)\s*:", re.IGNORECASE)
 _SIGN_OFFS = [
     re.compile(r"^-- ?$", re.MULTILINE),  # RFC 3676 signature separator
     re.compile(r"^[ \t]*(Enviado desde mi|Sent from my|Obtener Outlook para)\b.*$", re.IGNORECASE | re.MULTILINE),
@@ -223,7 +227,8 @@ def parse(raw: bytes) -> ParsedEmail:
         message.get_content_type() == "multipart/report"
     parsed.auto_submitted = parsed.from_mailer_daemon or _auto_submitted(message, from_address)
     _read_parts(message, parsed)
-    parsed.reply = trim_reply(parsed.text) if parsed.text else ""
+    forwarded = bool(_FORWARD_SUBJECT.match(parsed.subject) or _FORWARD_MARKER.search(parsed.text))
+    parsed.reply = parsed.text if forwarded else trim_reply(parsed.text) if parsed.text else ""
     return parsed
 
 

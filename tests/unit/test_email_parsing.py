@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tickets.email_parsing import (
+    MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
     REPLY_MARKER,
     MalformedEmail,
@@ -132,3 +133,26 @@ def test_message_ids_and_html_text():
     assert message_ids(None) == []
     assert html_to_text("<p>Uno</p><p>Dos<br>tres</p><style>x</style><script>y()</script>&lt;b&gt;") == \
         "Uno\n\nDos\ntres\n<b>"  # an escaped tag is the text "<b>": the panel shows text, never HTML
+
+
+def test_a_forwarded_email_keeps_what_it_forwards():
+    parsed = parse(sample("gmail-forward.eml"))
+    assert parsed.reply.startswith("Me llegó este aviso, ¿qué tengo que hacer?")
+    assert "usa el 98% de su cuota de disco" in parsed.reply  # the notice is the substance: not cut
+
+
+def test_a_broken_message_is_read_as_far_as_it_goes():
+    parsed = parse(sample("malformed.eml"))  # no closing boundary, truncated base64, a raw 8-bit subject
+    assert parsed.from_name == "José" and parsed.reply == "El adjunto no abre."
+    assert parsed.subject.startswith("Caf") and "CloseBoundaryNotFoundDefect" in parsed.defects
+    assert [a.filename for a in parsed.attachments] == ["roto.pdf"]
+
+
+def test_a_huge_attachment_is_refused_and_the_email_still_read():
+    message = _email(From="a@example.com", Subject="backup")
+    message.set_content("Les mando el backup.")
+    message.add_attachment(b"\0" * (MAX_ATTACHMENT_BYTES + 1), maintype="application", subtype="zip",
+                           filename="backup.zip")
+    parsed = parse(message.as_bytes())
+    assert parsed.reply == "Les mando el backup." and parsed.attachments == []
+    assert parsed.refused_attachments == [("backup.zip", "too_large")]
