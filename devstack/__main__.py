@@ -58,6 +58,9 @@ Paneldecliente local stack
              print(json.load(sys.stdin)["captcha_token"])'); curl -X POST {url}/contact-requests -d '{{"name": "Ana",
              "email": "ana@ejemplo.com", "subject": "Consulta", "message": "¿Tienen hosting Pyme?",
              "captcha_token": "'$T'"}}'   (Turnstile faked at {stack.turnstile.url})
+  Chat       a Tawk.to chat ends (its signed transcript webhook, faked at {stack.tawkto.url}) and becomes a ticket:
+             curl -X POST {url}/local/chats -d '{{"name": "Ana", "email": "demo@ejemplo.com.ar",
+               "lines": [["v", "¿Tienen VPS?"], ["a", "Sí, desde el plan Cloud."]]}}'
   Clock      move it (renewals, SLA deadlines): curl -X POST {url}/local/clock -d '{{"advance": "PT2H"}}'
 """)
     if stack.demo_users:

@@ -16,6 +16,7 @@ from devstack.aws import SHUTDOWN_POLL_S, EmbeddedAws
 from devstack.cfn import ROOT, Stack, provision
 from devstack.fake_mercadopago import FakeMercadoPago
 from devstack.fake_stripe import FakeStripe, checkout_completed, sign
+from devstack.fake_tawkto import FakeTawkTo
 from devstack.fake_turnstile import FakeTurnstile
 from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.fake_whm import FakeWhm
@@ -44,6 +45,7 @@ LOCAL_WHATSAPP_SECRETS = {"access_token": "local-whatsapp-token", "app_secret": 
                           "verify_token": "local-whatsapp-verify-token"}
 LOCAL_WHATSAPP_PHONE_NUMBER_ID = "100200300400"
 LOCAL_TURNSTILE_SECRET = "local-turnstile-secret"
+LOCAL_TAWKTO_SECRET = "local-tawkto-webhook-secret"
 # Staff on call, for staff alerts (SLA warnings and breaches of tickets, failed activations, accepted quotes):
 # one made-up number, so that make dev's fake WhatsApp shows them. A template parameter like any other, so
 # make dev ARGS="--param OpsWhatsAppNumbers=" turns them off (or names other numbers).
@@ -117,6 +119,11 @@ class LocalStack:
             SecretId=self.stack.refs["ContactFormSecrets"], SecretString=json.dumps(
                 {"turnstile_secret": LOCAL_TURNSTILE_SECRET}))
         ENV_OVERRIDES["TURNSTILE_API_URL"] = self.turnstile.url
+        # Chat: Tawk.to's signed transcript webhook, played by a loopback fake (it calls our API).
+        self.tawkto = FakeTawkTo(LOCAL_TAWKTO_SECRET).start()
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.stack.refs["ChatSecrets"], SecretString=json.dumps({"tawkto_webhook_secret":
+                                                                               LOCAL_TAWKTO_SECRET}))
         os.environ.update(ENV_OVERRIDES)
         reset_system_clock()  # a new stack starts at the real time, whatever a previous one in this process did
         self.scheduler = Scheduler(self.runtime, self.stack)
@@ -135,6 +142,7 @@ class LocalStack:
             ("GET", "/local/emails"): self._emails,
             ("POST", "/local/email-feedback"): self._email_feedback,
             ("GET", "/local/turnstile-token"): self._turnstile_token,
+            ("POST", "/local/chats"): self._end_chat,
             ("GET", "/local/panel"): self._panel,
             ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
             ("GET", "/swagger"): self._swagger,
@@ -154,6 +162,7 @@ class LocalStack:
         ENV_OVERRIDES["PANEL_URL"] = f"{self.url}/local/panel"
         os.environ.update(ENV_OVERRIDES)
         self.stripe.webhook_url = f"{self.url}/webhooks/stripe"
+        self.tawkto.webhook_url = f"{self.url}/webhooks/tawkto"
         self.pollers = pollers_for(session, self.runtime, self.stack, self.aws)
         if self.with_schedules:
             self.pollers.append(self.scheduler)
@@ -189,6 +198,7 @@ class LocalStack:
         self.whm.stop()
         self.whatsapp.stop()
         self.turnstile.stop()
+        self.tawkto.stop()
         self.aws.stop()
         reset_system_clock()
 
@@ -281,6 +291,20 @@ class LocalStack:
                 "<body><h1>Paneldecliente (local)</h1><p>Volvió del pago. El estado de la factura se actualiza en "
                 "cuanto el proveedor nos notifica: consulte GET /me/invoices.</p></body></html>")
         return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+
+    def _end_chat(self, path, headers, body):
+        """A visitor's chat ends: Tawk.to (faked) sends its signed transcript to our webhook. {"name", "email",
+        "lines": [["v", "Hola"], ["a", "¿En qué lo ayudo?"]]} ("v" the visitor, "a" the agent)."""
+        try:
+            data = json.loads(body or b"{}")
+            lines = [(str(who), str(text)) for who, text in data["lines"]]
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input", "message":
+                                       "Envíe {\"name\", \"email\", \"lines\": [[\"v\", \"Hola\"]]}."})
+        payload = self.tawkto.transcript(str(data.get("name") or "Visitante"), str(data.get("email") or ""), lines,
+                                         started=SystemClock().now())
+        event_id, status, error = self.tawkto.end_chat(payload)
+        return json_response(200, {"event_id": event_id, "webhook_status": status, "error": error})
 
     def _turnstile_token(self, path, headers, body):
         """A token as the Turnstile widget would hand the contact form's page (good once, for 5 minutes)."""

@@ -80,3 +80,4 @@ SUPPORT_MAIL_DOMAIN = "SUPPORT_MAIL_DOMAIN"
 # The public contact form: Cloudflare Turnstile's siteverify base, and the secret holding turnstile_secret.
 TURNSTILE_API_URL = "TURNSTILE_API_URL"
 CONTACT_FORM_SECRETS_ID = "CONTACT_FORM_SECRETS_ID"
+CHAT_SECRETS_ID = "CHAT_SECRETS_ID"  # the chat provider's webhook secret (tawkto_webhook_secret)

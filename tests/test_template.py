@@ -63,7 +63,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         # the contact form: Cloudflare Turnstile and rate limits stand for a sign-in
         ("/contact-requests", "post"),
         # webhooks: the provider's signature is their authentication
-        ("/webhooks/mercadopago", "post"), ("/webhooks/stripe", "post"),
+        ("/webhooks/mercadopago", "post"), ("/webhooks/stripe", "post"), ("/webhooks/tawkto", "post"),
         # Meta's verification handshake (verify token) and its signed status notifications
         ("/webhooks/whatsapp", "get"), ("/webhooks/whatsapp", "post"),
     }

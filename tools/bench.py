@@ -113,6 +113,10 @@ BODIES = {
     ("POST", "/me/tickets/{ticket_id}/replies"): {"body": "Sigue fallando."},
     ("POST", "/me/tickets/{ticket_id}/close"): {},
     ("POST", "/staff/inbound-emails/{email_key}/release"): {},
+    ("POST", "/webhooks/tawkto"): {"event": "chat:transcript_created", "time": "2026-11-30T14:10:00.000Z",
+                                   "chat": {"id": "bench-chat", "visitor": {"name": "Ana", "email": "ana@ejemplo.org"},
+                                            "messages": [{"sender": {"t": "v"}, "type": "msg", "msg": "Hola",
+                                                          "time": "2026-11-30T14:00:00.000Z"}]}},
     # The token is the Turnstile widget's: a caller with a fake Turnstile issues a fresh one for each call.
     ("POST", "/contact-requests"): {"name": "Ana Pérez", "email": "consulta@ejemplo.com", "phone": "011 4321-5678",
                                     "subject": "Consulta por planes", "message": "¿El plan Pyme incluye SSL?",

@@ -26,7 +26,7 @@ class Arrival:
     trusted: bool  # the address is proven (an authentic email): the account's ticket, if the sender may
     subject: str
     body: str
-    channel: str  # email | form
+    channel: str  # email | form | chat
     name: str = ""
     attached: tuple[Attachment, ...] = ()
     email_message_id: str | None = None
@@ -42,17 +42,19 @@ def open_ticket(repos: Repositories, policy: TicketPolicy, now: datetime, arriva
     as_client = arrival.trusted and sender.client is not None and sender.may_see_tickets_of(sender.client_id)
     client_id = sender.client_id if as_client else None
     ticket_id = ticket_id or id_at(now)
-    author = f"{arrival.channel}:{sender.address}"  # who wrote it, as the history shows it (no login behind it)
+    # Who wrote it, as the history shows it (no login behind it).
+    author = f"{arrival.channel}:{sender.address or arrival.name or 'visitante'}"
     ticket, _ = clocks.new_ticket(
         ticket_id=ticket_id, client_id=client_id, subject=arrival.subject[:200] or "(sin asunto)",
         sla_class=SlaClass.ADVICE, priority=Priority.P3, plan=plan_in_force(repos.services, client_id), service=None,
         client=sender.client if as_client else None, opened_by=author, role=sender.role if as_client else "guest",
         contact_id=sender.contact.contact_id if as_client and sender.contact else None, channel=arrival.channel,
         now=now, closed_days=repos.tickets.closed_day_set(), policy=policy)
-    ticket.requester_email = sender.address
-    if client_id is None:
-        ticket.guest_email = sender.address
-        ticket.gsi1pk = f"GUEST#{sender.address}"
+    ticket.requester_email = sender.address or None
+    if client_id is None:  # a guest: listed under its address (a chat without one is on no owner's list)
+        ticket.guest_email = sender.address or None
+        ticket.gsi1pk = f"GUEST#{sender.address}" if sender.address else None
+        ticket.gsi1sk = ticket.gsi1sk if sender.address else None
     message = _message(ticket, now, "client", author, arrival.name or sender.address, arrival.body,
                        list(arrival.attached), channel=arrival.channel, email_message_id=arrival.email_message_id,
                        original_key=arrival.original_key)
@@ -61,5 +63,5 @@ def open_ticket(repos: Repositories, policy: TicketPolicy, now: datetime, arriva
     uow.create(message)
     uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role=ticket.opened_by_role,
                                   due_at=ticket.response.due_at, channel=arrival.channel,
-                                  requester_email=sender.address, **event_fields)])
+                                  requester_email=sender.address or None, **event_fields)])
     return ticket, message, uow

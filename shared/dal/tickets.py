@@ -182,6 +182,21 @@ class RateWindow(TableItem, discriminator="RateWindow"):
         return f"RATE#{scope}#{subject}", f"WINDOW#{window}"
 
 
+class ChatTranscript(TableItem, discriminator="ChatTranscript"):
+    """A chat provider's finished conversation, filed once as a ticket: written in the ticket's transaction,
+    so the provider's retries (Tawk.to's for 12 hours, the same X-Hook-Event-Id) file nothing twice."""
+
+    provider = UnicodeAttribute()  # tawkto
+    chat_id = UnicodeAttribute()
+    event_id = UnicodeAttribute(null=True)
+    ticket_id = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(provider: str, chat_id: str) -> tuple[str, str]:
+        return f"CHAT#{provider}#{chat_id}", "CHAT"
+
+
 class ClosedDay(TableItem, discriminator="ClosedDay"):
     """A day the provider does not work although it is a business day (company days off)."""
 
@@ -264,6 +279,12 @@ class Tickets:
     def quarantined(self, limit: int = 100) -> list[InboundEmail]:
         """Emails held for staff (spam or virus verdicts), newest first (by_owner)."""
         return list(islice(InboundEmail.by_owner.query("INBOUND#quarantined", scan_index_forward=False), limit))
+
+    def chat_transcript(self, provider: str, chat_id: str) -> ChatTranscript | None:
+        try:
+            return ChatTranscript.get(*ChatTranscript.key(provider, chat_id), consistent_read=True)
+        except DoesNotExist:
+            return None
 
     def rate_window(self, scope: str, subject: str, window: str) -> RateWindow | None:
         try:

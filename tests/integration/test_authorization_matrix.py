@@ -179,6 +179,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # WhatsApp: Meta's handshake (verify token) and its signed statuses
     ("GET", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(403, "invalid_verify_token")),
     ("POST", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
+    ("POST", "/webhooks/tawkto"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
     # Alerts: each person their own
     # Lifecycle: only the holder cancels or withdraws (help centre: with the client's email and password);
     # staff read the preview and terminate administratively.
