@@ -24,6 +24,26 @@ class SupportPlan(StrEnum):
     FULL = "full"
 
 
+# How each plan may reach support (docs/tickets.md, "Canales"): the help centre's table lists WhatsApp and
+# Telegram among the higher plans' channels, and "soporte telefónico, whatsapp y más medios … dependiendo del
+# plan contratado". Read as: tickets (panel, email, the contact form, chat) for every plan; WhatsApp from
+# Profesional; Telegram and phone support with Full.
+PLAN_CHANNELS: dict[SupportPlan, frozenset[str]] = {
+    SupportPlan.STANDARD: frozenset({"panel", "email", "form", "chat"}),
+    SupportPlan.PROFESIONAL: frozenset({"panel", "email", "form", "chat", "whatsapp"}),
+    SupportPlan.FULL: frozenset({"panel", "email", "form", "chat", "whatsapp", "telegram", "phone"}),
+}
+
+
+def includes(plan: SupportPlan, channel: str) -> bool:
+    return channel in PLAN_CHANNELS[plan]
+
+
+def plan_with(channel: str) -> SupportPlan | None:
+    """The first plan (Standard, Profesional, Full) that includes ``channel``."""
+    return next((plan for plan in SupportPlan if channel in PLAN_CHANNELS[plan]), None)
+
+
 class Priority(StrEnum):
     P1 = "P1"  # critical incident on a production service (Full plans only)
     P2 = "P2"

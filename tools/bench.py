@@ -113,6 +113,12 @@ BODIES = {
     ("POST", "/me/tickets/{ticket_id}/replies"): {"body": "Sigue fallando."},
     ("POST", "/me/tickets/{ticket_id}/close"): {},
     ("POST", "/staff/inbound-emails/{email_key}/release"): {},
+    ("POST", "/staff/tickets/{ticket_id}/calls"): {"direction": "outbound", "duration_minutes": 12,
+                                                   "summary": "Revisamos juntos la configuración del correo."},
+    # A window in the future: the run replaces it with one starting tomorrow (see callback_window).
+    ("POST", "/services/{service_id}/callback-requests"): {"window_start": "2099-01-05T13:00:00Z",
+                                                          "window_end": "2099-01-05T15:00:00Z",
+                                                          "phone": "011 4321-5678", "reason": "Configurar el correo."},
     ("POST", "/webhooks/tawkto"): {"event": "chat:transcript_created", "time": "2026-11-30T14:10:00.000Z",
                                    "chat": {"id": "bench-chat", "visitor": {"name": "Ana", "email": "ana@ejemplo.org"},
                                             "messages": [{"sender": {"t": "v"}, "type": "msg", "msg": "Hola",

@@ -5,10 +5,12 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from tickets import contact_form, email_review, logic
+from tickets import contact_form, email_review, logic, phone_support
 from tickets.clocks import TicketPolicy
 from tickets.schemas import (
     AttachmentRequest,
+    CallbackRequest,
+    CallLog,
     ClientReply,
     ClosedDayIn,
     ClosedDayOut,
@@ -27,6 +29,7 @@ from tickets.schemas import (
     StaffReply,
     StaffTicketOut,
     StatsOut,
+    SupportChannelsOut,
     TicketChange,
     TicketOut,
     TicketStatus,
@@ -215,6 +218,30 @@ def staff_quarantine(limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[I
 def staff_release_email(email_key: str) -> InboundEmailOut:
     return email_review.release(repos, clock, _files(), config.env(config.SUPPORT_MAIL_DOMAIN).lower(),
                                 current_identity(app), email_key)
+
+
+@app.get("/services/<service_id>/support-channels", tags=TAGS, summary="Canales de soporte del plan de la cuenta",
+         description="Para cada canal (teléfono, WhatsApp, Telegram…): si el plan de soporte lo incluye y, si no, qué "
+                     "plan lo incluye.", security=SECURED, responses=answers())
+def service_support_channels(service_id: str) -> SupportChannelsOut:
+    return phone_support.support_channels(repos, current_identity(app), service_id)
+
+
+@app.post("/services/<service_id>/callback-requests", tags=TAGS, summary="Pedir que soporte lo llame",
+          description="Con el plan Full: abre un ticket con la franja en que lo llamamos. Sin él, 409 "
+                      "`channel_not_in_plan` dice qué plan lo incluye.", security=SECURED,
+          responses=answers(201, "Ticket del pedido de llamada"))
+def request_callback(service_id: str, body: CallbackRequest) -> tuple[TicketOut, int]:
+    return phone_support.request_callback(repos, clock, TicketPolicy.from_env(), current_identity(app), service_id,
+                                          body), 201
+
+
+@app.post("/staff/tickets/<ticket_id>/calls", tags=STAFF_TAGS, summary="Registrar una llamada con el cliente",
+          description="Queda como respuesta del personal (detiene el plazo) con su duración y resumen.",
+          security=SECURED, responses=answers())
+def staff_log_call(ticket_id: str, body: CallLog) -> StaffTicketOut:
+    return phone_support.log_call(repos, clock, TicketPolicy.from_env(), _files(), current_identity(app), ticket_id,
+                                  body)
 
 
 @app.post("/staff/clients/<client_id>/tickets", tags=STAFF_TAGS, summary="Abrir un ticket en nombre de un cliente",

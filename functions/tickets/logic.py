@@ -128,6 +128,7 @@ def _detail_fields(ticket: Ticket, messages: list[TicketMessage], now: datetime)
         paused_minutes=_paused_minutes(ticket, now),
         messages=[MessageOut(message_id=m.message_id, author_role=m.author_role, author_name=m.author_name,
                              body=m.body, created_at=from_storage(m.created_at), channel=m.channel or "panel",
+                             call_minutes=m.call_minutes,
                              attachments=[AttachmentOut(attachment_id=a.attachment_id, filename=a.filename,
                                                         content_type=a.content_type, size=a.size)
                                           for a in m.attachments or []])
@@ -225,7 +226,8 @@ def _message(ticket: Ticket, now: datetime, role: str, author: str, name: str | 
 
 
 def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identity: Identity, body: OpenTicket,
-                client_id: str | None = None) -> TicketOut:
+                client_id: str | None = None, *, channel: str | None = None,
+                extra_notes: tuple[str, ...] = ()) -> TicketOut:
     """A client opens a ticket on its account (or staff on a client's behalf: staff_open_ticket names it)."""
     if client_id is not None:
         require_staff(identity)
@@ -250,7 +252,7 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
     ticket, _ = clocks.new_ticket(
         ticket_id=ticket_id, client_id=client_id, subject=body.subject, sla_class=body.sla_class,
         priority=body.priority, plan=plan, service=service, client=client, opened_by=identity.subject, role=role,
-        contact_id=identity.contact_id, channel=getattr(body, "channel", "panel"), now=now,
+        contact_id=identity.contact_id, channel=channel or getattr(body, "channel", "panel"), now=now,
         closed_days=repos.tickets.closed_day_set(), policy=policy)
     ticket.requester_email = (client.email if identity.is_staff or not identity.email else identity.email).lower()
     message = _message(ticket, now, "staff" if identity.is_staff else "client", identity.subject,
@@ -258,6 +260,10 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
     uow = UnitOfWork()
     uow.create(ticket)
     uow.create(message)
+    for text in extra_notes:  # staff's side of the request (a call-back's window, say)
+        note_id = id_at(now)
+        uow.create(TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id,
+                              author="system", body=text, created_at=to_storage(now)))
     uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role=role,
                      due_at=ticket.response.due_at)])
     uow.commit()
@@ -415,13 +421,15 @@ def _open_for_staff(repos: Repositories, identity: Identity, ticket_id: str):
 
 
 def staff_reply(repos: Repositories, clock: Clock, policy: TicketPolicy, store: Files, identity: Identity,
-                ticket_id: str, body: StaffReply) -> StaffTicketOut:
+                ticket_id: str, body: StaffReply, *, channel: str = "panel",
+                call_minutes: int | None = None) -> StaffTicketOut:
     ticket, messages, notes = _open_for_staff(repos, identity, ticket_id)
     now = clock.now()
     stamp = to_storage(now)
     attached = files.collect(store.s3, store.bucket, ticket.ticket_id, body.attachment_ids)
     closed_days = repos.tickets.closed_day_set()
-    message = _message(ticket, now, "staff", identity.subject, "Soporte", body.body, attached)
+    message = _message(ticket, now, "staff", identity.subject, "Soporte", body.body, attached, channel=channel)
+    message.call_minutes = call_minutes
     uow = UnitOfWork()
     response = ticket.response
     if response is not None and not response.met_at:

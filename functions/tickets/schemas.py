@@ -104,6 +104,7 @@ class MessageOut(ApiModel):
     attachments: list[AttachmentOut]
     created_at: datetime
     channel: Channel = "panel"
+    call_minutes: int | None = None  # a phone call staff logged
 
 
 class NoteOut(ApiModel):
@@ -257,3 +258,36 @@ class ContactRequest(ApiModel):
 class ContactAccepted(ApiModel):
     reference: str  # the ticket's number, also in the acknowledgement email
     message: str
+
+
+class CallLog(ApiModel):
+    """A phone call staff had with the client, logged on its ticket (it is staff's answer: the clock stops)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    direction: Literal["inbound", "outbound"]
+    duration_minutes: Annotated[int, Field(ge=1, le=600)]
+    summary: Body
+    waiting_on_customer: bool = False
+
+
+class CallbackRequest(ApiModel):
+    """A call from support, in a window the client chooses (Argentina's time is how the panel shows it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window_start: datetime
+    window_end: datetime
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), OneLine] | None = None
+    reason: Body
+
+
+class ChannelOut(ApiModel):
+    channel: Literal["panel", "email", "form", "chat", "whatsapp", "telegram", "phone"]
+    included: bool
+    plan_needed: Plan | None  # the first plan that includes it, when the account's does not
+
+
+class SupportChannelsOut(ApiModel):
+    plan: Plan
+    channels: list[ChannelOut]

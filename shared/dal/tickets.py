@@ -118,7 +118,8 @@ class TicketMessage(TableItem, discriminator="TicketMessage"):
     body = UnicodeAttribute()
     attachments = ListAttribute(of=Attachment, default=list)
     created_at = UnicodeAttribute()
-    channel = UnicodeAttribute(default="panel")  # panel | email
+    channel = UnicodeAttribute(default="panel")  # panel | email | form | chat | phone
+    call_minutes = IntegerAttribute(null=True)  # a phone call staff logged: how long it took
     # Email threading: the RFC 5322 Message-ID it arrived with, or the one its email copy went out with.
     email_message_id = UnicodeAttribute(null=True)
     original_key = UnicodeAttribute(null=True)  # the raw email in S3, kept for staff

@@ -233,6 +233,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/staff/tickets/{ticket_id}/attachments/{attachment_id}"): Rule("staff_only", target="attachment"),
     ("GET", "/staff/tickets/{ticket_id}/messages/{message_id}/original"): Rule("staff_only", target="emailed_message"),
     ("GET", "/staff/inbound-emails"): Rule("staff_only"),
+    ("POST", "/staff/tickets/{ticket_id}/calls"): Rule("staff_only", target="ticket", fresh=True),
+    ("GET", "/services/{service_id}/support-channels"): Rule("account", permission=Permission.TICKETS,
+                                                             target="service"),
+    ("POST", "/services/{service_id}/callback-requests"): Rule("account", permission=Permission.TICKETS,
+                                                               target="full_plan_service"),
     ("POST", "/staff/inbound-emails/{email_key}/release"): Rule("staff_only", target="quarantined_email",
                                                                  fresh=True),
     ("POST", "/staff/clients/{client_id}/tickets"): Rule("staff_only", target="client"),
@@ -338,6 +343,12 @@ class World:
         order = self.order("soporte-standard", "monthly", client_id)
         assert order["service"]["status"] == "active", order
         return order["service"]["service_id"]
+
+    def full_plan_service(self) -> dict[str, str]:
+        """The account on the Full support plan (phone support included): its paid, active support service."""
+        order = self.order("soporte-full", "monthly")
+        _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
+        return {"service_id": order["service"]["service_id"]}
 
     def pending_upgrade(self) -> dict[str, str]:
         service_id = self.active_service()
@@ -508,6 +519,7 @@ class World:
         "duplicate": lambda w: w.duplicate(),
         "attachment": lambda w: w.attachment(),
         "emailed_message": lambda w: w.emailed_message(),
+        "full_plan_service": lambda w: w.full_plan_service(),
         "quarantined_email": lambda w: w.quarantined_email(),
         "day": lambda w: {"day": "2099-01-02"},
         "quote": lambda w: w.quote(),
@@ -538,6 +550,11 @@ class World:
         body = self.rule.body if self.rule.body is not None else BODIES.get((method, resource))
         if body is not None and "email" in body:  # one login per email: every call signs up someone new
             body = {**body, "email": self.email("alta")}
+        if body is not None and "window_start" in body:  # a call-back: a window in the coming days
+            from datetime import UTC, datetime, timedelta
+
+            start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+            body = {**body, "window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat()}
         if body is not None and "captcha_token" in body:  # the widget's token is good once
             body = {**body, "captcha_token": self.turnstile().issue()}
         return body
