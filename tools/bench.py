@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,9 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                "/staff/tickets": 8,
                # The first-response figures of the last 90 days: one Query a local month, 4 (5 when the window
                # starts on a month's last day: 31 January to 1 May).
-               "/me/support/response-times": 5}
+               "/me/support/response-times": 5,
+               # The service (one BatchGetItem), then the plan in force (the account's services, their products).
+               "/services/{service_id}/support-channels": 3}
 WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
                 "/services/{service_id}/upgrade-requests": 3,
                 # The change and its service (staff name only the change), then one write.
@@ -176,7 +178,64 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 "/me/tickets/{ticket_id}/replies": 5,
                 "/staff/tickets/{ticket_id}/replies": 3, "/staff/tickets/{ticket_id}": 3,
                 # Both conversations (one Query each), then one transaction (the duplicate's messages copied).
-                "/staff/tickets/{ticket_id}/merge": 3}
+                "/staff/tickets/{ticket_id}/merge": 3,
+                # A logged call is a staff reply: the conversation, the closed days, one transaction.
+                "/staff/tickets/{ticket_id}/calls": 3,
+                # A stranger's form: both rate counters (one BatchGetItem), who the address is (one), the closed
+                # days, one transaction (a client's address adds its account and the plan in force).
+                "/contact-requests": 4,
+                # The service and the plan in force (its check), then opening the ticket: the client and the
+                # service, the closed days, one transaction.
+                "/services/{service_id}/callback-requests": 6,
+                # The email's record, who sent it, the acknowledgement counter, the closed days, one transaction.
+                "/staff/inbound-emails/{email_key}/release": 5}
+
+
+def _channel_fixtures(session, stack, runtime):
+    """What the channel routes act on: an email in quarantine (its release) and one filed as a ticket (its
+    original), through the template's receipt rule; Cloudflare Turnstile faked (the contact form)."""
+    import hashlib
+    from email.message import EmailMessage
+
+    from devstack.fake_turnstile import FakeTurnstile
+    from devstack.mail_receiving import ReceiptRules
+    from shared.dal.tickets import Tickets
+
+    rules, support, keys = ReceiptRules(stack, runtime, session), "tickets@soporte.paneldecliente.com", []
+    for subject, verdicts in (("Oferta", {"spam": "FAIL"}), ("Consulta", None)):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "bench@otro.com", support, subject
+        message["Message-ID"] = f"<bench-{subject.lower()}@otro.com>"
+        message.set_content("Hola.")
+        rules.deliver(message.as_bytes(), [support], verdicts)
+        keys.append(hashlib.sha256(message["Message-ID"].encode()).hexdigest())
+    filed = Tickets().find_inbound(keys[1])
+    (first,) = Tickets().conversation(filed.ticket_id)[1]
+    turnstile = FakeTurnstile("bench-turnstile-secret").start()
+    secret = json.dumps({"turnstile_secret": "bench-turnstile-secret"})
+    session.client("secretsmanager").put_secret_value(SecretId=stack.refs["ContactFormSecrets"], SecretString=secret)
+    from devstack.runtime import ENV_OVERRIDES
+
+    os.environ["TURNSTILE_API_URL"] = ENV_OVERRIDES["TURNSTILE_API_URL"] = turnstile.url
+    return {"email_key": keys[0], "emailed_ticket": filed.ticket_id, "message_id": first.message_id}, turnstile
+
+
+def _full_support_plan(call, staff: dict, client_id: str) -> None:
+    """The demo account on the Full support plan (a call-back needs it), paid as a verified payment would."""
+    from payments.providers import ProviderPayment
+    from payments.settlement import settle
+
+    from shared.clock import SystemClock
+    from shared.dal.accounts import Accounts
+    from shared.dal.billing import Billing
+    from shared.money import Currency, Money
+
+    order = call("POST", "/staff/clients/{client_id}/orders", f"/staff/clients/{client_id}/orders", staff,
+                 {"product_id": "soporte-full", "billing_cycle": "monthly"})[1]
+    invoice = Billing().get_invoice(order["invoice"]["invoice_id"])
+    paid = Money(int(invoice.total), Currency(invoice.currency))
+    settle(Billing(), Accounts(), SystemClock(), ProviderPayment(
+        "mercadopago", f"bench-{invoice.invoice_id}", "approved", paid, invoice.invoice_id, "approved"))
 
 
 def mark(ok: bool) -> str:
@@ -439,6 +498,9 @@ def dynamodb_requests() -> list[str]:
         }
         runtime = Runtime(stack)
         routes = {(r.method, r.resource): r for r in routes_of(stack)}
+        channel_ids, turnstile = _channel_fixtures(session, stack, runtime)
+        fakes.append(turnstile)
+        ids.update(channel_ids)
 
         def call(method: str, resource: str, path: str, claims_: dict | None, body: dict | None = None,
                  query: dict[str, list[str]] | None = None):
@@ -454,6 +516,7 @@ def dynamodb_requests() -> list[str]:
             return (int(result["statusCode"]), json.loads(result.get("body") or "null"), list(counter.operations),
                     counter.items_read)
 
+        _full_support_plan(call, claims["staff"], client_id)
         rows: list[Row] = []
         # Deletions last (they remove what other routes read); webhooks are left out: they only verify a
         # signature and queue (no DynamoDB request), and the settlement is measured by the latency bench.
@@ -487,6 +550,14 @@ def dynamodb_requests() -> list[str]:
                 made = call("POST", "/staff/clients/{client_id}/quotes", f"/staff/clients/{client_id}/quotes",
                             claims["staff"], quote)[1]
                 path = f"/me/quotes/{made['quote_id']}/decline"
+            if route.resource == "/staff/tickets/{ticket_id}/messages/{message_id}/original":
+                path = f"/staff/tickets/{ids['emailed_ticket']}/messages/{ids['message_id']}/original"
+            if body is not None and "captcha_token" in body:  # the Turnstile widget's token is good once
+                body = {**body, "captcha_token": turnstile.issue()}
+            if body is not None and "window_start" in body:  # a call-back window starting tomorrow
+                start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+                body = {**body, "window_start": start.isoformat(),
+                        "window_end": (start + timedelta(hours=2)).isoformat()}
             if route.resource == "/staff/tickets/{ticket_id}/merge":
                 # The account's other ticket (staff opened it) joins the holder's, which stays open.
                 path = f"/staff/tickets/{ids['other_ticket_id']}/merge"

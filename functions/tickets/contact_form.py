@@ -40,8 +40,8 @@ def submit(repos: Repositories, clock: Clock, policy: TicketPolicy, turnstile: T
     now = clock.now()
     phone = normalise_phone(body.phone, require_mobile=False) if body.phone else None
     ip = source_ip or "unknown"
-    if (rate_windows.used(repos.tickets, "contact-email", body.email, now) >= CONTACTS_PER_EMAIL
-            or rate_windows.used(repos.tickets, "contact-ip", ip, now) >= CONTACTS_PER_IP):
+    by_email, by_ip = rate_windows.counters([("contact-email", body.email), ("contact-ip", ip)], now)
+    if by_email.count >= CONTACTS_PER_EMAIL or by_ip.count >= CONTACTS_PER_IP:
         raise TooManyContacts()
     require_human(turnstile, body.captcha_token, source_ip, request_id)
     sender = who_is(body.email)
@@ -49,9 +49,8 @@ def submit(repos: Repositories, clock: Clock, policy: TicketPolicy, turnstile: T
     arrival = outside_tickets.Arrival(sender=sender, trusted=True, subject=body.subject, body=text, channel="form",
                                       name=body.name)
     ticket, _, uow = outside_tickets.open_ticket(repos, policy, now, arrival, acknowledge=True)
-    if not (rate_windows.take(repos.tickets, uow, "contact-email", body.email, now, CONTACTS_PER_EMAIL)
-            and rate_windows.take(repos.tickets, uow, "contact-ip", ip, now, CONTACTS_PER_IP)):
-        raise TooManyContacts()
+    rate_windows.count(uow, by_email, CONTACTS_PER_EMAIL)
+    rate_windows.count(uow, by_ip, CONTACTS_PER_IP)
     uow.create(_note(ticket.ticket_id, now, body, ip, bool(ticket.client_id)))
     uow.commit()  # the counters' version checks: two forms at once cannot both take the last one
     return ContactAccepted(reference=ticket.ticket_id, message=(

@@ -87,11 +87,13 @@ def email_key(parsed: ParsedEmail, receipt: Receipt) -> str:
     return hashlib.sha256(identity.encode("utf-8", "replace")).hexdigest()
 
 
-def receive(room: Mailroom, receipt: Receipt, parsed: ParsedEmail, *, release: bool = False) -> Outcome:
-    """File one received email; the same email again is ``duplicate`` and changes nothing."""
+def receive(room: Mailroom, receipt: Receipt, parsed: ParsedEmail, *, release: bool = False,
+            known: InboundEmail | None = None) -> Outcome:
+    """File one received email; the same email again is ``duplicate`` and changes nothing. ``known``: its
+    record, when the caller read it already (a release); it is updated in place."""
     repos, now = room.repos, room.clock.now()
     key = email_key(parsed, receipt)
-    found = repos.tickets.find_inbound(key)
+    found = known if known is not None and known.email_key == key else repos.tickets.find_inbound(key)
     if found is not None and not (release and found.outcome == "quarantined"):
         return Outcome("duplicate", found.ticket_id, found.outcome)
     record = found or InboundEmail(
@@ -293,7 +295,7 @@ def _acknowledge(room: Mailroom, uow: UnitOfWork, parsed: ParsedEmail, now: date
     ACKNOWLEDGEMENTS_PER_HOUR per sender, never to an auto-reply."""
     if parsed.auto_submitted:
         return False
-    return rate_windows.take(room.repos.tickets, uow, "ack", parsed.from_address, now, ACKNOWLEDGEMENTS_PER_HOUR)
+    return rate_windows.take(uow, "ack", parsed.from_address, now, ACKNOWLEDGEMENTS_PER_HOUR)
 
 
 def _commit(uow: UnitOfWork, record: InboundEmail, outcome: str, ticket_id: str | None, reason: str | None,

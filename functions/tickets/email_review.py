@@ -61,8 +61,8 @@ def release(repos: Repositories, clock: Clock, store: Files, support_domain: str
     receipt = Receipt(ses_message_id=record.ses_message_id, raw_key=record.raw_key,
                       **{k: verdicts.get(k, "GRAY") for k in ("spf", "dkim", "dmarc", "spam", "virus")})
     room = Mailroom(repos, clock, TicketPolicy.from_env(), store, support_domain)
-    receive(room, receipt, parsed, release=True)
-    return _out(repos.tickets.find_inbound(email_key))
+    receive(room, receipt, parsed, release=True, known=record)
+    return _out(record)  # updated in place by receive
 
 
 def original(repos: Repositories, clock: Clock, store: Files, identity: Identity, ticket_id: str,

@@ -227,7 +227,7 @@ def _message(ticket: Ticket, now: datetime, role: str, author: str, name: str | 
 
 def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identity: Identity, body: OpenTicket,
                 client_id: str | None = None, *, channel: str | None = None,
-                extra_notes: tuple[str, ...] = ()) -> TicketOut:
+                extra_notes: tuple[str, ...] = (), plan: SupportPlan | None = None) -> TicketOut:
     """A client opens a ticket on its account (or staff on a client's behalf: staff_open_ticket names it)."""
     if client_id is not None:
         require_staff(identity)
@@ -246,7 +246,7 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
     service = found.get(Service.key(body.service_id)) if body.service_id else None
     if body.service_id and (not isinstance(service, Service) or service.client_id != client_id):
         raise InvalidInput("No existe ese servicio en la cuenta.", code="service_not_found", field="service_id")
-    plan = plan_in_force(repos.services, client_id)
+    plan = plan or plan_in_force(repos.services, client_id)  # the caller may have read it already
     ticket_id = id_at(now)
     role = "staff" if identity.is_staff else identity.role.value
     ticket, _ = clocks.new_ticket(

@@ -88,7 +88,7 @@ def request_callback(repos: Repositories, clock: Clock, policy: TicketPolicy, id
     name = service.domain or service.product_name
     text = f"Pedido de llamada al {phone}, entre el {window}.\n\nMotivo: {body.reason}"
     opened = OpenTicket(subject=f"Pedido de llamada: {name}"[:200], body=text, service_id=service.service_id)
-    return logic.open_ticket(repos, clock, policy, identity, opened, channel="phone", extra_notes=(
+    return logic.open_ticket(repos, clock, policy, identity, opened, channel="phone", plan=plan, extra_notes=(
         f"Llamar al {phone} entre el {window}. Registre la llamada en el ticket al hacerla.",))
 
 

@@ -3,7 +3,8 @@ once cannot both take the last one (the counter's version check fails one of the
 
 from datetime import datetime, timedelta
 
-from shared.dal.tickets import RateWindow, Tickets
+from shared.dal.table import batch_get
+from shared.dal.tickets import RateWindow
 from shared.dal.unit_of_work import UnitOfWork
 
 KEPT = timedelta(hours=2)  # a window's counter outlives its hour a little, then TTL
@@ -13,21 +14,30 @@ def window_of(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H")
 
 
-def used(tickets: Tickets, scope: str, subject: str, now: datetime) -> int:
-    found = tickets.rate_window(scope, subject, window_of(now))
-    return found.count if found is not None else 0
-
-
-def take(tickets: Tickets, uow: UnitOfWork, scope: str, subject: str, now: datetime, limit: int) -> bool:
-    """One more in this hour, if fewer than ``limit`` were taken: counted in ``uow``; else False."""
+def counters(pairs: list[tuple[str, str]], now: datetime) -> list[RateWindow]:
+    """This hour's counters of several (scope, subject) at once (one consistent BatchGetItem), zero if new."""
     window = window_of(now)
-    counter = tickets.rate_window(scope, subject, window)
-    if counter is None:
-        counter = RateWindow(*RateWindow.key(scope, subject, window), scope=scope, subject=subject, window=window,
-                             count=0)
-        counter.expires_at = now.replace(minute=0, second=0, microsecond=0) + KEPT
+    keys = [RateWindow.key(scope, subject, window) for scope, subject in pairs]
+    found = batch_get(keys, consistent=True)
+    made = []
+    for (scope, subject), key in zip(pairs, keys, strict=True):
+        counter = found.get(key)
+        if not isinstance(counter, RateWindow):
+            counter = RateWindow(*key, scope=scope, subject=subject, window=window, count=0)
+            counter.expires_at = now.replace(minute=0, second=0, microsecond=0) + KEPT
+        made.append(counter)
+    return made
+
+
+def count(uow: UnitOfWork, counter: RateWindow, limit: int) -> bool:
+    """One more on ``counter`` in ``uow`` if fewer than ``limit`` were taken; else False."""
     if counter.count >= limit:
         return False
     counter.count += 1
     uow.save(counter)
     return True
+
+
+def take(uow: UnitOfWork, scope: str, subject: str, now: datetime, limit: int) -> bool:
+    """One more in this hour for one subject (read, then counted in ``uow``)."""
+    return count(uow, counters([(scope, subject)], now)[0], limit)

@@ -287,12 +287,6 @@ class Tickets:
         except DoesNotExist:
             return None
 
-    def rate_window(self, scope: str, subject: str, window: str) -> RateWindow | None:
-        try:
-            return RateWindow.get(*RateWindow.key(scope, subject, window), consistent_read=True)
-        except DoesNotExist:
-            return None
-
     def closed_days(self) -> list[ClosedDay]:
         return list(ClosedDay.query(CLOSED_DAYS_PK, ClosedDay.sk.startswith("DAY#")))
 
