@@ -88,11 +88,12 @@ MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventTyp
           EventType.INVOICE_OVERDUE, EventType.INVOICE_REFUNDED, EventType.SERVICE_ACTIVATED)
 TICKETS_QUEUE = "TICKETS_QUEUE_URL"
 # A manual plan change becomes a ticket; a service that starts or stops may change the support plan in force;
-# a staff reply is copied by email and a ticket opened by email acknowledged (functions/tickets/email_copies.py).
+# a staff reply is copied by email, a ticket opened by email acknowledged, an auto-close warned by email too
+# (functions/tickets/email_copies.py).
 TICKETED = (EventType.UPGRADE_REQUESTED, EventType.SERVICE_ACTIVATED, EventType.UPGRADE_COMPLETED,
             EventType.UPGRADE_REVERTED, EventType.SERVICE_SUSPENDED, EventType.SERVICE_UNSUSPENDED,
             EventType.SERVICE_CANCELLED, EventType.SERVICE_TERMINATED, EventType.TICKET_ANSWERED,
-            EventType.TICKET_OPENED)
+            EventType.TICKET_OPENED, EventType.TICKET_AUTO_CLOSE_WARNING)
 ALSO_TO = {event_type: (*((MAIL_QUEUE,) if event_type in MAILED else ()),
                         *((TICKETS_QUEUE,) if event_type in TICKETED else ()))
            for event_type in (*MAILED, *TICKETED)}

@@ -113,6 +113,7 @@ BODIES = {
     ("POST", "/me/tickets/{ticket_id}/replies"): {"body": "Sigue fallando."},
     ("POST", "/me/tickets/{ticket_id}/close"): {},
     ("POST", "/staff/inbound-emails/{email_key}/release"): {},
+    ("POST", "/staff/tickets/{ticket_id}/account"): {"client_id": "set-in-the-run"},
     ("POST", "/staff/tickets/{ticket_id}/calls"): {"direction": "outbound", "duration_minutes": 12,
                                                    "summary": "Revisamos juntos la configuración del correo."},
     # A window in the future: the run replaces it with one starting tomorrow (see callback_window).
@@ -179,6 +180,9 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 "/staff/tickets/{ticket_id}/replies": 3, "/staff/tickets/{ticket_id}": 3,
                 # Both conversations (one Query each), then one transaction (the duplicate's messages copied).
                 "/staff/tickets/{ticket_id}/merge": 3,
+                # The conversation, the client, the plan in force (a Query, a BatchGetItem), the closed days, one
+                # write.
+                "/staff/tickets/{ticket_id}/account": 6,
                 # A logged call is a staff reply: the conversation, the closed days, one transaction.
                 "/staff/tickets/{ticket_id}/calls": 3,
                 # A stranger's form: both rate counters (one BatchGetItem), who the address is (one), the closed
@@ -550,6 +554,8 @@ def dynamodb_requests() -> list[str]:
                 made = call("POST", "/staff/clients/{client_id}/quotes", f"/staff/clients/{client_id}/quotes",
                             claims["staff"], quote)[1]
                 path = f"/me/quotes/{made['quote_id']}/decline"
+            if route.resource == "/staff/tickets/{ticket_id}/account":  # the emailed guest ticket, to the demo's
+                path, body = f"/staff/tickets/{ids['emailed_ticket']}/account", {"client_id": client_id}
             if route.resource == "/staff/tickets/{ticket_id}/messages/{message_id}/original":
                 path = f"/staff/tickets/{ids['emailed_ticket']}/messages/{ids['message_id']}/original"
             if body is not None and "captcha_token" in body:  # the Turnstile widget's token is good once

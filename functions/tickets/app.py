@@ -5,9 +5,10 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from tickets import contact_form, email_review, logic, phone_support
+from tickets import contact_form, email_review, guest_tickets, logic, phone_support
 from tickets.clocks import TicketPolicy
 from tickets.schemas import (
+    AccountIn,
     AttachmentRequest,
     CallbackRequest,
     CallLog,
@@ -234,6 +235,14 @@ def service_support_channels(service_id: str) -> SupportChannelsOut:
 def request_callback(service_id: str, body: CallbackRequest) -> tuple[TicketOut, int]:
     return phone_support.request_callback(repos, clock, TicketPolicy.from_env(), current_identity(app), service_id,
                                           body), 201
+
+
+@app.post("/staff/tickets/<ticket_id>/account", tags=STAFF_TAGS, summary="Asignar un ticket sin cuenta a un cliente",
+          description="Un ticket de un correo, formulario o chat sin cuenta pasa a la cuenta: el cliente lo ve y "
+                      "rige su plan de soporte.", security=SECURED, responses=answers())
+def staff_attach_ticket(ticket_id: str, body: AccountIn) -> StaffTicketOut:
+    return guest_tickets.attach(repos, clock, TicketPolicy.from_env(), current_identity(app), ticket_id,
+                                body.client_id)
 
 
 @app.post("/staff/tickets/<ticket_id>/calls", tags=STAFF_TAGS, summary="Registrar una llamada con el cliente",

@@ -148,3 +148,27 @@ def acknowledgement(room: Postroom, envelope: dict) -> str:
     thread = [first.email_message_id] if first.email_message_id else []
     email = _email(room, ticket, recipient, paragraphs, thread, envelope["id"])
     return _send(room, ticket, email, event_id=envelope["id"], kind="ticket_acknowledgement", part="ack")
+
+
+def auto_close_warning(room: Postroom, envelope: dict) -> str:
+    """``ticket.auto_close_warning``: the ticket closes in a business day unless the client answers; by email
+    too, since the help centre promises a warning before the close."""
+    from shared.calendar import local
+    from shared.clock import from_storage
+
+    payload = envelope.get("payload") or {}
+    ticket, messages, _ = room.tickets.conversation(str(payload.get("ticket_id") or ""))
+    if ticket is None or ticket.status == "closed":
+        return "ignored"
+    recipient = recipient_of(ticket)
+    if recipient is None:
+        return "no_recipient"
+    when = local(from_storage(payload["due_at"])).strftime("%d/%m a las %H:%M") if payload.get("due_at") else "pronto"
+    paragraphs = [f"Le respondimos y no recibimos novedades: el ticket «{ticket.subject}» se cerrará el {when} "
+                  "(hora de Argentina).",
+                  "Si necesita algo más, responda este correo o el ticket en el panel y seguirá abierto.",
+                  _link(room, ticket), SENDER_NAME]
+    email = _email(room, ticket, recipient, paragraphs, _thread_ids(ticket, messages, room.support_domain, None),
+                   envelope["id"])
+    return _send(room, ticket, email, event_id=envelope["id"], kind="ticket_auto_close_warning",
+                 part=f"closing.{envelope['id']}")

@@ -291,3 +291,9 @@ class ChannelOut(ApiModel):
 class SupportChannelsOut(ApiModel):
     plan: Plan
     channels: list[ChannelOut]
+
+
+class AccountIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: Id

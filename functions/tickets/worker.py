@@ -36,6 +36,9 @@ logger = Logger()
 clock = SystemClock()
 tickets, services = Tickets(), Services()
 sesv2 = LazyClient("sesv2")
+# The ticket events that send an email (tickets.email_copies), and which of its functions sends it.
+EMAILED = {EventType.TICKET_ANSWERED: "copy_of_reply", EventType.TICKET_OPENED: "acknowledgement",
+           EventType.TICKET_AUTO_CLOSE_WARNING: "auto_close_warning"}
 PLAN_LABELS_ES = {"standard": "Standard", "profesional": "Profesional", "full": "Full"}
 
 
@@ -122,11 +125,10 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
     kind = envelope.get("type")
     if kind == EventType.UPGRADE_REQUESTED:
         return open_for_request(envelope, now, policy)
-    if kind in (EventType.TICKET_ANSWERED, EventType.TICKET_OPENED):
+    if kind in EMAILED:
         from tickets import email_copies
 
-        send = email_copies.copy_of_reply if kind == EventType.TICKET_ANSWERED else email_copies.acknowledgement
-        return send(postroom(clock), envelope)
+        return getattr(email_copies, EMAILED[kind])(postroom(clock), envelope)
     client_id = envelope.get("client_id")
     if not client_id or not is_valid_id(client_id):
         return "ignored"

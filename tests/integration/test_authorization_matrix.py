@@ -234,6 +234,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/staff/tickets/{ticket_id}/messages/{message_id}/original"): Rule("staff_only", target="emailed_message"),
     ("GET", "/staff/inbound-emails"): Rule("staff_only"),
     ("POST", "/staff/tickets/{ticket_id}/calls"): Rule("staff_only", target="ticket", fresh=True),
+    ("POST", "/staff/tickets/{ticket_id}/account"): Rule("staff_only", target="guest_ticket", fresh=True),
     ("GET", "/services/{service_id}/support-channels"): Rule("account", permission=Permission.TICKETS,
                                                              target="service"),
     ("POST", "/services/{service_id}/callback-requests"): Rule("account", permission=Permission.TICKETS,
@@ -520,6 +521,7 @@ class World:
         "attachment": lambda w: w.attachment(),
         "emailed_message": lambda w: w.emailed_message(),
         "full_plan_service": lambda w: w.full_plan_service(),
+        "guest_ticket": lambda w: {"ticket_id": w.emailed_message()["ticket_id"], "account_client_id": w.a},
         "quarantined_email": lambda w: w.quarantined_email(),
         "day": lambda w: {"day": "2099-01-02"},
         "quote": lambda w: w.quote(),
@@ -611,6 +613,8 @@ def test_authorization_matrix(route, api, stack, catalog, request):
         body = world.body(method, resource)
         if "into_ticket_id" in ids:  # a merge names the ticket it joins
             body = {"into_ticket_id": ids["into_ticket_id"]}
+        if "account_client_id" in ids:  # a guest ticket moved to the holder's account
+            body = {"client_id": ids["account_client_id"]}
         got = api.call(method, path, body=body, claims=world.claims[caller])
 
         def fail(why: str, caller=caller, want=want, got=got) -> None:

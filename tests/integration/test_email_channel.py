@@ -317,3 +317,43 @@ def test_a_permanent_bounce_stops_every_email_to_that_address(api, mail, holder,
     assert sent_emails() == []
     (record,) = [r for r in SentEmail.scan() if r.recipient == HOLDER_EMAIL]
     assert record.status == "suppressed"
+
+
+def test_staff_move_a_guest_ticket_to_the_account_it_belongs_to(api, mail, holder):
+    stranger = email(sender="socio@otra-empresa.com", body="Soy socio de Cliente Mail, ¿pueden ver el hosting?")
+    assert mail(stranger) == "opened"
+    guest_id = _inbound(stranger).ticket_id
+    moved = api.call("POST", f"/staff/tickets/{guest_id}/account", claims=STAFF, body={"client_id": holder})
+    assert moved.status == 200, moved
+    assert moved.json()["history"][-1]["what"] == "account"
+    mine = api.call("GET", "/me/tickets", claims=claims_for(client_id=holder, sub="sub-holder")).json()
+    assert [t["ticket_id"] for t in mine] == [guest_id]
+    again = api.call("POST", f"/staff/tickets/{guest_id}/account", claims=STAFF, body={"client_id": holder})
+    assert (again.status, again.json()["code"]) == (409, "ticket_has_account")
+    nobody = api.call("POST", f"/staff/tickets/{_only_ticket(holder).ticket_id}/account", claims=STAFF,
+                      body={"client_id": "0" * 26})
+    assert nobody.status in (404, 409)
+    # Its copies go to the holder: the stranger's address is no person of the account.
+    from tickets.email_copies import recipient_of
+
+    assert recipient_of(Ticket.get(*Ticket.key(guest_id))) == HOLDER_EMAIL
+
+
+def test_the_auto_close_warning_also_goes_by_email(api, mail, holder, stack, aws, monkeypatch):
+    from devstack.mailbox import sent_emails
+    from devstack.runtime import Runtime
+    from tests.integration.flows import relay, ticket_events
+
+    Runtime(stack).invoke("TicketSweepFunction", {})  # loads the sweep's module, to fix its clock
+    monkeypatch.setattr(sys.modules["tickets.sla_sweep"], "clock", mail.clock)
+    mail(email())
+    ticket = _only_ticket(holder)
+    mail.clock.advance(minutes=30)
+    api.call("POST", f"/staff/tickets/{ticket.ticket_id}/replies", claims=STAFF, body={"body": "Ya está resuelto."})
+    mail.clock.advance(days=5)  # Saturday: past the warning (Friday, a business day before), not the close
+    Runtime(stack).invoke("TicketSweepFunction", {})
+    relay(stack, aws)
+    ticket_events(stack)
+    warnings = [m for m in sent_emails() if "se cerrará" in (m["text"] or "")]
+    assert len(warnings) == 1 and warnings[0]["to"] == [HOLDER_EMAIL]
+    assert ticket.ticket_id in warnings[0]["subject"]
