@@ -133,6 +133,13 @@ def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUs
     with UnitOfWork() as uow:
         accounts.add_contact(uow, contact)
     logins.create(contact.email, client_id=client_id, contact_id=contact_id, password=PASSWORD)
+    # Who the demo number is (a WhatsApp message from it), as the tickets worker keeps it from the accounts'
+    # events (the seed writes the account directly, without them).
+    from tickets.phonebook import reconcile
+
+    from shared.dal.tickets import Tickets
+
+    reconcile(Tickets(), client_id, None)
 
     logins.create("staff@ejemplo.com.ar", client_id=None, password=PASSWORD, groups=("staff",))
     return [

@@ -75,6 +75,7 @@ class EventType(StrEnum):
     TICKET_SLA_WARNING = "ticket.sla_warning"
     TICKET_SLA_BREACHED = "ticket.sla_breached"
     TICKET_AUTO_CLOSE_WARNING = "ticket.auto_close_warning"
+    WHATSAPP_MESSAGE_RECEIVED = "whatsapp.message_received"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
@@ -93,7 +94,10 @@ TICKETS_QUEUE = "TICKETS_QUEUE_URL"
 TICKETED = (EventType.UPGRADE_REQUESTED, EventType.SERVICE_ACTIVATED, EventType.UPGRADE_COMPLETED,
             EventType.UPGRADE_REVERTED, EventType.SERVICE_SUSPENDED, EventType.SERVICE_UNSUSPENDED,
             EventType.SERVICE_CANCELLED, EventType.SERVICE_TERMINATED, EventType.TICKET_ANSWERED,
-            EventType.TICKET_OPENED, EventType.TICKET_AUTO_CLOSE_WARNING)
+            EventType.TICKET_OPENED, EventType.TICKET_AUTO_CLOSE_WARNING,
+            # who a phone number is (functions/tickets/phonebook.py), and what WhatsApp brought in
+            EventType.CLIENT_REGISTERED, EventType.CLIENT_UPDATED, EventType.CONTACT_ADDED,
+            EventType.CONTACT_UPDATED, EventType.CONTACT_REMOVED, EventType.WHATSAPP_MESSAGE_RECEIVED)
 ALSO_TO = {event_type: (*((MAIL_QUEUE,) if event_type in MAILED else ()),
                         *((TICKETS_QUEUE,) if event_type in TICKETED else ()))
            for event_type in (*MAILED, *TICKETED)}

@@ -1,8 +1,11 @@
 """WhatsApp webhook: GET /webhooks/whatsapp answers Meta's verification handshake; POST applies the
-message statuses Meta reports (public routes: the verify token and the X-Hub-Signature-256 HMAC are the
-authentication)."""
+message statuses Meta reports and records the messages people send us (alerts.inbound: each once, as an
+event the tickets capability files). Public routes: the verify token and the X-Hub-Signature-256 HMAC are
+the authentication."""
 
-from alerts.statuses import apply_status, statuses_of
+from alerts.inbound import messages_of
+from alerts.inbound import record as record_message
+from alerts.statuses import apply_status, clock, statuses_of
 from alerts.whatsapp import valid_signature
 from alerts.whatsapp_secrets import whatsapp_secrets
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -46,7 +49,8 @@ def statuses() -> dict:
     applied = 0
     for status in statuses_of(notification):
         applied += _apply(status)
-    return {"received": True, "applied": applied}
+    messages = sum(record_message(clock, message) for message in messages_of(notification))
+    return {"received": True, "applied": applied, "messages": messages}
 
 
 def _apply(status: dict) -> int:

@@ -26,11 +26,12 @@ class Arrival:
     trusted: bool  # the address is proven (an authentic email): the account's ticket, if the sender may
     subject: str
     body: str
-    channel: str  # email | form | chat
+    channel: str  # email | form | chat | whatsapp
     name: str = ""
     attached: tuple[Attachment, ...] = ()
     email_message_id: str | None = None
     original_key: str | None = None
+    author: str | None = None  # who the history names, when not the address (a WhatsApp number)
 
 
 def open_ticket(repos: Repositories, policy: TicketPolicy, now: datetime, arrival: Arrival, *,
@@ -43,7 +44,7 @@ def open_ticket(repos: Repositories, policy: TicketPolicy, now: datetime, arriva
     client_id = sender.client_id if as_client else None
     ticket_id = ticket_id or id_at(now)
     # Who wrote it, as the history shows it (no login behind it).
-    author = f"{arrival.channel}:{sender.address or arrival.name or 'visitante'}"
+    author = arrival.author or f"{arrival.channel}:{sender.address or arrival.name or 'visitante'}"
     ticket, _ = clocks.new_ticket(
         ticket_id=ticket_id, client_id=client_id, subject=arrival.subject[:200] or "(sin asunto)",
         sla_class=SlaClass.ADVICE, priority=Priority.P3, plan=plan_in_force(repos.services, client_id), service=None,

@@ -5,7 +5,9 @@
   support plan in force changed, its open tickets follow it — their running deadlines recomputed from their
   start under the new plan, and said in each ticket's history;
 - ``ticket.answered``: the staff reply's copy by email; ``ticket.opened`` by email: its acknowledgement
-  (tickets.email_copies).
+  (tickets.email_copies);
+- a client or contact registered, changed or removed: the phonebook (who a WhatsApp number is);
+- ``whatsapp.message_received``: a WhatsApp message filed as a ticket (tickets.whatsapp_tickets).
 No API models: the worker stays light.
 """
 
@@ -15,14 +17,16 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from tickets import clocks
+from tickets import clocks, phonebook
 from tickets.clocks import TicketPolicy
+from tickets.phonebook import PERSON_EVENTS
 from tickets.plans import plan_in_force
 
 from shared import config, email_delivery
 from shared.aws import LazyClient
 from shared.batch import process_sqs
 from shared.clock import Clock, SystemClock, to_storage
+from shared.dal.accounts import Accounts
 from shared.dal.mail import SentEmails
 from shared.dal.services import Services
 from shared.dal.tickets import Ticket, TicketMessage, Tickets
@@ -129,6 +133,13 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
         from tickets import email_copies
 
         return getattr(email_copies, EMAILED[kind])(postroom(clock), envelope)
+    if kind == EventType.WHATSAPP_MESSAGE_RECEIVED:
+        from tickets import whatsapp_tickets
+        from tickets.logic import Repositories
+
+        return whatsapp_tickets.file(Repositories(tickets, Accounts(), services), policy, now, envelope)
+    if kind in PERSON_EVENTS:
+        return phonebook.react(tickets, envelope)
     client_id = envelope.get("client_id")
     if not client_id or not is_valid_id(client_id):
         return "ignored"

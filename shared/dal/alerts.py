@@ -63,6 +63,18 @@ class WhatsAppMessage(TableItem, discriminator="WhatsAppMessage"):
         return f"WAMSG#{wa_message_id}", "WAMSG"
 
 
+class WhatsAppInbound(TableItem, discriminator="WhatsAppInbound"):
+    """A message a person sent to our WhatsApp number, by its wamid: written with its
+    ``whatsapp.message_received`` event, so Meta's retries of the webhook are one message."""
+
+    sender = UnicodeAttribute()  # the wa_id (digits, no "+")
+    received_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(wa_message_id: str) -> tuple[str, str]:
+        return f"WAIN#{wa_message_id}", "WAIN"
+
+
 class WorkingNumber(TableItem, discriminator="WorkingNumber"):
     """The form of a number the Cloud API accepted after a 131030 (54… without the mobile 9), so later
     alerts to it go that way at once."""

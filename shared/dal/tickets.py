@@ -198,6 +198,46 @@ class ChatTranscript(TableItem, discriminator="ChatTranscript"):
         return f"CHAT#{provider}#{chat_id}", "CHAT"
 
 
+class PhoneEntry(TableItem, discriminator="PhoneEntry"):
+    """One person with this phone (a number may be shared: a family's, an office's): who a WhatsApp message is
+    from. Kept by the tickets worker from the accounts' events (functions/tickets/phonebook.py)."""
+
+    phone = UnicodeAttribute()  # E.164
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)  # none: the holder
+
+    @staticmethod
+    def key(phone: str, client_id: str, contact_id: str | None) -> tuple[str, str]:
+        return f"PHONEBOOK#{phone}", f"PERSON#{client_id}#{contact_id or 'holder'}"
+
+
+class PersonPhone(TableItem, discriminator="PersonPhone"):
+    """The phone a person's PhoneEntry is under, so a changed or removed number's entry is found and deleted."""
+
+    phone = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str, contact_id: str | None) -> tuple[str, str]:
+        return f"PHONEBOOK#PERSON#{client_id}#{contact_id or 'holder'}", "PHONE"
+
+
+class WhatsAppThread(TableItem, discriminator="WhatsAppThread"):
+    """One phone's WhatsApp conversation with support: the ticket it goes into, when the person last wrote (the
+    Cloud API's 24-hour window for free-form answers), and the last messages filed (a redelivered event files
+    nothing twice)."""
+
+    phone = UnicodeAttribute()
+    ticket_id = UnicodeAttribute(null=True)
+    last_inbound_at = UnicodeAttribute(null=True)
+    filed = ListAttribute(of=UnicodeAttribute, default=list)  # the last wamids, newest last (at most 50)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(phone: str) -> tuple[str, str]:
+        return f"WATHREAD#{phone}", "THREAD"
+
+
 class ClosedDay(TableItem, discriminator="ClosedDay"):
     """A day the provider does not work although it is a business day (company days off)."""
 
@@ -280,6 +320,21 @@ class Tickets:
     def quarantined(self, limit: int = 100) -> list[InboundEmail]:
         """Emails held for staff (spam or virus verdicts), newest first (by_owner)."""
         return list(islice(InboundEmail.by_owner.query("INBOUND#quarantined", scan_index_forward=False), limit))
+
+    def whatsapp_thread(self, phone: str) -> WhatsAppThread | None:
+        try:
+            return WhatsAppThread.get(*WhatsAppThread.key(phone), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def people_with_phone(self, phone: str) -> list[PhoneEntry]:
+        return list(PhoneEntry.query(f"PHONEBOOK#{phone}", PhoneEntry.sk.startswith("PERSON#")))
+
+    def phone_of_person(self, client_id: str, contact_id: str | None) -> PersonPhone | None:
+        try:
+            return PersonPhone.get(*PersonPhone.key(client_id, contact_id), consistent_read=True)
+        except DoesNotExist:
+            return None
 
     def chat_transcript(self, provider: str, chat_id: str) -> ChatTranscript | None:
         try:
