@@ -71,15 +71,19 @@ class FakeWhatsApp(LoopbackFake):
             try:
                 message = json.loads(body)
                 to = str(message["to"])
-                template = message["template"]
-                parameters = [p["text"] for p in template["components"][0]["parameters"]]
+                if message.get("type") == "text":  # a free-form message (inside the 24-hour window)
+                    text, template, parameters = str(message["text"]["body"]), None, []
+                else:
+                    text, template = None, message["template"]
+                    parameters = [p["text"] for p in template["components"][0]["parameters"]]
             except (ValueError, KeyError, IndexError, TypeError):
                 return 400, _error(100, "Invalid parameter")
             if to in self.registered_without_nine:
                 return 400, _error(131030, "Recipient phone number not in allowed list")
             message_id = f"wamid.FAKE{next(self._ids):010d}"
-            self.sent.append({"id": message_id, "to": to, "template": template["name"],
-                              "language": template["language"]["code"], "parameters": parameters})
+            self.sent.append({"id": message_id, "to": to, "template": template["name"] if template else None,
+                              "language": template["language"]["code"] if template else None,
+                              "parameters": parameters, "text": text})
             if self._answers:
                 return self._answers.pop(0)
             return 200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],

@@ -76,6 +76,7 @@ class EventType(StrEnum):
     TICKET_SLA_BREACHED = "ticket.sla_breached"
     TICKET_AUTO_CLOSE_WARNING = "ticket.auto_close_warning"
     WHATSAPP_MESSAGE_RECEIVED = "whatsapp.message_received"
+    WHATSAPP_REPLY_REQUESTED = "whatsapp.reply_requested"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):

@@ -114,8 +114,14 @@ def _send(api: WhatsAppApi, delivery: Delivery, known: str | None) -> tuple[Sent
     """Sent to the form of the number that worked before (``known``, after a 131030), else the stored one,
     and on 131030 once more without the mobile 9."""
     to = known or wire_number(delivery.phone)
+
+    def send(number: str) -> Sent:
+        if delivery.text:
+            return api.send_text(number, delivery.text)
+        return api.send_template(number, delivery.template, delivery.language, list(delivery.parameters))
+
     try:
-        return api.send_template(to, delivery.template, delivery.language, list(delivery.parameters)), to
+        return send(to), to
     except SendFailed as failure:
         other = without_mobile_nine(delivery.phone) if to == wire_number(delivery.phone) else None
         if failure.kind != "not_in_allowed_list" or other is None:
@@ -123,7 +129,7 @@ def _send(api: WhatsAppApi, delivery: Delivery, known: str | None) -> tuple[Sent
                 raise SendFailed("permanent", failure.code, failure.reason, failure.http_status) from None
             raise
     try:
-        return api.send_template(other, delivery.template, delivery.language, list(delivery.parameters)), other
+        return send(other), other
     except SendFailed as failure:
         if failure.kind == "not_in_allowed_list":  # neither form: nothing more to try
             raise SendFailed("permanent", failure.code, failure.reason, failure.http_status) from None

@@ -18,6 +18,7 @@ from shared.clock import Clock, to_storage
 from shared.dal.accounts import Accounts, Client, Contact
 from shared.dal.alerts import Alerts, Delivery
 from shared.dal.table import clear_due, mark_due
+from shared.events import EventType
 
 # (delivery keys, seconds each waits on the queue) -> the keys that could not be queued
 SendBatch = Callable[[list[str], dict[str, int]], list[str]]
@@ -82,6 +83,22 @@ def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, recipient: st
     return delivery
 
 
+def reply_delivery(envelope: dict[str, Any], now: datetime) -> Delivery | None:
+    """``whatsapp.reply_requested`` (tickets: support's answer to someone who wrote to us): one free-form
+    message to that number, sent at once. Keyed by what it answers (``reply_to_event``), so a second request
+    for the same answer — a redelivered ticket event — finds it made and sends nothing more."""
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+    phone, text, source = str(payload.get("to") or ""), str(payload.get("text") or ""), payload.get("reply_to_event")
+    if not phone.startswith("+") or not phone[1:].isdigit() or not text.strip() or not isinstance(source, str):
+        return None
+    recipient = f"reply:{phone}"
+    return Delivery(
+        *Delivery.key(source, recipient), gsi1pk=Delivery.listing(None, recipient),
+        gsi1sk=f"{to_storage(now)}#{source}#{recipient}", event_id=source, event_type=envelope["type"],
+        client_id=None, recipient=recipient, phone=phone, template="text", language=alerts.LANGUAGE,
+        text=text[:4096], urgent=True, status="queued", created_at=to_storage(now), updated_at=to_storage(now))
+
+
 @dataclass
 class FanOutResult:
     created: int = 0
@@ -102,6 +119,19 @@ def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock
     held: set[str] = set()  # new deliveries about an invoice: they wait ``hold_seconds`` on the queue
     now = clock.now()
     for message_id, envelope in messages:
+        if isinstance(envelope, dict) and envelope.get("type") == EventType.WHATSAPP_REPLY_REQUESTED:
+            reply = reply_delivery(envelope, now)
+            if reply is None:
+                continue
+            try:
+                existing = deliveries.get_deliveries([(reply.pk, reply.sk)])
+                new = [] if existing else deliveries.create_deliveries([reply])
+            except Exception:  # noqa: BLE001 - SQS brings it back; the key keeps it to one message
+                result.failed_messages.append(message_id)
+                continue
+            result.created += len(new)
+            to_queue += [(d.pk, message_id) for d in [*new, *existing.values()] if d.status == "queued"]
+            continue
         hook = alerts.HOOKPOINTS.get(envelope.get("type", "")) if isinstance(envelope, dict) else None
         if hook is None or not isinstance(envelope.get("id"), str):
             continue  # not every event is an alert (and a malformed message is nobody's alert)

@@ -76,6 +76,11 @@ class WhatsAppApi:
         self._token = access_token
         self._timeout = timeout_s
 
+    def send_text(self, to: str, text: str) -> Sent:
+        """A free-form message: only inside the 24-hour window since the person last wrote (else 131047)."""
+        return self._post({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                           "type": "text", "text": {"preview_url": False, "body": text[:4096]}})
+
     def send_template(self, to: str, template: str, language: str, parameters: list[str]) -> Sent:
         body = {
             "messaging_product": "whatsapp",
@@ -88,6 +93,9 @@ class WhatsAppApi:
                 "components": [{"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}],
             },
         }
+        return self._post(body)
+
+    def _post(self, body: dict) -> Sent:
         request = urllib.request.Request(self._url, data=json.dumps(body).encode(), method="POST", headers={
             "Authorization": f"Bearer {self._token}", "Content-Type": "application/json"})
         try:

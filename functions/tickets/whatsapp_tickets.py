@@ -3,14 +3,20 @@ PLAN_CHANNELS: Profesional and Full). A message (``whatsapp.message_received``, 
 webhook) is filed for the person the number belongs to (phonebook): into the phone's current ticket, or a
 new ticket of that account. A number several people of the account share opens the ticket for staff to say
 who it is (a staff note lists them). A number of no account, of several accounts, or of an account whose
-plan has no WhatsApp is not filed: ``not_in_plan`` / ``unknown`` (the automatic answer with the link to a
-ticket is the channel's next step, docs/email-channel.md).
+plan has no WhatsApp is not filed: ``not_in_plan`` / ``unknown`` / ``several_accounts``.
 
-Media (images, documents) are named in the message for now; their download to S3 is the next step too.
+Media (images, documents) are named in the message for now; their download to S3 is the next step.
 Each message is filed once: the thread keeps the last wamids it filed, written in the same transaction.
+
+Answers go back by WhatsApp as ``whatsapp.reply_requested`` (the alerts capability sends it, once per what
+it answers): staff's reply while the person's last message is less than 24 hours old (the Cloud API's
+customer-service window; later, the ``ticket_respondido`` template alert and the email copy reach them),
+and, once a day, an automatic answer to a number whose plan has no WhatsApp or that is no account's, with
+where to open a ticket.
 """
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tickets import outside_tickets
 from tickets.clocks import TicketPolicy
@@ -18,10 +24,13 @@ from tickets.correspondents import Sender
 from tickets.logic import Repositories, file_client_message
 from tickets.plans import plan_in_force
 
-from shared.clock import to_storage
+from shared.calendar import local_date
+from shared.clock import from_storage, to_storage
 from shared.dal.accounts import Client, Contact
 from shared.dal.table import batch_get
 from shared.dal.tickets import PhoneEntry, Ticket, TicketNote, WhatsAppThread
+from shared.dal.unit_of_work import UnitOfWork, save_change
+from shared.events import EventType, new_event
 from shared.ids import id_at
 from shared.sla import includes
 
@@ -58,7 +67,57 @@ def _people(entries: list[PhoneEntry]) -> tuple[dict, dict]:
     return clients, contacts
 
 
-def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dict) -> str:
+WINDOW = timedelta(hours=24)  # the Cloud API's customer-service window for free-form messages
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Where the automatic answer sends people: the panel and the support mailbox."""
+
+    panel_url: str
+    support_address: str
+
+
+def _reply(to: str, text: str, answering: str, now: datetime):
+    return new_event(EventType.WHATSAPP_REPLY_REQUESTED, client_id=None, occurred_at=now,
+                     payload={"to": to, "text": text, "reply_to_event": answering})
+
+
+def _auto_reply(repos: Repositories, thread: WhatsAppThread, now: datetime, why: str, where: Contacts) -> str:
+    """Once a local day per number: what to do instead (the panel's tickets, the support mailbox)."""
+    today = local_date(now).isoformat()
+    if thread.auto_replied_on == today:
+        return why
+    reason = ("La atención por WhatsApp está incluida en los planes de soporte Profesional y Full."
+              if why == "not_in_plan" else "Este número no está registrado en una cuenta de Paneldecliente.")
+    text = (f"Hola, recibimos su mensaje. {reason} Para que lo atendamos, abra un ticket en "
+            f"{where.panel_url.rstrip('/')}/tickets o escríbanos a {where.support_address}.")
+    thread.auto_replied_on = today
+    uow = UnitOfWork()
+    uow.save(thread)  # version-checked: two messages at once answer once
+    uow.emit([_reply(thread.phone, text, f"autoreply.{thread.phone}.{today}", now)])
+    uow.commit()
+    return f"{why}:answered"
+
+
+def answer(repos: Repositories, now: datetime, envelope: dict) -> str:
+    """``ticket.answered`` on a WhatsApp ticket: staff's reply back by WhatsApp, inside the 24-hour window."""
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+    ticket, messages, _ = repos.tickets.conversation(str(payload.get("ticket_id") or ""))
+    if ticket is None or ticket.channel != "whatsapp" or not (ticket.opened_by or "").startswith("whatsapp:"):
+        return "not_whatsapp"
+    message = next((m for m in messages if m.message_id == payload.get("message_id")), None)
+    thread = repos.tickets.whatsapp_thread(ticket.opened_by.removeprefix("whatsapp:"))
+    if message is None or thread is None or not thread.last_inbound_at:
+        return "ignored"
+    if now - from_storage(thread.last_inbound_at) >= WINDOW:
+        return "outside_window"  # the template alert and the email copy tell them
+    text = f"{message.body}\n\n— Soporte Paneldecliente (ticket {ticket.ticket_id})"
+    save_change([], [_reply(thread.phone, text, envelope["id"], now)])
+    return "answered"
+
+
+def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dict, where: Contacts) -> str:
     payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
     wamid, sender_id = str(payload.get("wa_message_id") or ""), str(payload.get("from") or "")
     if not wamid or not sender_id.isdigit():
@@ -70,12 +129,12 @@ def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dic
     entries = repos.tickets.people_with_phone(phone)
     accounts = sorted({e.client_id for e in entries})
     if not accounts:
-        return "unknown"
+        return _auto_reply(repos, thread, now, "unknown", where)
     if len(accounts) > 1:
         return "several_accounts"  # no account is picked by guessing; staff see it in WhatsApp itself
     client_id = accounts[0]
     if not includes(plan_in_force(repos.services, client_id), "whatsapp"):
-        return "not_in_plan"
+        return _auto_reply(repos, thread, now, "not_in_plan", where)
     clients, contacts = _people(entries)
     client = clients.get(Client.key(client_id))
     if client is None:

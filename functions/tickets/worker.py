@@ -115,6 +115,12 @@ def _replan(ticket: Ticket, plan: SupportPlan, now: datetime, closed_days, polic
         uow.save(ticket)
 
 
+def _repositories():
+    from tickets.logic import Repositories
+
+    return Repositories(tickets, Accounts(), services)
+
+
 def postroom(clock: Clock):
     from tickets.email_copies import Postroom
 
@@ -132,12 +138,18 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
     if kind in EMAILED:
         from tickets import email_copies
 
-        return getattr(email_copies, EMAILED[kind])(postroom(clock), envelope)
+        emailed = getattr(email_copies, EMAILED[kind])(postroom(clock), envelope)
+        if kind != EventType.TICKET_ANSWERED:
+            return emailed
+        from tickets import whatsapp_tickets
+
+        return f"{emailed};whatsapp:{whatsapp_tickets.answer(_repositories(), now, envelope)}"
     if kind == EventType.WHATSAPP_MESSAGE_RECEIVED:
         from tickets import whatsapp_tickets
-        from tickets.logic import Repositories
 
-        return whatsapp_tickets.file(Repositories(tickets, Accounts(), services), policy, now, envelope)
+        where = whatsapp_tickets.Contacts(config.env(config.PANEL_URL),
+                                          f"tickets@{config.env(config.SUPPORT_MAIL_DOMAIN).lower()}")
+        return whatsapp_tickets.file(_repositories(), policy, now, envelope, where)
     if kind in PERSON_EVENTS:
         return phonebook.react(tickets, envelope)
     client_id = envelope.get("client_id")

@@ -23,8 +23,10 @@ class Delivery(TableItem, discriminator="Delivery"):
     client_id = UnicodeAttribute(null=True)
     recipient = UnicodeAttribute()  # holder | contact:<contact_id> | ops:<phone>
     phone = UnicodeAttribute()  # E.164
-    template = UnicodeAttribute()
+    template = UnicodeAttribute()  # "text" for a free-form answer (``text``)
     language = UnicodeAttribute()
+    # A free-form answer to someone who wrote to us (support's reply inside the Cloud API's 24-hour window).
+    text = UnicodeAttribute(null=True)
     parameters = ListAttribute(of=UnicodeAttribute, default=list)
     urgent = BooleanAttribute(default=False)
     subject_id = UnicodeAttribute(null=True)  # the invoice an invoice alert is about (checked before sending)

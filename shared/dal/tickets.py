@@ -231,6 +231,7 @@ class WhatsAppThread(TableItem, discriminator="WhatsAppThread"):
     ticket_id = UnicodeAttribute(null=True)
     last_inbound_at = UnicodeAttribute(null=True)
     filed = ListAttribute(of=UnicodeAttribute, default=list)  # the last wamids, newest last (at most 50)
+    auto_replied_on = UnicodeAttribute(null=True)  # local date of the last automatic answer (one a day)
     version = VersionAttribute()
 
     @staticmethod

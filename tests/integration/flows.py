@@ -67,3 +67,9 @@ def ticket_events(stack):
 def email_feedback(stack):
     """Run the email-feedback worker on the SES bounce and complaint events its queue holds."""
     return _consume(stack, "MailFeedbackQueue", "EmailFeedbackFunction", drain=True)
+
+
+def whatsapp_out(stack):
+    """The alerts fan-out on what the relay put on its queue, then the sender on the deliveries it queued."""
+    _consume(stack, "AlertsQueue", "AlertsFanoutFunction", drain=True)
+    return _consume(stack, "DeliveriesQueue", "AlertsSenderFunction", drain=True)

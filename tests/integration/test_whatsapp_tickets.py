@@ -12,7 +12,7 @@ import pytest
 
 from shared.dal.tickets import Ticket, TicketNote, Tickets
 from tests.integration.conftest import claims_for
-from tests.integration.flows import pay, relay, ticket_events
+from tests.integration.flows import pay, relay, ticket_events, whatsapp_out
 
 SECRETS = {"access_token": "wa-test-token", "app_secret": "wa-app-secret", "verify_token": "wa-verify"}
 STAFF = claims_for(staff=True, sub="sub-staff")
@@ -20,7 +20,22 @@ PHONE = "+5491123450000"
 
 
 @pytest.fixture
-def account(api, stack, catalog):
+def whatsapp(stack, monkeypatch):
+    """Meta's Cloud API faked on loopback, where the sender calls it."""
+    from devstack.fake_whatsapp import FakeWhatsApp
+    from devstack.runtime import ENV_OVERRIDES
+
+    fake = FakeWhatsApp(SECRETS["access_token"], "1234567890").start()
+    for name, value in (("WHATSAPP_API_URL", fake.url), ("WHATSAPP_PHONE_NUMBER_ID", "1234567890"),
+                        ("QUIET_HOURS", "")):
+        monkeypatch.setitem(ENV_OVERRIDES, name, value)
+        monkeypatch.setenv(name, value)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def account(api, stack, catalog, whatsapp):
     boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
         SecretId=stack.refs["WhatsAppSecrets"], SecretString=json.dumps(SECRETS))
     made = api.call("POST", "/clients", body={"email": "wa@ejemplo.com.ar", "password": "Segura123", "name": "Ana WA",
@@ -67,15 +82,24 @@ def test_the_phonebook_follows_the_accounts_changes(api, stack, aws, account):
     assert [e.client_id for e in Tickets().people_with_phone("+5491123459999")] == [account]
 
 
-def test_a_plan_without_whatsapp_or_an_unknown_number_files_nothing(api, stack, aws, account):
+def test_a_plan_without_whatsapp_or_an_unknown_number_files_nothing_and_is_told_once_a_day(
+        api, stack, aws, account, whatsapp):
     relay(stack, aws)
+    ticket_events(stack)
     _send(api, stack, aws, "wamid.A1", "Hola, no anda el correo")
-    _send(api, stack, aws, "wamid.A2", "Hola", sender="5491199998888")
+    _send(api, stack, aws, "wamid.A2", "¿Me ayudan?")
+    _send(api, stack, aws, "wamid.A3", "Hola", sender="5491199998888")
+    relay(stack, aws)
+    whatsapp_out(stack)
     assert Tickets().tickets_of(account) == []
+    texts = sorted((m["to"], m["text"]) for m in whatsapp.sent if m["text"])
+    assert [to for to, _ in texts] == ["5491123450000", "5491199998888"]  # one each, however many they wrote
+    assert "planes de soporte Profesional y Full" in texts[0][1] and "/tickets" in texts[0][1]
+    assert "no está registrado" in texts[1][1]
 
 
-def test_a_profesional_accounts_conversation_is_one_ticket_and_each_message_is_filed_once(api, stack, aws, store,
-                                                                                         account):
+def test_a_profesional_accounts_conversation_is_one_ticket_answered_back_by_whatsapp(api, stack, aws, store,
+                                                                                     account, whatsapp):
     _full(api, store, account)
     relay(stack, aws)
     assert _send(api, stack, aws, "wamid.B1", "Hola, mi sitio no carga")["messages"] == 1
@@ -89,6 +113,18 @@ def test_a_profesional_accounts_conversation_is_one_ticket_and_each_message_is_f
     messages = api.call("GET", f"/me/tickets/{same.ticket_id}", claims=claims_for(client_id=account)).json()["messages"]
     assert [m["body"] for m in messages] == ["Hola, mi sitio no carga", "Es www.ejemplo.com.ar"]
     assert {m["channel"] for m in messages} == {"whatsapp"}
+    # Staff's answer goes back by WhatsApp (inside the 24-hour window), once however often the event comes.
+    answered = api.call("POST", f"/staff/tickets/{same.ticket_id}/replies", claims=STAFF,
+                        body={"body": "Ya lo revisamos: era el DNS, pruebe ahora."})
+    assert answered.status == 200, answered
+    for _ in range(2):
+        relay(stack, aws)
+        ticket_events(stack)
+        relay(stack, aws)
+        whatsapp_out(stack)
+    replies = [m for m in whatsapp.sent if m["text"] and "era el DNS" in m["text"]]
+    assert len(replies) == 1 and replies[0]["to"] == "5491123450000"
+    assert same.ticket_id in replies[0]["text"]
 
 
 def test_a_number_several_people_share_opens_the_ticket_for_staff_to_say_who(api, stack, aws, store, account):
