@@ -38,21 +38,21 @@ def suppressions(event: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(address, reason, detail, feedback id) of each address the event says we must stop mailing."""
     kind = event.get("eventType") or event.get("notificationType")
     if kind == "Bounce":
-        bounce = event.get("bounce") or {}
+        bounce = event.get("bounce") if isinstance(event.get("bounce"), dict) else {}
         if bounce.get("bounceType") != "Permanent":
             return []
         found = []
-        for recipient in bounce.get("bouncedRecipients") or []:
+        for recipient in [r for r in bounce.get("bouncedRecipients") or [] if isinstance(r, dict)]:
             status, diagnostic = recipient.get("status") or "", recipient.get("diagnosticCode") or ""
             why = f"{bounce.get('bounceSubType')}: {status} {diagnostic}"
             found.append((str(recipient.get("emailAddress") or ""), "bounce", why.strip()[:500],
                           str(bounce.get("feedbackId") or "")))
         return found
     if kind == "Complaint":
-        complaint = event.get("complaint") or {}
+        complaint = event.get("complaint") if isinstance(event.get("complaint"), dict) else {}
         feedback_type = str(complaint.get("complaintFeedbackType") or "")[:500]
         return [(str(r.get("emailAddress") or ""), "complaint", feedback_type, str(complaint.get("feedbackId") or ""))
-                for r in complaint.get("complainedRecipients") or []]
+                for r in complaint.get("complainedRecipients") or [] if isinstance(r, dict)]
     return []
 
 

@@ -63,9 +63,12 @@ def _files() -> logic.Files:
 
 def _turnstile():
     from aws_lambda_powertools.utilities import parameters
-    from tickets.captcha import Turnstile
+    from tickets.captcha import CaptchaUnavailable, Turnstile
 
-    secrets = parameters.get_secret(config.env(config.CONTACT_FORM_SECRETS_ID), transform="json", max_age=300)
+    try:
+        secrets = parameters.get_secret(config.env(config.CONTACT_FORM_SECRETS_ID), transform="json", max_age=300)
+    except Exception as error:  # noqa: BLE001 - Secrets Manager out of reach: the form fails closed, as a 503
+        raise CaptchaUnavailable() from error
     return Turnstile(config.env(config.TURNSTILE_API_URL), str((secrets or {}).get("turnstile_secret", "")))
 
 

@@ -71,7 +71,8 @@ def transcript_of(payload: dict) -> Transcript:
         raise InvalidInput("El evento no trae el id del chat.", code="invalid_chat", field="chat.id")
     visitor = chat.get("visitor") if isinstance(chat.get("visitor"), dict) else {}
     lines = []
-    for message in chat.get("messages") or []:
+    listed = chat.get("messages") if isinstance(chat.get("messages"), list) else []
+    for message in listed:
         if not isinstance(message, dict):
             continue
         sender = message.get("sender") if isinstance(message.get("sender"), dict) else {}
@@ -80,7 +81,9 @@ def transcript_of(payload: dict) -> Transcript:
         if text:
             lines.append(Line(role, str(sender.get("n") or "")[:100], text, _at(message.get("time"))))
     email = str(visitor.get("email") or "").strip().lower()
-    return Transcript(chat_id, str(visitor.get("name") or "")[:120], email if "@" in email else "", tuple(lines))
+    usable = "@" in email and len(email) <= 254 and not any(ch.isspace() for ch in email)
+    return Transcript(chat_id, " ".join(str(visitor.get("name") or "").split())[:120], email if usable else "",
+                      tuple(lines))
 
 
 def render(transcript: Transcript) -> str:
@@ -113,7 +116,8 @@ def file(repos: Repositories, policy: TicketPolicy, now: datetime, transcript: T
         return found.ticket_id, False
     sender = who_is(transcript.visitor_email) if transcript.visitor_email else Sender("")
     first_line = next((line.text for line in transcript.lines if line.role == "visitor"), "Chat")
-    arrival = outside_tickets.Arrival(sender=sender, trusted=True, subject=f"Chat: {first_line}"[:200],
+    subject = " ".join(f"Chat: {first_line}".split())[:200]  # one line: it is every email's subject
+    arrival = outside_tickets.Arrival(sender=sender, trusted=True, subject=subject,
                                       body=render(transcript), channel="chat", name=transcript.visitor_name)
     ticket, _, uow = outside_tickets.open_ticket(repos, policy, now, arrival,
                                                  acknowledge=False)  # they saw the answer in the chat
@@ -149,6 +153,8 @@ def _note(ticket_id: str, now: datetime, transcript: Transcript) -> TicketNote:
                 f"{verdict} del objetivo de {SALES_TARGET_MINUTES} minutos en horario hábil.")
     if not transcript.visitor_email:
         text += " El visitante no dejó su correo: solo se le puede responder por el chat."
+    else:
+        text += f" El correo {transcript.visitor_email} lo escribió el visitante: no está verificado."
     note_id = id_at(now)
     return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
                       body=text, created_at=to_storage(now))

@@ -18,7 +18,7 @@ keyed by the Message-ID, is written in the transaction that files the email: SES
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tickets import clocks, outside_tickets, rate_windows
 from tickets.clocks import TicketPolicy
@@ -28,7 +28,7 @@ from tickets.email_threading import MAILBOX, OUR_MESSAGE_ID, SUBJECT_TOKEN
 from tickets.logic import Files, Repositories, file_client_message
 from tickets.outside_tickets import Arrival
 
-from shared.clock import Clock, to_storage
+from shared.clock import Clock, from_storage, to_storage
 from shared.dal.table import batch_get
 from shared.dal.tickets import Attachment, InboundEmail, Ticket, TicketNote
 from shared.dal.unit_of_work import UnitOfWork
@@ -51,18 +51,27 @@ class Receipt:
     dmarc: str = "PASS"
     spam: str = "PASS"
     virus: str = "PASS"
+    source: str = ""  # the envelope sender (MAIL FROM) SES saw, ``mail.source``: what SPF checked
 
-    @property
-    def authentic(self) -> bool:
-        """Neither SPF, DKIM nor DMARC failed (GRAY, PROCESSING_FAILED and DISABLED are no proof of forgery)."""
-        return "FAIL" not in (self.spf, self.dkim, self.dmarc)
+    def proves(self, from_address: str) -> bool:
+        """Whether the From address is proven: DMARC passed (SPF or DKIM aligned with the From's domain), or,
+        for a domain that publishes no DMARC, SPF passed for an envelope sender of the From's own domain.
+        SPF alone proves only the envelope (an attacker's own domain passes it) and DKIM alone may sign
+        another domain; any FAIL proves nothing."""
+        if "FAIL" in (self.spf, self.dkim, self.dmarc):
+            return False
+        if self.dmarc == "PASS":
+            return True
+        domain = from_address.rpartition("@")[2].lower()
+        return self.spf == "PASS" and bool(domain) and self.source.rpartition("@")[2].lower() == domain
 
     @property
     def suspicious(self) -> bool:
         return "FAIL" in (self.spam, self.virus)
 
     def verdicts(self) -> dict[str, str]:
-        return {"spf": self.spf, "dkim": self.dkim, "dmarc": self.dmarc, "spam": self.spam, "virus": self.virus}
+        return {"spf": self.spf, "dkim": self.dkim, "dmarc": self.dmarc, "spam": self.spam, "virus": self.virus,
+                "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -110,16 +119,18 @@ def receive(room: Mailroom, receipt: Receipt, parsed: ParsedEmail, *, release: b
         return _only_record(record, "quarantined", "spam" if receipt.spam == "FAIL" else "virus", found is None)
 
     sender = who_is(parsed.from_address)
+    authentic = receipt.proves(parsed.from_address) and not parsed.ambiguous_from
     claimed = _referenced_ticket(room, parsed, receipt)
-    if claimed is not None:
-        if receipt.authentic and _may_post(claimed, sender):
-            return _into_ticket(room, record, receipt, parsed, sender, claimed, now, found is None)
-        reason = "unverified_sender" if receipt.authentic else "failed_authentication"
-        return _open(room, record, receipt, parsed, sender, now, found is None, claimed=claimed, reason=reason)
-    if parsed.auto_submitted:
+    if claimed is not None and authentic and _may_post(claimed, sender):
+        return _into_ticket(room, record, receipt, parsed, sender, claimed, now, found is None)
+    if parsed.auto_submitted:  # an auto-reply of nobody who may write there opens nothing
         return _only_record(record, "ignored", "auto_submitted", found is None)
-    return _open(room, record, receipt, parsed, sender, now, found is None,
-                 reason=None if receipt.authentic else "failed_authentication")
+    if claimed is not None:
+        reason = "unverified_sender" if authentic else "failed_authentication"
+        return _open(room, record, receipt, parsed, sender, now, found is None, authentic, claimed=claimed,
+                     reason=reason)
+    return _open(room, record, receipt, parsed, sender, now, found is None, authentic,
+                 reason=None if authentic else "failed_authentication")
 
 
 def record_unreadable(room: Mailroom, receipt: Receipt, reason: str) -> Outcome:
@@ -192,9 +203,9 @@ def _may_post(ticket: Ticket, sender: Sender) -> bool:
     address = sender.address
     if ticket.client_id is None:
         return address in {ticket.guest_email, ticket.requester_email}
-    if ticket.requester_email == address and (sender.client is None or sender.client_id == ticket.client_id):
-        return sender.client is None or sender.may_see_tickets_of(ticket.client_id)
-    return sender.may_see_tickets_of(ticket.client_id)
+    if ticket.requester_email == address and sender.client is None and ticket.opened_by_role == "guest":
+        return True  # a guest's ticket staff moved to an account: its guest still answers it
+    return sender.may_see_tickets_of(ticket.client_id)  # a removed contact, an old address: no longer
 
 
 def _body(parsed: ParsedEmail) -> str:
@@ -245,21 +256,30 @@ def _into_ticket(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed:
         return _commit(uow, record, "filed", ticket.ticket_id, "auto_submitted", new)
     attached = _store_attachments(room, ticket.ticket_id, parsed, now)
     author = f"email:{sender.address}"
+    # Long closed, the email opens a follow-up ticket, acknowledged like any ticket opened by email: decided
+    # before, since the follow-up's event says so.
+    follows = ticket.status == "closed" and now - from_storage(ticket.closed_at) > timedelta(
+        days=room.policy.reopen_days)
+    counter = rate_windows.counters([("ack", parsed.from_address)], now)[0]
+    acknowledged = follows and counter.count < ACKNOWLEDGEMENTS_PER_HOUR
     filed, _, uow = file_client_message(
         room.repos, room.policy, ticket, now, author=author, name=parsed.from_name or sender.address,
         role=sender.role, contact_id=sender.contact.contact_id if sender.contact else None, body=_body(parsed),
-        attached=attached, channel="email", email_message_id=parsed.message_id, original_key=receipt.raw_key)
+        attached=attached, channel="email", email_message_id=parsed.message_id, original_key=receipt.raw_key,
+        follow_up_event={"channel": "email", "acknowledge": acknowledged, "requester_email": sender.address})
     refused = _refused_note(parsed)
     if refused:
         uow.create(_staff_note(filed.ticket_id, now, refused))
     opened = filed is not ticket
-    acknowledged = opened and _acknowledge(room, uow, parsed, now)
+    if acknowledged:
+        rate_windows.count(uow, counter, ACKNOWLEDGEMENTS_PER_HOUR)
     outcome = _commit(uow, record, "opened" if opened else "filed", filed.ticket_id, None, new)
     return Outcome(outcome.outcome, outcome.ticket_id, None, acknowledged)
 
 
 def _open(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed: ParsedEmail, sender: Sender,
-          now: datetime, new: bool, *, claimed: Ticket | None = None, reason: str | None = None) -> Outcome:
+          now: datetime, new: bool, authentic: bool, *, claimed: Ticket | None = None,
+          reason: str | None = None) -> Outcome:
     """A new ticket (outside_tickets): the sender's account's when the email is authentic and the sender may
     open tickets there, else a guest ticket under the sender's address."""
     subject = SUBJECT_TOKEN.sub("", parsed.subject).strip()
@@ -267,8 +287,9 @@ def _open(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed: Parsed
     ticket_id = id_at(now)
     attached = _store_attachments(room, ticket_id, parsed, now)
     uow = UnitOfWork()
-    acknowledged = _acknowledge(room, uow, parsed, now)
-    arrival = Arrival(sender=sender, trusted=receipt.authentic, subject=subject.strip() or "(sin asunto)",
+    # Only a proven sender is answered: an acknowledgement to a forged address would be backscatter.
+    acknowledged = authentic and _acknowledge(room, uow, parsed, now)
+    arrival = Arrival(sender=sender, trusted=authentic, subject=subject.strip() or "(sin asunto)",
                       body=_body(parsed), channel="email", name=parsed.from_name, attached=tuple(attached),
                       email_message_id=parsed.message_id, original_key=receipt.raw_key)
     ticket, _, _ = outside_tickets.open_ticket(room.repos, room.policy, now, arrival, ticket_id=ticket_id, uow=uow,

@@ -26,9 +26,10 @@ from shared.errors import InvalidInput
 REPLY_MARKER = "##- Escriba su respuesta por encima de esta línea -##"
 MAX_ATTACHMENT_BYTES = MAX_BYTES
 MAX_ATTACHMENTS = 10
+TRIMMED_CHARS = 100_000
 MAX_RAW_BYTES = 40 * 1024 * 1024  # SES accepts 40 MB per received message; anything larger is not from SES
 
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII, no < or >: safe to repeat in our References
 _MAILER_DAEMON = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|bounces?)([+@]|$)", re.IGNORECASE)
 _QUOTE_HEADERS = [
     # Gmail, Apple Mail and Thunderbird in Spanish and English; the line may wrap inside the sender's name.
@@ -82,6 +83,9 @@ class ParsedEmail:
     auto_submitted: bool = False
     from_mailer_daemon: bool = False
     defects: list[str] = field(default_factory=list)
+    # The From header did not name exactly one mailbox (none, a group, several): the sender is not proven by
+    # DMARC (it aligns the From domain only), so nothing it says about who wrote is trusted.
+    ambiguous_from: bool = False
 
 
 def message_ids(header: str | None) -> list[str]:
@@ -98,19 +102,34 @@ def _header(message: EmailMessage, name: str) -> str:
     return " ".join(str(value or "").split())
 
 
-def _address(message: EmailMessage, name: str) -> tuple[str, str]:
-    """(address lowercased, display name) of the first mailbox of a header; ("", "") if there is none."""
+MAX_ADDRESS = 254  # RFC 5321's path limit: a longer "address" is not one (nor a usable table key)
+
+
+def _mailboxes(message: EmailMessage, name: str) -> list[Address]:
     try:
         header = message.get(name)
-        mailboxes: list[Address] = list(getattr(header, "addresses", ()) or ())
+        found: list[Address] = list(getattr(header, "addresses", ()) or ())
     except (ValueError, IndexError, TypeError):
-        mailboxes = []
-    for mailbox in mailboxes:
-        if mailbox.username and mailbox.domain:
-            return mailbox.addr_spec.lower(), mailbox.display_name or ""
+        found = []
+    return [m for m in found if m.username and m.domain and len(m.addr_spec) <= MAX_ADDRESS]
+
+
+def _address(message: EmailMessage, name: str) -> tuple[str, str]:
+    """(address lowercased, display name) of the first mailbox of a header; ("", "") if there is none."""
+    for mailbox in _mailboxes(message, name):
+        return mailbox.addr_spec.lower(), mailbox.display_name or ""
     raw = [v for k, v in message.raw_items() if k.lower() == name.lower()]
     display, address = parseaddr(str(raw[0])) if raw else ("", "")
-    return (address.lower(), display) if "@" in address else ("", "")
+    return (address.lower(), display) if "@" in address and len(address) <= MAX_ADDRESS else ("", "")
+
+
+def _one_line(text: str) -> str:
+    """A header's text as one line of printable characters (controls, format and bidi marks dropped): it is
+    repeated in our own subjects, where a control character would make every email of the ticket fail."""
+    import unicodedata
+
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())
 
 
 def _recipients(message: EmailMessage) -> list[str]:
@@ -211,6 +230,7 @@ def parse(raw: bytes) -> ParsedEmail:
     if not isinstance(message, EmailMessage) or not message.keys():
         raise MalformedEmail("no headers")
     from_address, from_name = _address(message, "From")
+    ambiguous = len(_mailboxes(message, "From")) != 1
     if not from_address:
         from_address, from_name = _address(message, "Sender")
     if not from_address:
@@ -221,14 +241,15 @@ def parse(raw: bytes) -> ParsedEmail:
         message_id=own_ids[0] if own_ids else None, from_address=from_address, from_name=from_name[:200],
         in_reply_to=message_ids(_header(message, "In-Reply-To")),
         references=message_ids(_header(message, "References"))[-50:], reply_to=reply_to or None,
-        recipients=_recipients(message), subject=_header(message, "Subject")[:998],
-        defects=[type(d).__name__ for d in message.defects])
+        recipients=_recipients(message), subject=_one_line(_header(message, "Subject"))[:998],
+        defects=[type(d).__name__ for d in message.defects], ambiguous_from=ambiguous)
     parsed.from_mailer_daemon = bool(_MAILER_DAEMON.match(from_address)) or \
         message.get_content_type() == "multipart/report"
     parsed.auto_submitted = parsed.from_mailer_daemon or _auto_submitted(message, from_address)
     _read_parts(message, parsed)
     forwarded = bool(_FORWARD_SUBJECT.match(parsed.subject) or _FORWARD_MARKER.search(parsed.text))
-    parsed.reply = parsed.text if forwarded else trim_reply(parsed.text) if parsed.text else ""
+    # The trimming's patterns run on the first part only: a huge body cannot make them slow.
+    parsed.reply = parsed.text if forwarded else trim_reply(parsed.text[:TRIMMED_CHARS]) if parsed.text else ""
     return parsed
 
 

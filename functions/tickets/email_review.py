@@ -58,7 +58,7 @@ def release(repos: Repositories, clock: Clock, store: Files, support_domain: str
     except MalformedEmail:  # it was parsed when it arrived; an original that changed since is not ours to file
         raise NotQuarantined() from None
     verdicts = _verdicts(record)
-    receipt = Receipt(ses_message_id=record.ses_message_id, raw_key=record.raw_key,
+    receipt = Receipt(ses_message_id=record.ses_message_id, raw_key=record.raw_key, source=verdicts.get("source", ""),
                       **{k: verdicts.get(k, "GRAY") for k in ("spf", "dkim", "dmarc", "spam", "virus")})
     room = Mailroom(repos, clock, TicketPolicy.from_env(), store, support_domain)
     receive(room, receipt, parsed, release=True, known=record)

@@ -297,7 +297,8 @@ def client_reply(repos: Repositories, clock: Clock, policy: TicketPolicy, store:
 def file_client_message(repos: Repositories, policy: TicketPolicy, ticket: Ticket, now: datetime, *, author: str,
                         name: str | None, role: str, contact_id: str | None, body: str, attached=(),
                         channel: str = "panel", email_message_id: str | None = None,
-                        original_key: str | None = None) -> tuple[Ticket, TicketMessage, UnitOfWork]:
+                        original_key: str | None = None,
+                        follow_up_event: dict | None = None) -> tuple[Ticket, TicketMessage, UnitOfWork]:
     """A client's message into its ticket (the panel's reply, or an email's), in a unit of work the caller
     commits (with what else it writes). A ticket closed more than ReopenDays ago is not reopened: the message
     opens a new ticket that follows it, and that one is returned."""
@@ -322,7 +323,7 @@ def file_client_message(repos: Repositories, policy: TicketPolicy, ticket: Ticke
         uow.create(follow)
         uow.create(message)
         uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, follow, now, follows_ticket_id=ticket.ticket_id,
-                                      due_at=follow.response.due_at)])
+                                      due_at=follow.response.due_at, **(follow_up_event or {}))])
         return follow, message, uow
     message = _message(ticket, now, "client", author, name, body, attached, **extra)
     events = _client_message(repos, ticket, now, closed_days, policy, author)

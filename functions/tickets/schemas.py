@@ -267,7 +267,7 @@ class CallLog(ApiModel):
 
     direction: Literal["inbound", "outbound"]
     duration_minutes: Annotated[int, Field(ge=1, le=600)]
-    summary: Body
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=19_000), ManyLines]  # room for its heading
     waiting_on_customer: bool = False
 
 
@@ -279,7 +279,7 @@ class CallbackRequest(ApiModel):
     window_start: datetime
     window_end: datetime
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), OneLine] | None = None
-    reason: Body
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=19_000), ManyLines]  # room for the window
 
 
 class ChannelOut(ApiModel):

@@ -42,7 +42,7 @@ def receipt_of(ses: dict) -> Receipt:
         recipients=tuple(str(r).lower() for r in receipt.get("recipients") or mail.get("destination") or ()),
         spf=_verdict(receipt, "spfVerdict"), dkim=_verdict(receipt, "dkimVerdict"),
         dmarc=_verdict(receipt, "dmarcVerdict"), spam=_verdict(receipt, "spamVerdict"),
-        virus=_verdict(receipt, "virusVerdict"))
+        virus=_verdict(receipt, "virusVerdict"), source=str(mail.get("source") or "").lower())
 
 
 def mailroom() -> Mailroom:

@@ -357,3 +357,38 @@ def test_the_auto_close_warning_also_goes_by_email(api, mail, holder, stack, aws
     warnings = [m for m in sent_emails() if "se cerrará" in (m["text"] or "")]
     assert len(warnings) == 1 and warnings[0]["to"] == [HOLDER_EMAIL]
     assert ticket.ticket_id in warnings[0]["subject"]
+
+
+@pytest.mark.parametrize(("headers", "verdicts", "trusted"), [
+    # No DMARC on the client's domain, SPF passed for the attacker's own envelope domain: not proof.
+    ({"Return-Path": "<rebote@atacante.com>"}, {"dmarc": "GRAY", "dkim": "GRAY"}, False),
+    # No DMARC, SPF passed for an envelope sender of the From's own domain: proof enough.
+    ({"Return-Path": f"<{HOLDER_EMAIL}>"}, {"dmarc": "GRAY", "dkim": "GRAY"}, True),
+    # DMARC passed: aligned, whatever the envelope.
+    ({"Return-Path": "<bounces@mailer.net>"}, {}, True),
+])
+def test_only_a_proven_sender_writes_as_the_client(api, mail, holder, headers, verdicts, trusted):
+    mail(email())
+    ticket = _only_ticket(holder)
+    mail.clock.advance(minutes=10)
+    reply = email(subject=f"Re: [Ticket#{ticket.ticket_id}]", body="Borren el sitio.",
+                  In_Reply_To=f"<ticket.{ticket.ticket_id}.ack@{DOMAIN}>", **headers)
+    assert mail(reply, **verdicts) == ("filed" if trusted else "opened")
+    if not trusted:
+        opened = Ticket.get(*Ticket.key(_inbound(reply).ticket_id))
+        assert opened.client_id is None and opened.claimed_ticket_id == ticket.ticket_id
+
+
+def test_a_from_header_naming_nobody_is_not_the_sender_it_claims(api, mail, holder):
+    mail(email())
+    ticket = _only_ticket(holder)
+    group = EmailMessage()
+    group["From"] = "undisclosed-recipients:;"
+    group["Sender"] = HOLDER_EMAIL
+    group["To"] = SUPPORT
+    group["Subject"] = f"Re: [Ticket#{ticket.ticket_id}]"
+    group["Message-ID"] = "<grupo-1@ejemplo.com.ar>"
+    group.set_content("Cambien el titular de la cuenta.")
+    assert mail(group) == "opened"
+    assert Ticket.get(*Ticket.key(_inbound(group).ticket_id)).client_id is None
+    assert [m["body"] for m in _staff_view(api, ticket.ticket_id)["messages"]] == ["Desde hoy da error 500."]
