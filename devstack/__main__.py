@@ -47,6 +47,8 @@ Paneldecliente local stack
              curl -X POST {url}/local/payments -d '{{"invoice_id": "<id>"}}'   (add "provider": "stripe")
   WhatsApp   Cloud API faked at {stack.whatsapp.url}; what it "sent": curl {url}/local/whatsapp
              make it answer an error code: curl -X POST {url}/local/whatsapp/errors -d '{{"code": 131026}}'
+             a client writes to us: curl -X POST {url}/local/whatsapp/messages -d '{{"from": "5491123456789",
+               "text": "Hola"}}'   (a ticket with the Profesional or Full support plan; else one automatic answer)
              staff on call (OpsWhatsAppNumbers): {stack.stack.parameters.get("OpsWhatsAppNumbers") or "-"}
   Email      support mail received by SMTP on {stack.host}:{args.smtp_port} (to any address @{support_domain}),
              e.g. python3 -c "import smtplib; smtplib.SMTP('{stack.host}', {args.smtp_port}).sendmail(

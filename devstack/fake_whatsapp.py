@@ -93,3 +93,14 @@ class FakeWhatsApp(LoopbackFake):
 def _error(code: int, message: str, kind: str = "OAuthException") -> dict:
     return {"error": {"message": message, "type": kind, "code": code,
                       "error_data": {"messaging_product": "whatsapp", "details": message}, "fbtrace_id": "AFakeTrace"}}
+
+
+def incoming_message(sender: str, text: str, name: str, phone_number_id: str, wamid: str, at: int) -> dict:
+    """The webhook notification Meta sends when a person writes to the business number (``messages[]``)."""
+    return {"object": "whatsapp_business_account", "entry": [{"id": "LOCAL-WABA", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "5491140000000", "phone_number_id": phone_number_id},
+            "contacts": [{"profile": {"name": name}, "wa_id": sender}],
+            "messages": [{"from": sender, "id": wamid, "timestamp": str(at), "type": "text", "text": {"body": text}}],
+        }}]}]}

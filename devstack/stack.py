@@ -145,6 +145,7 @@ class LocalStack:
             ("POST", "/local/chats"): self._end_chat,
             ("GET", "/local/panel"): self._panel,
             ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
+            ("POST", "/local/whatsapp/messages"): self._whatsapp_incoming,
             ("GET", "/swagger"): self._swagger,
             ("GET", "/openapi.json"): self._openapi,
         }
@@ -267,6 +268,31 @@ class LocalStack:
         for function, _ in list(self.whm.calls):
             calls[function] = calls.get(function, 0) + 1
         return json_response(200, {"accounts": dict(self.whm.accounts), "calls": calls})
+
+    def _whatsapp_incoming(self, path, headers, body):
+        """A person writes to our WhatsApp number: Meta's signed webhook reaches our API. {"from": "5491123456789",
+        "text": "Hola", "name"?: "Demo"}."""
+        import hashlib
+        import hmac
+        import uuid
+
+        from devstack.fake_whatsapp import incoming_message
+
+        try:
+            data = json.loads(body or b"{}")
+            sender, text = str(data["from"]).lstrip("+"), str(data["text"])
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input", "message": "Envíe {\"from\": \"5491123456789\", "
+                                                                           "\"text\": \"Hola\"}."})
+        wamid = f"wamid.LOCALIN{uuid.uuid4().hex[:20]}"
+        raw = json.dumps(incoming_message(sender, text, str(data.get("name") or "Cliente"),
+                                          LOCAL_WHATSAPP_PHONE_NUMBER_ID, wamid,
+                                          int(SystemClock().now().timestamp()))).encode()
+        signature = hmac.new(LOCAL_WHATSAPP_SECRETS["app_secret"].encode(), raw, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(f"{self.url}/webhooks/whatsapp", data=raw, method="POST", headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return json_response(200, {"wa_message_id": wamid, "webhook_status": response.status})
 
     def _whatsapp_sent(self, path, headers, body):
         """What the fake WhatsApp API "sent", oldest first."""

@@ -5,9 +5,10 @@ Threading finds the ticket an email answers from, in order: our Message-IDs in i
 (``tickets+<ticket>@<support domain>``, our Reply-To) and the ``[Ticket#<ticket>]`` token of our subjects.
 
 Spoof-safe: knowing a ticket's number is not enough to write into it (Zammad's hole). The email lands in the
-ticket only if SES's SPF, DKIM and DMARC verdicts do not fail and its sender is the ticket's requester, its
-guest, or a person of the ticket's account who may see tickets (the holder, a contact with ``tickets``).
-Otherwise it opens a new ticket that staff see linked (``claimed_ticket_id``) and the client never does.
+ticket only if its From is proven (``Receipt.proves``: DMARC passed, or SPF passed for an envelope sender of
+the From's own domain; a From naming one mailbox) and its sender belongs there now: the ticket's guest, or a
+person of the ticket's account who may see tickets (the holder, a contact with ``tickets``). Otherwise it
+opens a new ticket that staff see linked (``claimed_ticket_id``) and the client never does.
 
 No loops and no noise: our own Message-IDs and our own domain's senders are dropped, bounces (mailer-daemons,
 delivery reports) are not filed, auto-replies are never acknowledged (into a ticket they are a staff note;
