@@ -20,13 +20,12 @@ from datetime import UTC, datetime
 from tickets import clocks, outside_tickets
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender, who_is
-from tickets.logic import Repositories
+from tickets.logic import Repositories, system_note
 
 from shared.calendar import business_minutes_between, local
 from shared.clock import to_storage
 from shared.dal.tickets import ChatTranscript, TicketNote
 from shared.errors import Conflict, InvalidInput
-from shared.ids import id_at
 
 PROVIDER = "tawkto"
 SALES_TARGET_MINUTES = 10
@@ -155,6 +154,4 @@ def _note(ticket_id: str, now: datetime, transcript: Transcript) -> TicketNote:
         text += " El visitante no dejó su correo: solo se le puede responder por el chat."
     else:
         text += f" El correo {transcript.visitor_email} lo escribió el visitante: no está verificado."
-    note_id = id_at(now)
-    return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
-                      body=text, created_at=to_storage(now))
+    return system_note(ticket_id, now, text)

@@ -17,13 +17,12 @@ from tickets import outside_tickets, rate_windows
 from tickets.captcha import Turnstile, require_human
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import who_is
-from tickets.logic import Repositories
+from tickets.logic import Repositories, system_note
 from tickets.schemas import ContactAccepted, ContactRequest
 
-from shared.clock import Clock, to_storage
+from shared.clock import Clock
 from shared.dal.tickets import TicketNote
 from shared.errors import TooManyAttempts
-from shared.ids import id_at
 from shared.phones import normalise_phone
 
 CONTACTS_PER_EMAIL = 3
@@ -58,10 +57,8 @@ def submit(repos: Repositories, clock: Clock, policy: TicketPolicy, turnstile: T
 
 
 def _note(ticket_id: str, now: datetime, body: ContactRequest, ip: str, of_account: bool) -> TicketNote:
-    note_id = id_at(now)
     lines = [f"Desde el formulario de contacto (IP {ip}). La dirección {body.email} no está verificada: "
              + ("es de una cuenta, el ticket quedó en ella." if of_account else "no es de una cuenta.")]
     if body.service_id:
         lines.append(f"Servicio indicado en el formulario: {body.service_id} (sin verificar).")
-    return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
-                      body="\n".join(lines), created_at=to_storage(now))
+    return system_note(ticket_id, now, "\n".join(lines))

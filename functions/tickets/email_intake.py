@@ -26,12 +26,12 @@ from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender, who_is
 from tickets.email_parsing import ParsedEmail
 from tickets.email_threading import MAILBOX, OUR_MESSAGE_ID, SUBJECT_TOKEN
-from tickets.logic import Files, Repositories, file_client_message
+from tickets.logic import Files, Repositories, file_client_message, system_note
 from tickets.outside_tickets import Arrival
 
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.table import batch_get
-from shared.dal.tickets import Attachment, InboundEmail, Ticket, TicketNote
+from shared.dal.tickets import Attachment, InboundEmail, Ticket
 from shared.dal.unit_of_work import UnitOfWork
 from shared.ids import id_at, is_valid_id
 
@@ -232,12 +232,6 @@ def _store_attachments(room: Mailroom, ticket_id: str, parsed: ParsedEmail, now:
     return stored
 
 
-def _staff_note(ticket_id: str, now: datetime, text: str) -> TicketNote:
-    note_id = id_at(now)
-    return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
-                      body=text, created_at=to_storage(now))
-
-
 def _refused_note(parsed: ParsedEmail) -> str | None:
     if not parsed.refused_attachments:
         return None
@@ -251,7 +245,7 @@ def _into_ticket(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed:
     if parsed.auto_submitted:
         # An out-of-office answering our reply: staff may want to know, the clocks do not move for it.
         uow = UnitOfWork()
-        uow.create(_staff_note(ticket.ticket_id, now, f"Respuesta automática de {sender.address}: "
+        uow.create(system_note(ticket.ticket_id, now, f"Respuesta automática de {sender.address}: "
                                                       f"{parsed.subject}\n\n{_body(parsed)[:2000]}"))
         uow.check(Ticket, *Ticket.key(ticket.ticket_id), Ticket.pk.exists())
         return _commit(uow, record, "filed", ticket.ticket_id, "auto_submitted", new)
@@ -270,7 +264,7 @@ def _into_ticket(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed:
         follow_up_event={"channel": "email", "acknowledge": acknowledged, "requester_email": sender.address})
     refused = _refused_note(parsed)
     if refused:
-        uow.create(_staff_note(filed.ticket_id, now, refused))
+        uow.create(system_note(filed.ticket_id, now, refused))
     opened = filed is not ticket
     if acknowledged:
         rate_windows.count(uow, counter, ACKNOWLEDGEMENTS_PER_HOUR)
@@ -307,7 +301,7 @@ def _open(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed: Parsed
                      "SPF/DKIM/DMARC: se abrió como ticket sin cuenta.")
     refused = _refused_note(parsed)
     for text in [*notes, *([refused] if refused else [])]:
-        uow.create(_staff_note(ticket.ticket_id, now, text))
+        uow.create(system_note(ticket.ticket_id, now, text))
     outcome = _commit(uow, record, "opened", ticket.ticket_id, reason, new)
     return Outcome(outcome.outcome, ticket.ticket_id, reason, acknowledged)
 

@@ -225,6 +225,13 @@ def _message(ticket: Ticket, now: datetime, role: str, author: str, name: str | 
                          email_message_id=email_message_id, original_key=original_key)
 
 
+def system_note(ticket_id: str, now: datetime, text: str) -> TicketNote:
+    """An internal note the system writes for staff (how an email, a form or a chat arrived); not written."""
+    note_id = id_at(now)
+    return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
+                      body=text, created_at=to_storage(now))
+
+
 def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identity: Identity, body: OpenTicket,
                 client_id: str | None = None, *, channel: str | None = None,
                 extra_notes: tuple[str, ...] = (), plan: SupportPlan | None = None) -> TicketOut:
@@ -261,9 +268,7 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
     uow.create(ticket)
     uow.create(message)
     for text in extra_notes:  # staff's side of the request (a call-back's window, say)
-        note_id = id_at(now)
-        uow.create(TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id,
-                              author="system", body=text, created_at=to_storage(now)))
+        uow.create(system_note(ticket_id, now, text))
     uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role=role,
                      due_at=ticket.response.due_at)])
     uow.commit()

@@ -21,17 +21,16 @@ from datetime import datetime, timedelta
 from tickets import outside_tickets
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender
-from tickets.logic import Repositories, file_client_message
+from tickets.logic import Repositories, file_client_message, system_note
 from tickets.plans import plan_in_force
 
 from shared.calendar import local_date
 from shared.clock import from_storage, to_storage
 from shared.dal.accounts import Client, Contact
 from shared.dal.table import batch_get
-from shared.dal.tickets import PhoneEntry, Ticket, TicketNote, WhatsAppThread
+from shared.dal.tickets import PhoneEntry, Ticket, WhatsAppThread
 from shared.dal.unit_of_work import UnitOfWork, save_change
 from shared.events import EventType, new_event
-from shared.ids import id_at
 from shared.sla import includes
 
 KEPT_IDS = 50
@@ -162,7 +161,7 @@ def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dic
         ticket, _, uow = outside_tickets.open_ticket(repos, policy, now, arrival, acknowledge=False)
         if person is None:  # a shared number: staff say who wrote
             listed = ", ".join(f"{p.name} ({'titular' if isinstance(p, Client) else 'contacto'})" for p in people)
-            uow.create(_note(ticket.ticket_id, now, f"El número {phone} es de varias personas de la cuenta: "
+            uow.create(system_note(ticket.ticket_id, now, f"El número {phone} es de varias personas de la cuenta: "
                                                    f"{listed}. Confirme con quién habla antes de responder."))
         outcome = "opened"
     thread.ticket_id, thread.last_inbound_at = ticket.ticket_id, to_storage(now)
@@ -170,11 +169,3 @@ def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dic
     uow.save(thread)  # version-checked: two messages of one phone at once are filed one after the other
     uow.commit()
     return outcome
-
-
-def _note(ticket_id: str, now: datetime, text: str) -> TicketNote:
-    note_id = id_at(now)
-    return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
-                      body=text, created_at=to_storage(now))
-
-
