@@ -27,6 +27,7 @@ WHATSAPP_SECRETS_ID = "WHATSAPP_SECRETS_ID"  # access_token, app_secret, verify_
 INVOICE_ALERT_HOLD_SECONDS = "INVOICE_ALERT_HOLD_SECONDS"  # an invoice alert waits this long on the queue
 QUIET_HOURS = "QUIET_HOURS"  # local time, e.g. 21:00-09:00: non-urgent alerts wait for its end
 OPS_WHATSAPP_NUMBERS = "OPS_WHATSAPP_NUMBERS"  # comma-separated E.164 numbers for staff alerts
+OPS_ALERT_EMAILS = "OPS_ALERT_EMAILS"  # comma-separated addresses for staff alerts by email
 UPGRADE_PRICING = "UPGRADE_PRICING"  # difference | prorata (docs/billing.md)
 DOWNGRADE_TIMING = "DOWNGRADE_TIMING"  # next_renewal | immediate | immediate_credit
 UPGRADE_PAY_WITHIN_DAYS = "UPGRADE_PAY_WITHIN_DAYS"  # an unpaid upgrade is cancelled after this many days

@@ -26,6 +26,7 @@ exceptions are imported only when a send fails.
 """
 
 import hashlib
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -86,6 +87,34 @@ class OutgoingEmail:
             object.__setattr__(self, name, tuple(tuple(v) if name == "headers" else v for v in value))
         if not self.to:
             raise InvalidEmail("OutgoingEmail.to: at least one recipient is needed")
+
+
+@dataclass(frozen=True)
+class Mail:
+    """What an email says, in paragraphs and one link, made into the plain text and the HTML of an
+    OutgoingEmail alike (signed by the team)."""
+
+    kind: str  # invoice_issued | invoice_paid | invoice_overdue | service_enabled | alert:<template>
+    subject: str
+    paragraphs: tuple[str, ...]
+    link: tuple[str, str] | None = None  # (text, url)
+
+    @property
+    def text(self) -> str:
+        parts = list(self.paragraphs)
+        if self.link:
+            parts.append(f"{self.link[0]}: {self.link[1]}")
+        parts.append("Saludos,\nEl equipo de Paneldecliente")
+        return "\n\n".join(parts) + "\n"
+
+    @property
+    def html(self) -> str:
+        body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in self.paragraphs)
+        if self.link:
+            body += f'<p><a href="{html.escape(self.link[1], quote=True)}">{html.escape(self.link[0])}</a></p>'
+        body += "<p>Saludos,<br>El equipo de Paneldecliente</p>"
+        return (f'<!doctype html><html lang="es"><head><meta charset="utf-8"><title>{html.escape(self.subject)}'
+                f'</title></head><body style="font-family: Arial, sans-serif; line-height: 1.5">{body}</body></html>')
 
 
 class EmailFailure(Exception):

@@ -19,5 +19,8 @@ os.environ.update(
         "TABLE_NAME": "paneldecliente-local-Table",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_DEV": "false",
+        # The template's (Globals): a worker module imported by a test before any Runtime set its environment
+        # still flushes its metrics.
+        "POWERTOOLS_METRICS_NAMESPACE": "Paneldecliente",
     }
 )

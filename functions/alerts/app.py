@@ -13,20 +13,21 @@ deliveries, accounts = Alerts(), Accounts()
 clock = SystemClock()
 
 
-@app.get("/me/alerts", tags=["Alertas"], summary="Mis alertas de WhatsApp y su estado (las más recientes primero)",
+@app.get("/me/alerts", tags=["Alertas"],
+         summary="Mis alertas por WhatsApp y por correo, y su estado (las más recientes primero)",
          security=SECURED, responses=answers())
 def list_my_alerts() -> list[AlertOut]:
     return logic.my_alerts(deliveries, accounts, current_identity(app))
 
 
-@app.get("/me/alerts/settings", tags=["Alertas"], summary="Mi suscripción a las alertas de WhatsApp",
+@app.get("/me/alerts/settings", tags=["Alertas"], summary="Qué alertas recibo por WhatsApp y por correo",
          security=SECURED, responses=answers())
 def get_my_alert_settings() -> AlertSettingsOut:
     return logic.my_settings(accounts, current_identity(app))
 
 
 @app.patch("/me/alerts/settings", tags=["Alertas"],
-           summary="Activar o desactivar las alertas de WhatsApp, el celular y los tipos de alerta",
+           summary="Activar o desactivar las alertas de WhatsApp, el celular y cada tipo de alerta por canal",
            security=SECURED, responses=answers())
 def update_my_alert_settings(body: UpdateAlertSettings) -> AlertSettingsOut:
     return logic.update_my_settings(accounts, clock, current_identity(app), body)

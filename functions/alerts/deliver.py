@@ -1,4 +1,5 @@
-"""Sending one delivery through the WhatsApp Cloud API, exactly once.
+"""Sending one delivery exactly once: WhatsApp through the Cloud API (here), email through SES
+(alerts.email_alerts).
 
 The sender claims a `queued` delivery (version-checked: of two copies of its message, one wins) before
 calling the API. A claim left by a run that crashed mid-call is never sent again: the message may have
@@ -12,14 +13,19 @@ mobile 9 (54… instead of 549…).
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from alerts.whatsapp import SendFailed, Sent, WhatsAppApi, wire_number, without_mobile_nine
 from aws_lambda_powertools import Logger
 
+from shared import alerts
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.alerts import Alerts, Delivery, WhatsAppMessage
 from shared.dal.table import clear_due
 from shared.errors import ConcurrentModification
+
+if TYPE_CHECKING:
+    from alerts.email_alerts import AlertMail
 
 logger = Logger()
 
@@ -42,9 +48,11 @@ class RetryLater(Exception):
 
 
 def deliver(deliveries: Alerts, api: Callable[[], WhatsAppApi], clock: Clock, delivery_pk: str,
-            still_unpaid: Callable[[str], bool] = lambda invoice_id: True) -> str:
+            still_unpaid: Callable[[str], bool] = lambda invoice_id: True,
+            mail: "Callable[[], AlertMail] | None" = None) -> str:
     """Send it if it is still to be sent. Returns what happened; raises RetryLater for a retryable error.
-    ``still_unpaid(invoice_id)``: whether an invoice alert is still true (paid or cancelled: dropped)."""
+    ``still_unpaid(invoice_id)``: whether an invoice alert is still true (paid or cancelled: dropped).
+    ``mail``: the email side (sender, SES), for the deliveries whose channel is email."""
     delivery = deliveries.get_delivery(delivery_pk)
     now = clock.now()
     if delivery is None:
@@ -67,6 +75,13 @@ def deliver(deliveries: Alerts, api: Callable[[], WhatsAppApi], clock: Clock, de
         except ConcurrentModification:
             return "claimed_elsewhere"
         return "dropped"
+    if delivery.channel == alerts.EMAIL:
+        from alerts.email_alerts import NotConfigured, send_email
+
+        def missing() -> "AlertMail":
+            raise NotConfigured("Falta configurar el envío de correos de alertas.")
+
+        return send_email(deliveries, mail or missing, clock, delivery)
     try:
         client = api()  # configuration first: a missing token must not cost a claim
     except SendFailed as failure:

@@ -1,10 +1,12 @@
-"""Fan-out rules: an event becomes one Delivery per person who should get its WhatsApp alert.
+"""Fan-out rules: an event becomes one Delivery per person and channel that should get its alert.
 
 Who: the holder and the secondary contacts whose rights cover the kind of alert (billing: `invoices`;
-services: `services`), each with WhatsApp opted in, a number, and that kind not turned off; staff alerts
-go to the on-call numbers. One number gets one message per event, however many roles it has.
-When: at once if urgent or outside the quiet hours; otherwise the delivery waits (`waiting`, on the
-sparse by_due index) and the release schedule queues it when the quiet hours end.
+services: `services`), on each of the hookpoint's channels: WhatsApp with the person opted in, a number,
+and that kind not turned off for WhatsApp; email to the person's address unless that kind is turned off
+for email. Staff alerts go to the on-call numbers and addresses. One number (one address) gets one message
+per event, however many roles it has.
+When: at once if urgent, by email, or outside the quiet hours; otherwise the WhatsApp delivery waits
+(`waiting`, on the sparse by_due index) and the release schedule queues it when the quiet hours end.
 """
 
 from collections.abc import Callable, Iterable
@@ -24,35 +26,60 @@ from shared.events import EventType
 SendBatch = Callable[[list[str], dict[str, int]], list[str]]
 
 
-def wants(person: Client | Contact, kind: str | None) -> bool:
-    if not person.whatsapp_opt_in or not person.phone:
-        return False
-    preferences = person.alert_preferences.as_dict() if person.alert_preferences else {}
+@dataclass(frozen=True)
+class Target:
+    """Whom one delivery goes to: a person (or a staff number or address) on one channel."""
+
+    recipient: str  # holder | contact:<contact_id> | ops:<phone> | ops:<email address>
+    channel: str  # alerts.WHATSAPP | alerts.EMAIL
+    address: str  # the E.164 phone, or the email address (lower case)
+
+
+def wants(person: Client | Contact, kind: str | None, channel: str = alerts.WHATSAPP) -> bool:
+    """WhatsApp needs the person's opt-in and number (Meta's rule); email goes to the address they sign in with
+    unless they turned that kind off. Each channel has its own choice per kind (absent: on)."""
+    if channel == alerts.WHATSAPP:
+        if not person.whatsapp_opt_in or not person.phone:
+            return False
+        chosen = person.alert_preferences
+    else:
+        if not person.email:
+            return False
+        chosen = person.email_alert_preferences
+    preferences = chosen.as_dict() if chosen else {}
     return kind is None or preferences.get(kind, True)
 
 
+def _address(person: Client | Contact, channel: str) -> str:
+    return person.phone if channel == alerts.WHATSAPP else person.email.strip().lower()
+
+
 def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable[Contact],
-               ops_numbers: list[str], unique: bool = True) -> list[tuple[str, str]]:
-    """(recipient key, E.164 phone) of who gets this hookpoint's alert, one per number unless
+               ops_numbers: list[str], unique: bool = True, ops_emails: Iterable[str] = ()) -> list[Target]:
+    """Who gets this hookpoint's alert on each of its channels, one per number and one per address unless
     ``unique`` is False (the fan-out first matches every candidate against the deliveries already made)."""
-    found: list[tuple[str, str]] = []
+    found: list[Target] = []
     if hook.audience == alerts.OPS:
-        found = [(f"ops:{number}", number) for number in ops_numbers]
+        if alerts.WHATSAPP in hook.channels:
+            found += [Target(f"ops:{number}", alerts.WHATSAPP, number) for number in ops_numbers]
+        if alerts.EMAIL in hook.channels:
+            found += [Target(f"ops:{address.lower()}", alerts.EMAIL, address.lower()) for address in ops_emails]
     elif client is not None:
-        if wants(client, hook.kind):
-            found.append(("holder", client.phone))
         permission = alerts.KIND_PERMISSION.get(hook.kind or "")
-        for contact in sorted(contacts, key=lambda c: c.contact_id):
-            if permission in (contact.permissions or []) and wants(contact, hook.kind):
-                found.append((f"contact:{contact.contact_id}", contact.phone))
+        people: list[tuple[str, Client | Contact]] = [("holder", client)] + [
+            (f"contact:{contact.contact_id}", contact) for contact in sorted(contacts, key=lambda c: c.contact_id)
+            if permission in (contact.permissions or [])]
+        for channel in hook.channels:
+            found += [Target(key, channel, _address(person, channel)) for key, person in people
+                      if wants(person, hook.kind, channel)]
     if not unique:
         return found
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     kept = []
-    for key, phone in found:
-        if phone not in seen:
-            seen.add(phone)
-            kept.append((key, phone))
+    for target in found:
+        if (target.channel, target.address) not in seen:
+            seen.add((target.channel, target.address))
+            kept.append(target)
     return kept
 
 
@@ -62,17 +89,20 @@ def _parameter(value: object) -> str:
     return text or "-"
 
 
-def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, recipient: str, phone: str, now: datetime,
+def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, target: Target, now: datetime,
                  quiet_window: str) -> Delivery:
-    held_until = None if hook.urgent else quiet_until(now, quiet_window)
+    # An email wakes nobody: only WhatsApp waits for the quiet hours to end.
+    held_until = None if hook.urgent or target.channel == alerts.EMAIL else quiet_until(now, quiet_window)
+    recipient, whatsapp = target.recipient, target.channel == alerts.WHATSAPP
     payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
     client_id = envelope.get("client_id") if hook.audience == alerts.ACCOUNT else None
     delivery = Delivery(
-        *Delivery.key(envelope["id"], recipient),
+        *Delivery.key(envelope["id"], recipient, target.channel),
         gsi1pk=Delivery.listing(client_id, recipient),
-        gsi1sk=f"{to_storage(now)}#{envelope['id']}#{recipient}",
+        gsi1sk=f"{to_storage(now)}#{envelope['id']}#{recipient}#{target.channel}",
         event_id=envelope["id"], event_type=envelope["type"], client_id=client_id, recipient=recipient,
-        phone=phone, template=hook.template, language=alerts.LANGUAGE,
+        channel=target.channel, phone=target.address if whatsapp else None,
+        email=None if whatsapp else target.address, template=hook.template, language=alerts.LANGUAGE,
         parameters=[_parameter(p) for p in hook.parameters(payload)], urgent=hook.urgent,
         subject_id=str(payload.get("invoice_id")) if hook.while_unpaid and payload.get("invoice_id") else None,
         status="waiting" if held_until else "queued", created_at=to_storage(now), updated_at=to_storage(now),
@@ -109,7 +139,7 @@ class FanOutResult:
 
 def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock: Clock,
             messages: list[tuple[str, dict[str, Any]]], ops_numbers: list[str], quiet_window: str,
-            hold_seconds: int = 0) -> FanOutResult:
+            hold_seconds: int = 0, ops_emails: Iterable[str] = ()) -> FanOutResult:
     """messages: (SQS message id, event envelope). Deliveries of every event are queued together, ten
     to a SendMessageBatch. An event whose deliveries could not all be stored or queued is reported as a
     failure: its redelivery finds the stored ones and queues those still `queued` (the sender claims each
@@ -138,18 +168,20 @@ def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock
         try:
             client, contacts = (None, []) if hook.audience == alerts.OPS else accounts.account_people(
                 str(envelope.get("client_id") or ""))
-            candidates = recipients(hook, client, contacts, ops_numbers, unique=False)
+            candidates = recipients(hook, client, contacts, ops_numbers, unique=False, ops_emails=ops_emails)
             # Everyone who may have been alerted by an earlier delivery of this event, wanted now or not.
-            anyone = {key for key, _ in candidates} | {"holder"} | {f"contact:{c.contact_id}" for c in contacts}
-            existing = deliveries.get_deliveries(Delivery.key(envelope["id"], key) for key in anyone)
-            # One message per number, counting those made by an earlier delivery of this event (a preference
-            # changed since may have moved the number to another person: still the same phone).
-            phones = {d.phone for d in existing.values()}
+            anyone = {t.recipient for t in candidates} | {"holder"} | {f"contact:{c.contact_id}" for c in contacts}
+            existing = deliveries.get_deliveries(Delivery.key(envelope["id"], key, channel)
+                                                 for key in anyone for channel in hook.channels)
+            # One message per number and per address, counting those made by an earlier delivery of this event
+            # (a preference changed since may have moved the number to another person: still the same phone).
+            reached = {(d.channel, d.phone if d.channel == alerts.WHATSAPP else d.email) for d in existing.values()}
             new = []
-            for key, phone in candidates:
-                if Delivery.key(envelope["id"], key)[0] not in existing and phone not in phones:
-                    phones.add(phone)
-                    new.append(new_delivery(envelope, hook, key, phone, now, quiet_window))
+            for target in candidates:
+                key = Delivery.key(envelope["id"], target.recipient, target.channel)[0]
+                if key not in existing and (target.channel, target.address) not in reached:
+                    reached.add((target.channel, target.address))
+                    new.append(new_delivery(envelope, hook, target, now, quiet_window))
             new = deliveries.create_deliveries(new)
         except Exception:  # noqa: BLE001 - one bad event must not fail its batch; SQS brings it back
             result.failed_messages.append(message_id)

@@ -1,4 +1,4 @@
-"""SQS consumer of the alerts queue (events relayed from the outbox): one delivery per recipient, queued
+"""SQS consumer of the alerts queue (events relayed from the outbox): one delivery per recipient and channel, queued
 for the sender. Partial batch responses (Powertools BatchProcessor): only the events that failed come back."""
 
 import json
@@ -26,6 +26,10 @@ def ops_numbers() -> list[str]:
     return [n.strip() for n in config.env(config.OPS_WHATSAPP_NUMBERS, "").split(",") if n.strip()]
 
 
+def ops_emails() -> list[str]:
+    return [a.strip() for a in config.env(config.OPS_ALERT_EMAILS, "").split(",") if a.strip()]
+
+
 class NotFannedOut(Exception):
     """Some deliveries of the event could not be stored or queued: its redelivery finishes the job."""
 
@@ -42,7 +46,7 @@ def fan_out_record(record: SQSRecord) -> None:
     # plus events, the bench's budget).
     result = fan_out(deliveries, accounts, lambda pks, delays: send_batch(sqs, pks, delays), clock,
                      [(record.message_id, envelope)], ops_numbers(), config.env(config.QUIET_HOURS, "21:00-09:00"),
-                     int(config.env(config.INVOICE_ALERT_HOLD_SECONDS, "120")))
+                     int(config.env(config.INVOICE_ALERT_HOLD_SECONDS, "120")), ops_emails())
     logger.info("alert fanned out", extra={"deliveries_created": result.created, "deliveries_queued": result.queued,
                                            "deliveries_waiting": result.waiting, "event_type": envelope.get("type")})
     if result.failed_messages:

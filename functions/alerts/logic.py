@@ -1,5 +1,6 @@
-"""The client's side of WhatsApp alerts: history with statuses, opt-in and preferences per kind. Each
-person manages their own: the holder on the account, a contact on its contact record."""
+"""The client's side of alerts: history with statuses, WhatsApp opt-in, and the choice per kind and per
+channel (WhatsApp, email). Each person manages their own: the holder on the account, a contact on its
+contact record."""
 
 from alerts.schemas import AlertOut, AlertSettingsOut, KindOut, UpdateAlertSettings
 
@@ -29,10 +30,18 @@ def _masked(phone: str) -> str:
     return f"{phone[:5]}{'*' * max(len(phone) - 9, 0)}{phone[-4:]}"
 
 
+def _masked_email(address: str) -> str:
+    """juana.perez@example.com -> j***@example.com."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 def _alert_out(delivery: Delivery) -> AlertOut:
     return AlertOut(
         event_type=delivery.event_type, template=delivery.template, recipient=delivery.recipient,
-        phone=_masked(delivery.phone), status=delivery.status, error_reason=delivery.error_reason,
+        channel=delivery.channel, phone=_masked(delivery.phone) if delivery.phone else None,
+        email=_masked_email(delivery.email) if delivery.email else None,
+        status=delivery.status, error_reason=delivery.error_reason,
         created_at=from_storage(delivery.created_at),
         sent_at=from_storage(delivery.sent_at) if delivery.sent_at else None,
         not_before=from_storage(delivery.not_before) if delivery.not_before else None,
@@ -49,16 +58,25 @@ def my_alerts(deliveries: Alerts, accounts: Accounts, identity: Identity) -> lis
     return [_alert_out(d) for d in deliveries.deliveries_of(client_id, recipient)]
 
 
+def _channels_of(kind: str) -> list[str]:
+    """The channels some alert of this kind goes by (for an account's people, not staff's)."""
+    used = {channel for hook in alerts.HOOKPOINTS.values() if hook.kind == kind for channel in hook.channels}
+    return [channel for channel in alerts.BOTH if channel in used]
+
+
 def _settings_out(person: Client | Contact) -> AlertSettingsOut:
     preferences = person.alert_preferences.as_dict() if person.alert_preferences else {}
+    by_email = person.email_alert_preferences.as_dict() if person.email_alert_preferences else {}
     permissions = set(person.permissions or []) if isinstance(person, Contact) else None
     kinds = [
-        KindOut(kind=kind, label=label, enabled=bool(preferences.get(kind, True)))
+        KindOut(kind=kind, label=label, enabled=bool(preferences.get(kind, True)),
+                email_enabled=bool(by_email.get(kind, True)), channels=_channels_of(kind))
         for kind, label in alerts.KIND_LABELS_ES.items()
         # A contact only gets the kinds its rights cover: the others are not offered.
         if permissions is None or alerts.KIND_PERMISSION[kind] in permissions
     ]
-    return AlertSettingsOut(whatsapp_opt_in=person.whatsapp_opt_in, phone=person.phone, kinds=kinds)
+    return AlertSettingsOut(whatsapp_opt_in=person.whatsapp_opt_in, phone=person.phone, email=person.email,
+                            kinds=kinds)
 
 
 def my_settings(accounts: Accounts, identity: Identity) -> AlertSettingsOut:
@@ -81,6 +99,10 @@ def update_my_settings(accounts: Accounts, clock: Clock, identity: Identity,
         preferences = person.alert_preferences.as_dict() if person.alert_preferences else {}
         preferences.update(sent["preferences"])
         person.alert_preferences = preferences
+    if sent.get("email_preferences"):
+        by_email = person.email_alert_preferences.as_dict() if person.email_alert_preferences else {}
+        by_email.update(sent["email_preferences"])
+        person.email_alert_preferences = by_email
     now = clock.now()
     if isinstance(person, Contact):
         event = new_event(EventType.CONTACT_UPDATED, client_id=person.client_id, occurred_at=now, payload={

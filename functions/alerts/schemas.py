@@ -6,6 +6,7 @@ from pydantic import ConfigDict, StringConstraints
 from shared.schemas import ApiModel
 
 AlertKind = Literal["billing", "services", "quotes", "tickets"]
+Channel = Literal["whatsapp", "email"]
 DeliveryStatus = Literal["waiting", "queued", "sending", "sent", "delivered", "read", "failed", "dropped"]
 
 
@@ -13,7 +14,9 @@ class AlertOut(ApiModel):
     event_type: str
     template: str
     recipient: str  # holder | contact:<contact_id>
-    phone: str  # masked: +54 9 11 ****-6789
+    channel: Channel
+    phone: str | None  # WhatsApp, masked: +5491*****6789
+    email: str | None  # email, masked: j***@example.com
     status: DeliveryStatus
     error_reason: str | None
     created_at: datetime
@@ -24,12 +27,17 @@ class AlertOut(ApiModel):
 class KindOut(ApiModel):
     kind: AlertKind
     label: str  # es-AR
-    enabled: bool
+    enabled: bool  # by WhatsApp
+    email_enabled: bool  # by email
+    # The channels this kind has alerts on (some emails are not alerts: an invoice with its PDF, the answer to
+    # a ticket always go by email).
+    channels: list[Channel]
 
 
 class AlertSettingsOut(ApiModel):
     whatsapp_opt_in: bool
     phone: str | None
+    email: str  # where the email alerts go: the address the person signs in with
     kinds: list[KindOut]
 
 
@@ -38,4 +46,5 @@ class UpdateAlertSettings(ApiModel):
 
     whatsapp_opt_in: bool | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
-    preferences: dict[AlertKind, bool] | None = None
+    preferences: dict[AlertKind, bool] | None = None  # by WhatsApp
+    email_preferences: dict[AlertKind, bool] | None = None  # by email

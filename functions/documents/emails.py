@@ -6,9 +6,6 @@ the holder when a service becomes active: where its manual and credentials are i
 password in an email) and, for a hosting, the self-service migration (option 2 of the help centre).
 """
 
-import html
-from dataclasses import dataclass
-
 from shared.auth import Permission
 from shared.calendar import local_date
 from shared.clock import from_storage
@@ -16,31 +13,7 @@ from shared.dal.accounts import Client, Contact
 from shared.dal.billing import Invoice
 from shared.dal.services import Service
 from shared.money import Money
-
-
-@dataclass(frozen=True)
-class Mail:
-    kind: str  # invoice_issued | invoice_paid | invoice_overdue | service_enabled
-    subject: str
-    paragraphs: tuple[str, ...]
-    link: tuple[str, str] | None = None  # (text, url)
-
-    @property
-    def text(self) -> str:
-        parts = list(self.paragraphs)
-        if self.link:
-            parts.append(f"{self.link[0]}: {self.link[1]}")
-        parts.append("Saludos,\nEl equipo de Paneldecliente")
-        return "\n\n".join(parts) + "\n"
-
-    @property
-    def html(self) -> str:
-        body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in self.paragraphs)
-        if self.link:
-            body += f'<p><a href="{html.escape(self.link[1], quote=True)}">{html.escape(self.link[0])}</a></p>'
-        body += "<p>Saludos,<br>El equipo de Paneldecliente</p>"
-        return (f'<!doctype html><html lang="es"><head><meta charset="utf-8"><title>{html.escape(self.subject)}'
-                f'</title></head><body style="font-family: Arial, sans-serif; line-height: 1.5">{body}</body></html>')
+from shared.outbound_email import Mail
 
 
 def invoice_recipients(client: Client | None, contacts: list[Contact]) -> list[str]:

@@ -34,7 +34,8 @@ class Client(TableItem, discriminator="Client"):
     country = UnicodeAttribute(default="AR")
     phone = UnicodeAttribute(null=True)
     whatsapp_opt_in = BooleanAttribute(default=False)
-    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # kind -> on/off (absent: on)
+    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # WhatsApp: kind -> on/off (absent: on)
+    email_alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # email: kind -> on/off (absent: on)
     support_plan = UnicodeAttribute(default="standard")
     account_executive = UnicodeAttribute(null=True)
     # A contract that has SLA 4 (web design, software) answered outside business hours too.
@@ -68,7 +69,8 @@ class Contact(TableItem, discriminator="Contact"):
     phone = UnicodeAttribute(null=True)
     whatsapp_opt_in = BooleanAttribute(default=False)
     permissions = ListAttribute(of=UnicodeAttribute, default=list)
-    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # kind -> on/off (absent: on)
+    alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # WhatsApp: kind -> on/off (absent: on)
+    email_alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # email: kind -> on/off (absent: on)
     created_at = UnicodeAttribute()
     version = VersionAttribute()
 

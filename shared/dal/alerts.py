@@ -1,4 +1,5 @@
-"""Alerts: one WhatsApp delivery per event and person, and the message ids the status webhook uses."""
+"""Alerts: one delivery per event, person and channel (WhatsApp, email), and the message ids the WhatsApp
+status webhook uses."""
 
 from collections.abc import Iterable, Iterator
 
@@ -10,8 +11,9 @@ from shared.errors import ConcurrentModification
 
 
 class Delivery(TableItem, discriminator="Delivery"):
-    """One WhatsApp alert to one person for one event. Its key is (event, recipient), written only if
-    absent: a repeated event or a redelivered message can never make a second one (docs/alerts.md).
+    """One alert to one person for one event on one channel. Its key is (event, recipient, channel),
+    written only if absent: a repeated event or a redelivered message can never make a second one
+    (docs/alerts.md).
 
     status: waiting (quiet hours or a short hold) | queued | sending (claimed by the sender) | sent
     (accepted by the API) | delivered | read | failed | dropped (no longer true when its time came). It
@@ -21,8 +23,10 @@ class Delivery(TableItem, discriminator="Delivery"):
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     client_id = UnicodeAttribute(null=True)
-    recipient = UnicodeAttribute()  # holder | contact:<contact_id> | ops:<phone>
-    phone = UnicodeAttribute()  # E.164
+    recipient = UnicodeAttribute()  # holder | contact:<contact_id> | ops:<phone> | ops:<email address>
+    channel = UnicodeAttribute(default="whatsapp")  # whatsapp | email
+    phone = UnicodeAttribute(null=True)  # E.164 (WhatsApp)
+    email = UnicodeAttribute(null=True)  # the address (email)
     template = UnicodeAttribute()  # "text" for a free-form answer (``text``)
     language = UnicodeAttribute()
     # A free-form answer to someone who wrote to us (support's reply inside the Cloud API's 24-hour window).
@@ -45,8 +49,10 @@ class Delivery(TableItem, discriminator="Delivery"):
     version = VersionAttribute()
 
     @staticmethod
-    def key(event_id: str, recipient: str) -> tuple[str, str]:
-        return f"DELIVERY#{event_id}#{recipient}", "DELIVERY"
+    def key(event_id: str, recipient: str, channel: str = "whatsapp") -> tuple[str, str]:
+        # WhatsApp's keys are those made before email was a channel: unchanged, so no delivery is made twice.
+        suffix = "" if channel == "whatsapp" else f"#{channel}"
+        return f"DELIVERY#{event_id}#{recipient}{suffix}", "DELIVERY"
 
     @staticmethod
     def listing(client_id: str | None, recipient: str) -> str:

@@ -561,3 +561,112 @@ def test_the_number_that_worked_after_131030_is_used_at_once_next_time(stack, wh
 
     assert [m["to"] for m in whatsapp.sent] == ["541123456789", "541123456789"]
     assert (first_attempts, whatsapp.attempts) == (2, 3)  # the second alert needed no refused try
+
+
+SUSPENDED = {"service_id": "01SERVICE", "product_name": "Hosting Inicial", "domain": "ana.com.ar", "reason": "overdue"}
+
+
+def _alert_emails():
+    from devstack.mailbox import sent_emails
+
+    return [e for e in sent_emails() if e["headers"].get("Auto-Submitted") == "auto-generated"]
+
+
+def test_email_is_a_second_channel_each_person_chooses_per_kind(api, stack, whatsapp, client_id):
+    holder = claims_for(client_id=client_id)
+    tecnico = _contact(client_id, "tecnico", ["services"], phone=None, opt_in=False)  # by email only
+    _contact(client_id, "sin-correo", ["services"], phone="+5491155550002")
+    _contact(client_id, "facturas", ["invoices"], phone=None, opt_in=False)  # no right to services: nothing
+    # Turned off by email, still on by WhatsApp.
+    quiet = api.call("PATCH", "/me/alerts/settings", claims=claims_for(client_id=client_id, contact_id=(
+        sin_correo := next(c.contact_id for c in Contact.query(f"CLIENT#{client_id}", Contact.sk.startswith("CONTACT#"))
+                           if c.name == "sin-correo"))), body={"email_preferences": {"services": False}})
+    assert {k["kind"]: (k["enabled"], k["email_enabled"]) for k in quiet.json()["kinds"]} == {
+        "services": (True, False)}
+
+    envelope = _envelope(EventType.SERVICE_SUSPENDED, client_id, SUSPENDED)
+    _fan_out(stack, envelope)
+    records, _ = _send(stack)
+    _fan_out(stack, envelope)  # the event again (outbox replay), and each queue message again
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for record in records:
+        sqs.send_message(QueueUrl=stack.refs["DeliveriesQueue"], MessageBody=record["body"])
+    _send(stack)
+
+    assert sorted((d.recipient, d.channel, d.status) for d in _deliveries()) == sorted([
+        ("holder", "whatsapp", "sent"), ("holder", "email", "sent"), (f"contact:{sin_correo}", "whatsapp", "sent"),
+        (f"contact:{tecnico}", "email", "sent")])
+    emails = _alert_emails()
+    assert sorted(e["to"][0] for e in emails) == ["ana@ejemplo.com.ar", "tecnico@ejemplo.com.ar"]  # once each
+    email = emails[0]
+    assert email["from"] == "Paneldecliente <avisos@paneldecliente.com>"
+    assert email["subject"] == "Servicio suspendido - Paneldecliente"
+    # The same words as the WhatsApp template, with its parameters.
+    assert ("Su servicio Hosting Inicial (ana.com.ar) fue suspendido por falta de pago. En Paneldecliente → "
+            "Mis servicios encontrará el detalle y cómo reactivarlo.") in email["text"]
+    assert "Hosting Inicial (ana.com.ar)" in email["html"]
+    assert email["headers"]["X-Paneldecliente-Event"] == envelope["id"]
+    mine = api.call("GET", "/me/alerts", claims=holder).json()
+    assert sorted((a["channel"], a["phone"], a["email"]) for a in mine) == [
+        ("email", None, "a***@ejemplo.com.ar"), ("whatsapp", "+5491*****6789", None)]
+
+
+def test_email_alerts_skip_what_another_email_already_says_and_the_settings_say_so(api, stack, whatsapp, client_id):
+    _fan_out(stack, _envelope(EventType.INVOICE_PAID, client_id, INVOICE),  # the receipt with its PDF says it
+             _envelope(EventType.TICKET_ANSWERED, client_id, {"ticket_id": "01TICKET", "subject": "Correo"}))
+    _send(stack)
+    assert {d.channel for d in _deliveries()} == {"whatsapp"} and _alert_emails() == []
+
+    kinds = api.call("GET", "/me/alerts/settings", claims=claims_for(client_id=client_id)).json()
+    assert kinds["email"] == "ana@ejemplo.com.ar"
+    assert {k["kind"]: k["channels"] for k in kinds["kinds"]} == {
+        "billing": ["whatsapp", "email"], "services": ["whatsapp", "email"], "quotes": ["whatsapp", "email"],
+        "tickets": ["whatsapp"]}
+
+
+def test_an_email_alert_to_a_suppressed_address_is_dropped_and_staff_get_theirs_by_email(
+        stack, store, whatsapp, client_id, setting):
+    from shared.dal.mail import SuppressedAddress
+
+    SuppressedAddress(*SuppressedAddress.key("ana@ejemplo.com.ar"), address="ana@ejemplo.com.ar", reason="bounce",
+                      feedback_id="f", suppressed_at=to_storage(datetime.now(UTC)), gsi1pk="SUPPRESSED").save()
+    setting("OPS_ALERT_EMAILS", "Guardia@Paneldecliente.com")
+    _fan_out(stack, _envelope(EventType.SERVICE_SUSPENDED, client_id, SUSPENDED),
+             _envelope(EventType.SERVICE_ACTIVATION_FAILED, client_id, {"service_id": "01SERVICE", "module": "cpanel",
+                                                                        "error": "WHM no respondió"}))
+    _send(stack)
+
+    by_email = {d.recipient: d for d in _deliveries() if d.channel == "email"}
+    assert by_email["holder"].status == "dropped" and "rebotó" in by_email["holder"].error_reason
+    assert by_email["ops:guardia@paneldecliente.com"].status == "sent"
+    assert [(e["to"][0], e["subject"]) for e in _alert_emails()] == [
+        ("guardia@paneldecliente.com", "[Staff] Activación fallida - Paneldecliente")]
+
+
+def test_ses_throttling_retries_the_email_alert_and_sends_it_once(stack, whatsapp, client_id, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    _fan_out(stack, _envelope(EventType.SERVICE_RENEWED, client_id, {"product_name": "Hosting", "domain": "a.com"}))
+    Runtime(stack).invoke("AlertsSenderFunction", {"Records": []})  # the function's module loaded
+    import sys
+
+    worker = sys.modules["alerts.deliveries_worker"]
+    real = worker.sesv2.send_email
+    calls = []
+
+    def throttled_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate"}},
+                              "SendEmail")
+        return real(**kwargs)
+
+    monkeypatch.setattr(worker.sesv2, "send_email", throttled_once)
+    records, result = _send(stack)
+    email = next(d for d in _deliveries() if d.channel == "email")
+    assert email.status == "queued" and email.attempts == 1 and "SES" in email.error_reason
+    (failed,) = [r for r in records if r["messageId"] in {f["itemIdentifier"] for f in result["batchItemFailures"]}]
+    _make_visible(stack, [failed])
+    _send(stack)
+    assert next(d for d in _deliveries() if d.channel == "email").status == "sent"
+    assert len(_alert_emails()) == 1 and len(calls) == 2

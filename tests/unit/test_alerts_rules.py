@@ -79,12 +79,13 @@ def test_malformed_notifications_have_no_statuses(notification):
 
 
 def _client(**fields):
-    values = {"phone": "+5491100000001", "whatsapp_opt_in": True, **fields}
+    values = {"phone": "+5491100000001", "whatsapp_opt_in": True, "email": "Titular@Example.com", **fields}
     return Client("CLIENT#c", "CLIENT", client_id="c", **values)
 
 
 def _contact(contact_id, permissions, **fields):
-    values = {"phone": f"+54911000000{contact_id}", "whatsapp_opt_in": True, **fields}
+    values = {"phone": f"+54911000000{contact_id}", "whatsapp_opt_in": True, "email": f"c{contact_id}@example.com",
+              **fields}
     return Contact("CLIENT#c", f"CONTACT#{contact_id}", client_id="c", contact_id=contact_id,
                    permissions=permissions, **values)
 
@@ -99,15 +100,65 @@ def test_recipients_follow_rights_opt_in_preferences_and_unique_numbers():
         _contact("6", ["invoices"], phone="+5491100000001"),  # the holder's number
         _contact("7", ["invoices"], phone=None),
     ]
-    assert recipients(hook, _client(), contacts, []) == [("holder", "+5491100000001"),
-                                                         ("contact:2", "+549110000002")]
-    assert recipients(hook, _client(whatsapp_opt_in=False), [], []) == []
-    assert recipients(hook, None, contacts, ["+5491199999999"]) == []
+    def found(*args, **kwargs):
+        return [(t.recipient, t.channel, t.address) for t in recipients(*args, **kwargs)]
+
+    # invoice.paid is WhatsApp only: its email is the receipt with the PDF (documents).
+    assert found(hook, _client(), contacts, []) == [("holder", "whatsapp", "+5491100000001"),
+                                                    ("contact:2", "whatsapp", "+549110000002")]
+    assert found(hook, _client(whatsapp_opt_in=False), [], []) == []
+    assert found(hook, None, contacts, ["+5491199999999"]) == []
     ops = alerts.HOOKPOINTS["service.activation_failed"]
-    assert recipients(ops, _client(), contacts, ["+5491199999999"]) == [("ops:+5491199999999", "+5491199999999")]
+    assert found(ops, _client(), contacts, ["+5491199999999"], ops_emails=["Guardia@Example.com"]) == [
+        ("ops:+5491199999999", "whatsapp", "+5491199999999"),
+        ("ops:guardia@example.com", "email", "guardia@example.com")]
+
+
+def test_email_is_a_channel_of_its_own_with_its_own_choice_per_kind():
+    reminder = alerts.HOOKPOINTS["invoice.reminder"]
+    contacts = [
+        _contact("2", ["invoices"], whatsapp_opt_in=False),  # no WhatsApp: still by email
+        _contact("3", ["services"]),  # no right to invoices: neither
+        _contact("4", ["invoices"], email_alert_preferences={"billing": False}),  # WhatsApp only
+        _contact("5", ["invoices"], alert_preferences={"billing": False}, email="TITULAR@example.com"),  # holder's
+    ]
+    found = [(t.recipient, t.channel, t.address) for t in recipients(reminder, _client(), contacts, [])]
+    assert found == [
+        ("holder", "whatsapp", "+5491100000001"), ("contact:4", "whatsapp", "+549110000004"),
+        ("holder", "email", "titular@example.com"), ("contact:2", "email", "c2@example.com"),
+    ]
+    # A kind off by email for the holder leaves WhatsApp as it was.
+    quiet = _client(email_alert_preferences={"billing": False})
+    assert [t.channel for t in recipients(reminder, quiet, [], [])] == ["whatsapp"]
 
 
 def test_every_hookpoint_fills_its_parameters_from_an_empty_payload_without_failing():
     for hook in alerts.HOOKPOINTS.values():
         assert all(isinstance(p, str) and p for p in hook.parameters({}))
 
+
+
+def test_only_whatsapp_waits_for_the_quiet_hours_an_email_wakes_nobody():
+    from alerts.dispatch import Target, new_delivery
+
+    hook = alerts.HOOKPOINTS["service.renewed"]
+    night = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # 23:00 in Buenos Aires
+    envelope = {"id": "E1", "type": hook.event_type, "client_id": "c", "payload": {"product_name": "Hosting"}}
+    by_whatsapp = new_delivery(envelope, hook, Target("holder", alerts.WHATSAPP, "+5491100000001"), night,
+                               "21:00-09:00")
+    by_email = new_delivery(envelope, hook, Target("holder", alerts.EMAIL, "a@example.com"), night, "21:00-09:00")
+    assert (by_whatsapp.status, by_email.status) == ("waiting", "queued")
+    assert (by_email.pk, by_email.email, by_email.phone) == ("DELIVERY#E1#holder#email", "a@example.com", None)
+    assert by_whatsapp.pk == "DELIVERY#E1#holder"  # as before email was a channel: nothing is made twice
+
+
+def test_the_template_texts_are_the_ones_documented_and_each_emailed_hookpoint_has_a_subject():
+    import re
+    from pathlib import Path
+
+    documented = dict(re.findall(r"^\| `([a-z_]+)` \| (.+?) \|$", Path("docs/alerts.md").read_text(), re.M))
+    assert documented == alerts.TEXTS
+    assert {hook.template for hook in alerts.HOOKPOINTS.values()} == set(alerts.TEXTS)
+    assert all(hook.subject for hook in alerts.HOOKPOINTS.values() if alerts.EMAIL in hook.channels)
+    assert alerts.render("baja_retirada", ["Hosting {{2}}", "a.com"]).startswith(
+        "Retiró el pedido de baja del servicio Hosting {{2}} (a.com)")
