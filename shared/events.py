@@ -77,6 +77,7 @@ class EventType(StrEnum):
     TICKET_AUTO_CLOSE_WARNING = "ticket.auto_close_warning"
     WHATSAPP_MESSAGE_RECEIVED = "whatsapp.message_received"
     WHATSAPP_REPLY_REQUESTED = "whatsapp.reply_requested"
+    EMAIL_SUPPRESSION_LIFTED = "email.suppression_lifted"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):

@@ -4,8 +4,9 @@ and staff's (queue, reply, internal notes, changes, merge, closed days, figures)
 from datetime import date
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from tickets import contact_form, email_review, guest_tickets, logic, phone_support
+from tickets import contact_form, email_review, email_suppressions, guest_tickets, logic, phone_support
 from tickets.clocks import TicketPolicy
 from tickets.schemas import (
     AccountIn,
@@ -31,6 +32,7 @@ from tickets.schemas import (
     StaffTicketOut,
     StatsOut,
     SupportChannelsOut,
+    SuppressedAddressOut,
     TicketChange,
     TicketOut,
     TicketStatus,
@@ -42,6 +44,7 @@ from shared import config
 from shared.aws import LazyClient
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
+from shared.dal.mail import SentEmails
 from shared.dal.services import Services
 from shared.dal.tickets import Tickets
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
@@ -52,6 +55,7 @@ from shared.sla import SlaClass
 app = create_app()
 clock = SystemClock()
 repos = logic.Repositories(Tickets(), Accounts(), Services())
+sent_emails = SentEmails()
 # Presigning is local (no request to S3); SigV4, which buckets created since 2020 require.
 s3 = LazyClient("s3", signature_version="s3v4")
 TAGS, STAFF_TAGS = ["Tickets"], ["Personal", "Tickets"]
@@ -214,6 +218,21 @@ def staff_download_original(ticket_id: str, message_id: str) -> DownloadOut:
          security=SECURED, responses=answers())
 def staff_quarantine(limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[InboundEmailOut]:
     return email_review.quarantine(repos, current_identity(app), limit)
+
+
+@app.get("/staff/email-suppressions", tags=STAFF_TAGS,
+         summary="Direcciones a las que ya no enviamos correos (rebote definitivo o queja por spam)",
+         security=SECURED, responses=answers())
+def staff_email_suppressions(limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[SuppressedAddressOut]:
+    return email_suppressions.suppressed(sent_emails, current_identity(app), limit)
+
+
+@app.delete("/staff/email-suppressions", tags=STAFF_TAGS,
+            summary="Volver a enviar correos a una dirección bloqueada (su dueño arregló la casilla)",
+            security=SECURED, responses=answers(204, "Desbloqueada: el próximo correo sale"))
+def staff_lift_email_suppression(address: Annotated[str, Query(min_length=3, max_length=320)]):
+    email_suppressions.lift(sent_emails, clock, current_identity(app), address)
+    return Response(status_code=204)
 
 
 @app.post("/staff/inbound-emails/<email_key>/release", tags=STAFF_TAGS,

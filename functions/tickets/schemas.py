@@ -223,6 +223,15 @@ class ProductionFlag(ApiModel):
     production: bool
 
 
+class SuppressedAddressOut(ApiModel):
+    """An address we no longer email, and why (SES's report)."""
+
+    address: str
+    reason: Literal["bounce", "complaint"]
+    detail: str | None
+    suppressed_at: datetime
+
+
 class InboundEmailOut(ApiModel):
     """A received email as staff review it (the quarantine, or the outcome of a release)."""
 

@@ -233,6 +233,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/staff/tickets/{ticket_id}/attachments/{attachment_id}"): Rule("staff_only", target="attachment"),
     ("GET", "/staff/tickets/{ticket_id}/messages/{message_id}/original"): Rule("staff_only", target="emailed_message"),
     ("GET", "/staff/inbound-emails"): Rule("staff_only"),
+    ("GET", "/staff/email-suppressions"): Rule("staff_only"),
+    ("DELETE", "/staff/email-suppressions"): Rule("staff_only", target="suppressed_address", fresh=True,
+                                                  note="the path carries ?address (see _STATS_QUERY)"),
     ("POST", "/staff/tickets/{ticket_id}/calls"): Rule("staff_only", target="ticket", fresh=True),
     ("POST", "/staff/tickets/{ticket_id}/account"): Rule("staff_only", target="guest_ticket", fresh=True),
     ("GET", "/services/{service_id}/support-channels"): Rule("account", permission=Permission.TICKETS,
@@ -253,7 +256,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
 }
 
 
-_STATS_QUERY = {"/staff/tickets/stats": "?from=2026-11-01&to=2026-11-30"}
+_STATS_QUERY = {"/staff/tickets/stats": "?from=2026-11-01&to=2026-11-30",
+                "/staff/email-suppressions": "?address=rebota%40ejemplo.com.ar"}
 
 
 # --- What each caller should get ----------------------------------------------------------------------
@@ -515,9 +519,19 @@ class World:
     def quarantined_email(self) -> dict[str, str]:
         return {"email_key": self._email_to_support("Oferta imperdible", spam="FAIL").email_key}
 
+    def suppressed_address(self) -> dict[str, str]:
+        from shared.dal.mail import SentEmails, SuppressedAddress
+
+        if SentEmails().suppression("rebota@ejemplo.com.ar") is None:  # lifted by the staff call before this one
+            SuppressedAddress(*SuppressedAddress.key("rebota@ejemplo.com.ar"), address="rebota@ejemplo.com.ar",
+                              reason="bounce", feedback_id="f", suppressed_at="2026-11-30T12:00:00.000000Z",
+                              gsi1pk="SUPPRESSED", gsi1sk="2026-11-30T12:00:00.000000Z#rebota@ejemplo.com.ar").save()
+        return {}
+
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
         "ticket": lambda w: w.ticket(),
         "duplicate": lambda w: w.duplicate(),
+        "suppressed_address": lambda w: w.suppressed_address(),
         "attachment": lambda w: w.attachment(),
         "emailed_message": lambda w: w.emailed_message(),
         "full_plan_service": lambda w: w.full_plan_service(),

@@ -392,3 +392,29 @@ def test_a_from_header_naming_nobody_is_not_the_sender_it_claims(api, mail, hold
     assert mail(group) == "opened"
     assert Ticket.get(*Ticket.key(_inbound(group).ticket_id)).client_id is None
     assert [m["body"] for m in _staff_view(api, ticket.ticket_id)["messages"]] == ["Desde hoy da error 500."]
+
+
+def test_staff_see_the_suppressed_addresses_and_lifting_one_lets_email_go_again(api, stack, aws):
+    from devstack.mailbox import feedback_event
+    from shared.dal.mail import SentEmails
+    from shared.dal.outbox import EventRecord
+    from shared.dal.table import TableItem
+    from tests.integration.flows import email_feedback
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sqs.send_message(QueueUrl=stack.refs["MailFeedbackQueue"],
+                     MessageBody=json.dumps(feedback_event("bounce", "Rebota@Ejemplo.com.ar")))
+    email_feedback(stack)
+
+    listed = api.call("GET", "/staff/email-suppressions", claims=STAFF).json()
+    assert [(s["address"], s["reason"]) for s in listed] == [("rebota@ejemplo.com.ar", "bounce")]
+    assert "550 5.1.1" in listed[0]["detail"]
+    lifted = api.call("DELETE", "/staff/email-suppressions?address=REBOTA%40ejemplo.com.ar", claims=STAFF)
+    assert lifted.status == 204 and SentEmails().suppression("rebota@ejemplo.com.ar") is None
+    assert api.call("GET", "/staff/email-suppressions", claims=STAFF).json() == []
+    (event,) = [e for e in TableItem.scan() if isinstance(e, EventRecord) and e.type == "email.suppression_lifted"]
+    assert json.loads(event.payload) == {"address": "rebota@ejemplo.com.ar", "reason": "bounce", "by": "sub-staff"}
+    again = api.call("DELETE", "/staff/email-suppressions?address=rebota%40ejemplo.com.ar", claims=STAFF)
+    assert (again.status, again.json()["code"]) == (404, "address_not_suppressed")
+    missing = api.call("DELETE", "/staff/email-suppressions", claims=STAFF)
+    assert missing.status == 422
