@@ -230,7 +230,8 @@ def staff_email_suppressions(limit: Annotated[int, Query(ge=1, le=200)] = 100) -
 @app.delete("/staff/email-suppressions", tags=STAFF_TAGS,
             summary="Volver a enviar correos a una dirección bloqueada (su dueño arregló la casilla)",
             security=SECURED, responses=answers(204, "Desbloqueada: el próximo correo sale"))
-def staff_lift_email_suppression(address: Annotated[str, Query(min_length=3, max_length=320)]):
+# Optional here, required by the logic: who asks is checked before what they sent (anonymous: 401, not 422).
+def staff_lift_email_suppression(address: Annotated[str | None, Query(max_length=320)] = None):
     email_suppressions.lift(sent_emails, clock, current_identity(app), address)
     return Response(status_code=204)
 

@@ -8,7 +8,7 @@ from shared.auth import Identity, require_staff
 from shared.clock import Clock, from_storage
 from shared.dal.mail import SentEmails, SuppressedAddress
 from shared.dal.unit_of_work import UnitOfWork
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.events import EventType, new_event
 
 
@@ -27,9 +27,11 @@ def suppressed(sent: SentEmails, identity: Identity, limit: int) -> list[Suppres
     return [_out(r) for r in sent.suppressed(limit)]
 
 
-def lift(sent: SentEmails, clock: Clock, identity: Identity, address: str) -> None:
+def lift(sent: SentEmails, clock: Clock, identity: Identity, address: str | None) -> None:
     require_staff(identity)
-    record = sent.suppression(address.strip()) if 0 < len(address) <= 320 else None
+    if not address or not address.strip():
+        raise InvalidInput("El campo 'address' es obligatorio.", code="validation_error", field="address")
+    record = sent.suppression(address.strip()) if len(address) <= 320 else None
     if record is None:
         raise NotSuppressed()
     event = new_event(EventType.EMAIL_SUPPRESSION_LIFTED, client_id=None, occurred_at=clock.now(), payload={
