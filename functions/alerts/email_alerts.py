@@ -2,8 +2,10 @@
 as a short es-AR email, once.
 
 Exactly once rides on shared.email_delivery: the right to send (event, address) is claimed in a SentEmail
-before SES is called, so two copies of the queue message, or a run that died after SES took the email, send
-nothing more; the delivery then records what its SentEmail says. The email says it is automatic
+before SES is called, so two copies of the queue message send it once, and a run that died after recording
+the send sends nothing more; the delivery then records what its SentEmail says. A run that died between SES
+accepting the email and recording it leaves a claim that is taken over after CLAIM_TIMEOUT, so that email may
+go twice (shared.email_delivery's rule for every email; WhatsApp instead marks that case `interrupted`). The email says it is automatic
 (``Auto-Submitted: auto-generated``, RFC 3834), so vacation replies do not answer it.
 """
 
