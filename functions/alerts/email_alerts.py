@@ -5,8 +5,9 @@ Exactly once rides on shared.email_delivery: the right to send (event, address) 
 before SES is called, so two copies of the queue message send it once, and a run that died after recording
 the send sends nothing more; the delivery then records what its SentEmail says. A run that died between SES
 accepting the email and recording it leaves a claim that is taken over after CLAIM_TIMEOUT, so that email may
-go twice (shared.email_delivery's rule for every email; WhatsApp instead marks that case `interrupted`). The email says it is automatic
-(``Auto-Submitted: auto-generated``, RFC 3834), so vacation replies do not answer it.
+go twice (shared.email_delivery's rule for every email; WhatsApp instead marks that case `interrupted`).
+The email says it is automatic (``Auto-Submitted: auto-generated``, RFC 3834), so vacation replies do not
+answer it.
 """
 
 from collections.abc import Callable
