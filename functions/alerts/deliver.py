@@ -76,12 +76,9 @@ def deliver(deliveries: Alerts, api: Callable[[], WhatsAppApi], clock: Clock, de
             return "claimed_elsewhere"
         return "dropped"
     if delivery.channel == alerts.EMAIL:
-        from alerts.email_alerts import NotConfigured, send_email
+        from alerts.email_alerts import send_email
 
-        def missing() -> "AlertMail":
-            raise NotConfigured("Falta configurar el envío de correos de alertas.")
-
-        return send_email(deliveries, mail or missing, clock, delivery)
+        return send_email(deliveries, mail, clock, delivery)
     try:
         client = api()  # configuration first: a missing token must not cost a claim
     except SendFailed as failure:

@@ -50,12 +50,14 @@ def letter(delivery: Delivery, panel_url: str) -> outbound_email.Mail:
     ), ("Ingresar a Paneldecliente", panel_url.rstrip("/") or panel_url))
 
 
-def send_email(deliveries: Alerts, mail: Callable[[], AlertMail], clock: Clock, delivery: Delivery) -> str:
+def send_email(deliveries: Alerts, mail: Callable[[], AlertMail] | None, clock: Clock, delivery: Delivery) -> str:
     """The email of a delivery that is due; returns sent | failed | dropped | in_flight | claimed_elsewhere.
     Raises RetryLater (alerts.deliver) for SES throttling or an outage, or our configuration missing."""
     from alerts.deliver import RetryLater
 
     try:
+        if mail is None:
+            raise NotConfigured("Falta configurar el envío de correos de alertas.")
         postman = mail()
     except NotConfigured as missing:
         # "transient", not "not_configured": that one rings the WhatsApp token alarm.

@@ -22,12 +22,17 @@ clock = SystemClock()
 sqs = LazyClient("sqs")
 
 
+def _listed(variable: str) -> list[str]:
+    """A comma-separated setting (the staff on-call numbers, their addresses) as its items."""
+    return [item.strip() for item in config.env(variable, "").split(",") if item.strip()]
+
+
 def ops_numbers() -> list[str]:
-    return [n.strip() for n in config.env(config.OPS_WHATSAPP_NUMBERS, "").split(",") if n.strip()]
+    return _listed(config.OPS_WHATSAPP_NUMBERS)
 
 
 def ops_emails() -> list[str]:
-    return [a.strip() for a in config.env(config.OPS_ALERT_EMAILS, "").split(",") if a.strip()]
+    return _listed(config.OPS_ALERT_EMAILS)
 
 
 class NotFannedOut(Exception):
