@@ -50,6 +50,9 @@ Paneldecliente local stack
              a client writes to us: curl -X POST {url}/local/whatsapp/messages -d '{{"from": "5491123456789",
                "text": "Hola"}}'   (a ticket with the Profesional or Full support plan; else one automatic answer)
              staff on call (OpsWhatsAppNumbers): {stack.stack.parameters.get("OpsWhatsAppNumbers") or "-"}
+  Telegram   Bot API faked at {stack.telegram.url}; what the bot sent: curl {url}/local/telegram
+             link: POST /me/telegram-link (Full plan) gives a code; then a person writes to the bot:
+             curl -X POST {url}/local/telegram/messages -d '{{"from": 123456789, "text": "/start <code>"}}'
   Email      support mail received by SMTP on {stack.host}:{args.smtp_port} (to any address @{support_domain}),
              e.g. python3 -c "import smtplib; smtplib.SMTP('{stack.host}', {args.smtp_port}).sendmail(
                'cliente@ejemplo.com', ['tickets@{support_domain}'], b'Subject: Ayuda\\r\\n\\r\\nNo carga mi sitio')"

@@ -7,6 +7,7 @@ was "sent". `fail_next(code, times)` makes the next calls fail with a Graph erro
 `registered_without_nine` answer 131030 to their 549… form, like Argentine accounts registered as 54….
 """
 
+import hashlib
 import itertools
 import json
 import threading
@@ -32,6 +33,7 @@ class FakeWhatsApp(LoopbackFake):
         self.sent: list[dict] = []  # what went out: to, template, language, parameters, id
         self.attempts = 0
         self.registered_without_nine: set[str] = set()
+        self.media: dict[str, tuple[bytes, str]] = {}  # media id -> (content, mime type): what people sent us
         self._errors: list[tuple[int, int]] = []  # (code, http status) for the next calls
         self._answers: list[tuple[int, dict]] = []  # raw answers for the next calls (after recording them)
         self._ids = itertools.count(1)
@@ -58,7 +60,31 @@ class FakeWhatsApp(LoopbackFake):
             self._errors.clear()
             self.attempts = 0
 
-    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
+    def add_media(self, content: bytes, mime_type: str) -> str:
+        """A file a person sent (an image, a document): its media id, as a message's ``image.id`` names it."""
+        with self._lock:
+            media_id = f"{next(self._ids) + 900000000000000}"
+            self.media[media_id] = (content, mime_type)
+        return media_id
+
+    def _media(self, path: str, headers: dict[str, str]):
+        """``GET /<version>/<media-id>`` describes a file (its URL, valid five minutes); ``GET /media/<id>`` is
+        the file itself. Both want the access token."""
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return 401, _error(190, "Error validating access token: Session has expired.", "OAuthException")
+        media_id = path.rstrip("/").rsplit("/", 1)[-1]
+        if media_id not in self.media:
+            return 404, _error(100, "Unsupported get request. Object does not exist.", "GraphMethodException")
+        content, mime_type = self.media[media_id]
+        if path.startswith("/media/"):
+            return 200, {"Content-Type": mime_type}, content
+        return 200, {"messaging_product": "whatsapp", "url": f"{self._server.url}/media/{media_id}",
+                     "mime_type": mime_type, "sha256": hashlib.sha256(content).hexdigest(),
+                     "file_size": len(content), "id": media_id}
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        if method == "GET":
+            return self._media(urlsplit(path).path, headers)
         with self._lock:
             self.attempts += 1
             if method != "POST" or urlsplit(path).path.rstrip("/") != f"/v21.0/{self.phone_number_id}/messages":
@@ -95,12 +121,19 @@ def _error(code: int, message: str, kind: str = "OAuthException") -> dict:
                       "error_data": {"messaging_product": "whatsapp", "details": message}, "fbtrace_id": "AFakeTrace"}}
 
 
-def incoming_message(sender: str, text: str, name: str, phone_number_id: str, wamid: str, at: int) -> dict:
-    """The webhook notification Meta sends when a person writes to the business number (``messages[]``)."""
+def incoming_message(sender: str, text: str, name: str, phone_number_id: str, wamid: str, at: int,
+                     media: tuple[str, str, str] | None = None) -> dict:
+    """The webhook notification Meta sends when a person writes to the business number (``messages[]``);
+    ``media`` (kind, media id, mime type): an image or document, with ``text`` as its caption."""
+    message: dict = {"from": sender, "id": wamid, "timestamp": str(at), "type": "text", "text": {"body": text}}
+    if media is not None:
+        kind, media_id, mime_type = media
+        message = {"from": sender, "id": wamid, "timestamp": str(at), "type": kind,
+                   kind: {"id": media_id, "mime_type": mime_type, **({"caption": text} if text else {})}}
     return {"object": "whatsapp_business_account", "entry": [{"id": "LOCAL-WABA", "changes": [{
         "field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "5491140000000", "phone_number_id": phone_number_id},
             "contacts": [{"profile": {"name": name}, "wa_id": sender}],
-            "messages": [{"from": sender, "id": wamid, "timestamp": str(at), "type": "text", "text": {"body": text}}],
+            "messages": [message],
         }}]}]}

@@ -17,6 +17,7 @@ from devstack.cfn import ROOT, Stack, provision
 from devstack.fake_mercadopago import FakeMercadoPago
 from devstack.fake_stripe import FakeStripe, checkout_completed, sign
 from devstack.fake_tawkto import FakeTawkTo
+from devstack.fake_telegram import FakeTelegram
 from devstack.fake_turnstile import FakeTurnstile
 from devstack.fake_whatsapp import FakeWhatsApp
 from devstack.fake_whm import FakeWhm
@@ -46,6 +47,7 @@ LOCAL_WHATSAPP_SECRETS = {"access_token": "local-whatsapp-token", "app_secret": 
 LOCAL_WHATSAPP_PHONE_NUMBER_ID = "100200300400"
 LOCAL_TURNSTILE_SECRET = "local-turnstile-secret"
 LOCAL_TAWKTO_SECRET = "local-tawkto-webhook-secret"
+LOCAL_TELEGRAM_SECRETS = {"bot_token": "7000000001:local-telegram-bot-token", "webhook_secret": "local-telegram-secret"}
 # Staff on call, for staff alerts (SLA warnings and breaches of tickets, failed activations, accepted quotes):
 # one made-up number, so that make dev's fake WhatsApp shows them. A template parameter like any other, so
 # make dev ARGS="--param OpsWhatsAppNumbers=" turns them off (or names other numbers).
@@ -124,6 +126,12 @@ class LocalStack:
         session.client("secretsmanager").put_secret_value(
             SecretId=self.stack.refs["ChatSecrets"], SecretString=json.dumps({"tawkto_webhook_secret":
                                                                                LOCAL_TAWKTO_SECRET}))
+        # Telegram: the Bot API faked on loopback; it plays the people writing to the bot too (to our webhook).
+        self.telegram = FakeTelegram(LOCAL_TELEGRAM_SECRETS["bot_token"],
+                                     self.stack.parameters.get("TelegramBotUsername") or "PaneldeclienteBot").start()
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.stack.refs["TelegramSecrets"], SecretString=json.dumps(LOCAL_TELEGRAM_SECRETS))
+        ENV_OVERRIDES["TELEGRAM_API_URL"] = self.telegram.url
         os.environ.update(ENV_OVERRIDES)
         reset_system_clock()  # a new stack starts at the real time, whatever a previous one in this process did
         self.scheduler = Scheduler(self.runtime, self.stack)
@@ -146,6 +154,8 @@ class LocalStack:
             ("GET", "/local/panel"): self._panel,
             ("POST", "/local/whatsapp/errors"): self._whatsapp_errors,
             ("POST", "/local/whatsapp/messages"): self._whatsapp_incoming,
+            ("POST", "/local/telegram/messages"): self._telegram_incoming,
+            ("GET", "/local/telegram"): self._telegram_sent,
             ("GET", "/swagger"): self._swagger,
             ("GET", "/openapi.json"): self._openapi,
         }
@@ -164,6 +174,11 @@ class LocalStack:
         os.environ.update(ENV_OVERRIDES)
         self.stripe.webhook_url = f"{self.url}/webhooks/stripe"
         self.tawkto.webhook_url = f"{self.url}/webhooks/tawkto"
+        # What tools/telegram_webhook.py does after a deploy: setWebhook with our URL and the secret token.
+        from tickets.telegram_bot import BotApi
+
+        BotApi(self.telegram.url, LOCAL_TELEGRAM_SECRETS["bot_token"]).set_webhook(
+            f"{self.url}/webhooks/telegram", LOCAL_TELEGRAM_SECRETS["webhook_secret"])
         self.pollers = pollers_for(session, self.runtime, self.stack, self.aws)
         if self.with_schedules:
             self.pollers.append(self.scheduler)
@@ -200,6 +215,7 @@ class LocalStack:
         self.whatsapp.stop()
         self.turnstile.stop()
         self.tawkto.stop()
+        self.telegram.stop()
         self.aws.stop()
         reset_system_clock()
 
@@ -293,6 +309,23 @@ class LocalStack:
             "Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"})
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
             return json_response(200, {"wa_message_id": wamid, "webhook_status": response.status})
+
+    def _telegram_incoming(self, path, headers, body):
+        """A person writes to the support bot in Telegram (its webhook, with the secret token, reaches our API):
+        {"from": 123456789, "text": "Hola" | "/start <code>", "first_name"?: "Ana", "username"?: "ana"}."""
+        try:
+            data = json.loads(body or b"{}")
+            user_id, text = int(data["from"]), str(data["text"])
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"code": "invalid_input", "message": "Envíe {\"from\": 123456789, "
+                                                                           "\"text\": \"Hola\"}."})
+        update_id, status, error = self.telegram.write(user_id, text, str(data.get("first_name") or "Cliente"),
+                                                       data.get("username"))
+        return json_response(200, {"update_id": update_id, "webhook_status": status, "error": error})
+
+    def _telegram_sent(self, path, headers, body):
+        """What the fake Telegram bot sent, oldest first."""
+        return json_response(200, {"messages": list(self.telegram.sent), "webhook": self.telegram.webhook_url})
 
     def _whatsapp_sent(self, path, headers, body):
         """What the fake WhatsApp API "sent", oldest first."""

@@ -42,6 +42,22 @@ ACCOUNT = "account"  # the holder and the contacts whose rights and preferences 
 OPS = "ops"  # the provider's staff on call: OPS_WHATSAPP_NUMBERS and OPS_ALERT_EMAILS
 
 
+def wants(person: Any, kind: str | None, channel: str = WHATSAPP) -> bool:
+    """Whether a person (a Client or a Contact) gets alerts of ``kind`` on ``channel``: WhatsApp needs their
+    opt-in and number (Meta's rule); email goes to the address they sign in with unless they turned that kind
+    off. Each channel has its own choice per kind (absent: on)."""
+    if channel == WHATSAPP:
+        if not person.whatsapp_opt_in or not person.phone:
+            return False
+        chosen = person.alert_preferences
+    else:
+        if not person.email:
+            return False
+        chosen = person.email_alert_preferences
+    preferences = chosen.as_dict() if chosen else {}
+    return kind is None or preferences.get(kind, True)
+
+
 @dataclass(frozen=True)
 class Hookpoint:
     event_type: str

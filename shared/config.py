@@ -81,4 +81,7 @@ SUPPORT_MAIL_DOMAIN = "SUPPORT_MAIL_DOMAIN"
 # The public contact form: Cloudflare Turnstile's siteverify base, and the secret holding turnstile_secret.
 TURNSTILE_API_URL = "TURNSTILE_API_URL"
 CONTACT_FORM_SECRETS_ID = "CONTACT_FORM_SECRETS_ID"
+TELEGRAM_API_URL = "TELEGRAM_API_URL"  # the Bot API's base: https://api.telegram.org
+TELEGRAM_SECRETS_ID = "TELEGRAM_SECRETS_ID"  # bot_token, webhook_secret
+TELEGRAM_BOT_USERNAME = "TELEGRAM_BOT_USERNAME"  # the bot's @name, for the t.me links (without the @)
 CHAT_SECRETS_ID = "CHAT_SECRETS_ID"  # the chat provider's webhook secret (tawkto_webhook_secret)

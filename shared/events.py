@@ -77,6 +77,8 @@ class EventType(StrEnum):
     TICKET_AUTO_CLOSE_WARNING = "ticket.auto_close_warning"
     WHATSAPP_MESSAGE_RECEIVED = "whatsapp.message_received"
     WHATSAPP_REPLY_REQUESTED = "whatsapp.reply_requested"
+    TELEGRAM_MESSAGE_RECEIVED = "telegram.message_received"
+    TELEGRAM_REPLY_REQUESTED = "telegram.reply_requested"
     EMAIL_SUPPRESSION_LIFTED = "email.suppression_lifted"
 
 
@@ -99,7 +101,9 @@ TICKETED = (EventType.UPGRADE_REQUESTED, EventType.SERVICE_ACTIVATED, EventType.
             EventType.TICKET_OPENED, EventType.TICKET_AUTO_CLOSE_WARNING,
             # who a phone number is (functions/tickets/phonebook.py), and what WhatsApp brought in
             EventType.CLIENT_REGISTERED, EventType.CLIENT_UPDATED, EventType.CONTACT_ADDED,
-            EventType.CONTACT_UPDATED, EventType.CONTACT_REMOVED, EventType.WHATSAPP_MESSAGE_RECEIVED)
+            EventType.CONTACT_UPDATED, EventType.CONTACT_REMOVED, EventType.WHATSAPP_MESSAGE_RECEIVED,
+            # what people write to the Telegram bot, and what it answers (functions/tickets/telegram_tickets.py)
+            EventType.TELEGRAM_MESSAGE_RECEIVED, EventType.TELEGRAM_REPLY_REQUESTED)
 ALSO_TO = {event_type: (*((MAIL_QUEUE,) if event_type in MAILED else ()),
                         *((TICKETS_QUEUE,) if event_type in TICKETED else ()))
            for event_type in (*MAILED, *TICKETED)}

@@ -141,6 +141,10 @@ BODIES = {
     ("PUT", "/staff/closed-days/{day}"): {"reason": "Jornada de la empresa"},
     ("PUT", "/staff/services/{service_id}/production"): {"production": True},
     ("POST", "/me/quotes/{quote_id}/decline"): {},
+    ("POST", "/me/telegram-link"): {},
+    ("POST", "/webhooks/telegram"): {"update_id": 700000001, "message": {
+        "message_id": 1, "date": 1764510000, "text": "Hola", "chat": {"id": 424242001, "type": "private"},
+        "from": {"id": 424242001, "is_bot": False, "first_name": "Ana"}}},
 }
 
 

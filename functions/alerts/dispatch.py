@@ -35,21 +35,6 @@ class Target:
     address: str  # the E.164 phone, or the email address (lower case)
 
 
-def wants(person: Client | Contact, kind: str | None, channel: str = alerts.WHATSAPP) -> bool:
-    """WhatsApp needs the person's opt-in and number (Meta's rule); email goes to the address they sign in with
-    unless they turned that kind off. Each channel has its own choice per kind (absent: on)."""
-    if channel == alerts.WHATSAPP:
-        if not person.whatsapp_opt_in or not person.phone:
-            return False
-        chosen = person.alert_preferences
-    else:
-        if not person.email:
-            return False
-        chosen = person.email_alert_preferences
-    preferences = chosen.as_dict() if chosen else {}
-    return kind is None or preferences.get(kind, True)
-
-
 def _address(person: Client | Contact, channel: str) -> str:
     return person.phone if channel == alerts.WHATSAPP else person.email.strip().lower()
 
@@ -71,7 +56,7 @@ def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable
             if permission in (contact.permissions or [])]
         for channel in hook.channels:
             found += [Target(key, channel, _address(person, channel)) for key, person in people
-                      if wants(person, hook.kind, channel)]
+                      if alerts.wants(person, hook.kind, channel)]
     if not unique:
         return found
     seen: set[tuple[str, str]] = set()
@@ -114,19 +99,25 @@ def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, target: Targe
 
 
 def reply_delivery(envelope: dict[str, Any], now: datetime) -> Delivery | None:
-    """``whatsapp.reply_requested`` (tickets: support's answer to someone who wrote to us): one free-form
-    message to that number, sent at once. Keyed by what it answers (``reply_to_event``), so a second request
-    for the same answer — a redelivered ticket event — finds it made and sends nothing more."""
+    """``whatsapp.reply_requested`` (tickets: support's answer to someone who wrote to us): one message to that
+    number, sent at once — free-form ``text`` inside the Cloud API's 24-hour window, else an approved
+    ``template`` of the catalog with its ``parameters``. Keyed by what it answers (``reply_to_event``), so a
+    second request for the same answer — a redelivered ticket event — finds it made and sends nothing more."""
     payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
     phone, text, source = str(payload.get("to") or ""), str(payload.get("text") or ""), payload.get("reply_to_event")
-    if not phone.startswith("+") or not phone[1:].isdigit() or not text.strip() or not isinstance(source, str):
+    template, parameters = payload.get("template"), payload.get("parameters")
+    by_template = template in alerts.TEXTS and isinstance(parameters, list)
+    if not phone.startswith("+") or not phone[1:].isdigit() or not isinstance(source, str) or not (
+            text.strip() or by_template):
         return None
     recipient = f"reply:{phone}"
     return Delivery(
         *Delivery.key(source, recipient), gsi1pk=Delivery.listing(None, recipient),
         gsi1sk=f"{to_storage(now)}#{source}#{recipient}", event_id=source, event_type=envelope["type"],
-        client_id=None, recipient=recipient, phone=phone, template="text", language=alerts.LANGUAGE,
-        text=text[:4096], urgent=True, status="queued", created_at=to_storage(now), updated_at=to_storage(now))
+        client_id=None, recipient=recipient, phone=phone, language=alerts.LANGUAGE, urgent=True, status="queued",
+        created_at=to_storage(now), updated_at=to_storage(now),
+        **({"template": "text", "text": text[:4096]} if text.strip() else
+           {"template": template, "parameters": [_parameter(p) for p in parameters]}))
 
 
 @dataclass

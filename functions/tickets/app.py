@@ -6,7 +6,15 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from tickets import contact_form, email_review, email_suppressions, guest_tickets, logic, phone_support
+from tickets import (
+    contact_form,
+    email_review,
+    email_suppressions,
+    guest_tickets,
+    logic,
+    phone_support,
+    telegram_links,
+)
 from tickets.clocks import TicketPolicy
 from tickets.schemas import (
     AccountIn,
@@ -33,6 +41,7 @@ from tickets.schemas import (
     StatsOut,
     SupportChannelsOut,
     SuppressedAddressOut,
+    TelegramLinkOut,
     TicketChange,
     TicketOut,
     TicketStatus,
@@ -315,6 +324,32 @@ def staff_delete_closed_day(day: str) -> tuple[None, int]:
          responses=answers())
 def staff_mark_production(service_id: str, body: ProductionFlag) -> ServiceSummary:
     return logic.mark_production(repos, current_identity(app), service_id, body)
+
+
+@app.get("/me/telegram-link", tags=TAGS, summary="Mi Telegram vinculado al soporte",
+         description="Si hay un Telegram vinculado (su @usuario), si queda un código por usar y si el plan de soporte "
+                     "incluye Telegram.", security=SECURED, responses=answers())
+def my_telegram_link() -> TelegramLinkOut:
+    return telegram_links.link_status(repos, clock, current_identity(app), _bot_username())
+
+
+@app.post("/me/telegram-link", tags=TAGS, summary="Código para vincular mi Telegram",
+          description="Un código de un solo uso (15 minutos) y el enlace t.me que se lo envía al bot. Reemplaza al "
+                      "anterior. Sin Telegram en el plan, 409 `channel_not_in_plan` dice qué plan lo incluye.",
+          security=SECURED, responses=answers(201, "El código y su enlace"))
+def new_telegram_code() -> tuple[TelegramLinkOut, int]:
+    return telegram_links.new_code(repos, clock, current_identity(app), _bot_username()), 201
+
+
+@app.delete("/me/telegram-link", tags=TAGS, summary="Desvincular mi Telegram", security=SECURED,
+            responses=answers(204, "Desvinculado (o no había nada vinculado)"))
+def unlink_telegram() -> tuple[None, int]:
+    telegram_links.unlink(repos, current_identity(app))
+    return None, 204
+
+
+def _bot_username() -> str:
+    return config.env(config.TELEGRAM_BOT_USERNAME, "").lstrip("@")
 
 
 lambda_handler = lambda_handler_for(app)

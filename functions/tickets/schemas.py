@@ -306,3 +306,16 @@ class AccountIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     client_id: Id
+
+
+class TelegramLinkOut(ApiModel):
+    """A person's Telegram: linked or not; a new code (only in the answer that made it) with its t.me link."""
+
+    linked: bool
+    username: str | None
+    linked_at: datetime | None
+    code: str | None  # send it to the bot: /start <code> (the link does it in one tap)
+    link: str | None
+    code_expires_at: datetime | None
+    included: bool  # the account's support plan includes Telegram
+    plan_needed: Plan | None

@@ -5,32 +5,36 @@ new ticket of that account. A number several people of the account share opens t
 who it is (a staff note lists them). A number of no account, of several accounts, or of an account whose
 plan has no WhatsApp is not filed: ``not_in_plan`` / ``unknown`` / ``several_accounts``.
 
-Media (images, documents) are named in the message for now; their download to S3 is the next step.
+Media (images, documents, audio, video) are fetched from the Graph API (tickets.whatsapp_media) and kept as
+the message's attachments when the panel takes their type and size; otherwise the message says so.
 Each message is filed once: the thread keeps the last wamids it filed, written in the same transaction.
 
 Answers go back by WhatsApp as ``whatsapp.reply_requested`` (the alerts capability sends it, once per what
 it answers): staff's reply while the person's last message is less than 24 hours old (the Cloud API's
-customer-service window; later, the ``ticket_respondido`` template alert and the email copy reach them),
+customer-service window); later, the approved ``ticket_respondido`` template (once: not when the person's own
+ticket alert already goes to that number), besides the email copy,
 and, once a day, an automatic answer to a number whose plan has no WhatsApp or that is no account's, with
 where to open a ticket.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tickets import outside_tickets
+from tickets import chat_apps
+from tickets.chat_apps import Contacts, answered_today
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender
-from tickets.logic import Repositories, file_client_message, system_note
+from tickets.logic import Repositories, system_note
 from tickets.plans import plan_in_force
 
+from shared import alerts
 from shared.calendar import local_date
 from shared.clock import from_storage, to_storage
 from shared.dal.accounts import Client, Contact
 from shared.dal.table import batch_get
-from shared.dal.tickets import PhoneEntry, Ticket, WhatsAppThread
+from shared.dal.tickets import PhoneEntry, WhatsAppThread
 from shared.dal.unit_of_work import UnitOfWork, save_change
 from shared.events import EventType, new_event
+from shared.ids import id_at
 from shared.sla import includes
 
 KEPT_IDS = 50
@@ -46,14 +50,16 @@ def phone_of(wa_id: str) -> str:
     return "+" + digits
 
 
-def _body(payload: dict) -> str:
+def _body(payload: dict, kept: bool, why_not: str | None) -> str:
     text = str(payload.get("text") or "").strip()
     kind = str(payload.get("type") or "text")
     if kind in MEDIA_ES:
         media = payload.get("media") or {}
-        text = (text + "\n\n" if text else "") + (f"[El cliente envió {MEDIA_ES[kind]}"
-                                                  f"{' (' + media['filename'] + ')' if media.get('filename') else ''}"
-                                                  ": se ve en WhatsApp.]")
+        named = f"{MEDIA_ES[kind]}{' (' + media['filename'] + ')' if media.get('filename') else ''}"
+        if kept:
+            return text or f"[El cliente envió {named}: está adjunto.]"
+        reason = f"no se pudo guardar ({why_not}); " if why_not else ""
+        text = (text + "\n\n" if text else "") + f"[El cliente envió {named}: {reason}se ve en WhatsApp.]"
     return text or f"[Mensaje de WhatsApp de tipo {kind}.]"
 
 
@@ -69,28 +75,33 @@ def _people(entries: list[PhoneEntry]) -> tuple[dict, dict]:
 WINDOW = timedelta(hours=24)  # the Cloud API's customer-service window for free-form messages
 
 
-@dataclass(frozen=True)
-class Contacts:
-    """Where the automatic answer sends people: the panel and the support mailbox."""
-
-    panel_url: str
-    support_address: str
-
-
-def _reply(to: str, text: str, answering: str, now: datetime):
+def _reply(to: str, text: str, answering: str, now: datetime, **template):
     return new_event(EventType.WHATSAPP_REPLY_REQUESTED, client_id=None, occurred_at=now,
-                     payload={"to": to, "text": text, "reply_to_event": answering})
+                     payload={"to": to, "text": text, "reply_to_event": answering, **template})
+
+
+def _alerted(thread: WhatsAppThread, client_id: str | None, entries: list[PhoneEntry]) -> bool:
+    """Whether the ``ticket_respondido`` alert already goes to this number: a person of the ticket's account with
+    this phone who may see its tickets and gets ticket alerts by WhatsApp (shared.alerts.wants)."""
+    clients, contacts = _people([e for e in entries if e.client_id == client_id])
+    client = clients.get(Client.key(client_id)) if client_id else None
+    for person in [*clients.values(), *contacts.values()]:
+        contact = person if isinstance(person, Contact) else None
+        if client is not None and person.phone == thread.phone and alerts.wants(person, alerts.Kind.TICKETS) \
+                and Sender(person.email, client, contact).may_see_tickets_of(client_id):
+            return True
+    return False
 
 
 def _auto_reply(repos: Repositories, thread: WhatsAppThread, now: datetime, why: str, where: Contacts) -> str:
     """Once a local day per number: what to do instead (the panel's tickets, the support mailbox)."""
-    today = local_date(now).isoformat()
-    if thread.auto_replied_on == today:
+    if answered_today(thread.auto_replied_on, now):
         return why
+    today = local_date(now).isoformat()
     reason = ("La atención por WhatsApp está incluida en los planes de soporte Profesional y Full."
               if why == "not_in_plan" else "Este número no está registrado en una cuenta de Paneldecliente.")
     text = (f"Hola, recibimos su mensaje. {reason} Para que lo atendamos, abra un ticket en "
-            f"{where.panel_url.rstrip('/')}/tickets o escríbanos a {where.support_address}.")
+            f"{where.tickets_page} o escríbanos a {where.support_address}.")
     thread.auto_replied_on = today
     uow = UnitOfWork()
     uow.save(thread)  # version-checked: two messages at once answer once
@@ -110,13 +121,21 @@ def answer(repos: Repositories, now: datetime, envelope: dict) -> str:
     if message is None or thread is None or not thread.last_inbound_at:
         return "ignored"
     if now - from_storage(thread.last_inbound_at) >= WINDOW:
-        return "outside_window"  # the template alert and the email copy tell them
+        # Only an approved template may start a conversation: the catalog's ticket_respondido, unless the
+        # person's own alert already brings it to this number (one message, not two). The email copy goes too.
+        if _alerted(thread, ticket.client_id, repos.tickets.people_with_phone(thread.phone)):
+            return "outside_window:alerted"
+        hook = alerts.HOOKPOINTS[EventType.TICKET_ANSWERED]
+        parameters = hook.parameters({"ticket_id": ticket.ticket_id, "subject": ticket.subject})
+        save_change([], [_reply(thread.phone, "", envelope["id"], now, template=hook.template, parameters=parameters)])
+        return "outside_window:template"
     text = f"{message.body}\n\n— Soporte Paneldecliente (ticket {ticket.ticket_id})"
     save_change([], [_reply(thread.phone, text, envelope["id"], now)])
     return "answered"
 
 
-def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dict, where: Contacts) -> str:
+def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dict, where: Contacts,
+         shelf: chat_apps.MediaShelf | None = None) -> str:
     payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
     wamid, sender_id = str(payload.get("wa_message_id") or ""), str(payload.get("from") or "")
     if not wamid or not sender_id.isdigit():
@@ -145,25 +164,17 @@ def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dic
     if person is not None and not Sender(person.email, client, contact).may_see_tickets_of(client_id):
         return "not_allowed"  # a contact without the `tickets` right opens no ticket, by WhatsApp either
     name = payload.get("name") or (person.name if person else "") or phone
-    author = f"whatsapp:{phone}"
-    body = _body(payload)
-    current = batch_get([Ticket.key(thread.ticket_id)]).get(Ticket.key(thread.ticket_id)) if thread.ticket_id else None
-    if isinstance(current, Ticket) and current.client_id == client_id and not current.merged_into:
-        ticket, _, uow = file_client_message(repos, policy, current, now, author=author, name=name,
-                                             role="contact" if contact else "holder",
-                                             contact_id=contact.contact_id if contact else None, body=body,
-                                             channel="whatsapp")
-        outcome = "filed" if ticket is current else "opened"
-    else:
-        sender = Sender(person.email if person else client.email, client, contact)
-        arrival = outside_tickets.Arrival(sender=sender, trusted=True, subject=f"WhatsApp: {body}"[:200],
-                                          body=body, channel="whatsapp", name=name, author=author)
-        ticket, _, uow = outside_tickets.open_ticket(repos, policy, now, arrival, acknowledge=False)
-        if person is None:  # a shared number: staff say who wrote
-            listed = ", ".join(f"{p.name} ({'titular' if isinstance(p, Client) else 'contacto'})" for p in people)
-            uow.create(system_note(ticket.ticket_id, now, f"El número {phone} es de varias personas de la cuenta: "
-                                                   f"{listed}. Confirme con quién habla antes de responder."))
-        outcome = "opened"
+    current = chat_apps.current_ticket(thread.ticket_id, client_id)
+    ticket_id = current.ticket_id if current else id_at(now)
+    attached, why_not = chat_apps.attach(shelf, payload.get("media"), ticket_id, now)
+    ticket, outcome, uow = chat_apps.file_for_person(
+        repos, policy, now, client=client, person=person, current=current, channel="whatsapp",
+        author=f"whatsapp:{phone}", name=name, body=_body(payload, bool(attached), why_not), attached=attached,
+        ticket_id=ticket_id)
+    if current is None and person is None:  # a shared number: staff say who wrote
+        listed = ", ".join(f"{p.name} ({'titular' if isinstance(p, Client) else 'contacto'})" for p in people)
+        uow.create(system_note(ticket.ticket_id, now, f"El número {phone} es de varias personas de la cuenta: "
+                                                      f"{listed}. Confirme con quién habla antes de responder."))
     thread.ticket_id, thread.last_inbound_at = ticket.ticket_id, to_storage(now)
     thread.filed = [*(thread.filed or []), wamid][-KEPT_IDS:]
     uow.save(thread)  # version-checked: two messages of one phone at once are filed one after the other

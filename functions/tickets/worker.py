@@ -7,7 +7,10 @@
 - ``ticket.answered``: the staff reply's copy by email; ``ticket.opened`` by email: its acknowledgement
   (tickets.email_copies);
 - a client or contact registered, changed or removed: the phonebook (who a WhatsApp number is);
-- ``whatsapp.message_received``: a WhatsApp message filed as a ticket (tickets.whatsapp_tickets).
+- ``whatsapp.message_received``: a WhatsApp message filed as a ticket, its media kept (tickets.whatsapp_tickets);
+- ``telegram.message_received``: a message to the bot — a link code, or filed as a ticket — and
+  ``telegram.reply_requested``, what the bot answers (tickets.telegram_tickets); staff's reply to a ticket opened
+  by Telegram goes back there too.
 No API models: the worker stays light.
 """
 
@@ -40,6 +43,7 @@ logger = Logger()
 clock = SystemClock()
 tickets, services = Tickets(), Services()
 sesv2 = LazyClient("sesv2")
+s3 = LazyClient("s3")
 # The ticket events that send an email (tickets.email_copies), and which of its functions sends it.
 EMAILED = {EventType.TICKET_ANSWERED: "copy_of_reply", EventType.TICKET_OPENED: "acknowledgement",
            EventType.TICKET_AUTO_CLOSE_WARNING: "auto_close_warning"}
@@ -121,6 +125,57 @@ def _repositories():
     return Repositories(tickets, Accounts(), services)
 
 
+def _contacts():
+    from tickets.chat_apps import Contacts
+
+    return Contacts(config.env(config.PANEL_URL), f"tickets@{config.env(config.SUPPORT_MAIL_DOMAIN).lower()}")
+
+
+def _bot():
+    from tickets.telegram_bot import BotApi, telegram_secrets
+
+    return BotApi(config.env(config.TELEGRAM_API_URL), telegram_secrets()["bot_token"])
+
+
+def _shelf(app: str):
+    """Where a chat app's files come from and go (the tickets' attachments); None where the stack keeps none."""
+    from tickets.chat_apps import MediaShelf, MediaUnavailable
+
+    bucket = config.env(config.ATTACHMENTS_BUCKET, "")
+    if not bucket:
+        return None
+
+    def fetch(media: dict):
+        try:
+            if app == "telegram":
+                from tickets.attachments import MAX_BYTES
+                from tickets.chat_apps import Media
+                from tickets.telegram_bot import BotApiFailed
+
+                try:
+                    content = _bot().download(str(media.get("file_id") or ""), MAX_BYTES)
+                except BotApiFailed as failure:
+                    raise MediaUnavailable(failure.reason) from None
+                return Media(content, str(media.get("mime_type") or "application/octet-stream"),
+                             media.get("file_name"))
+            from tickets.whatsapp_media import WhatsAppMedia
+
+            return WhatsAppMedia(config.env(config.WHATSAPP_API_URL, ""), _whatsapp_token())(media)
+        except MediaUnavailable:
+            raise
+        except Exception as error:  # noqa: BLE001 - Secrets Manager out of reach: filed without the file
+            raise MediaUnavailable(f"{type(error).__name__}") from None
+
+    return MediaShelf(fetch, s3, bucket)
+
+
+def _whatsapp_token() -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    values = parameters.get_secret(config.env(config.WHATSAPP_SECRETS_ID), transform="json", max_age=300)
+    return str((values or {}).get("access_token", ""))
+
+
 def postroom(clock: Clock):
     from tickets.email_copies import Postroom
 
@@ -141,15 +196,23 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
         emailed = getattr(email_copies, EMAILED[kind])(postroom(clock), envelope)
         if kind != EventType.TICKET_ANSWERED:
             return emailed
-        from tickets import whatsapp_tickets
+        from tickets import telegram_tickets, whatsapp_tickets
 
-        return f"{emailed};whatsapp:{whatsapp_tickets.answer(_repositories(), now, envelope)}"
+        whatsapp = whatsapp_tickets.answer(_repositories(), now, envelope)
+        telegram = telegram_tickets.answer(_repositories(), clock, _bot, envelope)
+        return f"{emailed};whatsapp:{whatsapp};telegram:{telegram}"
     if kind == EventType.WHATSAPP_MESSAGE_RECEIVED:
         from tickets import whatsapp_tickets
 
-        where = whatsapp_tickets.Contacts(config.env(config.PANEL_URL),
-                                          f"tickets@{config.env(config.SUPPORT_MAIL_DOMAIN).lower()}")
-        return whatsapp_tickets.file(_repositories(), policy, now, envelope, where)
+        return whatsapp_tickets.file(_repositories(), policy, now, envelope, _contacts(), _shelf("whatsapp"))
+    if kind == EventType.TELEGRAM_MESSAGE_RECEIVED:
+        from tickets import telegram_tickets
+
+        return telegram_tickets.file(_repositories(), policy, now, envelope, _contacts(), _shelf("telegram"))
+    if kind == EventType.TELEGRAM_REPLY_REQUESTED:
+        from tickets import telegram_tickets
+
+        return telegram_tickets.send_requested(_repositories(), clock, _bot, envelope)
     if kind in PERSON_EVENTS:
         return phonebook.react(tickets, envelope)
     client_id = envelope.get("client_id")

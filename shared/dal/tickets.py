@@ -239,6 +239,92 @@ class WhatsAppThread(TableItem, discriminator="WhatsAppThread"):
         return f"WATHREAD#{phone}", "THREAD"
 
 
+class TelegramChat(TableItem, discriminator="TelegramChat"):
+    """One Telegram user's private chat with our bot (a private chat's id is the user's id): the person of an
+    account it is linked to (none: a stranger, told once a day how to link), the ticket its messages go into,
+    and the last messages filed (a redelivered event files nothing twice). Telegram has no answering window:
+    staff's replies go back whenever they are written, unless the person blocked the bot."""
+
+    user_id = UnicodeAttribute()  # Telegram's numeric id, as text
+    client_id = UnicodeAttribute(null=True)
+    contact_id = UnicodeAttribute(null=True)  # none with a client: the holder
+    username = UnicodeAttribute(null=True)
+    linked_at = UnicodeAttribute(null=True)
+    ticket_id = UnicodeAttribute(null=True)
+    last_inbound_at = UnicodeAttribute(null=True)
+    filed = ListAttribute(of=UnicodeAttribute, default=list)  # the last update ids, newest last (at most 50)
+    auto_replied_on = UnicodeAttribute(null=True)  # local date of the last automatic answer (one a day)
+    failed_codes = IntegerAttribute(default=0)  # wrong link codes on codes_tried_on: after a few, none is tried
+    codes_tried_on = UnicodeAttribute(null=True)  # local date
+    blocked_at = UnicodeAttribute(null=True)  # the bot was blocked: nothing more is sent until they write again
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(user_id: str) -> tuple[str, str]:
+        return f"TGCHAT#{user_id}", "CHAT"
+
+
+class TelegramPerson(TableItem, discriminator="TelegramPerson"):
+    """A person's Telegram: the user linked to them, or the one-time code they were given to link one."""
+
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    linked_at = UnicodeAttribute(null=True)
+    pending_code = UnicodeAttribute(null=True)
+    code_expires_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str, contact_id: str | None) -> tuple[str, str]:
+        return f"TGPERSON#{client_id}#{contact_id or 'holder'}", "TELEGRAM"
+
+
+class TelegramLinkCode(TableItem, discriminator="TelegramLinkCode"):
+    """A one-time code the panel gave a person: sent to the bot (``/start <code>``), it links that Telegram user
+    to them. Deleted when used or replaced; expires (TTL) otherwise."""
+
+    code = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+    valid_until = UnicodeAttribute()
+
+    @staticmethod
+    def key(code: str) -> tuple[str, str]:
+        return f"TGCODE#{code}", "CODE"
+
+
+class TelegramUpdate(TableItem, discriminator="TelegramUpdate"):
+    """An update the bot's webhook received, by ``update_id``: written with its event, so Telegram's redeliveries
+    (it retries until a 2xx) are one message. Kept a week (TTL): Telegram gives up on an update within a day."""
+
+    update_id = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(update_id: str) -> tuple[str, str]:
+        return f"TGUPDATE#{update_id}", "UPDATE"
+
+
+class TelegramSent(TableItem, discriminator="TelegramSent"):
+    """One message the bot sends for one cause (a staff reply's event, an update answered): claimed before the
+    Bot API is called, so a redelivered event sends nothing twice."""
+
+    cause = UnicodeAttribute()
+    chat_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # sending | sent | failed
+    telegram_message_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(cause: str, chat_id: str) -> tuple[str, str]:
+        return f"TGSENT#{cause}#{chat_id}", "SENT"
+
+
 class ClosedDay(TableItem, discriminator="ClosedDay"):
     """A day the provider does not work although it is a business day (company days off)."""
 
@@ -268,6 +354,13 @@ class TicketFigure(TableItem, discriminator="TicketFigure"):
     @staticmethod
     def key(month: str, at: str, ticket_id: str, what: str) -> tuple[str, str]:
         return f"TICKETFIGURES#{month}", f"{at}#{ticket_id}#{what}"
+
+
+def _get(model, key: tuple[str, str]):
+    try:
+        return model.get(*key, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
 class Tickets:
@@ -342,6 +435,18 @@ class Tickets:
             return ChatTranscript.get(*ChatTranscript.key(provider, chat_id), consistent_read=True)
         except DoesNotExist:
             return None
+
+    def telegram_chat(self, user_id: str) -> TelegramChat | None:
+        return _get(TelegramChat, TelegramChat.key(user_id))
+
+    def telegram_person(self, client_id: str, contact_id: str | None) -> TelegramPerson | None:
+        return _get(TelegramPerson, TelegramPerson.key(client_id, contact_id))
+
+    def telegram_code(self, code: str) -> TelegramLinkCode | None:
+        return _get(TelegramLinkCode, TelegramLinkCode.key(code))
+
+    def telegram_sent(self, cause: str, chat_id: str) -> TelegramSent | None:
+        return _get(TelegramSent, TelegramSent.key(cause, chat_id))
 
     def closed_days(self) -> list[ClosedDay]:
         return list(ClosedDay.query(CLOSED_DAYS_PK, ClosedDay.sk.startswith("DAY#")))

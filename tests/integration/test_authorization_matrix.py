@@ -180,6 +180,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(403, "invalid_verify_token")),
     ("POST", "/webhooks/whatsapp"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
     ("POST", "/webhooks/tawkto"): Rule("signed_webhook", unsigned=(401, "invalid_signature")),
+    ("POST", "/webhooks/telegram"): Rule("signed_webhook", unsigned=(401, "invalid_secret_token")),
     # Alerts: each person their own
     # Lifecycle: only the holder cancels or withdraws (help centre: with the client's email and password);
     # staff read the preview and terminate administratively.
@@ -250,6 +251,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("PUT", "/staff/closed-days/{day}"): Rule("staff_only", target="day"),
     ("DELETE", "/staff/closed-days/{day}"): Rule("staff_only", target="day"),
     ("PUT", "/staff/services/{service_id}/production"): Rule("staff_only", target="active_service"),
+    # Each person links their own Telegram (the channel opens tickets: `tickets`); a code needs the Full plan.
+    ("GET", "/me/telegram-link"): Rule("account", permission=Permission.TICKETS),
+    ("POST", "/me/telegram-link"): Rule("account", permission=Permission.TICKETS, target="both_on_full",
+                                        note="both holders on Full: another holder gets a code of its own"),
+    ("DELETE", "/me/telegram-link"): Rule("account", permission=Permission.TICKETS),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -354,6 +360,13 @@ class World:
         order = self.order("soporte-full", "monthly")
         _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
         return {"service_id": order["service"]["service_id"]}
+
+    def both_on_full(self) -> dict[str, str]:
+        """Both accounts on the Full support plan (Telegram included)."""
+        for client_id in (self.a, self.b):
+            order = self.order("soporte-full", "monthly", client_id)
+            _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
+        return {}
 
     def pending_upgrade(self) -> dict[str, str]:
         service_id = self.active_service()
@@ -535,6 +548,7 @@ class World:
         "attachment": lambda w: w.attachment(),
         "emailed_message": lambda w: w.emailed_message(),
         "full_plan_service": lambda w: w.full_plan_service(),
+        "both_on_full": lambda w: w.both_on_full(),
         "guest_ticket": lambda w: {"ticket_id": w.emailed_message()["ticket_id"], "account_client_id": w.a},
         "quarantined_email": lambda w: w.quarantined_email(),
         "day": lambda w: {"day": "2099-01-02"},

@@ -190,7 +190,9 @@ def test_every_json_route_answers_what_python_or_the_resolver_cannot_read_with_a
             response = _call(api, route, claims, body, {"Content-Type": content_type})
             expected = (status, code)
             if route.resource.startswith("/webhooks/") and status == 400:
-                expected = (401, "invalid_signature")  # unsigned: the signature is checked before the body
+                # unsigned: the signature (Telegram's secret token) is checked before the body
+                expected = (401, "invalid_secret_token" if route.resource == "/webhooks/telegram"
+                            else "invalid_signature")
             assert (response.status, response.json()["code"]) == expected, (route.resource, response)
             assert response.json()["message"]
     assert _snapshot() == before
@@ -201,12 +203,14 @@ def signing(stack):
     """The webhooks' secrets, as the template's secrets hold them in the local stack."""
     import boto3
 
-    from devstack.stack import LOCAL_PAYMENT_SECRETS, LOCAL_WHATSAPP_SECRETS
+    from devstack.stack import LOCAL_PAYMENT_SECRETS, LOCAL_TELEGRAM_SECRETS, LOCAL_WHATSAPP_SECRETS
 
     secrets = boto3.client("secretsmanager", region_name="us-east-1")
     secrets.put_secret_value(SecretId=stack.refs["PaymentSecrets"], SecretString=json.dumps(LOCAL_PAYMENT_SECRETS))
     secrets.put_secret_value(SecretId=stack.refs["WhatsAppSecrets"], SecretString=json.dumps(LOCAL_WHATSAPP_SECRETS))
-    return {**LOCAL_PAYMENT_SECRETS, **{f"whatsapp_{k}": v for k, v in LOCAL_WHATSAPP_SECRETS.items()}}
+    secrets.put_secret_value(SecretId=stack.refs["TelegramSecrets"], SecretString=json.dumps(LOCAL_TELEGRAM_SECRETS))
+    return {**LOCAL_PAYMENT_SECRETS, **{f"whatsapp_{k}": v for k, v in LOCAL_WHATSAPP_SECRETS.items()},
+            "telegram_webhook_secret": LOCAL_TELEGRAM_SECRETS["webhook_secret"]}
 
 
 def _signed_webhook(api, signing, provider, body, at=None):
@@ -225,11 +229,33 @@ def _signed_webhook(api, signing, provider, body, at=None):
         v1 = hmac.new(signing["mercadopago_webhook_secret"].encode(), manifest.encode(), hashlib.sha256).hexdigest()
         headers = {"x-signature": f"ts={at},v1={v1}", "x-request-id": "r-1"}
         return api.call("POST", "/webhooks/mercadopago?data.id=123&type=payment", raw=body, headers=headers)
+    if provider == "telegram":
+        headers = {"X-Telegram-Bot-Api-Secret-Token": signing["telegram_webhook_secret"]}
+        return api.call("POST", "/webhooks/telegram", raw=body, headers=headers)
     digest = hmac.new(signing["whatsapp_app_secret"].encode(), body.encode(), hashlib.sha256).hexdigest()
     return api.call("POST", "/webhooks/whatsapp", raw=body, headers={"X-Hub-Signature-256": f"sha256={digest}"})
 
 
-@pytest.mark.parametrize("provider", ["stripe", "mercadopago", "whatsapp"])
+@pytest.mark.parametrize("token", ["ñ", "\u202e", "😀" * 50, "local-telegram-secret\x00"])
+def test_a_non_ascii_or_near_telegram_secret_token_is_refused_not_a_crash(api, signing, token):
+    response = api.call("POST", "/webhooks/telegram", raw='{"update_id": 1}',
+                        headers={"X-Telegram-Bot-Api-Secret-Token": token})
+    assert (response.status, response.json()["code"]) == (401, "invalid_secret_token")
+
+
+@pytest.mark.parametrize("update", [
+    '{"update_id": 1, "message": {"message_id": 1, "from": {"id": "1"}, "chat": {"id": 1, "type": "private"}}}',
+    '{"update_id": 2, "message": {"from": {"id": 5, "is_bot": false}, "chat": {"id": 5, "type": "private"}, '
+    '"photo": [1, 2], "date": "ayer"}}',
+    '{"update_id": 3, "message": {"from": {"id": 6}, "chat": {"id": 6, "type": "private"}, "document": {}, '
+    '"date": 99999999999999999999}}',
+    '{"update_id": 4.5, "message": {}}', '{"update_id": true}', '[]'])
+def test_odd_telegram_updates_are_acknowledged_or_recorded_never_a_crash(api, signing, update):
+    response = _signed_webhook(api, signing, "telegram", update)
+    assert response.status == 200, response
+
+
+@pytest.mark.parametrize("provider", ["stripe", "mercadopago", "whatsapp", "telegram"])
 @pytest.mark.parametrize("body", [HUGE_INTEGER, '{"id": ', "[" * 20000 + "]" * 20000])
 def test_signed_webhooks_answer_bodies_they_cannot_read_with_400_like_the_api(api, signing, provider, body):
     response = _signed_webhook(api, signing, provider, body)

@@ -64,6 +64,16 @@ def _send(api, stack, aws, wamid, text, sender="5491123450000"):
     return answer.json()
 
 
+def _answer_twice(stack, aws):
+    """A staff reply's event through the tickets worker and the WhatsApp sender, and all of it once more, as the
+    queues' redeliveries would: whatever is sent, is sent once."""
+    for _ in range(2):
+        relay(stack, aws)
+        ticket_events(stack)
+        relay(stack, aws)
+        whatsapp_out(stack)
+
+
 def _full(api, store, client_id, product="soporte-profesional"):
     order = api.call("POST", f"/staff/clients/{client_id}/orders", claims=STAFF,
                      body={"product_id": product, "billing_cycle": "monthly"}).json()
@@ -117,11 +127,7 @@ def test_a_profesional_accounts_conversation_is_one_ticket_answered_back_by_what
     answered = api.call("POST", f"/staff/tickets/{same.ticket_id}/replies", claims=STAFF,
                         body={"body": "Ya lo revisamos: era el DNS, pruebe ahora."})
     assert answered.status == 200, answered
-    for _ in range(2):
-        relay(stack, aws)
-        ticket_events(stack)
-        relay(stack, aws)
-        whatsapp_out(stack)
+    _answer_twice(stack, aws)
     replies = [m for m in whatsapp.sent if m["text"] and "era el DNS" in m["text"]]
     assert len(replies) == 1 and replies[0]["to"] == "5491123450000"
     assert same.ticket_id in replies[0]["text"]
@@ -141,3 +147,71 @@ def test_a_number_several_people_share_opens_the_ticket_for_staff_to_say_who(api
     notes = [n.body for n in TicketNote.query(f"TICKET#{ticket.ticket_id}", TicketNote.sk.startswith("NOTE#"))]
     assert any("varias personas de la cuenta" in n and "Socio (contacto)" in n for n in notes)
     assert Ticket.get(*Ticket.key(ticket.ticket_id)).opened_by == f"whatsapp:{PHONE}"
+
+
+def _media_message(wamid: str, kind: str, media_id: str, mime_type: str, caption: str = "") -> tuple[str, dict]:
+    from devstack.fake_whatsapp import incoming_message
+
+    raw = json.dumps(incoming_message("5491123450000", caption, "Ana", "1", wamid, 1764510000,
+                                      media=(kind, media_id, mime_type)))
+    signature = hmac.new(SECRETS["app_secret"].encode(), raw.encode(), hashlib.sha256).hexdigest()
+    return raw, {"X-Hub-Signature-256": f"sha256={signature}"}
+
+
+def test_photos_and_documents_sent_by_whatsapp_are_kept_with_the_message(api, stack, aws, store, account, whatsapp):
+    _full(api, store, account)
+    relay(stack, aws)
+    ticket_events(stack)
+    photo = whatsapp.add_media(b"\x89PNG\r\n\x1a\n captura del error", "image/png")
+    audio = whatsapp.add_media(b"OggS nota de voz", "audio/ogg")
+    for wamid, kind, media_id, mime, caption in (("wamid.M1", "image", photo, "image/png", "Así se ve el error"),
+                                                 ("wamid.M2", "audio", audio, "audio/ogg", ""),
+                                                 ("wamid.M3", "document", "999", "application/pdf", "")):
+        raw, headers = _media_message(wamid, kind, media_id, mime, caption)
+        assert api.call("POST", "/webhooks/whatsapp", raw=raw, headers=headers).status == 200
+        relay(stack, aws)
+        ticket_events(stack)
+    (ticket,) = Tickets().tickets_of(account)
+    messages = Tickets().conversation(ticket.ticket_id)[1]
+    assert [m.body for m in messages][0] == "Así se ve el error"
+    (kept,) = messages[0].attachments
+    assert (kept.content_type, kept.size) == ("image/png", len(b"\x89PNG\r\n\x1a\n captura del error"))
+    stored = boto3.client("s3", region_name="us-east-1").get_object(Bucket=stack.refs["AttachmentsBucket"],
+                                                                    Key=kept.key)["Body"].read()
+    assert stored.startswith(b"\x89PNG")
+    # A voice note is no type the panel takes, and a media id WhatsApp no longer has cannot be fetched: the
+    # messages are filed all the same, saying why, for staff to look in WhatsApp.
+    assert "un audio: no se pudo guardar (tipo o tamaño que el panel no acepta)" in messages[1].body
+    assert "un documento: no se pudo guardar (WhatsApp respondió 404)" in messages[2].body
+    assert not messages[1].attachments and not messages[2].attachments
+
+
+@pytest.mark.parametrize("opted_in", [True, False], ids=["alerted", "not_alerted"])
+def test_an_answer_after_the_24_hour_window_goes_as_one_approved_template(api, stack, aws, store, account, whatsapp,
+                                                                          opted_in):
+    from datetime import timedelta
+
+    from shared.clock import shift_system_clock
+    from tests.integration.flows import whatsapp_out
+
+    _full(api, store, account)
+    if not opted_in:  # they wrote from the number, but asked for no WhatsApp alerts
+        api.call("PATCH", "/me", claims=claims_for(client_id=account), body={"whatsapp_opt_in": False})
+    relay(stack, aws)
+    _send(api, stack, aws, "wamid.W1", "¿Me renuevan el SSL?")
+    (ticket,) = Tickets().tickets_of(account)
+    relay(stack, aws)
+    whatsapp_out(stack)  # the alerts of the plan's payment and activation, out of the way
+    whatsapp.reset()
+    shift_system_clock(timedelta(hours=25))
+    try:
+        answered = api.call("POST", f"/staff/tickets/{ticket.ticket_id}/replies", claims=STAFF,
+                            body={"body": "Listo, el certificado se renovó."})
+        assert answered.status == 200, answered
+        _answer_twice(stack, aws)
+    finally:
+        shift_system_clock(-timedelta(hours=25))
+    to_number = [m for m in whatsapp.sent if m["to"] == "5491123450000"]
+    # Never free text outside the window; one ticket_respondido either way: the person's own alert, or the reply.
+    assert [(m["template"], m["text"]) for m in to_number] == [("ticket_respondido", None)]
+    assert to_number[0]["parameters"][0] == ticket.ticket_id[-8:]
