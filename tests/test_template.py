@@ -66,6 +66,8 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         ("/webhooks/mercadopago", "post"), ("/webhooks/stripe", "post"), ("/webhooks/tawkto", "post"),
         # Meta's verification handshake (verify token) and its signed status notifications
         ("/webhooks/whatsapp", "get"), ("/webhooks/whatsapp", "post"),
+        # Telegram's updates: the secret token given to setWebhook comes back in a header
+        ("/webhooks/telegram", "post"),
     }
 
 

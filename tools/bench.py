@@ -166,7 +166,10 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                # starts on a month's last day: 31 January to 1 May).
                "/me/support/response-times": 5,
                # The service (one BatchGetItem), then the plan in force (the account's services, their products).
-               "/services/{service_id}/support-channels": 3}
+               "/services/{service_id}/support-channels": 3,
+               # The person's Telegram (one GetItem), then whether the plan in force has Telegram (a Query and a
+               # BatchGetItem).
+               "/me/telegram-link": 3}
 WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
                 "/services/{service_id}/upgrade-requests": 3,
                 # The change and its service (staff name only the change), then one write.
@@ -198,7 +201,10 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 # service, the closed days, one transaction.
                 "/services/{service_id}/callback-requests": 6,
                 # The email's record, who sent it, the acknowledgement counter, the closed days, one transaction.
-                "/staff/inbound-emails/{email_key}/release": 5}
+                "/staff/inbound-emails/{email_key}/release": 5,
+                # A code: the person's Telegram, the plan in force (a Query, a BatchGetItem), one transaction (the
+                # code, the person, the previous code deleted). Unlinking: the person, its chat, one transaction.
+                "/me/telegram-link": 4}
 
 
 def _channel_fixtures(session, stack, runtime):

@@ -98,7 +98,7 @@ def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, target: Targe
     return delivery
 
 
-def reply_delivery(envelope: dict[str, Any], now: datetime) -> Delivery | None:
+def reply_delivery(envelope: dict[str, Any], now: datetime, quiet_window: str = "") -> Delivery | None:
     """``whatsapp.reply_requested`` (tickets: support's answer to someone who wrote to us): one message to that
     number, sent at once — free-form ``text`` inside the Cloud API's 24-hour window, else an approved
     ``template`` of the catalog with its ``parameters``. Keyed by what it answers (``reply_to_event``), so a
@@ -111,13 +111,20 @@ def reply_delivery(envelope: dict[str, Any], now: datetime) -> Delivery | None:
             text.strip() or by_template):
         return None
     recipient = f"reply:{phone}"
-    return Delivery(
+    # A free-form answer goes at once (the person is writing to us); a template starts a conversation, like an
+    # alert: it waits out the quiet hours.
+    held_until = None if text.strip() else quiet_until(now, quiet_window)
+    delivery = Delivery(
         *Delivery.key(source, recipient), gsi1pk=Delivery.listing(None, recipient),
         gsi1sk=f"{to_storage(now)}#{source}#{recipient}", event_id=source, event_type=envelope["type"],
-        client_id=None, recipient=recipient, phone=phone, language=alerts.LANGUAGE, urgent=True, status="queued",
-        created_at=to_storage(now), updated_at=to_storage(now),
+        client_id=None, recipient=recipient, phone=phone, language=alerts.LANGUAGE, urgent=held_until is None,
+        status="waiting" if held_until else "queued", created_at=to_storage(now), updated_at=to_storage(now),
         **({"template": "text", "text": text[:4096]} if text.strip() else
            {"template": template, "parameters": [_parameter(p) for p in parameters]}))
+    if held_until:
+        delivery.not_before = to_storage(held_until)
+        mark_due(delivery, "ALERT", delivery.pk, delivery.not_before)
+    return delivery
 
 
 @dataclass
@@ -141,7 +148,7 @@ def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock
     now = clock.now()
     for message_id, envelope in messages:
         if isinstance(envelope, dict) and envelope.get("type") == EventType.WHATSAPP_REPLY_REQUESTED:
-            reply = reply_delivery(envelope, now)
+            reply = reply_delivery(envelope, now, quiet_window)
             if reply is None:
                 continue
             try:
@@ -152,6 +159,7 @@ def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock
                 continue
             result.created += len(new)
             to_queue += [(d.pk, message_id) for d in [*new, *existing.values()] if d.status == "queued"]
+            result.waiting += sum(d.status == "waiting" for d in new)
             continue
         hook = alerts.HOOKPOINTS.get(envelope.get("type", "")) if isinstance(envelope, dict) else None
         if hook is None or not isinstance(envelope.get("id"), str):

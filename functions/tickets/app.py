@@ -343,9 +343,9 @@ def new_telegram_code() -> tuple[TelegramLinkOut, int]:
 
 @app.delete("/me/telegram-link", tags=TAGS, summary="Desvincular mi Telegram", security=SECURED,
             responses=answers(204, "Desvinculado (o no había nada vinculado)"))
-def unlink_telegram() -> tuple[None, int]:
+def unlink_telegram():
     telegram_links.unlink(repos, current_identity(app))
-    return None, 204
+    return Response(status_code=204)
 
 
 def _bot_username() -> str:

@@ -24,6 +24,7 @@ from shared.secret_compare import same_secret
 
 MAX_TEXT = 4096  # Telegram's limit for one message's text
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what getFile serves
+OTHER_MEDIA = ("voice", "audio", "video", "video_note", "sticker", "animation")  # named, never fetched
 
 
 class BotApiFailed(Exception):
@@ -168,7 +169,8 @@ def message_of(update: Any) -> dict[str, Any] | None:
         sent_at = None
     return {"update_id": update["update_id"], "message_id": message.get("message_id"), "user_id": str(sender["id"]),
             "chat_id": str(chat["id"]), "name": name[:120], "username": str(sender.get("username") or "")[:64] or None,
-            "text": str(text or "")[:MAX_TEXT], "sent_at": sent_at, "media": _media(message)}
+            "text": str(text or "")[:MAX_TEXT], "sent_at": sent_at, "media": _media(message),
+            "other_media": next((kind for kind in OTHER_MEDIA if isinstance(message.get(kind), dict)), None)}
 
 
 def _media(message: dict[str, Any]) -> dict[str, Any] | None:

@@ -5,7 +5,8 @@
   bot in one tap. A new code replaces the one before. Without Telegram in the account's plan, 409
   ``channel_not_in_plan`` names the plan that has it.
 - ``GET /me/telegram-link``: whether a Telegram is linked (its @username), a code is pending, the plan has it.
-- ``DELETE /me/telegram-link``: unlinks it (and drops a pending code); nothing linked is not an error.
+- ``DELETE /me/telegram-link``: unlinks it (and drops a pending code); nothing linked is not an error. Any person
+  of the account, with or without ``tickets`` (one who lost it may still let go of their Telegram).
 
 The bot's side (a code received) is tickets.telegram_tickets.
 """
@@ -18,7 +19,7 @@ from tickets.phone_support import PLAN_LABELS_ES, ChannelNotInPlan
 from tickets.plans import plan_in_force
 from tickets.schemas import TelegramLinkOut
 
-from shared.auth import Identity, Permission, authorize, require_account
+from shared.auth import ContactRevoked, Identity, Permission, authorize, require_account
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.tickets import TelegramLinkCode, TelegramPerson
 from shared.dal.unit_of_work import UnitOfWork
@@ -100,7 +101,10 @@ def new_code(repos: Repositories, clock: Clock, identity: Identity, bot_username
 
 
 def unlink(repos: Repositories, identity: Identity) -> None:
-    client_id, contact_id = _person_of(repos, identity)
+    """Any person of the account may let go of their own Telegram, with or without `tickets` now."""
+    client_id, contact_id = require_account(identity), identity.contact_id
+    if contact_id and repos.accounts.contact_permissions(client_id, contact_id) is None:
+        raise ContactRevoked()
     person = repos.tickets.telegram_person(client_id, contact_id)
     if person is None:
         return

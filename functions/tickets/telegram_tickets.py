@@ -38,13 +38,17 @@ from shared.ids import id_at
 from shared.sla import includes
 
 KEPT_IDS = 50
-MAX_WRONG_CODES = 5  # a local day, per Telegram user: 32^8 codes make guessing hopeless at this pace
-CLAIM_TIMEOUT = timedelta(minutes=3)  # longer than a send can take, shorter than the queue's visibility
+MAX_WRONG_CODES = 5  # a local day, per Telegram user: 30^8 codes make guessing hopeless at this pace
+# Longer than the worker's 60 s timeout (a claim older than this belongs to a run that died), shorter than the
+# queue's 6-minute visibility (the event comes back after it and finds the claim stale).
+CLAIM_TIMEOUT = timedelta(minutes=2)
+MAX_REPLY = 3800  # of Telegram's 4096 characters, room for the signature and the link to the rest
 SIGNATURE = "— Soporte Paneldecliente"
 
 
 class RetryLater(Exception):
-    """Telegram could not take the message now (throttled, down, the token refused): the event comes back."""
+    """Telegram could not take the message now (throttled, down, the token refused), or another run is sending it:
+    the event comes back."""
 
 
 def _reply(chat_id: str, text: str, cause: str, now: datetime):
@@ -119,7 +123,9 @@ def _tell(chat: TelegramChat, why: str, where: Contacts, now: datetime, cause: s
     if answered_today(chat.auto_replied_on, now):
         return _seen(chat, why)
     reason = {"not_in_plan": "La atención por Telegram está incluida en el plan de soporte Full.",
-              "not_allowed": "Su usuario de la cuenta no tiene permiso para abrir tickets."}.get(
+              "not_allowed": "Su usuario de la cuenta no tiene permiso para abrir tickets.",
+              "command": "Su Telegram ya está vinculado: escriba su consulta en un mensaje y la atendemos como un "
+                         "ticket."}.get(
         why, "Este Telegram no está vinculado a una cuenta de Paneldecliente: vincúlelo desde Paneldecliente → "
              "Soporte → Telegram.")
     chat.auto_replied_on = local_date(now).isoformat()
@@ -131,8 +137,15 @@ def _tell(chat: TelegramChat, why: str, where: Contacts, now: datetime, cause: s
     return f"{why}:answered"
 
 
+OTHER_MEDIA_ES = {"voice": "una nota de voz", "audio": "un audio", "video": "un video",
+                  "video_note": "un video", "sticker": "un sticker", "animation": "una animación"}
+
+
 def _body(payload: dict, kept: bool, why_not: str | None) -> str:
     text = str(payload.get("text") or "").strip()
+    other = OTHER_MEDIA_ES.get(str(payload.get("other_media") or ""))
+    if other:  # not a type the panel keeps: not fetched at all
+        text = (text + "\n\n" if text else "") + f"[El cliente envió {other}: se ve en Telegram.]"
     media = payload.get("media") if isinstance(payload.get("media"), dict) else None
     if media:
         named = "una foto" if media.get("kind") == "photo" else (
@@ -154,11 +167,15 @@ def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dic
     if update_id in (chat.filed or []):
         return "duplicate"
     chat.filed = [*(chat.filed or []), update_id][-KEPT_IDS:]
-    code = link_code_of(str(payload.get("text") or "")) if not payload.get("media") else None
-    if code is not None and (chat.client_id is None or str(payload.get("text") or "").lstrip().startswith("/")):
+    chat.last_inbound_at, chat.blocked_at = to_storage(now), None  # whoever writes has not blocked the bot
+    text = str(payload.get("text") or "").strip()
+    code = link_code_of(text) if not payload.get("media") else None
+    if code is not None and (chat.client_id is None or text.startswith("/")):
         return _link(repos, chat, code, payload, now, cause)
     if chat.client_id is None:
         return _tell(chat, "unknown", where, now, cause)
+    if text.startswith("/") and not payload.get("media"):  # /start again, /help: a command, not a question
+        return _tell(chat, "command", where, now, cause)
     client, contact = _person(chat.client_id, chat.contact_id)
     if client is None or (chat.contact_id and contact is None):  # the contact was removed: the link goes with it
         chat.client_id = chat.contact_id = chat.linked_at = chat.ticket_id = None
@@ -182,7 +199,7 @@ def file(repos: Repositories, policy: TicketPolicy, now: datetime, envelope: dic
     return outcome
 
 
-def answer(repos: Repositories, clock: Clock, bot: Callable[[], BotApi], envelope: dict) -> str:
+def answer(repos: Repositories, clock: Clock, bot: Callable[[], BotApi], envelope: dict, panel_url: str) -> str:
     """``ticket.answered`` on a ticket opened by Telegram: staff's reply back to that chat, once."""
     payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
     ticket, messages, _ = repos.tickets.conversation(str(payload.get("ticket_id") or ""))
@@ -192,10 +209,20 @@ def answer(repos: Repositories, clock: Clock, bot: Callable[[], BotApi], envelop
     chat = repos.tickets.telegram_chat(ticket.opened_by.removeprefix("telegram:"))
     if message is None or chat is None:
         return "ignored"
-    if chat.client_id != ticket.client_id:
+    if chat.client_id is None or chat.client_id != ticket.client_id:
         return "unlinked"  # the Telegram is no longer this account's: the email copy and the panel tell them
-    text = f"{message.body}\n\n{SIGNATURE} (ticket {ticket.ticket_id})"
-    return send_once(repos, clock, bot, chat, text, envelope["id"])
+    client, contact = _person(chat.client_id, chat.contact_id)
+    if client is None or (chat.contact_id and contact is None) or not Sender(
+            (contact or client).email, client, contact).may_see_tickets_of(ticket.client_id):
+        return "not_allowed"  # a removed contact, or one without `tickets` now, reads no answer of the account
+    return send_once(repos, clock, bot, chat, reply_text(message.body, ticket.ticket_id, panel_url), envelope["id"])
+
+
+def reply_text(body: str, ticket_id: str, panel_url: str) -> str:
+    """Staff's reply as one Telegram message: a reply longer than a message ends with where to read the rest."""
+    if len(body) > MAX_REPLY:
+        body = body[:MAX_REPLY].rstrip() + f"… (sigue en {panel_url.rstrip('/')}/tickets/{ticket_id})"
+    return f"{body}\n\n{SIGNATURE} (ticket {ticket_id})"
 
 
 def send_requested(repos: Repositories, clock: Clock, bot: Callable[[], BotApi], envelope: dict) -> str:
@@ -220,7 +247,10 @@ def send_once(repos: Repositories, clock: Clock, bot: Callable[[], BotApi], chat
         raise RetryLater(str(failure)) from None
     record = TelegramSent(*TelegramSent.key(cause, chat.user_id), cause=cause, chat_id=chat.user_id,
                           status="sending", sent_at=to_storage(now), expires_at=now + timedelta(days=30))
-    if not _claim(repos, record, now):
+    claimed = _claim(repos, record, now)
+    if claimed == "in_flight":  # another run is at it (or died at it): look again when the event comes back
+        raise RetryLater("otro envío del mismo mensaje está en curso")
+    if claimed != "claimed":
         return "done"
     outcome = "sent"
     try:
@@ -228,7 +258,10 @@ def send_once(repos: Repositories, clock: Clock, bot: Callable[[], BotApi], chat
         record.status = "sent"
     except BotApiFailed as failure:
         if failure.retryable:
-            record.delete()  # the claim given back (version-checked: it is still ours)
+            try:
+                record.delete()  # the claim given back (version-checked: it is still ours)
+            except Exception:  # noqa: BLE001 - left as it is, it goes stale and is marked failed, never sent twice
+                pass
             raise RetryLater(str(failure)) from None
         record.status, record.error = "failed", f"{failure.kind}: {failure.reason}"[:300]
         outcome = "blocked" if failure.kind == "blocked" else "failed"
@@ -238,22 +271,25 @@ def send_once(repos: Repositories, clock: Clock, bot: Callable[[], BotApi], chat
     return outcome
 
 
-def _claim(repos: Repositories, record: TelegramSent, now: datetime) -> bool:
+def _claim(repos: Repositories, record: TelegramSent, now: datetime) -> str:
+    """"claimed", "in_flight" (a claim younger than CLAIM_TIMEOUT) or "done" (sent, failed, or a stale claim now
+    marked failed: a run died mid-call, the message may have gone out, and a second copy is worse than none)."""
     try:
         save_one(record, TelegramSent.pk.does_not_exist())
-        return True
+        return "claimed"
     except ConcurrentModification:
         pass
     found = repos.tickets.telegram_sent(record.cause, record.chat_id)
-    if found is None or found.status != "sending" or from_storage(found.sent_at) > now - CLAIM_TIMEOUT:
-        return False
-    # A run died mid-call: the message may have gone out, and a second copy is worse than a missing one.
+    if found is None or found.status != "sending":
+        return "done"
+    if from_storage(found.sent_at) > now - CLAIM_TIMEOUT:
+        return "in_flight"
     found.status, found.error = "failed", "Envío interrumpido: no se sabe si salió; no se reintenta."
     try:
         save_one(found)
     except ConcurrentModification:
         pass
-    return False
+    return "done"
 
 
 def _mark_blocked(repos: Repositories, user_id: str, now: datetime) -> None:

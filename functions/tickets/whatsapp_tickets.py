@@ -12,7 +12,8 @@ Each message is filed once: the thread keeps the last wamids it filed, written i
 Answers go back by WhatsApp as ``whatsapp.reply_requested`` (the alerts capability sends it, once per what
 it answers): staff's reply while the person's last message is less than 24 hours old (the Cloud API's
 customer-service window); later, the approved ``ticket_respondido`` template (once: not when the person's own
-ticket alert already goes to that number), besides the email copy,
+ticket alert already goes to that number, nor when they turned ticket alerts off; it waits out the quiet hours),
+besides the email copy — only to people who may still read the account's tickets,
 and, once a day, an automatic answer to a number whose plan has no WhatsApp or that is no account's, with
 where to open a ticket.
 """
@@ -80,17 +81,15 @@ def _reply(to: str, text: str, answering: str, now: datetime, **template):
                      payload={"to": to, "text": text, "reply_to_event": answering, **template})
 
 
-def _alerted(thread: WhatsAppThread, client_id: str | None, entries: list[PhoneEntry]) -> bool:
-    """Whether the ``ticket_respondido`` alert already goes to this number: a person of the ticket's account with
-    this phone who may see its tickets and gets ticket alerts by WhatsApp (shared.alerts.wants)."""
+def _readers(thread: WhatsAppThread, client_id: str | None, entries: list[PhoneEntry]) -> list[Client | Contact]:
+    """The people of the ticket's account with this number who may read its answers now (a removed contact, or
+    one without `tickets`, may not)."""
     clients, contacts = _people([e for e in entries if e.client_id == client_id])
     client = clients.get(Client.key(client_id)) if client_id else None
-    for person in [*clients.values(), *contacts.values()]:
-        contact = person if isinstance(person, Contact) else None
-        if client is not None and person.phone == thread.phone and alerts.wants(person, alerts.Kind.TICKETS) \
-                and Sender(person.email, client, contact).may_see_tickets_of(client_id):
-            return True
-    return False
+    if client is None:
+        return []
+    return [person for person in [client, *contacts.values()] if person.phone == thread.phone and Sender(
+        person.email, client, person if isinstance(person, Contact) else None).may_see_tickets_of(client_id)]
 
 
 def _auto_reply(repos: Repositories, thread: WhatsAppThread, now: datetime, why: str, where: Contacts) -> str:
@@ -120,11 +119,18 @@ def answer(repos: Repositories, now: datetime, envelope: dict) -> str:
     thread = repos.tickets.whatsapp_thread(ticket.opened_by.removeprefix("whatsapp:"))
     if message is None or thread is None or not thread.last_inbound_at:
         return "ignored"
+    readers = _readers(thread, ticket.client_id, repos.tickets.people_with_phone(thread.phone))
+    if not readers:
+        return "not_allowed"
     if now - from_storage(thread.last_inbound_at) >= WINDOW:
-        # Only an approved template may start a conversation: the catalog's ticket_respondido, unless the
-        # person's own alert already brings it to this number (one message, not two). The email copy goes too.
-        if _alerted(thread, ticket.client_id, repos.tickets.people_with_phone(thread.phone)):
+        # Only an approved template may start a conversation: the catalog's ticket_respondido, once — by the
+        # person's own ticket alert when they get those by WhatsApp, else by this reply (writing to us about
+        # this ticket is their consent to hear of its answer), unless they turned ticket alerts off.
+        if any(alerts.wants(person, alerts.Kind.TICKETS) for person in readers):
             return "outside_window:alerted"
+        if any((person.alert_preferences.as_dict() if person.alert_preferences else {}).get(alerts.Kind.TICKETS)
+               is False for person in readers):
+            return "outside_window:turned_off"
         hook = alerts.HOOKPOINTS[EventType.TICKET_ANSWERED]
         parameters = hook.parameters({"ticket_id": ticket.ticket_id, "subject": ticket.subject})
         save_change([], [_reply(thread.phone, "", envelope["id"], now, template=hook.template, parameters=parameters)])

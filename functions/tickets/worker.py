@@ -199,7 +199,7 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
         from tickets import telegram_tickets, whatsapp_tickets
 
         whatsapp = whatsapp_tickets.answer(_repositories(), now, envelope)
-        telegram = telegram_tickets.answer(_repositories(), clock, _bot, envelope)
+        telegram = telegram_tickets.answer(_repositories(), clock, _bot, envelope, config.env(config.PANEL_URL))
         return f"{emailed};whatsapp:{whatsapp};telegram:{telegram}"
     if kind == EventType.WHATSAPP_MESSAGE_RECEIVED:
         from tickets import whatsapp_tickets

@@ -255,7 +255,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me/telegram-link"): Rule("account", permission=Permission.TICKETS),
     ("POST", "/me/telegram-link"): Rule("account", permission=Permission.TICKETS, target="both_on_full",
                                         note="both holders on Full: another holder gets a code of its own"),
-    ("DELETE", "/me/telegram-link"): Rule("account", permission=Permission.TICKETS),
+    ("DELETE", "/me/telegram-link"): Rule("any_person", note="letting go of one's own Telegram needs no right"),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),

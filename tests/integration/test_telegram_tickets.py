@@ -224,3 +224,24 @@ def test_unlinking_stops_filing_and_a_contact_links_its_own_telegram(api, stack,
     assert (ticket.opened_by_role, ticket.opened_by_contact_id) == ("contact", contact)
     assert api.call("GET", "/me/telegram-link", claims=partner).json()["linked"] is True
     assert api.call("GET", "/me/telegram-link", claims=holder).json()["linked"] is False
+    # The holder removes the contact: staff's answer no longer reaches that Telegram (the holder reads it).
+    assert api.call("DELETE", f"/me/contacts/{contact}", claims=holder).status == 204
+    api.call("POST", f"/staff/tickets/{ticket.ticket_id}/replies", claims=STAFF, body={"body": "Respuesta al socio."})
+    _work(stack, aws)
+    assert not [m for m in telegram.sent if "Respuesta al socio" in m["text"]]
+
+
+def test_commands_are_not_questions_and_a_long_answer_points_to_the_panel(api, stack, aws, store, account, telegram):
+    _linked(api, stack, aws, store, telegram, account)
+    _write(api, stack, aws, telegram, "/start")  # "Restart bot" after unblocking, or the link tapped again
+    _write(api, stack, aws, telegram, "/help")
+    assert Tickets().tickets_of(account) == []
+    assert ["ya está vinculado" in m["text"] for m in telegram.sent[1:]] == [True]  # once a day
+    _write(api, stack, aws, telegram, "Necesito el detalle de la migración")
+    (ticket,) = Tickets().tickets_of(account)
+    long_answer = "Paso a paso de la migración. " * 300  # 9,000 characters: more than one Telegram message
+    api.call("POST", f"/staff/tickets/{ticket.ticket_id}/replies", claims=STAFF, body={"body": long_answer})
+    _work(stack, aws)
+    (reply,) = [m for m in telegram.sent if m["text"].startswith("Paso a paso")]
+    assert len(reply["text"]) <= 4096 and f"/tickets/{ticket.ticket_id})" in reply["text"]
+    assert reply["text"].endswith(f"(ticket {ticket.ticket_id})")

@@ -186,17 +186,20 @@ def test_photos_and_documents_sent_by_whatsapp_are_kept_with_the_message(api, st
     assert not messages[1].attachments and not messages[2].attachments
 
 
-@pytest.mark.parametrize("opted_in", [True, False], ids=["alerted", "not_alerted"])
+@pytest.mark.parametrize("choice, templates", [("alerted", 1), ("no_alerts_asked", 1), ("ticket_alerts_off", 0)])
 def test_an_answer_after_the_24_hour_window_goes_as_one_approved_template(api, stack, aws, store, account, whatsapp,
-                                                                          opted_in):
+                                                                          choice, templates):
     from datetime import timedelta
 
     from shared.clock import shift_system_clock
-    from tests.integration.flows import whatsapp_out
 
     _full(api, store, account)
-    if not opted_in:  # they wrote from the number, but asked for no WhatsApp alerts
-        api.call("PATCH", "/me", claims=claims_for(client_id=account), body={"whatsapp_opt_in": False})
+    holder = claims_for(client_id=account)
+    if choice == "no_alerts_asked":  # they wrote from the number, but never asked for WhatsApp alerts
+        api.call("PATCH", "/me", claims=holder, body={"whatsapp_opt_in": False})
+    if choice == "ticket_alerts_off":  # they said no to ticket alerts by WhatsApp: no template either
+        assert api.call("PATCH", "/me/alerts/settings", claims=holder,
+                        body={"preferences": {"tickets": False}}).status == 200
     relay(stack, aws)
     _send(api, stack, aws, "wamid.W1", "¿Me renuevan el SSL?")
     (ticket,) = Tickets().tickets_of(account)
@@ -212,6 +215,6 @@ def test_an_answer_after_the_24_hour_window_goes_as_one_approved_template(api, s
     finally:
         shift_system_clock(-timedelta(hours=25))
     to_number = [m for m in whatsapp.sent if m["to"] == "5491123450000"]
-    # Never free text outside the window; one ticket_respondido either way: the person's own alert, or the reply.
-    assert [(m["template"], m["text"]) for m in to_number] == [("ticket_respondido", None)]
-    assert to_number[0]["parameters"][0] == ticket.ticket_id[-8:]
+    # Never free text outside the window; one ticket_respondido at most: the person's own alert, or the reply.
+    assert [(m["template"], m["text"]) for m in to_number] == [("ticket_respondido", None)] * templates
+    assert all(m["parameters"][0] == ticket.ticket_id[-8:] for m in to_number)
