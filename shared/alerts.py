@@ -167,6 +167,15 @@ HOOKPOINTS: dict[str, Hookpoint] = {
                   lambda p: [p.get("product_name") or "-", p.get("domain") or "-",
                              "falta de pago" if p.get("cause") == "overdue" else "decisión administrativa"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio dado de baja"),
+        Hookpoint(EventType.TRANSFER_OFFERED, "transferencia_ofrecida",
+                  lambda p: [p.get("from_name") or "-", p.get("service") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Le transfieren un servicio"),
+        Hookpoint(EventType.SERVICE_TRANSFERRED_OUT, "servicio_transferido",
+                  lambda p: [p.get("service") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio transferido"),
+        Hookpoint(EventType.SERVICE_TRANSFERRED_IN, "servicio_recibido",
+                  lambda p: [p.get("service") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio recibido"),
         Hookpoint(EventType.SERVICE_EXPIRED, "dominio_vencido",
                   lambda p: [p.get("domain") or p.get("product_name") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Dominio vencido"),
@@ -221,6 +230,12 @@ TEXTS: dict[str, str] = {
     "ticket_sla_por_vencer_staff": (
         "[Staff] El ticket {{1}} vence pronto: plazo de {{2}} hasta el {{3}} (plan {{4}}, {{5}})."
     ),
+    "transferencia_ofrecida": (
+        "{{1}} quiere transferirle el servicio {{2}}. Para recibirlo, acéptelo en Paneldecliente → Transferencias "
+        "con su clave."
+    ),
+    "servicio_transferido": "El servicio {{1}} pasó a la cuenta de su nuevo titular: ya no figura en la suya.",
+    "servicio_recibido": "El servicio {{1}} ya es de su cuenta: lo ve en Paneldecliente → Servicios.",
     "ticket_sla_vencido_staff": (
         "[Staff] Venció el plazo de {{2}} del ticket {{1}} ({{3}}, plan {{4}}, {{5}}). Responder cuanto "
         "antes."

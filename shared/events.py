@@ -77,6 +77,12 @@ class EventType(StrEnum):
     TICKET_AUTO_CLOSE_WARNING = "ticket.auto_close_warning"
     WHATSAPP_MESSAGE_RECEIVED = "whatsapp.message_received"
     WHATSAPP_REPLY_REQUESTED = "whatsapp.reply_requested"
+    TRANSFER_REQUESTED = "transfer.requested"
+    TRANSFER_OFFERED = "transfer.offered"
+    TRANSFER_ACCEPTED = "transfer.accepted"
+    TRANSFER_CLOSED = "transfer.closed"
+    SERVICE_TRANSFERRED_OUT = "service.transferred_out"
+    SERVICE_TRANSFERRED_IN = "service.transferred_in"
     TELEGRAM_MESSAGE_RECEIVED = "telegram.message_received"
     TELEGRAM_REPLY_REQUESTED = "telegram.reply_requested"
     EMAIL_SUPPRESSION_LIFTED = "email.suppression_lifted"
@@ -103,7 +109,10 @@ TICKETED = (EventType.UPGRADE_REQUESTED, EventType.SERVICE_ACTIVATED, EventType.
             EventType.CLIENT_REGISTERED, EventType.CLIENT_UPDATED, EventType.CONTACT_ADDED,
             EventType.CONTACT_UPDATED, EventType.CONTACT_REMOVED, EventType.WHATSAPP_MESSAGE_RECEIVED,
             # what people write to the Telegram bot, and what it answers (functions/tickets/telegram_tickets.py)
-            EventType.TELEGRAM_MESSAGE_RECEIVED, EventType.TELEGRAM_REPLY_REQUESTED)
+            EventType.TELEGRAM_MESSAGE_RECEIVED, EventType.TELEGRAM_REPLY_REQUESTED,
+            # a change of holder: recorded as a ticket of the source account; a support plan that changed hands
+            # changes the plan in force of both accounts (functions/transfers)
+            EventType.TRANSFER_REQUESTED, EventType.SERVICE_TRANSFERRED_OUT, EventType.SERVICE_TRANSFERRED_IN)
 ALSO_TO = {event_type: (*((MAIL_QUEUE,) if event_type in MAILED else ()),
                         *((TICKETS_QUEUE,) if event_type in TICKETED else ()))
            for event_type in (*MAILED, *TICKETED)}

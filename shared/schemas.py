@@ -1,9 +1,9 @@
 """API shapes that more than one function returns (services, invoices, money)."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
 from shared.clock import from_storage
 from shared.dal.billing import Invoice
@@ -18,6 +18,16 @@ class ApiModel(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
+
+def _normalise_email(value: object) -> object:
+    # One account per email whatever the case or surrounding spaces: the login is case-insensitive.
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# A login's email (what the EmailMarker is keyed by). Cognito usernames are at most 128 characters.
+LoginEmail = Annotated[EmailStr, BeforeValidator(_normalise_email), Field(max_length=128)]
+# Never stored nor logged: only handed to Cognito to confirm it is the holder.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 BillingCycle = Literal["monthly", "quarterly", "semiannually", "annually", "biennially"]
 ServiceStatus = Literal["pending", "active", "suspended", "cancelled", "terminated", "expired", "activation_failed"]

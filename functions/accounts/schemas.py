@@ -2,16 +2,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     field_validator,
 )
 
 from shared.auth import Permission
-from shared.schemas import ApiModel, MoneyOut
+from shared.schemas import ApiModel, LoginEmail, MoneyOut
 from shared.text import OneLine
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), OneLine]
@@ -38,13 +36,6 @@ def _country_ok(value: str | None) -> str | None:
     return value
 
 
-def _normalise_email(value: object) -> object:
-    # One account per email whatever the case or surrounding spaces: the login is case-insensitive.
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-# Cognito usernames are at most 128 characters.
-LoginEmail = Annotated[EmailStr, BeforeValidator(_normalise_email), Field(max_length=128)]
 
 
 def _tax_id_ok(value: str | None) -> str | None:

@@ -2,7 +2,7 @@
 auto-renewal, staff's administrative termination and restore requests for a kept backup."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from lifecycle.schemas import (
     CancellationOut,
@@ -22,20 +22,15 @@ from shared.dal.accounts import Accounts, Client, Contact, ContactRights, Passwo
 from shared.dal.billing import Billing
 from shared.dal.lifecycle import Cancellation, Lifecycle, RestoreRequest
 from shared.dal.services import ENDED_STATUSES, Service, Services
-from shared.dal.table import not_found, save_one
+from shared.dal.table import not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.dal.upgrades import Upgrades
-from shared.errors import ConcurrentModification, Conflict, Forbidden, TooManyAttempts
+from shared.errors import Conflict, Forbidden
 from shared.events import EventType, new_event
 from shared.ids import id_at, is_valid_id
 from shared.invoices import settle_at_issue
-from shared.password_check import PasswordCheck
+from shared.password_check import PasswordCheck, confirm_password
 from shared.schemas import invoice_out, service_summary
-
-# Brute force: this many wrong passwords within the window lock the confirmation for LOCK_FOR.
-MAX_PASSWORD_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCK_FOR = timedelta(minutes=15)
 
 
 @dataclass
@@ -52,11 +47,6 @@ class DomainCannotBeCancelled(Conflict):
     message = ("Los dominios no pueden darse de baja: se pagan por año adelantado. Puede pedir que no se renueve: "
                "desactive la renovación automática (PATCH /services/{id} con {\"auto_renew\": false}) y el dominio "
                "vencerá al terminar el año pagado.")
-
-
-class WrongPassword(Forbidden):
-    code = "wrong_password"
-    message = "La clave no es correcta."
 
 
 def _ended(service: Service) -> Conflict:
@@ -158,7 +148,7 @@ def request_cancellation(stores: LifecycleStores, passwords: PasswordCheck, cloc
     if not isinstance(client, Client):
         raise not_found()
     now = clock.now()
-    attempts = _confirm_password(stores.accounts, passwords, client, found.get(PasswordAttempts.key(client.client_id)),
+    attempts = confirm_password(stores.accounts, passwords, client, found.get(PasswordAttempts.key(client.client_id)),
                                  body.password, now)
     renewal = stores.billing.find_invoice(service.renewal_invoice_id)
     uow = UnitOfWork()
@@ -180,46 +170,6 @@ def request_cancellation(stores: LifecycleStores, passwords: PasswordCheck, cloc
     uow.emit(events)
     uow.commit()
     return cancellation_out(cancellation, service)
-
-
-def _confirm_password(accounts: Accounts, passwords: PasswordCheck, client: Client,
-                      attempts: PasswordAttempts | None, password: str, now: datetime) -> PasswordAttempts | None:
-    """Raise unless ``password`` is the holder's; count a wrong one, and refuse while locked. Returns the
-    attempts item (as read with the service) to clear when the password was right."""
-    if attempts is not None and attempts.locked_until and from_storage(attempts.locked_until) > now:
-        minutes = max(1, int((from_storage(attempts.locked_until) - now).total_seconds() // 60) + 1)
-        raise TooManyAttempts(f"Demasiados intentos con una clave incorrecta. Vuelva a intentarlo en {minutes} "
-                              "minutos.")
-    if passwords.password_matches(client.email, password):
-        return attempts
-    for _ in range(5):  # concurrent wrong passwords each count: a lost version check reads and counts again
-        try:
-            return _count_failure(accounts, client, attempts, now)
-        except ConcurrentModification:
-            attempts = accounts.password_attempts(client.client_id)
-    raise TooManyAttempts()
-
-
-def _count_failure(accounts: Accounts, client: Client, attempts: PasswordAttempts | None, now: datetime):
-    """Count one wrong password (always raises: wrong password, or locked)."""
-    if attempts is not None and attempts.locked_until and from_storage(attempts.locked_until) > now:
-        raise TooManyAttempts()  # locked by a concurrent attempt meanwhile
-    if attempts is None or from_storage(attempts.window_started_at) + FAILURE_WINDOW < now or attempts.locked_until:
-        fresh = PasswordAttempts(*PasswordAttempts.key(client.client_id), client_id=client.client_id, failures=0,
-                                 window_started_at=to_storage(now))
-        if attempts is not None:
-            fresh.version = attempts.version
-        attempts = fresh
-    attempts.failures += 1
-    attempts.expires_at = now + FAILURE_WINDOW + LOCK_FOR
-    left = MAX_PASSWORD_FAILURES - attempts.failures
-    if left <= 0:
-        attempts.locked_until = to_storage(now + LOCK_FOR)
-    save_one(attempts)  # on its own: the request fails, but the failure counts
-    if left <= 0:
-        raise TooManyAttempts("Demasiados intentos con una clave incorrecta. Vuelva a intentarlo en "
-                              f"{int(LOCK_FOR.total_seconds() // 60)} minutos.")
-    raise WrongPassword(f"La clave no es correcta. Le quedan {left} intentos antes de un bloqueo temporal.")
 
 
 def _close_pending_change(stores: LifecycleStores, uow: UnitOfWork, service: Service, client: Client,

@@ -5,13 +5,11 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, StringConstraints
 
-from shared.schemas import ApiModel, InvoiceOut, ServiceSummary
+from shared.schemas import ApiModel, InvoiceOut, Password, ServiceSummary
 from shared.text import ManyLines
 
 CancellationType = Literal["immediate", "end_of_period"]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), ManyLines]
-# Never stored nor logged: only handed to Cognito to confirm it is the holder.
-Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class CancellationRequest(ApiModel):

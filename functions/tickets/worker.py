@@ -1,9 +1,10 @@
 """Events that touch tickets (TicketsQueue, relayed from the outbox):
 - ``upgrade.requested``: a manual plan change becomes a ticket for the account executive (one per request:
-  the ticket's id is the event's, so a redelivery finds it written and does nothing);
-- a service that starts or stops (activated, plan changed, suspended, back, ended): when the account's
-  support plan in force changed, its open tickets follow it — their running deadlines recomputed from their
-  start under the new plan, and said in each ticket's history;
+  the ticket's id is the event's, so a redelivery finds it written and does nothing); ``transfer.requested``
+  in the panel, likewise a ticket of the source account that records it;
+- a service that starts or stops (activated, plan changed, suspended, back, ended, moved to another holder):
+  when the account's support plan in force changed, its open tickets follow it — their running deadlines
+  recomputed from their start under the new plan, and said in each ticket's history;
 - ``ticket.answered``: the staff reply's copy by email; ``ticket.opened`` by email: its acknowledgement
   (tickets.email_copies);
 - a client or contact registered, changed or removed: the phonebook (who a WhatsApp number is);
@@ -55,22 +56,44 @@ class AlreadyOpened(Conflict):
 
 
 def open_for_request(envelope: dict, now: datetime, policy: TicketPolicy) -> str:
+    payload = envelope["payload"]
+    target = payload.get("target") or "un plan a medida"
+    return _system_ticket(envelope, now, policy, f"Pedido de cambio de plan: {payload.get('product')} → {target}",
+                          payload.get("message") or "El cliente pidió un cambio de plan que requiere a su ejecutivo "
+                          "de cuenta.", assignee=payload.get("account_executive"),
+                          upgrade_request_id=payload.get("request_id"))
+
+
+def record_transfer(envelope: dict, now: datetime, policy: TicketPolicy) -> str:
+    """A change of holder asked in the panel is recorded as a ticket of the source account (one asked by ticket
+    already has its ticket)."""
+    payload = envelope["payload"]
+    if payload.get("via") != "panel":
+        return "ignored"
+    return _system_ticket(envelope, now, policy, f"Cambio de titular: {payload.get('service')}",
+                          f"El titular pidió transferir el servicio {payload.get('service')} a la cuenta de "
+                          f"{payload.get('to_email')} (transferencia {payload.get('transfer_id')}). Sigue en "
+                          "GET /staff/transfers: la acepta el otro titular y la aprueba el personal.")
+
+
+def _system_ticket(envelope: dict, now: datetime, policy: TicketPolicy, subject: str, body: str, *,
+                   assignee: str | None = None, upgrade_request_id: str | None = None) -> str:
+    """A ticket the system opens for a request (one per event: the ticket's id is the event's, so a redelivery
+    finds it written and does nothing)."""
     payload, client_id = envelope["payload"], envelope["client_id"]
     ticket_id = envelope["id"]
     if not is_valid_id(ticket_id) or not client_id:
         return "ignored"
-    target = payload.get("target") or "un plan a medida"
     ticket, _ = clocks.new_ticket(
-        ticket_id=ticket_id, client_id=client_id, subject=f"Pedido de cambio de plan: {payload.get('product')} → "
-        f"{target}"[:200], sla_class=SlaClass.ADVICE, priority=Priority.P3,
-        plan=plan_in_force(services, client_id), service=None, client=None, opened_by="system", role="system",
-        contact_id=None, channel="panel", now=now, closed_days=tickets.closed_day_set(), policy=policy)
-    ticket.service_id, ticket.assignee = payload.get("service_id"), payload.get("account_executive")
-    ticket.upgrade_request_id = payload.get("request_id")
+        ticket_id=ticket_id, client_id=client_id, subject=subject[:200], sla_class=SlaClass.ADVICE,
+        priority=Priority.P3, plan=plan_in_force(services, client_id), service=None, client=None,
+        opened_by="system", role="system", contact_id=None, channel="panel", now=now,
+        closed_days=tickets.closed_day_set(), policy=policy)
+    ticket.service_id, ticket.assignee = payload.get("service_id"), assignee
+    ticket.upgrade_request_id = upgrade_request_id
     message = TicketMessage(*TicketMessage.key(ticket_id, ticket_id), ticket_id=ticket_id, message_id=ticket_id,
                             author_role="client", author="system", author_name=None, created_at=to_storage(now),
-                            body=payload.get("message") or "El cliente pidió un cambio de plan que requiere a su "
-                            "ejecutivo de cuenta.")
+                            body=body)
     uow = UnitOfWork()
     uow.create(ticket, error=AlreadyOpened())
     uow.create(message)
@@ -190,6 +213,8 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
     kind = envelope.get("type")
     if kind == EventType.UPGRADE_REQUESTED:
         return open_for_request(envelope, now, policy)
+    if kind == EventType.TRANSFER_REQUESTED:
+        return record_transfer(envelope, now, policy)
     if kind in EMAILED:
         from tickets import email_copies
 

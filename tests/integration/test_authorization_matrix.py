@@ -256,6 +256,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/me/telegram-link"): Rule("account", permission=Permission.TICKETS, target="both_on_full",
                                         note="both holders on Full: another holder gets a code of its own"),
     ("DELETE", "/me/telegram-link"): Rule("any_person", note="letting go of one's own Telegram needs no right"),
+    # Cambio de titular: the holders' own (never a contact's), staff's queue and decision
+    ("POST", "/services/{service_id}/transfer"): Rule("holder_only", target="transferable_service", fresh=True),
+    ("GET", "/me/transfers"): Rule("holder_only", lists=("outgoing_transfer",)),
+    ("POST", "/me/transfers/{transfer_id}/confirm"): Rule("holder_only", target="ticket_transfer", fresh=True),
+    ("POST", "/me/transfers/{transfer_id}/accept"): Rule("holder_only", target="incoming_transfer", fresh=True,
+                                                         note="the holder is the target"),
+    ("POST", "/me/transfers/{transfer_id}/decline"): Rule("holder_only", target="incoming_transfer", fresh=True),
+    ("POST", "/me/transfers/{transfer_id}/cancel"): Rule("holder_only", target="outgoing_transfer", fresh=True),
+    ("GET", "/staff/transfers"): Rule("staff_only"),
+    ("POST", "/staff/transfers"): Rule("staff_only", target="staff_transfer_request", fresh=True),
+    ("POST", "/staff/transfers/{transfer_id}/approve"): Rule("staff_only", target="accepted_transfer", fresh=True),
+    ("POST", "/staff/transfers/{transfer_id}/reject"): Rule("staff_only", target="accepted_transfer", fresh=True),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -333,9 +345,56 @@ class World:
     def email(self, label: str) -> str:
         return f"{label}-{next(self._serial)}@ejemplo.com.ar"
 
-    def _signup(self, label: str) -> str:
-        body = {**BODIES[("POST", "/clients")], "email": self.email(label), "name": label}
-        return self._call("POST", "/clients", body=body)["client_id"]
+    def _signup(self, label: str, email: str | None = None) -> str:
+        body = {**BODIES[("POST", "/clients")], "email": email or self.email(label), "name": label}
+        client_id = self._call("POST", "/clients", body=body)["client_id"]
+        self.emails = {**getattr(self, "emails", {}), client_id: body["email"]}
+        return client_id
+
+    # Transfers: a third client, the one BODIES transfer to (and who transfers to the holder).
+    def destination(self) -> str:
+        if "destination" not in self.memo:
+            self.memo["destination"] = {"client_id": self._signup("destino", "destino@ejemplo.com.ar")}
+        return self.memo["destination"]["client_id"]
+
+    def transferable_service(self) -> dict[str, str]:
+        self.destination()
+        return {"service_id": self.active_service()}
+
+    def outgoing_transfer(self) -> dict[str, str]:
+        service_id = self.transferable_service()["service_id"]
+        made = self._call("POST", f"/services/{service_id}/transfer", claims=self.holder,
+                          body=BODIES[("POST", "/services/{service_id}/transfer")])
+        self.a_ids.add(made["transfer_id"])
+        return {"transfer_id": made["transfer_id"]}
+
+    def incoming_transfer(self) -> dict[str, str]:
+        source = self.destination()
+        service_id = self.active_service(source)
+        made = self._call("POST", f"/services/{service_id}/transfer", body={
+            "target_email": self.emails[self.a], "password": "Segura123"},
+            claims=claims_for(client_id=source, sub="sub-destino"))
+        self.a_ids.add(made["transfer_id"])
+        return {"transfer_id": made["transfer_id"]}
+
+    def accepted_transfer(self) -> dict[str, str]:
+        made = self.outgoing_transfer()
+        self._call("POST", f"/me/transfers/{made['transfer_id']}/accept", status=200, body={"password": "Segura123"},
+                   claims=claims_for(client_id=self.destination(), sub="sub-destino"))
+        return made
+
+    def staff_transfer_request(self) -> dict[str, str]:
+        """What staff name to open a transfer: the holder's ticket (staff wrote it down from the holder's email)
+        and service, and the client who receives it."""
+        service_id = self.transferable_service()["service_id"]
+        ticket = self._call("POST", f"/staff/clients/{self.a}/tickets", claims=STAFF,
+                            body=BODIES[("POST", "/staff/clients/{client_id}/tickets")])
+        return {"ticket_id": ticket["ticket_id"], "service_id": service_id, "target_email": "destino@ejemplo.com.ar"}
+
+    def ticket_transfer(self) -> dict[str, str]:
+        made = self._call("POST", "/staff/transfers", claims=STAFF, body=self.staff_transfer_request())
+        self.a_ids.add(made["transfer_id"])
+        return {"transfer_id": made["transfer_id"]}
 
     def new_contact(self, permissions: list[str]) -> str:
         body = {**BODIES[("POST", "/me/contacts")], "email": self.email("contacto"), "permissions": permissions}
@@ -549,6 +608,12 @@ class World:
         "emailed_message": lambda w: w.emailed_message(),
         "full_plan_service": lambda w: w.full_plan_service(),
         "both_on_full": lambda w: w.both_on_full(),
+        "transferable_service": lambda w: w.transferable_service(),
+        "outgoing_transfer": lambda w: w.outgoing_transfer(),
+        "incoming_transfer": lambda w: w.incoming_transfer(),
+        "accepted_transfer": lambda w: w.accepted_transfer(),
+        "staff_transfer_request": lambda w: w.staff_transfer_request(),
+        "ticket_transfer": lambda w: w.ticket_transfer(),
         "guest_ticket": lambda w: {"ticket_id": w.emailed_message()["ticket_id"], "account_client_id": w.a},
         "quarantined_email": lambda w: w.quarantined_email(),
         "day": lambda w: {"day": "2099-01-02"},
@@ -643,6 +708,8 @@ def test_authorization_matrix(route, api, stack, catalog, request):
             body = {"into_ticket_id": ids["into_ticket_id"]}
         if "account_client_id" in ids:  # a guest ticket moved to the holder's account
             body = {"client_id": ids["account_client_id"]}
+        if "target_email" in ids:  # staff open a transfer from the holder's ticket: the body names both
+            body = dict(ids)
         got = api.call(method, path, body=body, claims=world.claims[caller])
 
         def fail(why: str, caller=caller, want=want, got=got) -> None:
