@@ -141,10 +141,20 @@ def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUs
 
     reconcile(Tickets(), client_id, None)
 
+    # A second client, with no services yet: who the demo holder can transfer a service to (Cambio de titular).
+    other_id = new_id()
+    other = Client(*Client.key(other_id), client_id=other_id, email="otro@ejemplo.com.ar", name="Otra Empresa",
+                   company="Otra Empresa SA", tax_id="30712345671", country="AR", created_at=to_storage(now),
+                   updated_at=to_storage(now))
+    with UnitOfWork() as uow:
+        accounts.add_client(uow, other)
+    logins.create(other.email, client_id=other_id, password=PASSWORD)
+
     logins.create("staff@ejemplo.com.ar", client_id=None, password=PASSWORD, groups=("staff",))
     return [
         DemoUser("cliente (titular)", client.email, PASSWORD),
         DemoUser("contacto secundario (solo facturas y tickets)", contact.email, PASSWORD),
+        DemoUser("otro cliente (recibe transferencias)", other.email, PASSWORD),
         DemoUser("personal (staff)", "staff@ejemplo.com.ar", PASSWORD),
     ]
 
