@@ -216,8 +216,8 @@ def cancellation_of(stores: LifecycleStores, identity: Identity, service_id: str
     contact = found.get(contact_key)
     authorize(identity, service.client_id, Permission.SERVICES,
               ContactRights(contact if isinstance(contact, Contact) else None))
-    if cancellation is None:
-        raise not_found()
+    if cancellation is None or cancellation.client_id != service.client_id:
+        raise not_found()  # none, or the previous holder's (the service changed hands since): not this one's
     return cancellation_out(cancellation, service)
 
 

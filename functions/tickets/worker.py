@@ -215,6 +215,13 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
         return open_for_request(envelope, now, policy)
     if kind == EventType.TRANSFER_REQUESTED:
         return record_transfer(envelope, now, policy)
+    if kind == EventType.SERVICE_TRANSFERRED_IN and envelope["payload"].get("rotate_credentials"):
+        # The previous holder knew the service's passwords: staff change them for the new holder.
+        service = envelope["payload"].get("service")
+        opened = _system_ticket(envelope, now, policy, f"Cambio de titular: nuevas claves de {service}",
+                                f"El servicio {service} cambió de titular. Cambiamos sus claves de acceso (el titular "
+                                "anterior las conocía) y se las enviamos por este ticket.")
+        return f"credentials:{opened};replanned:{follow_plan(envelope['client_id'], now, policy)}"
     if kind in EMAILED:
         from tickets import email_copies
 

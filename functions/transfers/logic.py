@@ -81,7 +81,8 @@ def _transfer_of(stores: TransferStores, transfer_id: str, client_id: str, side:
     """The transfer, when the caller's account is on ``side`` (from | to); otherwise the one 404."""
     transfer = stores.transfers.find(transfer_id) if is_valid_id(transfer_id) else None
     owner = None if transfer is None else transfer.from_client_id if side == "from" else transfer.to_client_id
-    if transfer is None or owner != client_id:
+    # The target knows of a transfer only once its holder consented (one staff opened may never be confirmed).
+    if transfer is None or owner != client_id or (side == "to" and not transfer.source_consent_at):
         raise not_found()
     return transfer
 
@@ -104,6 +105,8 @@ def blockers(stores: TransferStores, service: Service) -> list[str]:
               if i.balance and service.service_id in i.service_ids()]
     if unpaid:
         found.append(f"tiene facturas impagas ({', '.join(sorted(unpaid))})")
+    if service.renewal_invoice_id:  # issued (and maybe paid ahead) by this holder for a period not yet started
+        found.append("ya tiene facturada la renovación del próximo período: transfiéralo cuando ese período empiece")
     if service.pending_upgrade_id:
         found.append("tiene un cambio de plan en curso")
     if service.cancellation_type:
@@ -128,13 +131,12 @@ def _words(text: str | None) -> set[str]:
 
 def differences(source: Client, target: Client) -> list[str]:
     """What differs much between the two accounts (help centre: "si ambos datos difieren mucho … alguna
-    verificación telefónica"): the same CUIT/CUIL is the same person or company, whatever else differs; else a
-    different tax id, a different country, or names (and companies) without a word in common."""
+    verificación telefónica"): different tax ids (CUIT/CUIL), different countries, names and companies without a
+    word in common. The same tax id waives the rest only with a name in common and the same country: a client
+    can type any CUIT, so a copied one alone never spares the call."""
     tax = [re.sub(r"\D", "", t or "") for t in (source.tax_id, target.tax_id)]
-    if tax[0] and tax[0] == tax[1]:
-        return []
     found = []
-    if tax[0] and tax[1]:
+    if tax[0] and tax[1] and tax[0] != tax[1]:
         found.append("tax_id")
     if (source.country or "AR") != (target.country or "AR"):
         found.append("country")
@@ -155,6 +157,19 @@ def _target_client(email: str, source_client_id: str) -> Client:
     if not isinstance(client, Client):
         raise InvalidInput("No hay ningún cliente con ese email.", code="target_not_a_client", field="target_email")
     return client
+
+
+def _terms(service: Service) -> str:
+    """What the target agrees to receive: the plan, its cycle and price, and whether it renews by itself. The
+    move refuses a service whose terms changed since (the target must be asked again)."""
+    return f"{service.product_id}|{service.billing_cycle}|{service.recurring_amount} {service.currency}|" \
+           f"{'auto' if service.auto_renew else 'manual'}"
+
+
+def _same_terms(transfer: Transfer, service: Service) -> None:
+    if transfer.terms and transfer.terms != _terms(service):
+        raise Conflict("El servicio cambió desde que se pidió la transferencia (plan, ciclo, precio o renovación): "
+                       "debe pedirse de nuevo para que quien lo recibe acepte lo que recibe.", code="service_changed")
 
 
 def _label(service: Service) -> str:
@@ -190,20 +205,26 @@ def _open(stores: TransferStores, uow: UnitOfWork, service: Service, source: Cli
         transfer_id=transfer_id, service_id=service.service_id, service_label=_label(service),
         from_client_id=source.client_id, to_client_id=target.client_id, to_email=target.email, status=status,
         requested_by=by, requested_via=via, ticket_id=ticket_id, note=note, needs_verification=bool(reasons),
-        verification_reasons=reasons, created_at=to_storage(now), updated_at=to_storage(now))
-    if status == "awaiting_target":
-        transfer.source_consent_at, transfer.source_consent_by = to_storage(now), by
+        verification_reasons=reasons, terms=_terms(service), created_at=to_storage(now), updated_at=to_storage(now))
     mark_due(transfer, DUE_KIND, transfer_id, transfer.created_at)
     service.pending_transfer_id = transfer_id
     uow.create(transfer)
-    uow.create(TransferTarget(*TransferTarget.key(transfer_id), transfer_id=transfer_id,
-                              gsi1pk=f"CLIENT#{target.client_id}", gsi1sk=f"TRANSFER#{transfer_id}"))
+    if status == "awaiting_target":
+        transfer.source_consent_at, transfer.source_consent_by = to_storage(now), by
+        _offer(uow, transfer)
     uow.save(service)  # version-checked: a payment, a plan change or another transfer at this instant loses
     uow.emit([_event(EventType.TRANSFER_REQUESTED, transfer, source.client_id, now, via=via, ticket_id=ticket_id,
                      to_email=target.email)])
     if status == "awaiting_target":
         uow.emit([_event(EventType.TRANSFER_OFFERED, transfer, target.client_id, now, from_name=source.name)])
     return transfer
+
+
+def _offer(uow: UnitOfWork, transfer: Transfer) -> None:
+    """The target's account lists it from now on: only once the source holder consented (a request staff opened
+    from a ticket is nobody else's business until the holder confirms it)."""
+    uow.create(TransferTarget(*TransferTarget.key(transfer.transfer_id), transfer_id=transfer.transfer_id,
+                              gsi1pk=f"CLIENT#{transfer.to_client_id}", gsi1sk=f"TRANSFER#{transfer.transfer_id}"))
 
 
 def _consent(stores: TransferStores, passwords: PasswordCheck, client: Client, password: str, now: datetime,
@@ -270,7 +291,9 @@ def _consent_step(stores: TransferStores, passwords: PasswordCheck, clock: Clock
         transfer.status, transfer.source_consent_at, transfer.source_consent_by = "awaiting_target", stamp, \
             identity.subject
         event = _event(EventType.TRANSFER_OFFERED, transfer, transfer.to_client_id, now, from_name=client.name)
+        _offer(uow, transfer)
     else:
+        _same_terms(transfer, stores.services.get_service(transfer.service_id, consistent=True))
         transfer.status, transfer.target_consent_at, transfer.target_consent_by = "awaiting_staff", stamp, \
             identity.subject
         event = _event(EventType.TRANSFER_ACCEPTED, transfer, transfer.from_client_id, now)
@@ -355,6 +378,11 @@ def approve(stores: TransferStores, clock: Clock, identity: Identity, transfer_i
     if transfer is None:
         raise not_found()
     _expect(transfer, "awaiting_staff")
+    # The accounts as they are now, besides as they were when asked: data edited meanwhile spare no call.
+    accounts = batch_get([Client.key(transfer.from_client_id), Client.key(transfer.to_client_id)], consistent=True)
+    now_differ = differences(accounts[Client.key(transfer.from_client_id)], accounts[Client.key(transfer.to_client_id)])
+    transfer.verification_reasons = sorted(set(transfer.verification_reasons or []) | set(now_differ))
+    transfer.needs_verification = bool(transfer.verification_reasons)
     if transfer.needs_verification and not body.verification_note:
         reasons = ", ".join(REASONS_ES[r] for r in transfer.verification_reasons)
         raise InvalidInput(f"Los datos de las cuentas difieren ({reasons}): anote cómo lo verificó (por ejemplo, la "
@@ -364,6 +392,7 @@ def approve(stores: TransferStores, clock: Clock, identity: Identity, transfer_i
     if service.client_id != transfer.from_client_id:
         raise Conflict("El servicio ya no es de la cuenta que lo transfería.", code="service_changed")
     _transferable(stores, service, own_transfer=transfer.transfer_id)
+    _same_terms(transfer, service)
     now = clock.now()
     stamp = to_storage(now)
     if body.verification_note:
@@ -374,12 +403,14 @@ def approve(stores: TransferStores, clock: Clock, identity: Identity, transfer_i
     clear_due(transfer)
     service.client_id, service.gsi1pk = transfer.to_client_id, f"CLIENT#{transfer.to_client_id}"
     service.pending_transfer_id, service.updated_at = None, stamp
-    service.credentials_rotation_due = bool(service.credentials_ciphertext or service.provisioning_account)
+    # The previous holder knew its passwords: the new holder's account gets a ticket for staff to change them.
+    rotate = bool(service.credentials_ciphertext or service.provisioning_account)
     uow = UnitOfWork()
     uow.save(transfer)
     uow.save(service)  # version-checked: a payment, renewal or plan change of this instant makes one of us lose
     uow.emit([_event(EventType.SERVICE_TRANSFERRED_OUT, transfer, transfer.from_client_id, now),
-              _event(EventType.SERVICE_TRANSFERRED_IN, transfer, transfer.to_client_id, now)])
+              _event(EventType.SERVICE_TRANSFERRED_IN, transfer, transfer.to_client_id, now,
+                     rotate_credentials=rotate)])
     uow.commit()
     return transfer_out(transfer, None, None)
 
@@ -404,5 +435,6 @@ def transfer_out(transfer: Transfer, direction: str | None, from_name: str | Non
         verification_reasons=list(transfer.verification_reasons or []) if staff else [],
         verified_at=when(transfer.verified_at), source_consent_at=when(transfer.source_consent_at),
         target_consent_at=when(transfer.target_consent_at), decided_at=when(transfer.decided_at),
-        decision_reason=transfer.decision_reason, created_at=from_storage(transfer.created_at),
+        decision_reason=transfer.decision_reason, note=transfer.note if direction != "incoming" else None,
+        created_at=from_storage(transfer.created_at),
         next_step=NEXT_STEP_ES[transfer.status])

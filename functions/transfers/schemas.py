@@ -75,5 +75,6 @@ class TransferOut(ApiModel):
     target_consent_at: datetime | None
     decided_at: datetime | None
     decision_reason: str | None
+    note: str | None  # the source's or staff's note (not shown to the target)
     created_at: datetime
     next_step: str  # in Spanish: what happens next, for whoever reads it

@@ -296,7 +296,9 @@ def upgrade_options(stores: UpgradeStores, clock: Clock, policy: PricingPolicy, 
 
 def list_upgrades(stores: UpgradeStores, identity: Identity, service_id: str) -> list[UpgradeOut]:
     service = _service_for(stores, identity, service_id)
-    return [upgrade_out(u) for u in stores.upgrades.upgrades_of_service(service.service_id)]
+    # A previous holder's plan changes (the service changed hands since) are that holder's history, not this one's.
+    return [upgrade_out(u) for u in stores.upgrades.upgrades_of_service(service.service_id)
+            if u.client_id == service.client_id]
 
 
 # --- ordering ---------------------------------------------------------------------------------------

@@ -56,8 +56,6 @@ class Service(TableItem, discriminator="Service"):
     paid_for_period = UnicodeAttribute(null=True)
     pending_upgrade_id = UnicodeAttribute(null=True)  # at most one change under way per service
     pending_transfer_id = UnicodeAttribute(null=True)  # a change of holder under way (shared/dal/transfers.py)
-    # Moved to another holder: the previous holder knew its passwords. Staff change them, then clear it.
-    credentials_rotation_due = BooleanAttribute(default=False)
     custom_package = BooleanAttribute(default=False)  # a package made to measure: upgrades are manual
     # Runs the client's production: a critical incident on it may be P1 under a Full support plan (staff mark it).
     production = BooleanAttribute(default=False)

@@ -31,6 +31,7 @@ class Transfer(TableItem, discriminator="Transfer"):
     requested_via = UnicodeAttribute()  # panel | ticket
     ticket_id = UnicodeAttribute(null=True)  # the holder's ticket it was opened from
     note = UnicodeAttribute(null=True)
+    terms = UnicodeAttribute(null=True)  # plan|cycle|price|renewal when asked: the move refuses changed terms
     source_consent_at = UnicodeAttribute(null=True)  # the source holder confirmed with the password
     source_consent_by = UnicodeAttribute(null=True)
     target_consent_at = UnicodeAttribute(null=True)  # the target holder accepted with the password

@@ -14,7 +14,9 @@ services = Services()
 
 
 def services_of(uow: UnitOfWork, invoice: Invoice) -> list[Service]:
-    return services.held_services(uow, invoice.service_ids())
+    """The invoice's services that are still its account's: one that changed holder since (Cambio de titular) is
+    not activated, suspended or restored by the previous holder's invoice."""
+    return [s for s in services.held_services(uow, invoice.service_ids()) if s.client_id == invoice.client_id]
 
 
 @on(INVOICE_PAID)

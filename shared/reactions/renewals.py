@@ -42,6 +42,8 @@ def next_period_unpaid(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None
         return
     policy = lifecycle.LifecyclePolicy.from_env()
     for service in services.held_services(uow, invoice.service_ids()):
+        if service.client_id != invoice.client_id:
+            continue  # a previous holder's renewal taken back: the service changed hands since, it is not theirs
         events = lifecycle.renewal_unsettled(service, invoice, now, policy)
         if events is None:
             continue

@@ -37,6 +37,10 @@ def test_the_demo_hosting_changes_holder_and_each_side_sees_the_result(own_stack
     # Both holders are told (their alerts), the request is recorded as a ticket of the demo account.
     wait_for(lambda: http.json("GET", "/me/tickets", token=holder)[1],
              lambda tickets: any(t["subject"].startswith("Cambio de titular") for t in tickets))
+    # Its cPanel passwords were the previous holder's: the new holder's account has the ticket to change them.
+    renewed = wait_for(lambda: http.json("GET", "/me/tickets", token=other)[1],
+                       lambda tickets: any("nuevas claves" in t["subject"] for t in tickets))
+    assert any("nuevas claves de Hosting Inicial" in t["subject"] for t in renewed)
     alerts = wait_for(lambda: http.json("GET", "/me/alerts", token=other)[1],
                       lambda found: {"transferencia_ofrecida", "servicio_recibido"} <= {a["template"] for a in found})
     assert {"transferencia_ofrecida", "servicio_recibido"} <= {a["template"] for a in alerts}

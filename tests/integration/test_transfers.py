@@ -142,8 +142,8 @@ def test_declining_cancelling_or_rejecting_frees_the_service_and_one_transfer_is
 
 
 def test_the_holders_ticket_becomes_a_request_they_confirm_and_the_same_tax_id_needs_no_call(api, people):
-    for who in ("ana", "bruno"):  # the same CUIT: the same company under two accounts
-        changed = api.call("PATCH", "/me", claims=people[who], body={"tax_id": "30-71234567-1"})
+    for who, company in (("ana", "Pérez Hermanos"), ("bruno", "Pérez Hermanos SA")):  # one company, two accounts
+        changed = api.call("PATCH", "/me", claims=people[who], body={"tax_id": "30-71234567-1", "company": company})
         assert changed.status == 200, changed
     service_id = _service(api, people["ana_id"])["service"]["service_id"]
     by_ana = api.call("POST", "/me/tickets", claims=people["ana"], body={
@@ -158,9 +158,11 @@ def test_the_holders_ticket_becomes_a_request_they_confirm_and_the_same_tax_id_n
     transfer = opened.json()
     assert (transfer["status"], transfer["needs_verification"], transfer["ticket_id"]) == (
         "awaiting_source", False, by_ana["ticket_id"])
+    # Until Ana confirms, it is nobody else's business: Bruno neither sees nor accepts it.
+    assert api.call("GET", "/me/transfers", claims=people["bruno"]).json() == []
     early = api.call("POST", f"/me/transfers/{transfer['transfer_id']}/accept", claims=people["bruno"],
                      body={"password": PASSWORD})
-    assert (early.status, early.json()["code"]) == (409, "transfer_not_in_this_step")  # Ana has not confirmed
+    assert early.status == 404
     confirmed = api.call("POST", f"/me/transfers/{transfer['transfer_id']}/confirm", claims=people["ana"],
                          body={"password": PASSWORD})
     assert confirmed.json()["status"] == "awaiting_target", confirmed
@@ -199,4 +201,23 @@ def test_the_move_loses_to_a_change_of_the_service_at_the_same_instant(api, peop
     with pytest.raises(ConcurrentModification):
         logic.approve(stores, SystemClock(), identity_from_claims(STAFF), transfer_id, Approval(verification_note="ok"))
     assert Transfer.get(*Transfer.key(transfer_id)).status == "awaiting_staff"
+    assert Services().get_service(service_id, consistent=True).client_id == people["ana_id"]
+
+
+def test_a_service_changed_after_the_target_accepted_is_not_moved(api, store, people):
+    """Bruno accepted Soporte Standard; Ana then changes it to Profesional (a dearer plan that would renew on
+    Bruno's account): the approval refuses it, and a new request must be accepted again."""
+    from tests.integration.flows import pay
+
+    service_id = _service(api, people["ana_id"])["service"]["service_id"]
+    transfer_id = _ask(api, people, service_id).json()["transfer_id"]
+    api.call("POST", f"/me/transfers/{transfer_id}/accept", claims=people["bruno"], body={"password": PASSWORD})
+    upgraded = api.call("POST", f"/services/{service_id}/upgrades", claims=people["ana"],
+                        body={"target": "soporte-profesional"})
+    assert upgraded.status == 201, upgraded
+    pay(store, upgraded.json()["invoice"]["invoice_id"])
+    assert Services().get_service(service_id, consistent=True).product_id == "soporte-profesional"
+    refused = api.call("POST", f"/staff/transfers/{transfer_id}/approve", claims=STAFF,
+                       body={"verification_note": "Llamamos a Ana."})
+    assert (refused.status, refused.json()["code"]) == (409, "service_changed")
     assert Services().get_service(service_id, consistent=True).client_id == people["ana_id"]
