@@ -11,7 +11,7 @@ Another client's resource answers 404, not 403: we do not confirm that it exists
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -121,7 +121,32 @@ def identity_from_claims(claims: Mapping[str, Any] | None, authorization: str | 
     return Identity(subject=subject, email=email, role=role, client_id=client_id, contact_id=contact_id)
 
 
+class Grant(frozenset):
+    """A contact's rights (a set of permission names) and the services they are limited to: ``services`` None is
+    every service of the account; a set limits every right that concerns a service (seeing it, managing it,
+    its invoices, its plan changes) to those. A developer may see one site's credentials and nothing else."""
+
+    services: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, permissions, services=None) -> "Grant":
+        grant = cls(permissions)
+        grant.services = frozenset(services) if services is not None else None
+        return grant
+
+    def covers(self, service_ids) -> bool:
+        """Whether any of these services is within the scope (an unscoped grant covers all)."""
+        return self.services is None or bool(self.services & set(service_ids))
+
+
+# (client_id, contact_id) -> the contact's Grant (a plain set: no scope), or None when it no longer exists.
 ContactPermissionsLoader = Callable[[str, str], "set[str] | None"]
+
+
+class ScopedContact(Forbidden):
+    code = "scoped_contact"
+    message = ("Su acceso está limitado a algunos servicios de la cuenta: no puede contratar servicios nuevos. "
+               "Pídaselo al titular.")
 
 
 def authorize(
@@ -129,18 +154,23 @@ def authorize(
     client_id: str,
     permission: Permission,
     contact_permissions: ContactPermissionsLoader,
-) -> None:
-    """Raise unless ``identity`` may exercise ``permission`` on the account ``client_id``.
+    *,
+    services: "Iterable[str] | None" = None,
+) -> "Grant | None":
+    """Raise unless ``identity`` may exercise ``permission`` on the account ``client_id`` — and, when
+    ``services`` names what the request concerns (a service, an invoice's services), on one of them: outside a
+    contact's scope it answers the one 404, as another account's would.
 
-    ``contact_permissions(client_id, contact_id)`` returns the contact's permissions, or None when
-    the contact no longer exists; it is called only for contacts.
+    ``contact_permissions(client_id, contact_id)`` returns the contact's Grant (or a plain set: no scope), or
+    None when the contact no longer exists; it is called only for contacts. Returns a contact's Grant (lists
+    filter by its scope: ``in_scope``); None for the holder and staff.
     """
     if identity.is_staff:
-        return
+        return None
     if identity.client_id != client_id:
         raise NotFound()
     if identity.role is Role.HOLDER:
-        return
+        return None
     granted = contact_permissions(client_id, identity.contact_id or "")
     if granted is None:
         raise ContactRevoked()
@@ -149,6 +179,15 @@ def authorize(
             f"Su usuario de contacto no tiene permiso para {PERMISSION_LABELS_ES[permission]}.",
             code="permission_denied",
         )
+    grant = granted if isinstance(granted, Grant) else Grant.of(granted)
+    if services is not None and not grant.covers(services):
+        raise NotFound()
+    return grant
+
+
+def in_scope(grant: "Grant | None", service_ids) -> bool:
+    """For lists: whether an item concerning these services is shown to the caller (holder, staff: always)."""
+    return grant is None or grant.covers(service_ids)
 
 
 def require_account(identity: Identity) -> str:

@@ -15,11 +15,13 @@ from aws_lambda_powertools.event_handler import Response
 
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
+from shared.dal.services import Services
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.logins import CognitoLogins
 
 app = create_app()
 accounts = Accounts()
+services = Services()  # a contact's rights may be limited to some of the account's services
 clock = SystemClock()
 logins = CognitoLogins.from_env()  # its client is created on first use: only sign-ups talk to Cognito
 
@@ -58,7 +60,7 @@ def get_contacts() -> list[ContactOut]:
     responses=answers(201, "Contacto creado"),
 )
 def post_contact(body: AddContact) -> tuple[ContactOut, int]:
-    contact = logic.add_contact(accounts, logins, clock, current_identity(app), body)
+    contact = logic.add_contact(accounts, services, logins, clock, current_identity(app), body)
     return logic.contact_out(contact), 201
 
 
@@ -67,7 +69,7 @@ def post_contact(body: AddContact) -> tuple[ContactOut, int]:
     security=SECURED, responses=answers(),
 )
 def patch_contact(contact_id: str, body: UpdateContact) -> ContactOut:
-    return logic.contact_out(logic.update_contact(accounts, clock, current_identity(app), contact_id, body))
+    return logic.contact_out(logic.update_contact(accounts, services, clock, current_identity(app), contact_id, body))
 
 
 @app.delete(

@@ -17,6 +17,7 @@ from accounts.schemas import (
 from shared.auth import ContactRevoked, Identity, Permission, Role, authorize, require_account, require_staff
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts, Client, Contact, EmailTaken
+from shared.dal.services import Services
 from shared.dal.table import not_found
 from shared.dal.unit_of_work import UnitOfWork, save_change
 from shared.errors import Forbidden, InvalidInput
@@ -160,7 +161,7 @@ def update_my_account(accounts: Accounts, clock: Clock, identity: Identity, chan
 
 
 def add_contact(
-    accounts: Accounts, logins: CognitoLogins, clock: Clock, identity: Identity, data: AddContact
+    accounts: Accounts, services: Services, logins: CognitoLogins, clock: Clock, identity: Identity, data: AddContact
 ) -> Contact:
     client_id = _holder_account(identity)
     now = clock.now()
@@ -174,6 +175,7 @@ def add_contact(
         phone=phone_for_alerts(data.phone, data.whatsapp_opt_in),
         whatsapp_opt_in=data.whatsapp_opt_in,
         permissions=sorted({p.value for p in data.permissions}),
+        scoped=bool(data.service_ids), service_ids=_scope(services, client_id, data.service_ids),
         created_at=to_storage(now),
     )
     event = new_event(
@@ -195,7 +197,7 @@ def list_contacts(accounts: Accounts, identity: Identity) -> list[ContactOut]:
 
 
 def update_contact(
-    accounts: Accounts, clock: Clock, identity: Identity, contact_id: str, changes: UpdateContact
+    accounts: Accounts, services: Services, clock: Clock, identity: Identity, contact_id: str, changes: UpdateContact
 ) -> Contact:
     client_id = _holder_account(identity)
     contact = _existing_contact(accounts, client_id, contact_id)
@@ -206,6 +208,9 @@ def update_contact(
         contact.name = sent["name"]
     if "permissions" in sent:
         contact.permissions = sorted({Permission(p).value for p in sent["permissions"]})
+    if "service_ids" in sent:
+        contact.scoped = bool(sent["service_ids"])
+        contact.service_ids = _scope(services, client_id, sent["service_ids"])
     opt_in = sent.get("whatsapp_opt_in", contact.whatsapp_opt_in)
     contact.phone = phone_for_alerts(sent.get("phone", contact.phone), opt_in)
     contact.whatsapp_opt_in = opt_in
@@ -236,6 +241,19 @@ def remove_contact(
     _write(lambda uow: accounts.remove_contact(uow, contact), event)
     # After the commit: a login left behind by a failure here has no contact and is refused anyway.
     logins.delete_quietly(contact.email)
+
+
+def _scope(services: Services, client_id: str, service_ids: list[str] | None) -> list[str] | None:
+    """The services a contact's rights are limited to, each one of the account's (else 422 naming it)."""
+    if not service_ids:
+        return None
+    wanted = sorted(set(service_ids))
+    found = {s.service_id for s in services.get_services(wanted) if s.client_id == client_id}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise InvalidInput(f"Estos servicios no son de su cuenta: {', '.join(missing)}.",
+                           code="service_not_in_account", field="service_ids")
+    return wanted
 
 
 def _write(stage: Callable[[UnitOfWork], None], event) -> None:
@@ -286,5 +304,6 @@ def contact_out(contact: Contact) -> ContactOut:
         phone=contact.phone,
         whatsapp_opt_in=contact.whatsapp_opt_in,
         permissions=[Permission(p) for p in contact.permissions],
+        service_ids=list(contact.service_ids or []) if contact.scoped else None,
         created_at=from_storage(contact.created_at),
     )

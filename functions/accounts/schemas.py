@@ -130,6 +130,9 @@ class MeOut(ApiModel):
     identity: IdentityOut
 
 
+ServiceId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class AddContact(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -138,6 +141,8 @@ class AddContact(ApiModel):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     whatsapp_opt_in: bool = False
     permissions: list[Permission] = Field(min_length=1, max_length=len(Permission))
+    # Limits every right that concerns a service to these (absent or empty: every service of the account).
+    service_ids: list[ServiceId] | None = Field(default=None, max_length=50)
 
 
 class UpdateContact(ApiModel):
@@ -149,6 +154,7 @@ class UpdateContact(ApiModel):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     whatsapp_opt_in: bool | None = None
     permissions: list[Permission] | None = Field(default=None, max_length=len(Permission))
+    service_ids: list[ServiceId] | None = Field(default=None, max_length=50)  # [] lifts the limit
 
     _not_null = field_validator("name", "whatsapp_opt_in", "permissions", mode="before")(_refuse_null)
 
@@ -160,4 +166,5 @@ class ContactOut(ApiModel):
     phone: str | None
     whatsapp_opt_in: bool
     permissions: list[Permission]
+    service_ids: list[str] | None  # the services its rights are limited to; None: every one
     created_at: datetime

@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
-from shared.auth import Identity, Permission, authorize, require_account, require_staff
+from shared.auth import Identity, Permission, authorize, in_scope, require_account, require_staff
 from shared.clock import Clock
 from shared.dal.accounts import Accounts
 from shared.dal.billing import Billing, Invoice
@@ -21,14 +21,15 @@ class DocumentPending(Conflict):
 
 def my_invoices(billing: Billing, accounts: Accounts, identity: Identity) -> list[InvoiceOut]:
     client_id = require_account(identity)
-    authorize(identity, client_id, Permission.INVOICES, accounts.contact_permissions)
-    return [invoice_out(i) for i in billing.list_invoices(client_id)]
+    grant = authorize(identity, client_id, Permission.INVOICES, accounts.contact_permissions)
+    return [invoice_out(i) for i in billing.list_invoices(client_id) if in_scope(grant, i.service_ids())]
 
 
 def my_invoice(billing: Billing, accounts: Accounts, identity: Identity, invoice_id: str) -> InvoiceOut:
     require_account(identity)
     invoice = billing.get_invoice(invoice_id)
-    authorize(identity, invoice.client_id, Permission.INVOICES, accounts.contact_permissions)
+    authorize(identity, invoice.client_id, Permission.INVOICES, accounts.contact_permissions,
+              services=invoice.service_ids())
     return invoice_out(invoice)
 
 
@@ -49,7 +50,7 @@ def invoice_document(billing: Billing, accounts: Accounts, s3: Any, bucket: str,
     """A presigned link to the invoice's PDF for whoever may see the invoice."""
     require_account(identity)
     invoice, rights = accounts.with_rights(Invoice, invoice_id, identity.client_id, identity.contact_id)
-    authorize(identity, invoice.client_id, Permission.INVOICES, rights)
+    authorize(identity, invoice.client_id, Permission.INVOICES, rights, services=invoice.service_ids())
     if not invoice.document_key:
         raise DocumentPending()
     filename = invoice.document_filename

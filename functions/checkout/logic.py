@@ -74,7 +74,7 @@ def _read(identity: Identity, invoice_id: str, provider: str):
     if not isinstance(invoice, Invoice):
         raise not_found()
     contact = found.get(Contact.key(identity.client_id, identity.contact_id)) if identity.contact_id else None
-    authorize(identity, invoice.client_id, Permission.INVOICES, ContactRights(contact))
+    authorize(identity, invoice.client_id, Permission.INVOICES, ContactRights(contact), services=invoice.service_ids())
     client = found.get(Client.key(identity.client_id))
     checkout = found.get(Checkout.key(invoice_id, provider))
     return invoice, checkout if isinstance(checkout, Checkout) else None, client, contact

@@ -215,7 +215,7 @@ def cancellation_of(stores: LifecycleStores, identity: Identity, service_id: str
     service, cancellation, found = stores.lifecycles.service_with_cancellation(service_id, contact_key)
     contact = found.get(contact_key)
     authorize(identity, service.client_id, Permission.SERVICES,
-              ContactRights(contact if isinstance(contact, Contact) else None))
+              ContactRights(contact if isinstance(contact, Contact) else None), services=[service.service_id])
     if cancellation is None or cancellation.client_id != service.client_id:
         raise not_found()  # none, or the previous holder's (the service changed hands since): not this one's
     return cancellation_out(cancellation, service)
@@ -244,7 +244,7 @@ def change_service(stores: LifecycleStores, clock: Clock, policy: lifecycle.Life
     if not identity.is_staff:
         require_account(identity)
     service, rights = stores.accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
-    authorize(identity, service.client_id, Permission.MANAGE_DOMAINS, rights)
+    authorize(identity, service.client_id, Permission.MANAGE_DOMAINS, rights, services=[service.service_id])
     if service.product_kind != "domain":
         raise Conflict("Solo los dominios cambian su renovación automática. Para que un servicio no se renueve, "
                        "pida la baja al fin del período (POST /services/{id}/cancellation).",
@@ -309,7 +309,7 @@ def request_restore(stores: LifecycleStores, clock: Clock, identity: Identity, s
     """The client asks for the backup kept after the end; staff quote it (help centre: it may cost extra)."""
     require_account(identity)
     service, rights = stores.accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
-    authorize(identity, service.client_id, Permission.MANAGE_SERVICES, rights)
+    authorize(identity, service.client_id, Permission.MANAGE_SERVICES, rights, services=[service.service_id])
     now = clock.now()
     if (service.status not in ENDED_STATUSES or not service.backup_retained_until
             or service.backup_retained_until < local_date(now).isoformat()):

@@ -8,7 +8,7 @@ from typing import Any
 from orders.schemas import ClientOrder, CreateOrder, OrderOut
 
 from shared.activation import CYCLE_MONTHS
-from shared.auth import Identity, Permission, authorize, require_account, require_staff
+from shared.auth import Identity, Permission, ScopedContact, authorize, require_account, require_staff
 from shared.calendar import add_months, local_date, local_midnight
 from shared.clock import Clock, to_storage
 from shared.credentials import encrypt_credentials
@@ -51,7 +51,9 @@ def create_client_order(answers: Answers, accounts: Accounts, kms: Any, clock: C
     a product the panel offers, with its domain when it needs one. A cancelled service's client orders
     again this way: a new service and its invoice."""
     client_id = require_account(identity)
-    authorize(identity, client_id, Permission.ORDERS, accounts.contact_permissions)
+    grant = authorize(identity, client_id, Permission.ORDERS, accounts.contact_permissions)
+    if grant is not None and grant.services is not None:
+        raise ScopedContact()  # a new service would be outside the scope it was given
     return create_order(answers, kms, clock, identity, client_id, CreateOrder(**order.model_dump()),
                         idempotency_key, by_client=True)
 

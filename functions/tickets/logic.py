@@ -242,7 +242,9 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
             raise not_found()
     else:
         client_id = require_account(identity)
-        authorize(identity, client_id, Permission.TICKETS, repos.accounts.contact_permissions)
+        # A ticket about a service is within a scoped contact's services (404 for another, as for another account's).
+        authorize(identity, client_id, Permission.TICKETS, repos.accounts.contact_permissions,
+                  services=[body.service_id] if body.service_id else None)
     now = clock.now()
     keys = [Client.key(client_id)] + ([Service.key(body.service_id)] if body.service_id
                                       and is_valid_id(body.service_id) else [])

@@ -48,7 +48,7 @@ class ChannelNotInPlan(Conflict):
 
 def _service_of_account(repos: Repositories, identity: Identity, service_id: str):
     client_id = require_account(identity)
-    authorize(identity, client_id, Permission.TICKETS, repos.accounts.contact_permissions)
+    authorize(identity, client_id, Permission.TICKETS, repos.accounts.contact_permissions, services=[service_id])
     (service,) = repos.services.get_services([service_id]) or (None,)
     if service is None or service.client_id != client_id:
         raise not_found()  # another account's service answers like a missing one

@@ -408,6 +408,10 @@ def approve(stores: TransferStores, clock: Clock, identity: Identity, transfer_i
     uow = UnitOfWork()
     uow.save(transfer)
     uow.save(service)  # version-checked: a payment, renewal or plan change of this instant makes one of us lose
+    for contact in stores.accounts.list_contacts(transfer.from_client_id):
+        if contact.scoped and service.service_id in (contact.service_ids or []):
+            contact.service_ids = [i for i in contact.service_ids if i != service.service_id]  # may be none now
+            uow.save(contact)
     uow.emit([_event(EventType.SERVICE_TRANSFERRED_OUT, transfer, transfer.from_client_id, now),
               _event(EventType.SERVICE_TRANSFERRED_IN, transfer, transfer.to_client_id, now,
                      rotate_credentials=rotate)])

@@ -86,7 +86,7 @@ def _service_for(stores: UpgradeStores, identity: Identity, service_id: str) -> 
     Another client's service answers 404, like a missing one. One BatchGetItem: the service and a
     calling contact's own item (its rights)."""
     service, rights = stores.accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
-    authorize(identity, service.client_id, Permission.ORDERS, rights)
+    authorize(identity, service.client_id, Permission.ORDERS, rights, services=[service.service_id])
     return service
 
 

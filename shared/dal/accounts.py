@@ -3,6 +3,7 @@
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist
 
+from shared.auth import Grant
 from shared.dal.table import IntegerAttribute, TableItem, batch_get, get_by_id, not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict
@@ -69,6 +70,10 @@ class Contact(TableItem, discriminator="Contact"):
     phone = UnicodeAttribute(null=True)
     whatsapp_opt_in = BooleanAttribute(default=False)
     permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    # Whether its rights are limited to service_ids (which may become empty: a scoped contact whose last service
+    # changed holder sees none, never all); unscoped: every service of the account.
+    scoped = BooleanAttribute(default=False)
+    service_ids = ListAttribute(of=UnicodeAttribute, null=True)
     alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # WhatsApp: kind -> on/off (absent: on)
     email_alert_preferences = MapAttribute(of=BooleanAttribute, default=dict)  # email: kind -> on/off (absent: on)
     created_at = UnicodeAttribute()
@@ -77,6 +82,9 @@ class Contact(TableItem, discriminator="Contact"):
     @staticmethod
     def key(client_id: str, contact_id: str) -> tuple[str, str]:
         return f"CLIENT#{client_id}", f"CONTACT#{contact_id}"
+
+    def grant(self) -> Grant:
+        return Grant.of(self.permissions or [], (self.service_ids or []) if self.scoped else None)
 
 
 class PasswordAttempts(TableItem, discriminator="PasswordAttempts"):
@@ -114,10 +122,10 @@ class Accounts:
         except DoesNotExist:
             return None
 
-    def contact_permissions(self, client_id: str, contact_id: str) -> set[str] | None:
-        """What shared.auth.authorize asks for a contact: its current rights, or None if removed."""
+    def contact_permissions(self, client_id: str, contact_id: str) -> Grant | None:
+        """What shared.auth.authorize asks for a contact: its current rights and scope, or None if removed."""
         contact = self.get_contact(client_id, contact_id)
-        return None if contact is None else set(contact.permissions)
+        return None if contact is None else contact.grant()
 
     def list_contacts(self, client_id: str) -> list[Contact]:
         pk, _ = Client.key(client_id)
@@ -170,8 +178,8 @@ class ContactRights:
     def __init__(self, contact: Contact | None):
         self._contact = contact
 
-    def __call__(self, client_id: str, contact_id: str) -> set[str] | None:
+    def __call__(self, client_id: str, contact_id: str) -> Grant | None:
         contact = self._contact
         if contact is None or (contact.client_id, contact.contact_id) != (client_id, contact_id):
             return None
-        return set(contact.permissions)
+        return contact.grant()

@@ -52,6 +52,10 @@ def _ask(api, people, service_id, to="bruno@ejemplo.com.ar", password=PASSWORD):
 
 def test_a_service_changes_holder_with_both_consents_and_staffs_approval(api, stack, aws, people):
     service_id = _service(api, people["ana_id"])["service"]["service_id"]
+    # Ana's developer may reach this service only: after the move, nothing (never all of Ana's services).
+    developer = api.call("POST", "/me/contacts", claims=people["ana"], body={
+        "email": "dev@ejemplo.com.ar", "name": "Dev", "permissions": ["services"], "service_ids": [service_id]})
+    assert developer.status == 201, developer
     asked = _ask(api, people, service_id, to="  Bruno@Ejemplo.com.AR ")
     assert asked.status == 201, asked
     transfer = asked.json()
@@ -83,6 +87,11 @@ def test_a_service_changes_holder_with_both_consents_and_staffs_approval(api, st
     assert api.call("GET", "/staff/transfers", claims=STAFF).json() == []
     moved = Services().get_service(service_id, consistent=True)
     assert (moved.client_id, moved.pending_transfer_id) == (people["bruno_id"], None)
+    dev = claims_for(client_id=people["ana_id"], contact_id=developer.json()["contact_id"], sub="sub-dev")
+    _service(api, people["ana_id"])  # another service of Ana's: still out of the developer's reach
+    assert api.call("GET", "/me/services", claims=dev).json() == []
+    (listed,) = api.call("GET", "/me/contacts", claims=people["ana"]).json()
+    assert listed["service_ids"] == []
     # The request was recorded as a ticket of Ana's account; each holder was told.
     relay(stack, aws)
     ticket_events(stack)
