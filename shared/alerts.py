@@ -42,6 +42,21 @@ ACCOUNT = "account"  # the holder and the contacts whose rights and preferences 
 OPS = "ops"  # the provider's staff on call: OPS_WHATSAPP_NUMBERS and OPS_ALERT_EMAILS
 
 
+def services_of(payload: dict[str, Any]) -> list[str] | None:
+    """The services an event concerns (a service's, or an invoice's ``service_ids``); None when it names none:
+    such an alert reaches no contact whose rights are limited to some services (docs/accounts.md)."""
+    if isinstance(payload.get("service_ids"), list):
+        return [str(i) for i in payload["service_ids"]]
+    return [str(payload["service_id"])] if payload.get("service_id") else None
+
+
+def reaches(person: Any, services: list[str] | None) -> bool:
+    """Whether an alert about these services is for this person: the holder and unscoped contacts always."""
+    if not getattr(person, "scoped", False):
+        return True
+    return services is not None and bool(set(person.service_ids or []) & set(services))
+
+
 def wants(person: Any, kind: str | None, channel: str = WHATSAPP) -> bool:
     """Whether a person (a Client or a Contact) gets alerts of ``kind`` on ``channel``: WhatsApp needs their
     opt-in and number (Meta's rule); email goes to the address they sign in with unless they turned that kind

@@ -90,6 +90,7 @@ def issue_invoice(invoice_id: str, client_id: str, lines: list[InvoiceLine], tot
         schedule_reminder(invoice)
     events = [new_event(EventType.INVOICE_CREATED, client_id=client_id, occurred_at=now, payload={
         "invoice_id": invoice_id, "total": total.amount, "currency": total.currency.value, "due_at": invoice.due_at,
+        "service_ids": invoice.service_ids(),
     })]
     if free:
         events.append(_paid_event(invoice, now, provider=None))
@@ -178,7 +179,7 @@ def take_back(uow: UnitOfWork, invoice: Invoice, amount: int, now: datetime) -> 
 def _paid_event(invoice: Invoice, now: datetime, provider: str | None) -> EventRecord:
     return new_event(EventType.INVOICE_PAID, client_id=invoice.client_id, occurred_at=now, payload={
         "invoice_id": invoice.invoice_id, "total": invoice.total, "currency": invoice.currency,
-        "provider": provider, "upgrade_id": invoice.upgrade_id,
+        "provider": provider, "upgrade_id": invoice.upgrade_id, "service_ids": invoice.service_ids(),
     })
 
 

@@ -40,7 +40,8 @@ def _address(person: Client | Contact, channel: str) -> str:
 
 
 def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable[Contact],
-               ops_numbers: list[str], unique: bool = True, ops_emails: Iterable[str] = ()) -> list[Target]:
+               ops_numbers: list[str], unique: bool = True, ops_emails: Iterable[str] = (),
+               services: list[str] | None = None) -> list[Target]:
     """Who gets this hookpoint's alert on each of its channels, one per number and one per address unless
     ``unique`` is False (the fan-out first matches every candidate against the deliveries already made)."""
     found: list[Target] = []
@@ -53,7 +54,7 @@ def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable
         permission = alerts.KIND_PERMISSION.get(hook.kind or "")
         people: list[tuple[str, Client | Contact]] = [("holder", client)] + [
             (f"contact:{contact.contact_id}", contact) for contact in sorted(contacts, key=lambda c: c.contact_id)
-            if permission in (contact.permissions or [])]
+            if permission in (contact.permissions or []) and alerts.reaches(contact, services)]
         for channel in hook.channels:
             found += [Target(key, channel, _address(person, channel)) for key, person in people
                       if alerts.wants(person, hook.kind, channel)]
@@ -167,7 +168,9 @@ def fan_out(deliveries: Alerts, accounts: Accounts, send_batch: SendBatch, clock
         try:
             client, contacts = (None, []) if hook.audience == alerts.OPS else accounts.account_people(
                 str(envelope.get("client_id") or ""))
-            candidates = recipients(hook, client, contacts, ops_numbers, unique=False, ops_emails=ops_emails)
+            payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+            candidates = recipients(hook, client, contacts, ops_numbers, unique=False, ops_emails=ops_emails,
+                                    services=alerts.services_of(payload))
             # Everyone who may have been alerted by an earlier delivery of this event, wanted now or not.
             anyone = {t.recipient for t in candidates} | {"holder"} | {f"contact:{c.contact_id}" for c in contacts}
             existing = deliveries.get_deliveries(Delivery.key(envelope["id"], key, channel)

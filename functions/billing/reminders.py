@@ -51,7 +51,7 @@ def remind_unpaid_invoices(billing: Billing, clock: Clock) -> int:
 
 def _reminder(invoice, days_past_due: int, now):
     payload = {"invoice_id": invoice.invoice_id, "due_at": invoice.due_at, "balance": invoice.balance,
-               "currency": invoice.currency, "purpose": invoice.purpose}
+               "currency": invoice.currency, "purpose": invoice.purpose, "service_ids": invoice.service_ids()}
     if days_past_due <= 0:
         return new_event(EventType.INVOICE_REMINDER, client_id=invoice.client_id, occurred_at=now,
                          payload={**payload, "days_left": -days_past_due})

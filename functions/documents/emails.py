@@ -16,14 +16,16 @@ from shared.money import Money
 from shared.outbound_email import Mail
 
 
-def invoice_recipients(client: Client | None, contacts: list[Contact]) -> list[str]:
-    """The holder and every contact with `invoices`, each address once."""
+def invoice_recipients(client: Client | None, contacts: list[Contact], service_ids: list[str]) -> list[str]:
+    """The holder and every contact with `invoices` whose scope covers the invoice's services, each address
+    once."""
     found: list[str] = []
     if client is not None and client.email:
         found.append(client.email.lower())
     for contact in sorted(contacts, key=lambda c: c.contact_id):
         address = (contact.email or "").lower()
-        if Permission.INVOICES.value in (contact.permissions or []) and address and address not in found:
+        if Permission.INVOICES.value in (contact.permissions or []) and address and address not in found \
+                and contact.grant().covers(service_ids):
             found.append(address)
     return found
 

@@ -80,8 +80,8 @@ def _invoice_event(mailer: Mailer, envelope: dict, kind: str, invoice_id: Any) -
         return []  # a free product's invoice, a refund (its alert tells it), a cancelled one: only the document
     mail = emails.invoice_mail(kind, invoice, mailer.panel_url)
     attachment = outbound_email.Attachment(invoice.document_filename, pdf)
-    return _send(mailer, envelope, mail, emails.invoice_recipients(client, contacts), invoice.client_id,
-                 (attachment,))
+    recipients = emails.invoice_recipients(client, contacts, invoice.service_ids())
+    return _send(mailer, envelope, mail, recipients, invoice.client_id, (attachment,))
 
 
 def _service_enabled(mailer: Mailer, envelope: dict, service_id: Any) -> list[str]:

@@ -162,3 +162,25 @@ def test_the_template_texts_are_the_ones_documented_and_each_emailed_hookpoint_h
     assert all(hook.subject for hook in alerts.HOOKPOINTS.values() if alerts.EMAIL in hook.channels)
     assert alerts.render("baja_retirada", ["Hosting {{2}}", "a.com"]).startswith(
         "Retiró el pedido de baja del servicio Hosting {{2}} (a.com)")
+
+
+def test_a_contact_limited_to_some_services_is_alerted_and_emailed_only_about_them():
+    from documents.emails import invoice_recipients
+
+    client = Client("CLIENT#c", "CLIENT", client_id="c", email="titular@ejemplo.com.ar", name="Titular",
+                    created_at="", updated_at="")
+    scoped = Contact("CLIENT#c", "CONTACT#d", client_id="c", contact_id="d", email="dev@ejemplo.com.ar", name="Dev",
+                     permissions=["invoices", "services"], scoped=True, service_ids=["s1"], created_at="")
+    hook = alerts.HOOKPOINTS["invoice.reminder"]
+
+    def emailed(services):
+        return sorted(t.address for t in recipients(hook, client, [scoped], [], services=services)
+                      if t.channel == alerts.EMAIL)
+
+    assert emailed(["s1", "s2"]) == ["dev@ejemplo.com.ar", "titular@ejemplo.com.ar"]
+    assert emailed(["s2"]) == ["titular@ejemplo.com.ar"]
+    assert emailed(None) == ["titular@ejemplo.com.ar"]  # about no service in particular: not a scoped contact's
+    assert alerts.services_of({"service_ids": ["s1"]}) == ["s1"] and alerts.services_of({"service_id": "s2"}) == ["s2"]
+    # The invoice's own email, with its PDF, likewise.
+    assert invoice_recipients(client, [scoped], ["s1"]) == ["titular@ejemplo.com.ar", "dev@ejemplo.com.ar"]
+    assert invoice_recipients(client, [scoped], ["s2"]) == ["titular@ejemplo.com.ar"]
