@@ -127,8 +127,8 @@ def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUs
     contact_id = new_id()
     contact = Contact(
         *Contact.key(client_id, contact_id), client_id=client_id, contact_id=contact_id,
-        email="contable@ejemplo.com.ar", name="Estudio Contable", permissions=["invoices", "tickets"],
-        created_at=to_storage(now),
+        email="contable@ejemplo.com.ar", name="Estudio Contable",
+        permissions=["invoices", "receive_invoices", "tickets"], created_at=to_storage(now),
     )
     with UnitOfWork() as uow:
         accounts.add_contact(uow, contact)

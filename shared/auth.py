@@ -39,6 +39,7 @@ class Permission(StrEnum):
     SERVICES = "services"
     MANAGE_SERVICES = "manage_services"
     INVOICES = "invoices"
+    RECEIVE_INVOICES = "receive_invoices"  # the invoices' emails, with their PDF (docs/accounts.md)
     TICKETS = "tickets"
     ORDERS = "orders"
     MANAGE_DOMAINS = "manage_domains"
@@ -49,6 +50,7 @@ PERMISSION_LABELS_ES = {
     Permission.SERVICES: "ver los servicios",
     Permission.MANAGE_SERVICES: "gestionar los servicios y ver sus claves",
     Permission.INVOICES: "ver y pagar las facturas",
+    Permission.RECEIVE_INVOICES: "recibir las facturas por email",
     Permission.TICKETS: "ver y abrir tickets",
     Permission.ORDERS: "hacer pedidos y upgrades",
     Permission.MANAGE_DOMAINS: "gestionar la renovación de los dominios",

@@ -1,7 +1,9 @@
 """What we email for each event, to whom, in Spanish (es-AR): plain text and the same in HTML.
 
-Invoices (issued, paid, overdue) go to the holder and to the contacts with the `invoices` right (the help
-centre: a contact may "recibir las facturas"), with the invoice's PDF. "Habilitación del servicio" goes to
+Invoices (issued, paid, overdue) go to the holder and to the contacts with the `receive_invoices` right (the
+help centre: a contact may "recibir las facturas"), with the invoice's PDF — apart from `invoices` (seeing and
+paying them in the panel), as WHMCS keeps them: an accountant may get every PDF without paying, a partner pay
+without a mailbox full of them. "Habilitación del servicio" goes to
 the holder when a service becomes active: where its manual and credentials are in the panel (never a
 password in an email) and, for a hosting, the self-service migration (option 2 of the help centre).
 """
@@ -17,14 +19,14 @@ from shared.outbound_email import Mail
 
 
 def invoice_recipients(client: Client | None, contacts: list[Contact], service_ids: list[str]) -> list[str]:
-    """The holder and every contact with `invoices` whose scope covers the invoice's services, each address
-    once."""
+    """The holder and every contact with `receive_invoices` whose scope covers the invoice's services, each
+    address once."""
     found: list[str] = []
     if client is not None and client.email:
         found.append(client.email.lower())
     for contact in sorted(contacts, key=lambda c: c.contact_id):
         address = (contact.email or "").lower()
-        if Permission.INVOICES.value in (contact.permissions or []) and address and address not in found \
+        if Permission.RECEIVE_INVOICES.value in (contact.permissions or []) and address and address not in found \
                 and contact.grant().covers(service_ids):
             found.append(address)
     return found

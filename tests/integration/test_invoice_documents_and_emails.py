@@ -27,13 +27,14 @@ def _text(pdf: bytes) -> str:
 
 @pytest.fixture
 def account(api, catalog):
-    """A holder (with a CUIT), a contact with `invoices` and one without it."""
+    """A holder (with a CUIT), a contact who receives the invoices, one who only sees them, one with neither."""
     client_id = api.call("POST", "/clients", body={"email": "ana@ejemplo.com.ar", "password": "Segura123",
                                                     "name": "Ana Núñez"}).json()["client_id"]
     holder = claims_for(client_id=client_id, sub="sub-ana")
     profile = {"company": "Núñez SRL", "tax_id": "20-12345678-6"}
     assert api.call("PATCH", "/me", claims=holder, body=profile).status == 200
-    for email, rights in (("pagos@ejemplo.com.ar", ["invoices"]), ("tecnico@ejemplo.com.ar", ["services"])):
+    for email, rights in (("pagos@ejemplo.com.ar", ["invoices", "receive_invoices"]),
+                          ("socio@ejemplo.com.ar", ["invoices"]), ("tecnico@ejemplo.com.ar", ["services"])):
         body = {"name": "Contacto", "email": email, "permissions": rights}
         assert api.call("POST", "/me/contacts", claims=holder, body=body).status == 201
     return client_id, holder
@@ -63,7 +64,8 @@ def test_an_issued_invoice_is_numbered_rendered_stored_and_mailed_to_whoever_rec
     invoice = Invoice.get(*Invoice.key(invoice_id))
     assert invoice.number == "0001-00000001"
     sent = _sent("emitida")
-    assert sorted(m["to"][0] for m in sent) == ["ana@ejemplo.com.ar", "pagos@ejemplo.com.ar"]  # not tecnico@
+    # Not socio@ (sees and pays them in the panel, receives none) nor tecnico@.
+    assert sorted(m["to"][0] for m in sent) == ["ana@ejemplo.com.ar", "pagos@ejemplo.com.ar"]
     message = sent[0]
     assert message["subject"].startswith("Factura 0001-00000001 emitida - vence el ")
     assert message["from"] == "Paneldecliente <facturacion@paneldecliente.com>"
@@ -306,3 +308,20 @@ def test_invoices_numbered_at_once_get_consecutive_numbers(api, stack, account):
     assert all(a == {"batchItemFailures": []} for a in answers), answers
     numbers = sorted(Invoice.get(*Invoice.key(i)).number for i in invoices)
     assert numbers == [f"0001-0000000{n}" for n in range(1, 5)]
+
+
+def test_after_the_split_the_contacts_who_saw_invoices_keep_receiving_them(api, account, capsys):
+    """tools.backfill_receive_invoices, once after the deploy: `invoices` used to bring the emails too."""
+    from shared.dal.accounts import Contact
+    from tools.backfill_receive_invoices import main
+
+    def rights():
+        return {c.email: sorted(c.permissions) for c in Contact.scan()}
+
+    assert main(["--dry-run"]) == 0 and "would_add: 1" in capsys.readouterr().out
+    assert rights()["socio@ejemplo.com.ar"] == ["invoices"]  # a dry run changes nothing
+    assert main([]) == 0 and "added: 1" in capsys.readouterr().out
+    both = ["invoices", "receive_invoices"]
+    assert rights() == {"pagos@ejemplo.com.ar": both, "socio@ejemplo.com.ar": both,
+                        "tecnico@ejemplo.com.ar": ["services"]}
+    assert main([]) == 0 and "added" not in capsys.readouterr().out  # once is enough: nothing more to add

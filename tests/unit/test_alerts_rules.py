@@ -170,7 +170,8 @@ def test_a_contact_limited_to_some_services_is_alerted_and_emailed_only_about_th
     client = Client("CLIENT#c", "CLIENT", client_id="c", email="titular@ejemplo.com.ar", name="Titular",
                     created_at="", updated_at="")
     scoped = Contact("CLIENT#c", "CONTACT#d", client_id="c", contact_id="d", email="dev@ejemplo.com.ar", name="Dev",
-                     permissions=["invoices", "services"], scoped=True, service_ids=["s1"], created_at="")
+                     permissions=["invoices", "receive_invoices", "services"], scoped=True, service_ids=["s1"],
+                     created_at="")
     hook = alerts.HOOKPOINTS["invoice.reminder"]
 
     def emailed(services):
