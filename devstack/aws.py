@@ -35,6 +35,66 @@ class _Serialised:
             return list(self._app(environ, start_response))
 
 
+class _CognitoAsConfigured:
+    """What real Cognito refuses and moto lets through, refused here too, so that the local port is no way around
+    the pool's settings (a login must never be given another account's ids): ``SignUp`` on a pool that allows
+    admin creation only (the template's ``AllowAdminCreateUserOnly``), and ``UpdateUserAttributes`` of an
+    attribute the token's app client may not write (its ``WriteAttributes``: ``custom:client_id`` and
+    ``custom:contact_id`` are set by the backend alone, with the admin API)."""
+
+    TARGET = "AWSCognitoIdentityProviderService."
+
+    def __init__(self, app):
+        self._app = app
+
+    def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target in (self.TARGET + "SignUp", self.TARGET + "UpdateUserAttributes"):
+            import io
+            import json
+
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            try:
+                request = json.loads(body or b"{}")
+            except ValueError:
+                request = {}
+            refusal = self._refusal(target.removeprefix(self.TARGET), request if isinstance(request, dict) else {})
+            if refusal is not None:
+                payload = json.dumps({"__type": "NotAuthorizedException", "message": refusal}).encode()
+                start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
+                                                   ("x-amzn-ErrorType", "NotAuthorizedException"),
+                                                   ("Content-Length", str(len(payload)))])
+                return [payload]
+        return self._app(environ, start_response)
+
+    @staticmethod
+    def _pools():
+        from moto.cognitoidp.models import cognitoidp_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        regions = {os.environ.get("AWS_DEFAULT_REGION") or "us-east-1", "us-east-1"}
+        backends = cognitoidp_backends[DEFAULT_ACCOUNT_ID]
+        return [pool for region in regions for pool in backends[region].user_pools.values()]
+
+    def _refusal(self, operation: str, request: dict) -> str | None:
+        for pool in self._pools():
+            if operation == "SignUp" and request.get("ClientId") in pool.clients:
+                admin_only = (pool.extended_config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly")
+                return "SignUp is not permitted for this user pool" if admin_only else None
+            if operation == "UpdateUserAttributes" and request.get("AccessToken") in pool.access_tokens:
+                client_id, _ = pool.access_tokens[request["AccessToken"]]
+                client = pool.clients.get(client_id)
+                allowed = set((client.extended_config.get("WriteAttributes") if client else None) or [])
+                names = {a.get("Name") for a in request.get("UserAttributes") or [] if isinstance(a, dict)}
+                if client is not None and client.extended_config.get("WriteAttributes") is not None \
+                        and names - allowed:
+                    return "A client attempted to write unauthorized attribute"
+                return None
+        return None
+
+
 def _checked_then_written(backend, transact_items: list[dict]) -> None:
     """TransactWriteItems as DynamoDB runs it: every condition checked first, then every write applied.
     moto instead writes as it goes and, to roll back, deep-copies the whole table once per item of the
@@ -112,7 +172,7 @@ class _QuietHandler(WSGIRequestHandler):
 class EmbeddedAws:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         _install_fast_transactions()
-        self._app = _Serialised(DomainDispatcherApplication(create_backend_app))
+        self._app = _Serialised(_CognitoAsConfigured(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(
             host, port, self._app, threaded=True,
             request_handler=_QuietHandler,

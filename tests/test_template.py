@@ -250,3 +250,20 @@ def test_support_mail_is_stored_where_the_inbound_function_reads_it():
     # Everything SES needs exists only in the receiving region (a rule set elsewhere would be created in vain).
     for name in ("SupportMailRuleSet", "SupportMailRule", "InboundMailInvokePermission"):
         assert RESOURCES[name]["Condition"] == "ReceivesMail"
+
+
+def test_only_the_backend_binds_a_login_to_an_account():
+    """The account ids in a token (custom:client_id, custom:contact_id) are trusted by every function: only the
+    backend's admin API may set them. Nobody signs up by themselves, and no app client writes them (nor the
+    email, the login whose uniqueness the table guards). make dev's Cognito refuses the same (devstack/aws.py)."""
+    resources = RESOURCES
+    pool = resources["UserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    clients = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Cognito::UserPoolClient"}
+    assert set(clients) == {"UserPoolClient", "PasswordCheckClient"}
+    for name, client in clients.items():
+        assert "WriteAttributes" in client, name  # absent would mean every attribute is writable
+        assert not {a for a in client["WriteAttributes"] if a.startswith("custom:") or a == "email"}, name
+    assert clients["PasswordCheckClient"]["WriteAttributes"] == []
+    # The public client signs in with SRP only: no flow that sends the password itself.
+    assert set(clients["UserPoolClient"]["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}

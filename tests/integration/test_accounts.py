@@ -277,3 +277,32 @@ def test_a_contact_with_profile_cannot_take_the_holders_number_or_alerts(api, ch
     assert api.call("GET", "/me", claims=holder).json()["account"] == before
     assert api.call("PATCH", "/me", claims=contact, body={"company": "Estudio"}).status == 200  # the rest it may
     assert api.call("PATCH", "/me", claims=holder, body={"phone": "011 15 2345-6789", **change}).status == 200
+
+
+def test_the_local_cognito_refuses_what_the_pools_settings_refuse(api, stack):
+    """A login's account ids are the backend's to set: nobody signs up by themselves (admin creation only) and a
+    token's app client may write no attribute but `name` — as real Cognito answers, on the local port too."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    cognito = boto3.client("cognito-idp", region_name="us-east-1")
+    made = api.call("POST", "/clients", body={"email": "propia@ejemplo.com.ar", "password": "Segura123",
+                                               "name": "Propia"})
+    other = api.call("POST", "/clients", body={"email": "ajena@ejemplo.com.ar", "password": "Segura123",
+                                                "name": "Ajena"}).json()["client_id"]
+    with pytest.raises(ClientError) as refused:
+        cognito.sign_up(ClientId=stack.refs["UserPoolClient"], Username="intruso@ejemplo.com.ar",
+                        Password="Segura123", UserAttributes=[{"Name": "custom:client_id", "Value": other}])
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    tokens = cognito.admin_initiate_auth(UserPoolId=stack.refs["UserPool"], ClientId=stack.refs["UserPoolClient"],
+                                         AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters={
+                                             "USERNAME": "propia@ejemplo.com.ar", "PASSWORD": "Segura123"})
+    access = tokens["AuthenticationResult"]["AccessToken"]
+    for attribute in ("custom:client_id", "custom:contact_id", "email"):
+        with pytest.raises(ClientError) as refused:
+            cognito.update_user_attributes(AccessToken=access, UserAttributes=[{"Name": attribute, "Value": other}])
+        assert refused.value.response["Error"]["Code"] == "NotAuthorizedException", attribute
+    cognito.update_user_attributes(AccessToken=access, UserAttributes=[{"Name": "name", "Value": "Propia SA"}])
+    user = cognito.admin_get_user(UserPoolId=stack.refs["UserPool"], Username="propia@ejemplo.com.ar")
+    claims = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    assert claims["custom:client_id"] == made.json()["client_id"] and claims["name"] == "Propia SA"
