@@ -68,6 +68,8 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         ("/webhooks/whatsapp", "get"), ("/webhooks/whatsapp", "post"),
         # Telegram's updates: the secret token given to setWebhook comes back in a header
         ("/webhooks/telegram", "post"),
+        # a contact's invitation: the one-time token of its email is the proof
+        ("/invitations/accept", "post"),
     }
 
 

@@ -142,6 +142,9 @@ BODIES = {
     ("PUT", "/staff/services/{service_id}/production"): {"production": True},
     ("POST", "/me/quotes/{quote_id}/decline"): {},
     ("POST", "/me/telegram-link"): {},
+    # A made-up token: a caller with a real invitation sends the one its email carries.
+    ("POST", "/invitations/accept"): {"token": "tokenDeLaInvitacionQueLlegoPorEmail00000000", "password": "Segura123"},
+    ("POST", "/me/contacts/{contact_id}/invitation"): {},
     ("POST", "/services/{service_id}/transfer"): {"target_email": "destino@ejemplo.com.ar", "password": "Segura123"},
     ("POST", "/me/transfers/{transfer_id}/confirm"): {"password": "Segura123"},
     ("POST", "/me/transfers/{transfer_id}/accept"): {"password": "Segura123"},

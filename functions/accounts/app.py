@@ -1,7 +1,10 @@
-"""Accounts API: POST /clients (public sign-up), GET/PATCH /me, contacts, POST /staff/clients."""
+"""Accounts API: POST /clients (public sign-up), GET/PATCH /me, contacts (by invitation: accepted at
+POST /invitations/accept), POST /staff/clients."""
 
 from accounts import logic
 from accounts.schemas import (
+    AcceptedOut,
+    AcceptInvitation,
     AddContact,
     ClientOut,
     ContactOut,
@@ -13,6 +16,7 @@ from accounts.schemas import (
 )
 from aws_lambda_powertools.event_handler import Response
 
+from shared.aws import LazyClient
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
 from shared.dal.services import Services
@@ -22,6 +26,7 @@ from shared.logins import CognitoLogins
 app = create_app()
 accounts = Accounts()
 services = Services()  # a contact's rights may be limited to some of the account's services
+sesv2 = LazyClient("sesv2")  # a contact's invitation
 clock = SystemClock()
 logins = CognitoLogins.from_env()  # its client is created on first use: only sign-ups talk to Cognito
 
@@ -60,8 +65,39 @@ def get_contacts() -> list[ContactOut]:
     responses=answers(201, "Contacto creado"),
 )
 def post_contact(body: AddContact) -> tuple[ContactOut, int]:
-    contact = logic.add_contact(accounts, services, logins, clock, current_identity(app), body)
+    contact = logic.add_contact(accounts, services, _postman(), clock, current_identity(app), body)
     return logic.contact_out(contact), 201
+
+
+@app.post(
+    "/me/contacts/<contact_id>/invitation", tags=["Cuentas"], summary="Enviar de nuevo la invitación de un contacto",
+    description="Un enlace nuevo (el anterior deja de servir), válido 7 días, para un contacto que todavía no aceptó.",
+    security=SECURED, responses=answers(),
+)
+def resend_invitation(contact_id: str) -> ContactOut:
+    return logic.contact_out(logic.resend_invitation(accounts, _postman(), clock, current_identity(app), contact_id))
+
+
+@app.post(
+    "/invitations/accept", tags=["Cuentas"], summary="Aceptar la invitación de contacto (con la clave elegida)",
+    description="Público: el token del email es la prueba. Crea el acceso del contacto; sirve una sola vez.",
+    responses=answers(),
+)
+def accept_invitation(body: AcceptInvitation) -> AcceptedOut:
+    from accounts import invitations
+
+    contact = invitations.accept(accounts, logins, clock, body.token, body.password)
+    return AcceptedOut(email=contact.email, client_id=contact.client_id, contact_id=contact.contact_id)
+
+
+def _postman():
+    from accounts.invitations import Postman
+
+    from shared import config
+    from shared.dal.mail import SentEmails
+
+    return Postman(sesv2, SentEmails(), clock, f"Paneldecliente <avisos@{config.env(config.MAIL_DOMAIN)}>",
+                   config.env(config.PANEL_URL), config.env(config.MAIL_CONFIGURATION_SET, "") or None)
 
 
 @app.patch(

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from accounts import invitations
 from accounts.schemas import (
     AddContact,
     ClientOut,
@@ -16,11 +17,11 @@ from accounts.schemas import (
 
 from shared.auth import ContactRevoked, Identity, Permission, Role, authorize, require_account, require_staff
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.accounts import Accounts, Client, Contact, EmailTaken
+from shared.dal.accounts import Accounts, Client, Contact, EmailTaken, Invitation
 from shared.dal.services import Services
 from shared.dal.table import not_found
 from shared.dal.unit_of_work import UnitOfWork, save_change
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events import EventType, new_event
 from shared.ids import is_valid_id, new_id
 from shared.logins import CognitoLogins, LoginExists
@@ -161,8 +162,11 @@ def update_my_account(accounts: Accounts, clock: Clock, identity: Identity, chan
 
 
 def add_contact(
-    accounts: Accounts, services: Services, logins: CognitoLogins, clock: Clock, identity: Identity, data: AddContact
+    accounts: Accounts, services: Services, postman: "invitations.Postman", clock: Clock, identity: Identity,
+    data: AddContact,
 ) -> Contact:
+    """The contact, invited: its items and its Invitation in one transaction, then the email with the token
+    (accounts.invitations). It signs in once it accepts; until then no token can name it."""
     client_id = _holder_account(identity)
     now = clock.now()
     contact_id = new_id()
@@ -181,13 +185,35 @@ def add_contact(
     event = new_event(
         EventType.CONTACT_ADDED,
         client_id=client_id,
-        payload={"client_id": client_id, "contact_id": contact_id, "permissions": contact.permissions},
+        payload={"client_id": client_id, "contact_id": contact_id, "permissions": contact.permissions,
+                 "status": "invited"},
         occurred_at=now,
     )
-    _login_then_write(
-        logins, contact.email, lambda: _write(lambda uow: accounts.add_contact(uow, contact), event),
-        client_id=client_id, contact_id=contact_id,
-    )
+    token, invitation = invitations.invite(contact, now)
+    with UnitOfWork() as uow:
+        accounts.add_contact(uow, contact)  # the email's marker too: one login per email, claimed now
+        uow.create(invitation)
+        uow.emit([event])
+    invitations.send(postman, accounts.get_client(client_id), contact, token)
+    return contact
+
+
+def resend_invitation(accounts: Accounts, postman: "invitations.Postman", clock: Clock, identity: Identity,
+                      contact_id: str) -> Contact:
+    """A new token for a contact still invited (the one before stops working): lost, expired, or never sent."""
+    client_id = _holder_account(identity)
+    contact = _existing_contact(accounts, client_id, contact_id)
+    if contact.status != "invited":
+        raise Conflict("Ese contacto ya aceptó la invitación: entra con su email y su clave.",
+                       code="contact_already_active")
+    previous = contact.invitation_key
+    token, invitation = invitations.invite(contact, clock.now())
+    with UnitOfWork() as uow:
+        uow.save(contact)  # version-checked: of two requests at once, one token stands
+        if previous:
+            uow.delete(Invitation(*Invitation.key(previous)))
+        uow.create(invitation)
+    invitations.send(postman, accounts.get_client(client_id), contact, token)
     return contact
 
 
@@ -238,9 +264,15 @@ def remove_contact(
         payload={"client_id": client_id, "contact_id": contact_id},
         occurred_at=clock.now(),
     )
-    _write(lambda uow: accounts.remove_contact(uow, contact), event)
+    def stage(uow: UnitOfWork) -> None:
+        accounts.remove_contact(uow, contact)
+        if contact.invitation_key:  # still invited: the invitation is revoked with it
+            uow.delete(Invitation(*Invitation.key(contact.invitation_key)))
+
+    _write(stage, event)
     # After the commit: a login left behind by a failure here has no contact and is refused anyway.
-    logins.delete_quietly(contact.email)
+    if contact.status != "invited":
+        logins.delete_quietly(contact.email)
 
 
 def _scope(services: Services, client_id: str, service_ids: list[str] | None) -> list[str] | None:
@@ -305,5 +337,7 @@ def contact_out(contact: Contact) -> ContactOut:
         whatsapp_opt_in=contact.whatsapp_opt_in,
         permissions=[Permission(p) for p in contact.permissions],
         service_ids=list(contact.service_ids or []) if contact.scoped else None,
+        status=contact.status,
+        invitation_expires_at=from_storage(contact.invitation_expires_at) if contact.invitation_expires_at else None,
         created_at=from_storage(contact.created_at),
     )

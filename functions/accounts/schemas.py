@@ -133,6 +133,21 @@ class MeOut(ApiModel):
 ServiceId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+class AcceptInvitation(ApiModel):
+    """The token of the invitation's email, and the password the contact chooses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(min_length=20, max_length=100)]
+    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+
+
+class AcceptedOut(ApiModel):
+    email: str
+    client_id: str
+    contact_id: str
+
+
 class AddContact(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -167,4 +182,6 @@ class ContactOut(ApiModel):
     whatsapp_opt_in: bool
     permissions: list[Permission]
     service_ids: list[str] | None  # the services its rights are limited to; None: every one
+    status: Literal["invited", "active"]  # invited: it has not accepted yet (no login)
+    invitation_expires_at: datetime | None
     created_at: datetime

@@ -70,6 +70,11 @@ class Contact(TableItem, discriminator="Contact"):
     phone = UnicodeAttribute(null=True)
     whatsapp_opt_in = BooleanAttribute(default=False)
     permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    # invited: the holder added it and it has no login yet (its invitation, an Invitation item, waits to be
+    # accepted); active: it signs in. No token can carry an invited contact's id: it has no login.
+    status = UnicodeAttribute(default="active")
+    invitation_key = UnicodeAttribute(null=True)  # the pending Invitation's key (sha256 of its token)
+    invitation_expires_at = UnicodeAttribute(null=True)
     # Whether its rights are limited to service_ids (which may become empty: a scoped contact whose last service
     # changed holder sees none, never all); unscoped: every service of the account.
     scoped = BooleanAttribute(default=False)
@@ -85,6 +90,20 @@ class Contact(TableItem, discriminator="Contact"):
 
     def grant(self) -> Grant:
         return Grant.of(self.permissions or [], (self.service_ids or []) if self.scoped else None)
+
+
+class Invitation(TableItem, discriminator="Invitation"):
+    """A contact's invitation, by the sha256 of its one-time token (the token itself is only in the email): single
+    use (deleted when accepted, revoked or replaced), valid 7 days (and then gone: TTL)."""
+
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    valid_until = UnicodeAttribute()
+
+    @staticmethod
+    def key(token_hash: str) -> tuple[str, str]:
+        return f"INVITATION#{token_hash}", "INVITATION"
 
 
 class PasswordAttempts(TableItem, discriminator="PasswordAttempts"):
@@ -108,6 +127,12 @@ class Accounts:
     def password_attempts(self, client_id: str) -> PasswordAttempts | None:
         try:
             return PasswordAttempts.get(*PasswordAttempts.key(client_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def invitation(self, token_hash: str) -> Invitation | None:
+        try:
+            return Invitation.get(*Invitation.key(token_hash), consistent_read=True)
         except DoesNotExist:
             return None
 

@@ -159,7 +159,7 @@ def test_contacts_get_only_what_the_holder_granted(api, stack):
         "email": "Contable@Ejemplo.com.ar", "name": "Estudio", "permissions": ["invoices", "tickets"]})
     assert created.status == 201, created
     contact_id = created.json()["contact_id"]
-    assert _cognito_user(stack, "contable@ejemplo.com.ar")["custom:contact_id"] == contact_id
+    assert created.json()["status"] == "invited"  # its login comes when it accepts (test_invitations)
     contact = claims_for(client_id=client_id, contact_id=contact_id, sub="sub-contact")
 
     assert api.call("GET", "/me/invoices", claims=contact).status == 200
@@ -224,6 +224,10 @@ def test_removed_contact_loses_access_and_login_and_frees_its_email(api, stack):
     contact_id = api.call("POST", "/me/contacts", claims=holder, body={
         "email": "contable@ejemplo.com.ar", "name": "Estudio", "permissions": ["invoices"]}).json()["contact_id"]
     contact = claims_for(client_id=client_id, contact_id=contact_id, sub="sub-contact")
+    from tests.integration.test_invitations import accept
+
+    assert accept(api, "contable@ejemplo.com.ar").status == 200
+    assert _cognito_user(stack, "contable@ejemplo.com.ar")["custom:contact_id"] == contact_id
 
     removed = api.call("DELETE", f"/me/contacts/{contact_id}", claims=holder)
 

@@ -132,6 +132,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/catalog/products"): Rule("public", check=_same_catalog),
     ("POST", "/clients"): Rule("public", note="sign-up: a token, if any, is irrelevant"),
     ("POST", "/contact-requests"): Rule("public", note="the contact form: a token, if any, is irrelevant"),
+    ("POST", "/invitations/accept"): Rule("public", target="invitation_token", fresh=True,
+                                          note="the invitation's token is the proof: each caller accepts a new one"),
     # Accounts
     ("GET", "/me"): Rule("any_person", permission=Permission.PROFILE, check=_me_details,
                          note="a contact without `profile` gets its own rights, not the details"),
@@ -140,6 +142,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/me/contacts"): Rule("holder_only"),
     ("PATCH", "/me/contacts/{contact_id}"): Rule("holder_only", target="contact", fresh=True),
     ("DELETE", "/me/contacts/{contact_id}"): Rule("holder_only", target="contact", fresh=True),
+    ("POST", "/me/contacts/{contact_id}/invitation"): Rule("holder_only", target="contact", fresh=True),
     ("POST", "/staff/clients"): Rule("staff_only"),
     # Services
     ("GET", "/me/services"): Rule("account", permission=Permission.SERVICES, lists=("service",)),
@@ -420,6 +423,15 @@ class World:
         _pay_outside_the_api(self.request, order["invoice"]["invoice_id"])
         return {"service_id": order["service"]["service_id"]}
 
+    def invitation_token(self) -> dict[str, str]:
+        """A new contact's invitation, as its email carries it."""
+        from tests.integration.test_invitations import token_for
+
+        email = self.email("invitado")
+        self._call("POST", "/me/contacts", claims=self.holder, body={**BODIES[("POST", "/me/contacts")],
+                                                                      "email": email, "permissions": ["invoices"]})
+        return {"token": token_for(email)}
+
     def both_on_full(self) -> dict[str, str]:
         """Both accounts on the Full support plan (Telegram included)."""
         for client_id in (self.a, self.b):
@@ -608,6 +620,7 @@ class World:
         "emailed_message": lambda w: w.emailed_message(),
         "full_plan_service": lambda w: w.full_plan_service(),
         "both_on_full": lambda w: w.both_on_full(),
+        "invitation_token": lambda w: w.invitation_token(),
         "transferable_service": lambda w: w.transferable_service(),
         "outgoing_transfer": lambda w: w.outgoing_transfer(),
         "incoming_transfer": lambda w: w.incoming_transfer(),
@@ -708,6 +721,8 @@ def test_authorization_matrix(route, api, stack, catalog, request):
             body = {"into_ticket_id": ids["into_ticket_id"]}
         if "account_client_id" in ids:  # a guest ticket moved to the holder's account
             body = {"client_id": ids["account_client_id"]}
+        if "token" in ids:  # an invitation accepted: the token its email carried
+            body = {"token": ids["token"], "password": "Segura123"}
         if "target_email" in ids:  # staff open a transfer from the holder's ticket: the body names both
             body = dict(ids)
         got = api.call(method, path, body=body, claims=world.claims[caller])

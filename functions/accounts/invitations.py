@@ -1,0 +1,119 @@
+"""Secondary contacts by invitation (docs/accounts.md): adding a contact invites it. A one-time token (32 random
+bytes) goes by email to the contact's address — the only place it exists: the table keeps its sha256 — and is
+valid 7 days, once; the holder revokes it by removing the contact, or replaces it by sending it again. Accepting
+it with a password creates the contact's login, with the account's ids set by the backend. An address that
+already signs in to Paneldecliente is refused for now: one login per email (several accounts per login is the
+next step of the accounts issue).
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shared import email_delivery, outbound_email
+from shared.clock import Clock, from_storage, to_storage
+from shared.dal.accounts import Accounts, Client, Contact, Invitation
+from shared.dal.mail import SentEmails
+from shared.dal.unit_of_work import UnitOfWork
+from shared.errors import Conflict, NotFound
+from shared.events import EventType, new_event
+from shared.logins import CognitoLogins, LoginExists
+
+logger = Logger(child=True)
+LIFETIME = timedelta(days=7)
+
+
+class InvitationNotValid(NotFound):
+    code = "invitation_not_valid"
+    message = ("La invitación no es válida, ya se usó o venció. Pida al titular de la cuenta que se la envíe de "
+               "nuevo.")
+
+
+class EmailHasLogin(Conflict):
+    code = "email_has_login"
+    message = ("Ese email ya tiene un acceso a Paneldecliente. Por ahora cada email entra a una sola cuenta: pida "
+               "al titular que lo invite con otro email.")
+
+
+@dataclass
+class Postman:
+    """What sending an invitation needs: SES, the sent-email records, who it comes from, the panel's address."""
+
+    sesv2: Any
+    sent: SentEmails
+    clock: Clock
+    sender: str  # "Paneldecliente <avisos@…>"
+    panel_url: str
+    configuration_set: str | None = None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def invite(contact: Contact, now: datetime) -> tuple[str, Invitation]:
+    """A new token for the contact (the contact records which one is pending)."""
+    token = secrets.token_urlsafe(32)
+    key = token_hash(token)
+    valid_until = to_storage(now + LIFETIME)
+    contact.status, contact.invitation_key, contact.invitation_expires_at = "invited", key, valid_until
+    invitation = Invitation(*Invitation.key(key), client_id=contact.client_id, contact_id=contact.contact_id,
+                            email=contact.email, valid_until=valid_until, expires_at=now + LIFETIME + timedelta(days=1))
+    return token, invitation
+
+
+def send(postman: Postman, client: Client, contact: Contact, token: str) -> str | None:
+    """The invitation's email (once per token). Not sent (SES out of reach): logged, and the holder sends it again
+    from the panel — the contact is written either way."""
+    link = f"{postman.panel_url.rstrip('/')}/invitacion?token={token}"
+    mail = outbound_email.Mail(
+        kind="contact_invitation", subject=f"{client.name} lo invita a Paneldecliente",
+        paragraphs=(f"Hola {contact.name}: {client.name} lo agregó como contacto de su cuenta de Paneldecliente, "
+                    "donde se gestionan sus servicios de hosting, facturas y soporte.",
+                    "Para aceptar, elija su clave en el enlace. Vence en 7 días y sirve una sola vez; si no esperaba "
+                    "esta invitación, ignórela."),
+        link=("Aceptar la invitación", link))
+    email = outbound_email.OutgoingEmail(sender=postman.sender, to=(contact.email,), subject=mail.subject,
+                                         text=mail.text, html=mail.html)
+    cause = f"invitation-{contact.invitation_key[:32]}"
+    courier = email_delivery.Courier(postman.sent, postman.sesv2, postman.clock, postman.configuration_set)
+    domain = outbound_email.parse_address("From", postman.sender).domain
+    try:
+        return email_delivery.send_once(courier, email, event_id=cause, kind=mail.kind, client_id=client.client_id,
+                                        message_id=outbound_email.recipient_message_id(cause, contact.email),
+                                        message_id_domain=domain)
+    except outbound_email.TransientEmailFailure:
+        logger.warning("invitation not sent", extra={"client_id": client.client_id, "contact_id": contact.contact_id})
+        return None
+
+
+def accept(accounts: Accounts, logins: CognitoLogins, clock: Clock, token: str, password: str) -> Contact:
+    """The contact's login, with the password it chose; the invitation is used up (single use)."""
+    now = clock.now()
+    key = token_hash(token)
+    invitation = accounts.invitation(key)
+    contact = accounts.get_contact(invitation.client_id, invitation.contact_id) if invitation else None
+    if invitation is None or contact is None or contact.status != "invited" or contact.invitation_key != key \
+            or from_storage(invitation.valid_until) <= now:
+        raise InvitationNotValid()
+    try:
+        logins.create(contact.email, client_id=contact.client_id, contact_id=contact.contact_id, password=password)
+    except LoginExists:
+        raise EmailHasLogin() from None
+    contact.status, contact.invitation_key, contact.invitation_expires_at = "active", None, None
+    uow = UnitOfWork()
+    uow.save(contact)  # version-checked: removed or invited again at this instant, the login is taken back
+    uow.delete(invitation)
+    uow.emit([new_event(EventType.CONTACT_UPDATED, client_id=contact.client_id, occurred_at=now, payload={
+        "client_id": contact.client_id, "contact_id": contact.contact_id, "fields": ["status"],
+        "permissions": list(contact.permissions or [])})])
+    try:
+        uow.commit()
+    except Exception:
+        logins.delete_quietly(contact.email)
+        raise
+    return contact
