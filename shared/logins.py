@@ -81,6 +81,21 @@ class CognitoLogins:
             raise ServiceUnavailable() from error
         return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), user["Username"])
 
+    def change_email(self, old: str, new: str) -> None:
+        """The login's email (its sign-in name: the pool's username attribute), verified: the backend checked the
+        new address with a code of its own. Another login with it is EmailTaken."""
+        from botocore.exceptions import ClientError
+
+        from shared.dal.accounts import EmailTaken
+
+        try:
+            self._client.admin_update_user_attributes(UserPoolId=self._pool, Username=old, UserAttributes=[
+                {"Name": "email", "Value": new}, {"Name": "email_verified", "Value": "true"}])
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("AliasExistsException", "UsernameExistsException"):
+                raise EmailTaken() from error
+            raise ServiceUnavailable() from error
+
     def delete(self, email: str) -> None:
         self._client.admin_delete_user(UserPoolId=self._pool, Username=email)
 

@@ -74,14 +74,16 @@ class WrongPassword(Forbidden):
 
 
 def confirm_password(accounts: Accounts, passwords: PasswordCheck, client: Client,
-                      attempts: PasswordAttempts | None, password: str, now: datetime) -> PasswordAttempts | None:
-    """Raise unless ``password`` is the holder's; count a wrong one, and refuse while locked. Returns the
-    attempts item (as read with the service) to clear when the password was right."""
+                      attempts: PasswordAttempts | None, password: str, now: datetime,
+                      login_email: str | None = None) -> PasswordAttempts | None:
+    """Raise unless ``password`` is the holder's (or the login's of ``login_email``: a contact confirming its own);
+    count a wrong one on the account, and refuse while locked. Returns the attempts item (as read with the
+    service) to clear when the password was right."""
     if attempts is not None and attempts.locked_until and from_storage(attempts.locked_until) > now:
         minutes = max(1, int((from_storage(attempts.locked_until) - now).total_seconds() // 60) + 1)
         raise TooManyAttempts(f"Demasiados intentos con una clave incorrecta. Vuelva a intentarlo en {minutes} "
                               "minutos.")
-    if passwords.password_matches(client.email, password):
+    if passwords.password_matches(login_email or client.email, password):
         return attempts
     for _ in range(5):  # concurrent wrong passwords each count: a lost version check reads and counts again
         try:

@@ -145,6 +145,8 @@ BODIES = {
     # A made-up token: a caller with a real invitation sends the one its email carries.
     ("POST", "/invitations/accept"): {"token": "tokenDeLaInvitacionQueLlegoPorEmail00000000", "password": "Segura123"},
     ("POST", "/me/contacts/{contact_id}/invitation"): {},
+    ("POST", "/me/email-change"): {"new_email": "nuevo-email@ejemplo.com.ar", "password": "Segura123"},
+    ("POST", "/me/email-change/confirm"): {"code": "123456"},
     ("POST", "/services/{service_id}/transfer"): {"target_email": "destino@ejemplo.com.ar", "password": "Segura123"},
     ("POST", "/me/transfers/{transfer_id}/confirm"): {"password": "Segura123"},
     ("POST", "/me/transfers/{transfer_id}/accept"): {"password": "Segura123"},

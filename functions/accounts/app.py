@@ -8,6 +8,9 @@ from accounts.schemas import (
     AddContact,
     ClientOut,
     ContactOut,
+    EmailChangeCode,
+    EmailChangeOut,
+    EmailChangeRequest,
     MeOut,
     RegisterClient,
     StaffCreateClient,
@@ -88,6 +91,34 @@ def accept_invitation(body: AcceptInvitation) -> AcceptedOut:
 
     contact = invitations.accept(accounts, logins, clock, body.token, body.password)
     return AcceptedOut(email=contact.email, client_id=contact.client_id, contact_id=contact.contact_id)
+
+
+@app.post("/me/email-change", tags=["Cuentas"], summary="Cambiar mi email de acceso (envía un código al nuevo)",
+          description="Con la clave actual. El código de 6 dígitos vence en 15 minutos (5 intentos).",
+          security=SECURED, responses=answers(202, "Código enviado al nuevo email"))
+def request_email_change(body: EmailChangeRequest) -> tuple[EmailChangeOut, int]:
+    from accounts import email_change
+
+    from shared.clock import from_storage
+
+    change = email_change.request_change(accounts, _passwords(), _postman(), clock, current_identity(app),
+                                         str(body.new_email), body.password)
+    return EmailChangeOut(new_email=change.new_email, expires_at=from_storage(change.valid_until)), 202
+
+
+@app.post("/me/email-change/confirm", tags=["Cuentas"], summary="Confirmar el cambio de email con el código",
+          security=SECURED, responses=answers())
+def confirm_email_change(body: EmailChangeCode) -> MeOut:
+    from accounts import email_change
+
+    email_change.confirm_change(accounts, logins, _postman(), clock, current_identity(app), body.code)
+    return logic.my_account(accounts, current_identity(app))
+
+
+def _passwords():
+    from shared.password_check import PasswordCheck
+
+    return PasswordCheck.from_env()
 
 
 def _postman():

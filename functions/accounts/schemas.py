@@ -133,6 +133,24 @@ class MeOut(ApiModel):
 ServiceId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+class EmailChangeRequest(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_email: LoginEmail
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class EmailChangeCode(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+
+
+class EmailChangeOut(ApiModel):
+    new_email: str
+    expires_at: datetime  # the code's
+
+
 class AcceptInvitation(ApiModel):
     """The token of the invitation's email, and the password the contact chooses."""
 

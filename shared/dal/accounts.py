@@ -106,6 +106,22 @@ class Invitation(TableItem, discriminator="Invitation"):
         return f"INVITATION#{token_hash}", "INVITATION"
 
 
+class EmailChange(TableItem, discriminator="EmailChange"):
+    """A person's pending change of login email: the new address and the sha256 of the code sent to it (salted
+    with ``change_id``), 15 minutes, 5 tries. One per person: a new request replaces it."""
+
+    change_id = UnicodeAttribute()
+    new_email = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    tries = IntegerAttribute(default=0)
+    valid_until = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(client_id: str, contact_id: str | None) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", f"EMAILCHANGE#{contact_id or 'holder'}"
+
+
 class PasswordAttempts(TableItem, discriminator="PasswordAttempts"):
     """Failed confirmations of a client's password (cancelling a service asks for it), counted against
     brute force: too many in a window lock the confirmation for a while. Expires with its window."""
@@ -127,6 +143,12 @@ class Accounts:
     def password_attempts(self, client_id: str) -> PasswordAttempts | None:
         try:
             return PasswordAttempts.get(*PasswordAttempts.key(client_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def email_change(self, client_id: str, contact_id: str | None) -> EmailChange | None:
+        try:
+            return EmailChange.get(*EmailChange.key(client_id, contact_id), consistent_read=True)
         except DoesNotExist:
             return None
 

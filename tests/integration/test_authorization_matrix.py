@@ -86,6 +86,9 @@ class Rule:
     fresh: bool = False  # a write that changes its target: every caller gets a new one
     lists: tuple[str, ...] = ()  # a list route: the holder's things (World.TARGETS) it must show
     unsigned: tuple[int, str] | None = None  # signed_webhook: status and code of an unsigned call
+    # Every person the route lets in is then refused by the route's own rule (status, code): it proves they got
+    # past the authorization (the happy path is the route's own test's).
+    people_get: tuple[int, str] | None = None
     body: dict | None = None  # instead of tools/bench.py's valid body
     check: Callable[["World", str, Any], str | None] | None = None  # more to hold on a 2xx answer
     # Another holder naming its own thing and the holder's other one: (path, the same with a missing id).
@@ -271,6 +274,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/staff/transfers"): Rule("staff_only", target="staff_transfer_request", fresh=True),
     ("POST", "/staff/transfers/{transfer_id}/approve"): Rule("staff_only", target="accepted_transfer", fresh=True),
     ("POST", "/staff/transfers/{transfer_id}/reject"): Rule("staff_only", target="accepted_transfer", fresh=True),
+    # Each person their own login's email: a wrong password (request) or no pending change (confirm) for all.
+    ("POST", "/me/email-change"): Rule("any_person", body={"new_email": "nuevo-email@ejemplo.com.ar",
+                                                            "password": "NoEsLaClave1"},
+                                       people_get=(403, "wrong_password")),
+    ("POST", "/me/email-change/confirm"): Rule("any_person", body={"code": "123456"},
+                                               people_get=(404, "no_email_change")),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -299,6 +308,8 @@ def expected(rule: Rule, caller: str, has_ids: bool) -> tuple:
         return ANONYMOUS
     if rule.audience == "staff_only":
         return OK if caller == "staff" else ("refused", 403, "staff_only")
+    if rule.people_get and caller != "staff":
+        return ("refused", *rule.people_get)
     if caller == "other_holder":
         return HIDDEN if has_ids else OWN
     if caller == "staff":

@@ -1,0 +1,164 @@
+"""A person changes the email they sign in with (holder or contact, each their own; docs/accounts.md).
+
+1. ``POST /me/email-change`` with the new address and the current password: a 6-digit code of ours goes to the
+   new address (its sha256 kept, salted with the request's id; valid 15 minutes, 5 tries). Nothing depends on
+   Cognito's own attribute verification, which moto does not implement.
+2. ``POST /me/email-change/confirm`` with the code: the table first — the new address's marker claimed (must
+   not exist: a sign-up or another change that got there first wins), the old one freed, the person's email
+   changed, the request used up, one transaction — then the login's email in Cognito
+   (AdminUpdateUserAttributes, verified). If Cognito refuses, the table is put back as it was. The old address
+   is told.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from accounts.invitations import Postman
+
+from shared import email_delivery, outbound_email
+from shared.auth import ContactRevoked, Identity, Role, require_account
+from shared.clock import Clock, from_storage, to_storage
+from shared.dal.accounts import Accounts, Client, Contact, EmailChange, EmailMarker, EmailTaken, PasswordAttempts
+from shared.dal.table import batch_get, save_one
+from shared.dal.unit_of_work import UnitOfWork
+from shared.errors import ConcurrentModification, Conflict, InvalidInput, NotFound, ServiceUnavailable
+from shared.events import EventType, new_event
+from shared.ids import id_at
+from shared.password_check import PasswordCheck, confirm_password
+
+LIFETIME = timedelta(minutes=15)
+MAX_TRIES = 5
+
+
+class NoEmailChange(NotFound):
+    code = "no_email_change"
+    message = "No hay un cambio de email pendiente, o ya venció: pídalo de nuevo."
+
+
+class WrongCode(InvalidInput):
+    code = "wrong_code"
+
+
+def _person(accounts: Accounts, identity: Identity) -> tuple[Client, Contact | None]:
+    client_id = require_account(identity)
+    keys = [Client.key(client_id)] + ([Contact.key(client_id, identity.contact_id)] if identity.contact_id else [])
+    found = batch_get(keys, consistent=True)
+    client = found.get(Client.key(client_id))
+    contact = found.get(Contact.key(client_id, identity.contact_id)) if identity.contact_id else None
+    if not isinstance(client, Client) or (identity.role is Role.CONTACT and not isinstance(contact, Contact)):
+        raise ContactRevoked() if identity.role is Role.CONTACT else NotFound()
+    return client, contact if isinstance(contact, Contact) else None
+
+
+def _code_hash(change_id: str, code: str) -> str:
+    return hashlib.sha256(f"{change_id}:{code}".encode()).hexdigest()
+
+
+def request_change(accounts: Accounts, passwords: PasswordCheck, postman: Postman, clock: Clock, identity: Identity,
+                   new_email: str, password: str) -> EmailChange:
+    client, contact = _person(accounts, identity)
+    current = (contact or client).email
+    if new_email == current.lower():
+        raise InvalidInput("Ese ya es su email.", code="same_email", field="new_email")
+    if batch_get([EmailMarker.key(new_email)]).get(EmailMarker.key(new_email)) is not None:
+        raise EmailTaken()  # checked again, for good, when the code is confirmed
+    now = clock.now()
+    attempts = batch_get([PasswordAttempts.key(client.client_id)], consistent=True).get(
+        PasswordAttempts.key(client.client_id))
+    attempts = confirm_password(accounts, passwords, client, attempts, password, now, login_email=current)
+    code = f"{secrets.randbelow(10**6):06d}"
+    change_id = id_at(now)
+    change = EmailChange(*EmailChange.key(client.client_id, contact.contact_id if contact else None),
+                         change_id=change_id, new_email=new_email, code_hash=_code_hash(change_id, code), tries=0,
+                         valid_until=to_storage(now + LIFETIME), expires_at=now + LIFETIME + timedelta(hours=1))
+    previous = accounts.email_change(client.client_id, contact.contact_id if contact else None)
+    if previous is not None:
+        change.version = previous.version  # a new request replaces the one before (its code stops working)
+    uow = UnitOfWork()
+    uow.save(change)
+    if attempts is not None:
+        uow.delete(attempts)
+    uow.commit()
+    _mail(postman, client, new_email, f"email-change-{change_id}", "Confirme su nuevo email en Paneldecliente", (
+        f"Su código para confirmar el cambio de email de su acceso a Paneldecliente es {code}.",
+        "Vence en 15 minutos. Si no pidió este cambio, ignore este mensaje: su email no cambia."))
+    return change
+
+
+def confirm_change(accounts: Accounts, logins, postman: Postman, clock: Clock, identity: Identity,
+                   code: str) -> Client | Contact:
+    client, contact = _person(accounts, identity)
+    person = contact or client
+    now = clock.now()
+    change = accounts.email_change(client.client_id, contact.contact_id if contact else None)
+    if change is None or from_storage(change.valid_until) <= now or change.tries >= MAX_TRIES:
+        raise NoEmailChange()
+    if not secrets.compare_digest(change.code_hash, _code_hash(change.change_id, code.strip())):
+        change.tries += 1
+        try:
+            save_one(change)  # counted even as the request fails
+        except ConcurrentModification:
+            pass
+        left = MAX_TRIES - change.tries
+        raise WrongCode("El código no es correcto." + (f" Le quedan {left} intentos." if left else
+                                                        " Pida el cambio de nuevo."), field="code")
+    old = person.email
+    person.email = change.new_email
+    if isinstance(person, Client):
+        person.updated_at = to_storage(now)
+    marker = EmailMarker(*EmailMarker.key(change.new_email), client_id=client.client_id,
+                         contact_id=contact.contact_id if contact else None)
+    uow = UnitOfWork()
+    uow.create(marker, error=EmailTaken())  # a sign-up or another change that got there first wins
+    uow.delete(EmailMarker(*EmailMarker.key(old), client_id=client.client_id))
+    uow.save(person)
+    uow.delete(change)
+    uow.emit([new_event(EventType.CONTACT_UPDATED if contact else EventType.CLIENT_UPDATED, client_id=client.client_id,
+                        occurred_at=now, payload={"client_id": client.client_id, "contact_id": person.contact_id
+                                                  if contact else None, "fields": ["email"], "by": identity.subject})])
+    uow.commit()
+    try:
+        logins.change_email(old, change.new_email)
+    except Exception as error:
+        _put_back(person, old, marker, client, contact)
+        if isinstance(error, Conflict):
+            raise
+        raise ServiceUnavailable() from error
+    _mail(postman, client, old, f"email-changed-{change.change_id}", "Cambió el email de su acceso a Paneldecliente", (
+        f"El email con que entra a Paneldecliente cambió a {_masked(change.new_email)}.",
+        "Si no fue usted, respóndanos a este mensaje o escríbanos a soporte cuanto antes."), must_arrive=False)
+    return person
+
+
+def _put_back(person: Client | Contact, old: str, marker: EmailMarker, client: Client, contact: Contact | None) -> None:
+    """Cognito refused the new email: the table as it was (the person's email, the old marker)."""
+    person.email = old
+    uow = UnitOfWork()
+    uow.save(person)
+    uow.delete(marker)
+    uow.save(EmailMarker(*EmailMarker.key(old), client_id=client.client_id,
+                         contact_id=contact.contact_id if contact else None))
+    uow.commit()
+
+
+def _masked(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:2]}***@{domain}"
+
+
+def _mail(postman: Postman, client: Client, to: str, cause: str, subject: str, paragraphs: tuple[str, ...],
+          must_arrive: bool = True) -> None:
+    mail = outbound_email.Mail(kind="email_change", subject=subject, paragraphs=paragraphs)
+    email = outbound_email.OutgoingEmail(sender=postman.sender, to=(to,), subject=subject, text=mail.text,
+                                         html=mail.html)
+    courier = email_delivery.Courier(postman.sent, postman.sesv2, postman.clock, postman.configuration_set)
+    domain = outbound_email.parse_address("From", postman.sender).domain
+    try:
+        email_delivery.send_once(courier, email, event_id=cause, kind=mail.kind, client_id=client.client_id,
+                                 message_id=outbound_email.recipient_message_id(cause, to), message_id_domain=domain)
+    except outbound_email.TransientEmailFailure as error:
+        if must_arrive:  # the code: without it nothing can be confirmed
+            raise ServiceUnavailable("No pudimos enviar el email ahora: vuelva a intentarlo en unos minutos."
+                                     ) from error
+        # the notice of a change already made: the change stands
