@@ -185,6 +185,9 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.TRANSFER_OFFERED, "transferencia_ofrecida",
                   lambda p: [p.get("from_name") or "-", p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Le transfieren un servicio"),
+        Hookpoint(EventType.TRANSFER_TO_CONFIRM, "transferencia_a_confirmar",
+                  lambda p: [p.get("service") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Confirme la transferencia pedida"),
         Hookpoint(EventType.SERVICE_TRANSFERRED_OUT, "servicio_transferido",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio transferido"),
@@ -248,6 +251,10 @@ TEXTS: dict[str, str] = {
     "transferencia_ofrecida": (
         "{{1}} quiere transferirle el servicio {{2}}. Para recibirlo, acéptelo en Paneldecliente → Transferencias "
         "con su clave."
+    ),
+    "transferencia_a_confirmar": (
+        "Registramos su pedido de transferir el servicio {{1}} a otro cliente. Para seguir, confírmelo en "
+        "Paneldecliente → Transferencias con su clave."
     ),
     "servicio_transferido": "El servicio {{1}} pasó a la cuenta de su nuevo titular: ya no figura en la suya.",
     "servicio_recibido": "El servicio {{1}} ya es de su cuenta: lo ve en Paneldecliente → Servicios.",

@@ -79,6 +79,7 @@ class EventType(StrEnum):
     WHATSAPP_REPLY_REQUESTED = "whatsapp.reply_requested"
     TRANSFER_REQUESTED = "transfer.requested"
     TRANSFER_OFFERED = "transfer.offered"
+    TRANSFER_TO_CONFIRM = "transfer.to_confirm"
     TRANSFER_ACCEPTED = "transfer.accepted"
     TRANSFER_CLOSED = "transfer.closed"
     SERVICE_TRANSFERRED_OUT = "service.transferred_out"

@@ -217,6 +217,8 @@ def _open(stores: TransferStores, uow: UnitOfWork, service: Service, source: Cli
                      to_email=target.email)])
     if status == "awaiting_target":
         uow.emit([_event(EventType.TRANSFER_OFFERED, transfer, target.client_id, now, from_name=source.name)])
+    else:  # opened by staff from the holder's ticket: the holder is asked to confirm it
+        uow.emit([_event(EventType.TRANSFER_TO_CONFIRM, transfer, source.client_id, now, ticket_id=ticket_id)])
     return transfer
 
 

@@ -167,6 +167,10 @@ def test_the_holders_ticket_becomes_a_request_they_confirm_and_the_same_tax_id_n
     transfer = opened.json()
     assert (transfer["status"], transfer["needs_verification"], transfer["ticket_id"]) == (
         "awaiting_source", False, by_ana["ticket_id"])
+    from shared.dal.outbox import EventRecord
+
+    asked = [e for e in EventRecord.scan() if e.type == "transfer.to_confirm"]
+    assert [e.client_id for e in asked] == [people["ana_id"]]  # Ana is told to confirm it (her alert)
     # Until Ana confirms, it is nobody else's business: Bruno neither sees nor accepts it.
     assert api.call("GET", "/me/transfers", claims=people["bruno"]).json() == []
     early = api.call("POST", f"/me/transfers/{transfer['transfer_id']}/accept", claims=people["bruno"],
