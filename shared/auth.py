@@ -187,6 +187,13 @@ def authorize(
     return grant
 
 
+def sees(grant: "Grant | None", service_id: str | None, own: bool = False) -> bool:
+    """Whether a thing of the account that may name one service (a ticket, a quote) is for the caller: everything
+    for the holder, staff and unscoped contacts; for a scoped contact, what names a service in its scope, or
+    what it made itself (``own``) — never what names none (it could be about anything)."""
+    return grant is None or grant.services is None or own or (service_id is not None and service_id in grant.services)
+
+
 def in_scope(grant: "Grant | None", service_ids) -> bool:
     """For lists: whether an item concerning these services is shown to the caller (holder, staff: always)."""
     return grant is None or grant.covers(service_ids)

@@ -39,11 +39,14 @@ class CognitoLogins:
         contact_id: str | None = None,
         password: str | None = None,
         groups: tuple[str, ...] = (),
+        email_verified: bool = False,
     ) -> str:
         """Create the login; returns its subject (sub). Without a password Cognito emails an invitation."""
         from botocore.exceptions import ClientError
 
         attributes = [{"Name": "email", "Value": email}]
+        if email_verified:  # proven by the backend (an invitation's link reached it): password recovery works
+            attributes.append({"Name": "email_verified", "Value": "true"})
         if client_id:
             attributes.append({"Name": "custom:client_id", "Value": client_id})
         if contact_id:
@@ -52,8 +55,10 @@ class CognitoLogins:
         if password:
             kwargs["MessageAction"] = "SUPPRESS"
             kwargs["TemporaryPassword"] = secrets.token_urlsafe(24) + "aA1!"
+        created = False
         try:
             user = self._client.admin_create_user(**kwargs)["User"]
+            created = True
             if password:
                 self._client.admin_set_user_password(
                     UserPoolId=self._pool, Username=email, Password=password, Permanent=True
@@ -71,8 +76,9 @@ class CognitoLogins:
                     code="invalid_email",
                     field="email",
                 ) from error
-            if code == "InvalidPasswordException":
+            if created:  # nothing half-made: a login without its password or groups would block the email
                 self.delete_quietly(email)
+            if code == "InvalidPasswordException":
                 raise InvalidInput(
                     "La clave debe tener al menos 8 caracteres, con mayúsculas, minúsculas y números.",
                     code="weak_password",
@@ -80,6 +86,17 @@ class CognitoLogins:
                 ) from error
             raise ServiceUnavailable() from error
         return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), user["Username"])
+
+    def exists(self, email: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.admin_get_user(UserPoolId=self._pool, Username=email)
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UserNotFoundException":
+                return False
+            raise ServiceUnavailable() from error
 
     def change_email(self, old: str, new: str) -> None:
         """The login's email (its sign-in name: the pool's username attribute), verified: the backend checked the

@@ -75,7 +75,7 @@ class WrongPassword(Forbidden):
 
 def confirm_password(accounts: Accounts, passwords: PasswordCheck, client: Client,
                       attempts: PasswordAttempts | None, password: str, now: datetime,
-                      login_email: str | None = None) -> PasswordAttempts | None:
+                      login_email: str | None = None, contact_id: str | None = None) -> PasswordAttempts | None:
     """Raise unless ``password`` is the holder's (or the login's of ``login_email``: a contact confirming its own);
     count a wrong one on the account, and refuse while locked. Returns the attempts item (as read with the
     service) to clear when the password was right."""
@@ -87,19 +87,20 @@ def confirm_password(accounts: Accounts, passwords: PasswordCheck, client: Clien
         return attempts
     for _ in range(5):  # concurrent wrong passwords each count: a lost version check reads and counts again
         try:
-            return _count_failure(accounts, client, attempts, now)
+            return _count_failure(accounts, client, attempts, now, contact_id)
         except ConcurrentModification:
-            attempts = accounts.password_attempts(client.client_id)
+            attempts = accounts.password_attempts(client.client_id, contact_id)
     raise TooManyAttempts()
 
 
-def _count_failure(accounts: Accounts, client: Client, attempts: PasswordAttempts | None, now: datetime):
+def _count_failure(accounts: Accounts, client: Client, attempts: PasswordAttempts | None, now: datetime,
+                   contact_id: str | None = None):
     """Count one wrong password (always raises: wrong password, or locked)."""
     if attempts is not None and attempts.locked_until and from_storage(attempts.locked_until) > now:
         raise TooManyAttempts()  # locked by a concurrent attempt meanwhile
     if attempts is None or from_storage(attempts.window_started_at) + FAILURE_WINDOW < now or attempts.locked_until:
-        fresh = PasswordAttempts(*PasswordAttempts.key(client.client_id), client_id=client.client_id, failures=0,
-                                 window_started_at=to_storage(now))
+        fresh = PasswordAttempts(*PasswordAttempts.key(client.client_id, contact_id), client_id=client.client_id,
+                                 failures=0, window_started_at=to_storage(now))
         if attempts is not None:
             fresh.version = attempts.version
         attempts = fresh

@@ -64,9 +64,11 @@ def request_change(accounts: Accounts, passwords: PasswordCheck, postman: Postma
     if batch_get([EmailMarker.key(new_email)]).get(EmailMarker.key(new_email)) is not None:
         raise EmailTaken()  # checked again, for good, when the code is confirmed
     now = clock.now()
-    attempts = batch_get([PasswordAttempts.key(client.client_id)], consistent=True).get(
-        PasswordAttempts.key(client.client_id))
-    attempts = confirm_password(accounts, passwords, client, attempts, password, now, login_email=current)
+    person_id = contact.contact_id if contact else None
+    attempts = batch_get([PasswordAttempts.key(client.client_id, person_id)], consistent=True).get(
+        PasswordAttempts.key(client.client_id, person_id))  # this login's own count, not the account's
+    attempts = confirm_password(accounts, passwords, client, attempts, password, now, login_email=current,
+                                contact_id=person_id)
     code = f"{secrets.randbelow(10**6):06d}"
     change_id = id_at(now)
     change = EmailChange(*EmailChange.key(client.client_id, contact.contact_id if contact else None),
@@ -75,6 +77,8 @@ def request_change(accounts: Accounts, passwords: PasswordCheck, postman: Postma
     previous = accounts.email_change(client.client_id, contact.contact_id if contact else None)
     if previous is not None:
         change.version = previous.version  # a new request replaces the one before (its code stops working)
+        if from_storage(previous.valid_until) > now:
+            change.tries = previous.tries  # asking again does not buy more guesses
     uow = UnitOfWork()
     uow.save(change)
     if attempts is not None:
@@ -91,15 +95,19 @@ def confirm_change(accounts: Accounts, logins, postman: Postman, clock: Clock, i
     client, contact = _person(accounts, identity)
     person = contact or client
     now = clock.now()
-    change = accounts.email_change(client.client_id, contact.contact_id if contact else None)
-    if change is None or from_storage(change.valid_until) <= now or change.tries >= MAX_TRIES:
-        raise NoEmailChange()
-    if not secrets.compare_digest(change.code_hash, _code_hash(change.change_id, code.strip())):
+    for _ in range(5):  # the try is counted before the code is compared: parallel guesses each cost one
+        change = accounts.email_change(client.client_id, contact.contact_id if contact else None)
+        if change is None or from_storage(change.valid_until) <= now or change.tries >= MAX_TRIES:
+            raise NoEmailChange()
         change.tries += 1
         try:
-            save_one(change)  # counted even as the request fails
+            save_one(change)
+            break
         except ConcurrentModification:
-            pass
+            continue
+    else:
+        raise ConcurrentModification()
+    if not secrets.compare_digest(change.code_hash, _code_hash(change.change_id, code.strip())):
         left = MAX_TRIES - change.tries
         raise WrongCode("El código no es correcto." + (f" Le quedan {left} intentos." if left else
                                                         " Pida el cambio de nuevo."), field="code")
@@ -121,25 +129,36 @@ def confirm_change(accounts: Accounts, logins, postman: Postman, clock: Clock, i
     try:
         logins.change_email(old, change.new_email)
     except Exception as error:
-        _put_back(person, old, marker, client, contact)
-        if isinstance(error, Conflict):
-            raise
-        raise ServiceUnavailable() from error
+        if not isinstance(error, Conflict) and logins.exists(change.new_email):
+            pass  # the answer was lost but Cognito applied it: the change stands
+        else:
+            _put_back(accounts, old, marker, client, contact)
+            if isinstance(error, Conflict):
+                raise
+            raise ServiceUnavailable() from error
     _mail(postman, client, old, f"email-changed-{change.change_id}", "Cambió el email de su acceso a Paneldecliente", (
         f"El email con que entra a Paneldecliente cambió a {_masked(change.new_email)}.",
         "Si no fue usted, respóndanos a este mensaje o escríbanos a soporte cuanto antes."), must_arrive=False)
     return person
 
 
-def _put_back(person: Client | Contact, old: str, marker: EmailMarker, client: Client, contact: Contact | None) -> None:
-    """Cognito refused the new email: the table as it was (the person's email, the old marker)."""
-    person.email = old
-    uow = UnitOfWork()
-    uow.save(person)
-    uow.delete(marker)
-    uow.save(EmailMarker(*EmailMarker.key(old), client_id=client.client_id,
-                         contact_id=contact.contact_id if contact else None))
-    uow.commit()
+def _put_back(accounts: Accounts, old: str, marker: EmailMarker, client: Client, contact: Contact | None) -> None:
+    """Cognito refused the new email: the table as it was — the person's email (read again: anything else that
+    changed meanwhile stays) and the old marker, claimed again only if nobody took the address meanwhile."""
+    for _ in range(3):
+        person = accounts.get_contact(client.client_id, contact.contact_id) if contact else \
+            accounts.get_client(client.client_id)
+        person.email = old
+        uow = UnitOfWork()
+        uow.save(person)
+        uow.delete(marker)
+        uow.create(EmailMarker(*EmailMarker.key(old), client_id=client.client_id,
+                               contact_id=contact.contact_id if contact else None), error=EmailTaken())
+        try:
+            uow.commit()
+            return
+        except ConcurrentModification:
+            continue
 
 
 def _masked(address: str) -> str:
@@ -157,7 +176,10 @@ def _mail(postman: Postman, client: Client, to: str, cause: str, subject: str, p
     try:
         email_delivery.send_once(courier, email, event_id=cause, kind=mail.kind, client_id=client.client_id,
                                  message_id=outbound_email.recipient_message_id(cause, to), message_id_domain=domain)
-    except outbound_email.TransientEmailFailure as error:
+    except outbound_email.EmailFailure as error:
+        if must_arrive and isinstance(error, outbound_email.PermanentEmailFailure):
+            raise InvalidInput("No podemos enviar correo a esa dirección: revísela.", code="email_undeliverable",
+                               field="new_email") from error
         if must_arrive:  # the code: without it nothing can be confirmed
             raise ServiceUnavailable("No pudimos enviar el email ahora: vuelva a intentarlo en unos minutos."
                                      ) from error

@@ -101,7 +101,8 @@ def accept(accounts: Accounts, logins: CognitoLogins, clock: Clock, token: str, 
             or from_storage(invitation.valid_until) <= now:
         raise InvitationNotValid()
     try:
-        logins.create(contact.email, client_id=contact.client_id, contact_id=contact.contact_id, password=password)
+        logins.create(contact.email, client_id=contact.client_id, contact_id=contact.contact_id, password=password,
+                      email_verified=True)
     except LoginExists:
         raise EmailHasLogin() from None
     contact.status, contact.invitation_key, contact.invitation_expires_at = "active", None, None

@@ -179,7 +179,7 @@ def add_contact(
         phone=phone_for_alerts(data.phone, data.whatsapp_opt_in),
         whatsapp_opt_in=data.whatsapp_opt_in,
         permissions=sorted({p.value for p in data.permissions}),
-        scoped=bool(data.service_ids), service_ids=_scope(services, client_id, data.service_ids),
+        scoped=data.service_ids is not None, service_ids=_scope(services, client_id, data.service_ids),
         created_at=to_storage(now),
     )
     event = new_event(
@@ -235,7 +235,7 @@ def update_contact(
     if "permissions" in sent:
         contact.permissions = sorted({Permission(p).value for p in sent["permissions"]})
     if "service_ids" in sent:
-        contact.scoped = bool(sent["service_ids"])
+        contact.scoped = sent["service_ids"] is not None  # null lifts the limit; [] is a scope of no service
         contact.service_ids = _scope(services, client_id, sent["service_ids"])
     opt_in = sent.get("whatsapp_opt_in", contact.whatsapp_opt_in)
     contact.phone = phone_for_alerts(sent.get("phone", contact.phone), opt_in)
@@ -270,9 +270,9 @@ def remove_contact(
             uow.delete(Invitation(*Invitation.key(contact.invitation_key)))
 
     _write(stage, event)
-    # After the commit: a login left behind by a failure here has no contact and is refused anyway.
-    if contact.status != "invited":
-        logins.delete_quietly(contact.email)
+    # After the commit: a login left behind by a failure here has no contact and is refused anyway. Invited too:
+    # an accept whose cleanup failed may have left one.
+    logins.delete_quietly(contact.email)
 
 
 def _scope(services: Services, client_id: str, service_ids: list[str] | None) -> list[str] | None:

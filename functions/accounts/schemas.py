@@ -174,7 +174,8 @@ class AddContact(ApiModel):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     whatsapp_opt_in: bool = False
     permissions: list[Permission] = Field(min_length=1, max_length=len(Permission))
-    # Limits every right that concerns a service to these (absent or empty: every service of the account).
+    # Limits every right that concerns a service to these (absent or null: every service of the account; [] none:
+    # a contact for the account's own matters only).
     service_ids: list[ServiceId] | None = Field(default=None, max_length=50)
 
 
@@ -187,7 +188,7 @@ class UpdateContact(ApiModel):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     whatsapp_opt_in: bool | None = None
     permissions: list[Permission] | None = Field(default=None, max_length=len(Permission))
-    service_ids: list[ServiceId] | None = Field(default=None, max_length=50)  # [] lifts the limit
+    service_ids: list[ServiceId] | None = Field(default=None, max_length=50)  # null lifts the limit
 
     _not_null = field_validator("name", "whatsapp_opt_in", "permissions", mode="before")(_refuse_null)
 

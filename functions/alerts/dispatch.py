@@ -54,7 +54,8 @@ def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable
         permission = alerts.KIND_PERMISSION.get(hook.kind or "")
         people: list[tuple[str, Client | Contact]] = [("holder", client)] + [
             (f"contact:{contact.contact_id}", contact) for contact in sorted(contacts, key=lambda c: c.contact_id)
-            if permission in (contact.permissions or []) and alerts.reaches(contact, services)]
+            if permission in (contact.permissions or []) and alerts.reaches(contact, services)
+            and contact.status == "active"]  # an invitation not accepted (a mistyped address?) gets nothing
         for channel in hook.channels:
             found += [Target(key, channel, _address(person, channel)) for key, person in people
                       if alerts.wants(person, hook.kind, channel)]

@@ -27,7 +27,7 @@ def invoice_recipients(client: Client | None, contacts: list[Contact], service_i
     for contact in sorted(contacts, key=lambda c: c.contact_id):
         address = (contact.email or "").lower()
         if Permission.RECEIVE_INVOICES.value in (contact.permissions or []) and address and address not in found \
-                and contact.grant().covers(service_ids):
+                and contact.grant().covers(service_ids) and contact.status == "active":
             found.append(address)
     return found
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from quotes.schemas import AcceptedQuoteOut, CreateQuote, QuoteLineOut, QuoteOut
 
-from shared.auth import Identity, Permission, authorize, require_account, require_staff
+from shared.auth import Identity, Permission, authorize, require_account, require_staff, sees
 from shared.calendar import local_date
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts, Client
@@ -100,15 +100,17 @@ def create_quote(clock: Clock, identity: Identity, client_id: str, body: CreateQ
 
 def _readable(accounts: Accounts, quotes: Quotes, identity: Identity, quote_id: str) -> Quote:
     quote, rights = accounts.with_rights(Quote, quote_id, identity.client_id, identity.contact_id)
-    authorize(identity, quote.client_id, Permission.ORDERS, rights)
+    grant = authorize(identity, quote.client_id, Permission.ORDERS, rights)
+    if not sees(grant, quote.service_id):
+        raise not_found()  # a scoped contact: a quote of another service, or of none, is like a missing one
     return quote
 
 
 def my_quotes(accounts: Accounts, quotes: Quotes, clock: Clock, identity: Identity) -> list[QuoteOut]:
     client_id = require_account(identity)
-    authorize(identity, client_id, Permission.ORDERS, accounts.contact_permissions)
+    grant = authorize(identity, client_id, Permission.ORDERS, accounts.contact_permissions)
     today = local_date(clock.now())
-    return [quote_out(q, today) for q in quotes.quotes_of(client_id)]
+    return [quote_out(q, today) for q in quotes.quotes_of(client_id) if sees(grant, q.service_id)]
 
 
 def client_quotes(quotes: Quotes, clock: Clock, identity: Identity, client_id: str) -> list[QuoteOut]:

@@ -41,6 +41,7 @@ def who_is(address: str) -> Sender:
     items = batch_get(keys)
     client = items.get(Client.key(marker.client_id))
     contact = items.get(Contact.key(marker.client_id, marker.contact_id)) if marker.contact_id else None
-    if not isinstance(client, Client) or (marker.contact_id and not isinstance(contact, Contact)):
-        return Sender(address)
+    if not isinstance(client, Client) or (marker.contact_id and not isinstance(contact, Contact)) or (
+            isinstance(contact, Contact) and contact.status != "active"):
+        return Sender(address)  # nobody's yet: an invited contact has not shown the address is theirs
     return Sender(address, client, contact)

@@ -38,7 +38,7 @@ from tickets.schemas import (
     TicketSummary,
 )
 
-from shared.auth import Identity, Permission, authorize, require_account, require_staff
+from shared.auth import Identity, Permission, authorize, require_account, require_staff, sees
 from shared.calendar import business_minutes_between, local_date, local_midnight
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts, Client
@@ -161,8 +161,14 @@ def _client_ticket(repos: Repositories, identity: Identity, ticket_id: str):
     ticket, messages, _ = repos.tickets.conversation(ticket_id)
     if ticket is None or ticket.client_id is None:
         raise not_found()
-    authorize(identity, ticket.client_id, Permission.TICKETS, repos.accounts.contact_permissions)
+    grant = authorize(identity, ticket.client_id, Permission.TICKETS, repos.accounts.contact_permissions)
+    if not sees(grant, ticket.service_id, own=_opened_by(identity, ticket)):
+        raise not_found()  # a scoped contact: another service's ticket is like a missing one
     return ticket, messages
+
+
+def _opened_by(identity: Identity, ticket: Ticket) -> bool:
+    return identity.contact_id is not None and ticket.opened_by_contact_id == identity.contact_id
 
 
 PAGE_SIZE = 50  # a client's list, a page at a time (WHMCS shows 10-100)
@@ -173,8 +179,9 @@ def my_tickets(repos: Repositories, identity: Identity, status: str | None, limi
                before: str | None = None) -> list[TicketSummary]:
     """A page of the account's tickets, newest first; the next page is ``before=<the last one's id>``."""
     client_id = require_account(identity)
-    authorize(identity, client_id, Permission.TICKETS, repos.accounts.contact_permissions)
-    return [summary(t) for t in repos.tickets.tickets_of(client_id, status, limit=limit, before=before)]
+    grant = authorize(identity, client_id, Permission.TICKETS, repos.accounts.contact_permissions)
+    return [summary(t) for t in repos.tickets.tickets_of(client_id, status, limit=limit, before=before)
+            if sees(grant, t.service_id, own=_opened_by(identity, t))]
 
 
 def my_ticket(repos: Repositories, clock: Clock, identity: Identity, ticket_id: str) -> TicketOut:

@@ -123,8 +123,9 @@ class EmailChange(TableItem, discriminator="EmailChange"):
 
 
 class PasswordAttempts(TableItem, discriminator="PasswordAttempts"):
-    """Failed confirmations of a client's password (cancelling a service asks for it), counted against
-    brute force: too many in a window lock the confirmation for a while. Expires with its window."""
+    """Failed confirmations of a login's password (cancelling or transferring a service, changing the email ask
+    for it), counted against brute force: too many in a window lock that login's confirmations for a while — the
+    holder's and each contact's apart, so a contact cannot lock the holder out. Expires with its window."""
 
     client_id = UnicodeAttribute()
     failures = IntegerAttribute(default=0)
@@ -133,16 +134,16 @@ class PasswordAttempts(TableItem, discriminator="PasswordAttempts"):
     version = VersionAttribute()
 
     @staticmethod
-    def key(client_id: str) -> tuple[str, str]:
-        return f"CLIENT#{client_id}", "PASSWORD_ATTEMPTS"
+    def key(client_id: str, contact_id: str | None = None) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", f"PASSWORD_ATTEMPTS#{contact_id}" if contact_id else "PASSWORD_ATTEMPTS"
 
 
 class Accounts:
     """Reads and writes of the accounts context."""
 
-    def password_attempts(self, client_id: str) -> PasswordAttempts | None:
+    def password_attempts(self, client_id: str, contact_id: str | None = None) -> PasswordAttempts | None:
         try:
-            return PasswordAttempts.get(*PasswordAttempts.key(client_id), consistent_read=True)
+            return PasswordAttempts.get(*PasswordAttempts.key(client_id, contact_id), consistent_read=True)
         except DoesNotExist:
             return None
 

@@ -102,9 +102,39 @@ def test_a_contact_changes_its_own_and_codes_run_out_by_tries_or_time(api, stack
         api.call("POST", "/me/email-change/confirm", claims=contact, body={"code": f"{(int(code) + 7) % 10**6:06d}"})
     spent = api.call("POST", "/me/email-change/confirm", claims=contact, body={"code": code})
     assert (spent.status, spent.json()["code"]) == (404, "no_email_change")  # five wrong tries end it
-    api.call("POST", "/me/email-change", claims=contact, body={"new_email": "estudio@ejemplo.com.ar",
-                                                               "password": "Contable1"})
-    done = api.call("POST", "/me/email-change/confirm", claims=contact, body={"code": _code("estudio@ejemplo.com.ar")})
+    shift_system_clock(timedelta(minutes=16))  # a new request, once the spent one's 15 minutes are over
+    try:
+        api.call("POST", "/me/email-change", claims=contact, body={"new_email": "estudio@ejemplo.com.ar",
+                                                                   "password": "Contable1"})
+        done = api.call("POST", "/me/email-change/confirm", claims=contact,
+                        body={"code": _code("estudio@ejemplo.com.ar")})
+    finally:
+        shift_system_clock(-timedelta(minutes=16))
     assert done.status == 200, done
     assert _login(stack, "estudio@ejemplo.com.ar")["custom:contact_id"] == contact_id
     assert api.call("GET", "/me/contacts", claims=holder).json()[0]["email"] == "estudio@ejemplo.com.ar"
+
+
+def test_asking_again_buys_no_more_guesses_and_a_contact_cannot_lock_the_holder_out(api, stack, ana):
+    client_id, holder = ana
+    contact_id = api.call("POST", "/me/contacts", claims=holder, body={
+        "email": "contable@ejemplo.com.ar", "name": "Estudio", "permissions": ["invoices"]}).json()["contact_id"]
+    assert accept(api, "contable@ejemplo.com.ar", password="Contable1").status == 200
+    contact = claims_for(client_id=client_id, contact_id=contact_id, sub="sub-contable")
+    for _ in range(5):  # the contact's own wrong passwords lock the contact's confirmations, not the holder's
+        api.call("POST", "/me/email-change", claims=contact, body={"new_email": "x@ejemplo.com.ar",
+                                                                   "password": "NoEsLaClave1"})
+    locked = api.call("POST", "/me/email-change", claims=contact, body={"new_email": "x@ejemplo.com.ar",
+                                                                        "password": "Contable1"})
+    assert (locked.status, locked.json()["code"]) == (429, "too_many_attempts")
+    ask = {"new_email": "ana.otra@ejemplo.com.ar", "password": "Segura123"}
+    def wrong() -> str:  # never the code just sent
+        return f"{(int(_code('ana.otra@ejemplo.com.ar')) + 1) % 10**6:06d}"
+
+    assert api.call("POST", "/me/email-change", claims=holder, body=ask).status == 202
+    for _ in range(4):
+        api.call("POST", "/me/email-change/confirm", claims=holder, body={"code": wrong()})
+    assert api.call("POST", "/me/email-change", claims=holder, body=ask).status == 202  # asked again...
+    api.call("POST", "/me/email-change/confirm", claims=holder, body={"code": wrong()})
+    spent = api.call("POST", "/me/email-change/confirm", claims=holder, body={"code": _code("ana.otra@ejemplo.com.ar")})
+    assert (spent.status, spent.json()["code"]) == (404, "no_email_change")  # ... with the tries it had left

@@ -73,7 +73,10 @@ def test_the_holder_widens_or_narrows_the_scope_and_only_with_its_own_services(a
         assert (refused.status, refused.json()["code"], refused.json()["field"]) == (
             422, "service_not_in_account", "service_ids")
     assert sorted((i.pk, i.sk, getattr(i, "version", None)) for i in TableItem.scan()) == before
-    widened = api.call("PATCH", f"/me/contacts/{account['contact_id']}", claims=holder, body={"service_ids": []})
+    emptied = api.call("PATCH", f"/me/contacts/{account['contact_id']}", claims=holder, body={"service_ids": []})
+    assert emptied.json()["service_ids"] == []  # a scope of no service: what it reads back, sent back, keeps it
+    assert api.call("GET", "/me/services", claims=dev).json() == []
+    widened = api.call("PATCH", f"/me/contacts/{account['contact_id']}", claims=holder, body={"service_ids": None})
     assert widened.json()["service_ids"] is None
     assert {s["service_id"] for s in api.call("GET", "/me/services", claims=dev).json()} == {site, other}
     api.call("PATCH", f"/me/contacts/{account['contact_id']}", claims=holder, body={"service_ids": [other]})
@@ -118,3 +121,30 @@ def test_every_route_about_a_service_or_its_invoice_answers_outside_the_scope_li
         return
     absent = api.call(method, path.format(**missing), claims=account["dev"], body=body)
     assert (outside.status, outside.text) == (404, absent.text)
+
+
+def test_tickets_and_quotes_about_other_services_are_not_a_scoped_contacts(api, account):
+    holder, dev = account["holder"], account["dev"]
+    site, other = account["site"]["service"]["service_id"], account["other"]["service"]["service_id"]
+    about = {}
+    for name, service_id, who in (("site", site, holder), ("other", other, holder), ("none", None, holder),
+                                  ("own", None, dev)):
+        body = {"subject": f"Consulta {name}", "body": "Detalle.", **({"service_id": service_id} if service_id else {})}
+        made = api.call("POST", "/me/tickets", claims=who, body=body)
+        assert made.status == 201, made
+        about[name] = made.json()["ticket_id"]
+    listed = {t["ticket_id"] for t in api.call("GET", "/me/tickets", claims=dev).json()}
+    assert listed == {about["site"], about["own"]}  # its service's, and the one it opened itself
+    for hidden in ("other", "none"):
+        assert api.call("GET", f"/me/tickets/{about[hidden]}", claims=dev).status == 404
+        assert api.call("POST", f"/me/tickets/{about[hidden]}/replies", claims=dev, body={"body": "Hola"}).status == 404
+    assert len(api.call("GET", "/me/tickets", claims=holder).json()) == 4
+    quotes = {}
+    for name, service_id in (("site", site), ("other", other)):
+        made = api.call("POST", f"/staff/clients/{account['client_id']}/quotes", claims=STAFF, body={
+            "title": f"Restauración {name}", "purpose": "backup_restore", "currency": "ARS", "service_id": service_id,
+            "lines": [{"description": "Restauración", "amount": 150000}], "valid_until": "2099-12-31"})
+        assert made.status == 201, made
+        quotes[name] = made.json()["quote_id"]
+    assert [q["quote_id"] for q in api.call("GET", "/me/quotes", claims=dev).json()] == [quotes["site"]]
+    assert api.call("POST", f"/me/quotes/{quotes['other']}/accept", claims=dev, body={}).status == 404
