@@ -147,13 +147,14 @@ BODIES = {
     ("POST", "/me/contacts/{contact_id}/invitation"): {},
     ("POST", "/me/email-change"): {"new_email": "nuevo-email@ejemplo.com.ar", "password": "Segura123"},
     ("POST", "/me/email-change/confirm"): {"code": "123456"},
-    ("POST", "/services/{service_id}/transfer"): {"target_email": "destino@ejemplo.com.ar", "password": "Segura123"},
+    # The second demo client (make dev's seed; the authorization matrix signs one up with this email).
+    ("POST", "/services/{service_id}/transfer"): {"target_email": "otro@ejemplo.com.ar", "password": "Segura123"},
     ("POST", "/me/transfers/{transfer_id}/confirm"): {"password": "Segura123"},
     ("POST", "/me/transfers/{transfer_id}/accept"): {"password": "Segura123"},
     ("POST", "/me/transfers/{transfer_id}/decline"): {},
     ("POST", "/me/transfers/{transfer_id}/cancel"): {},
     ("POST", "/staff/transfers"): {"ticket_id": "set-in-the-run", "service_id": "set-in-the-run",
-                                   "target_email": "destino@ejemplo.com.ar"},
+                                   "target_email": "otro@ejemplo.com.ar"},
     ("POST", "/staff/transfers/{transfer_id}/approve"): {"verification_note": "Llamamos al titular: lo confirma."},
     ("POST", "/staff/transfers/{transfer_id}/reject"): {"reason": "No pudimos verificar al titular."},
     ("POST", "/webhooks/telegram"): {"update_id": 700000001, "message": {
@@ -181,6 +182,9 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                "/me/support/response-times": 5,
                # The service (one BatchGetItem), then the plan in force (the account's services, their products).
                "/services/{service_id}/support-channels": 3,
+               # Staff's queue of open transfers: one Query for each of the 8 by_due shards, then the sources'
+               # names (one BatchGetItem).
+               "/staff/transfers": 9,
                # The person's Telegram (one GetItem), then whether the plan in force has Telegram (a Query and a
                # BatchGetItem).
                "/me/telegram-link": 3}
@@ -218,7 +222,24 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 "/staff/inbound-emails/{email_key}/release": 5,
                 # A code: the person's Telegram, the plan in force (a Query, a BatchGetItem), one transaction (the
                 # code, the person, the previous code deleted). Unlinking: the person, its chat, one transaction.
-                "/me/telegram-link": 4}
+                "/me/telegram-link": 4,
+                # An invitation: one transaction (contact, marker, invitation, event), the holder's name (one read),
+                # then the email once (its claim, the suppression check, its record).
+                "/me/contacts": 5, "/me/contacts/{contact_id}/invitation": 6,
+                # The invitation, its contact, one transaction (the login is Cognito's).
+                "/invitations/accept": 3,
+                # The person, the address's marker, the login's password attempts, the pending change, one write,
+                # then the code's email once (claim, suppression check, record).
+                "/me/email-change": 8,
+                # The person, the change, the try counted, one transaction, then the notice once.
+                "/me/email-change/confirm": 7,
+                # The service, its account's invoices (blockers), the holder, the password attempts, whose the
+                # address is (marker, then client), one transaction.
+                "/services/{service_id}/transfer": 7, "/staff/transfers": 7,
+                # The transfer, both accounts (one BatchGetItem), the service, its invoices, the source's
+                # contacts (their scopes), one transaction.
+                "/staff/transfers/{transfer_id}/approve": 6, "/staff/transfers/{transfer_id}/reject": 3,
+                "/me/transfers/{transfer_id}/accept": 5, "/me/transfers/{transfer_id}/confirm": 5}
 
 
 def _channel_fixtures(session, stack, runtime):
@@ -483,6 +504,7 @@ def dynamodb_requests() -> list[str]:
             "ticket_id": "none",
             "other_ticket_id": "none",  # the one staff open for the account: the merge's duplicate
             "attachment_id": "none",  # uploaded to the ticket before the first download route
+            "transfer_id": "none",  # the demo holder's transfer to the second demo client, once asked
             "day": "2099-01-02",
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
@@ -569,8 +591,12 @@ def dynamodb_requests() -> list[str]:
             target = next((s for end, s in on_service.items() if route.resource.endswith(end)), None)
             path = route.resource.format(**{**ids, "service_id": target.service_id} if target else ids)
             body = BODIES.get((route.method, route.resource))
-            if route.resource == "/services/{service_id}/cancellation" and route.method == "POST":
+            if (route.method, route.resource) in (("POST", "/services/{service_id}/cancellation"),
+                                                  ("POST", "/services/{service_id}/transfer"),
+                                                  ("POST", "/me/email-change")):
                 body = {**body, "password": "Demo1234"}  # the demo holder's
+            if (route.method, route.resource) == ("POST", "/staff/transfers"):  # from the holder's own ticket
+                body = {**body, "ticket_id": ids["ticket_id"], "service_id": ids["service_id"]}
             if route.resource == "/me/invoices/{invoice_id}/checkout":  # Mercado Pago charges pesos: an ARS one
                 ordered = call("POST", "/me/orders", "/me/orders", claims["holder"],
                                {**BODIES[("POST", "/me/orders")], "domain": "checkout-bench.com.ar"})[1]
@@ -613,6 +639,9 @@ def dynamodb_requests() -> list[str]:
                 ids["request_id"] = answer["request_id"]
             if isinstance(answer, dict) and "quote_id" in answer and route.method == "POST" and "staff" in path:
                 ids["quote_id"] = answer["quote_id"]
+            if (route.method, route.resource) == ("POST", "/services/{service_id}/transfer") and isinstance(
+                    answer, dict):
+                ids["transfer_id"] = answer.get("transfer_id", "none")
             if (route.method, route.resource) == ("POST", "/me/tickets") and isinstance(answer, dict):
                 ids["ticket_id"] = answer.get("ticket_id", "none")
             if (route.method, route.resource) == ("POST", "/staff/clients/{client_id}/tickets") and isinstance(
@@ -661,6 +690,17 @@ def worst_paths(call, runtime, holder: dict, client_id: str) -> list[Row]:
         raise RuntimeError(f"could not add the worst-case contact: {status} {contact}")
     contact_id = contact["contact_id"]
     as_contact = {**holder, "sub": "bench-contact", "email": WORST_CONTACT["email"], "custom:contact_id": contact_id}
+    # An invited contact gets no alert until it accepts: it accepts, with the token its email carried.
+    import re
+
+    from devstack import mailbox
+
+    (invitation, *_) = [m for m in reversed(mailbox.sent_emails()) if WORST_CONTACT["email"] in m["to"]]
+    token = re.search(r"token=([A-Za-z0-9_-]+)", invitation["text"]).group(1)
+    status, accepted, _, _ = call("POST", "/invitations/accept", "/invitations/accept", None,
+                                  {"token": token, "password": "Segura123"})
+    if status != 200:
+        raise RuntimeError(f"the worst-case contact could not accept its invitation: {status} {accepted}")
 
     service_id = _renewal_invoice_direct(client_id)
     upgrades = f"/services/{service_id}/upgrades"

@@ -53,8 +53,8 @@ def _person_of(repos: Repositories, identity: Identity) -> tuple[str, str | None
 
 
 def _out(repos: Repositories, client_id: str, person: TelegramPerson | None, now: datetime, bot_username: str,
-         code: str | None = None) -> TelegramLinkOut:
-    plan = plan_in_force(repos.services, client_id)
+         code: str | None = None, plan: SupportPlan | None = None) -> TelegramLinkOut:
+    plan = plan or plan_in_force(repos.services, client_id)
     pending = person is not None and person.pending_code and from_storage(person.code_expires_at) > now
     return TelegramLinkOut(
         linked=bool(person and person.user_id), username=person.username if person and person.user_id else None,
@@ -96,7 +96,7 @@ def new_code(repos: Repositories, clock: Clock, identity: Identity, bot_username
             if attempt == 2:
                 raise
             continue
-        return _out(repos, client_id, person, now, bot_username, code)
+        return _out(repos, client_id, person, now, bot_username, code, plan)
     raise AssertionError("unreachable")
 
 

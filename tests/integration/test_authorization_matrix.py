@@ -368,7 +368,8 @@ class World:
     # Transfers: a third client, the one BODIES transfer to (and who transfers to the holder).
     def destination(self) -> str:
         if "destination" not in self.memo:
-            self.memo["destination"] = {"client_id": self._signup("destino", "destino@ejemplo.com.ar")}
+            email = BODIES[("POST", "/services/{service_id}/transfer")]["target_email"]
+            self.memo["destination"] = {"client_id": self._signup("destino", email)}
         return self.memo["destination"]["client_id"]
 
     def transferable_service(self) -> dict[str, str]:
@@ -403,7 +404,8 @@ class World:
         service_id = self.transferable_service()["service_id"]
         ticket = self._call("POST", f"/staff/clients/{self.a}/tickets", claims=STAFF,
                             body=BODIES[("POST", "/staff/clients/{client_id}/tickets")])
-        return {"ticket_id": ticket["ticket_id"], "service_id": service_id, "target_email": "destino@ejemplo.com.ar"}
+        return {"ticket_id": ticket["ticket_id"], "service_id": service_id,
+                "target_email": BODIES[("POST", "/services/{service_id}/transfer")]["target_email"]}
 
     def ticket_transfer(self) -> dict[str, str]:
         made = self._call("POST", "/staff/transfers", claims=STAFF, body=self.staff_transfer_request())
