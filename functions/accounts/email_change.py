@@ -14,9 +14,9 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from accounts.invitations import Postman
+from accounts.invitations import Postman, deliver
 
-from shared import email_delivery, outbound_email
+from shared import outbound_email
 from shared.auth import ContactRevoked, Identity, Role, require_account
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts, Client, Contact, EmailChange, EmailMarker, EmailTaken, PasswordAttempts
@@ -168,14 +168,9 @@ def _masked(address: str) -> str:
 
 def _mail(postman: Postman, client: Client, to: str, cause: str, subject: str, paragraphs: tuple[str, ...],
           must_arrive: bool = True) -> None:
-    mail = outbound_email.Mail(kind="email_change", subject=subject, paragraphs=paragraphs)
-    email = outbound_email.OutgoingEmail(sender=postman.sender, to=(to,), subject=subject, text=mail.text,
-                                         html=mail.html)
-    courier = email_delivery.Courier(postman.sent, postman.sesv2, postman.clock, postman.configuration_set)
-    domain = outbound_email.parse_address("From", postman.sender).domain
     try:
-        email_delivery.send_once(courier, email, event_id=cause, kind=mail.kind, client_id=client.client_id,
-                                 message_id=outbound_email.recipient_message_id(cause, to), message_id_domain=domain)
+        deliver(postman, outbound_email.Mail(kind="email_change", subject=subject, paragraphs=paragraphs), to, cause,
+                client.client_id)
     except outbound_email.EmailFailure as error:
         if must_arrive and isinstance(error, outbound_email.PermanentEmailFailure):
             raise InvalidInput("No podemos enviar correo a esa dirección: revísela.", code="email_undeliverable",

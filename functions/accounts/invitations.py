@@ -51,6 +51,17 @@ class Postman:
     configuration_set: str | None = None
 
 
+def deliver(postman: Postman, mail: outbound_email.Mail, to: str, cause: str, client_id: str) -> str | None:
+    """One email of the accounts' own (an invitation, an email change's code or notice), once per cause and
+    address (shared.email_delivery)."""
+    email = outbound_email.OutgoingEmail(sender=postman.sender, to=(to,), subject=mail.subject, text=mail.text,
+                                         html=mail.html)
+    courier = email_delivery.Courier(postman.sent, postman.sesv2, postman.clock, postman.configuration_set)
+    return email_delivery.send_once(courier, email, event_id=cause, kind=mail.kind, client_id=client_id,
+                                    message_id=outbound_email.recipient_message_id(cause, to),
+                                    message_id_domain=outbound_email.parse_address("From", postman.sender).domain)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -77,15 +88,8 @@ def send(postman: Postman, client: Client, contact: Contact, token: str) -> str 
                     "Para aceptar, elija su clave en el enlace. Vence en 7 días y sirve una sola vez; si no esperaba "
                     "esta invitación, ignórela."),
         link=("Aceptar la invitación", link))
-    email = outbound_email.OutgoingEmail(sender=postman.sender, to=(contact.email,), subject=mail.subject,
-                                         text=mail.text, html=mail.html)
-    cause = f"invitation-{contact.invitation_key[:32]}"
-    courier = email_delivery.Courier(postman.sent, postman.sesv2, postman.clock, postman.configuration_set)
-    domain = outbound_email.parse_address("From", postman.sender).domain
     try:
-        return email_delivery.send_once(courier, email, event_id=cause, kind=mail.kind, client_id=client.client_id,
-                                        message_id=outbound_email.recipient_message_id(cause, contact.email),
-                                        message_id_domain=domain)
+        return deliver(postman, mail, contact.email, f"invitation-{contact.invitation_key[:32]}", client.client_id)
     except outbound_email.TransientEmailFailure:
         logger.warning("invitation not sent", extra={"client_id": client.client_id, "contact_id": contact.contact_id})
         return None

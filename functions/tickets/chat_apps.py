@@ -23,10 +23,6 @@ from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import InvalidInput
 from shared.ids import id_at
 
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
-              "application/pdf": "pdf", "text/plain": "txt", "text/csv": "csv", "application/zip": "zip",
-              "application/json": "json"}
-
 
 @dataclass(frozen=True)
 class Contacts:
@@ -98,7 +94,7 @@ def keep_media(s3, bucket: str, ticket_id: str, media: Media, now: datetime) -> 
     content_type = media.content_type.split(";")[0].strip().lower()
     if content_type not in ALLOWED_TYPES or not 0 < len(media.content) <= MAX_BYTES:
         return None
-    extension = EXTENSIONS.get(content_type, ALLOWED_TYPES[content_type][0].lstrip("."))
+    extension = ALLOWED_TYPES[content_type][0].lstrip(".")
     stem = (media.filename or "").rsplit(".", 1)[0] if media.filename else ""
     try:
         filename = safe_filename(f"{stem or 'archivo'}.{extension}", content_type)

@@ -133,6 +133,23 @@ def _failure(http_status: int, raw: bytes) -> BotApiFailed:
     return BotApiFailed(classify(code, description), code, description, retry_after)
 
 
+class TelegramFiles:
+    """A file someone sent the bot, as the tickets keep it (tickets.chat_apps.MediaShelf's fetch)."""
+
+    def __init__(self, bot: "BotApi"):
+        self._bot = bot
+
+    def __call__(self, media: dict[str, Any]):
+        from tickets.attachments import MAX_BYTES
+        from tickets.chat_apps import Media, MediaUnavailable
+
+        try:
+            content = self._bot.download(str(media.get("file_id") or ""), MAX_BYTES)
+        except BotApiFailed as failure:
+            raise MediaUnavailable(failure.reason) from None
+        return Media(content, str(media.get("mime_type") or "application/octet-stream"), media.get("file_name"))
+
+
 def telegram_secrets() -> dict[str, str]:
     """The bot's token and the webhook's secret, from one Secrets Manager secret (JSON), cached for five minutes
     so that a rotation takes effect without a deploy. Never logged."""

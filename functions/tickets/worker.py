@@ -171,16 +171,9 @@ def _shelf(app: str):
     def fetch(media: dict):
         try:
             if app == "telegram":
-                from tickets.attachments import MAX_BYTES
-                from tickets.chat_apps import Media
-                from tickets.telegram_bot import BotApiFailed
+                from tickets.telegram_bot import TelegramFiles
 
-                try:
-                    content = _bot().download(str(media.get("file_id") or ""), MAX_BYTES)
-                except BotApiFailed as failure:
-                    raise MediaUnavailable(failure.reason) from None
-                return Media(content, str(media.get("mime_type") or "application/octet-stream"),
-                             media.get("file_name"))
+                return TelegramFiles(_bot())(media)
             from tickets.whatsapp_media import WhatsAppMedia
 
             return WhatsAppMedia(config.env(config.WHATSAPP_API_URL, ""), _whatsapp_token())(media)

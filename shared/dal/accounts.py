@@ -4,7 +4,7 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, U
 from pynamodb.exceptions import DoesNotExist
 
 from shared.auth import Grant
-from shared.dal.table import IntegerAttribute, TableItem, batch_get, get_by_id, not_found
+from shared.dal.table import IntegerAttribute, TableItem, batch_get, find_item, get_by_id, not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict
 from shared.ids import is_valid_id
@@ -148,16 +148,10 @@ class Accounts:
             return None
 
     def email_change(self, client_id: str, contact_id: str | None) -> EmailChange | None:
-        try:
-            return EmailChange.get(*EmailChange.key(client_id, contact_id), consistent_read=True)
-        except DoesNotExist:
-            return None
+        return find_item(EmailChange, EmailChange.key(client_id, contact_id))
 
     def invitation(self, token_hash: str) -> Invitation | None:
-        try:
-            return Invitation.get(*Invitation.key(token_hash), consistent_read=True)
-        except DoesNotExist:
-            return None
+        return find_item(Invitation, Invitation.key(token_hash))
 
     def get_client(self, client_id: str) -> Client:
         return get_by_id(Client, client_id)

@@ -105,6 +105,14 @@ def find_by_id(model: type[Model], item_id: str | None, *, consistent: bool = Tr
         return None
 
 
+def find_item(model: type[Model], key: tuple[str, str]):
+    """The item at ``key`` (consistent read), or None."""
+    try:
+        return model.get(*key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
 def batch_get(keys: Iterable[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], TableItem]:
     """Items of any kind by key, in one BatchGetItem per 100 keys; absent ones are simply missing."""
     wanted = sorted(set(keys))

@@ -14,7 +14,7 @@ from itertools import islice
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist
 
-from shared.dal.table import IntegerAttribute, TableItem, due_partitions, get_by_id
+from shared.dal.table import IntegerAttribute, TableItem, due_partitions, find_item, get_by_id
 from shared.ids import is_valid_id
 
 DUE_KIND = "TICKET"
@@ -356,13 +356,6 @@ class TicketFigure(TableItem, discriminator="TicketFigure"):
         return f"TICKETFIGURES#{month}", f"{at}#{ticket_id}#{what}"
 
 
-def _get(model, key: tuple[str, str]):
-    try:
-        return model.get(*key, consistent_read=True)
-    except DoesNotExist:
-        return None
-
-
 class Tickets:
     def get_ticket(self, ticket_id: str, *, consistent: bool = True) -> Ticket:
         return get_by_id(Ticket, ticket_id, consistent=consistent)
@@ -437,16 +430,16 @@ class Tickets:
             return None
 
     def telegram_chat(self, user_id: str) -> TelegramChat | None:
-        return _get(TelegramChat, TelegramChat.key(user_id))
+        return find_item(TelegramChat, TelegramChat.key(user_id))
 
     def telegram_person(self, client_id: str, contact_id: str | None) -> TelegramPerson | None:
-        return _get(TelegramPerson, TelegramPerson.key(client_id, contact_id))
+        return find_item(TelegramPerson, TelegramPerson.key(client_id, contact_id))
 
     def telegram_code(self, code: str) -> TelegramLinkCode | None:
-        return _get(TelegramLinkCode, TelegramLinkCode.key(code))
+        return find_item(TelegramLinkCode, TelegramLinkCode.key(code))
 
     def telegram_sent(self, cause: str, chat_id: str) -> TelegramSent | None:
-        return _get(TelegramSent, TelegramSent.key(cause, chat_id))
+        return find_item(TelegramSent, TelegramSent.key(cause, chat_id))
 
     def closed_days(self) -> list[ClosedDay]:
         return list(ClosedDay.query(CLOSED_DAYS_PK, ClosedDay.sk.startswith("DAY#")))
