@@ -12,7 +12,7 @@ Another client's resource answers 404, not 403: we do not confirm that it exists
 import base64
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -121,6 +121,31 @@ def identity_from_claims(claims: Mapping[str, Any] | None, authorization: str | 
     contact_id = claims.get(CLAIM_CONTACT_ID) or None
     role = Role.CONTACT if contact_id else Role.HOLDER
     return Identity(subject=subject, email=email, role=role, client_id=client_id, contact_id=contact_id)
+
+
+ACCOUNT_HEADER = "X-Account-Id"
+
+
+class NotAMember(NotFound):
+    code = "account_not_found"
+    message = "No tiene acceso a esa cuenta. Las cuentas en que puede actuar están en GET /me/accounts."
+
+
+# (login email, client_id) -> (the login's sub, the contact id) of its membership of that account, or None.
+MembershipLoader = Callable[[str, str], "tuple[str | None, str] | None"]
+
+
+def acting_on(identity: Identity, account_id: str | None, membership: MembershipLoader) -> Identity:
+    """The caller acting on the account its request names (``X-Account-Id``; docs/accounts.md): its own account
+    (the token's) when it names none or that one; another only as the contact it is there — bound by a
+    Membership the backend wrote when this very login (its sub, not only its email) accepted the invitation.
+    Staff act on every account through their own routes: the header changes nothing for them."""
+    if identity.is_staff or not account_id or account_id == identity.client_id:
+        return identity
+    found = membership((identity.email or "").lower(), account_id) if identity.email else None
+    if found is None or not found[0] or found[0] != identity.subject:
+        raise NotAMember()
+    return replace(identity, role=Role.CONTACT, client_id=account_id, contact_id=found[1])
 
 
 class Grant(frozenset):

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pynamodb.exceptions import PynamoDBException
 
 from shared import config
-from shared.auth import Identity, identity_from_claims
+from shared.auth import ACCOUNT_HEADER, Identity, acting_on, identity_from_claims
 from shared.errors import (
     ConcurrentModification,
     Conflict,
@@ -208,7 +208,8 @@ def openapi_schema(app: APIGatewayRestResolver):
 def _cors() -> CORSConfig | None:
     # The client area's frontend calls from its own origin: answers carry the CORS headers for it.
     origin = config.env(config.ALLOWED_ORIGIN, "")
-    return CORSConfig(allow_origin=origin, allow_headers=["Authorization", "Content-Type"]) if origin else None
+    headers = ["Authorization", "Content-Type", ACCOUNT_HEADER]
+    return CORSConfig(allow_origin=origin, allow_headers=headers) if origin else None
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -341,10 +342,27 @@ def _proxy_error(event: dict[str, Any], status: int, code: str, message: str) ->
     }
 
 
-def current_identity(app: APIGatewayRestResolver) -> Identity:
+def current_identity(app: APIGatewayRestResolver, *, acting: bool = True) -> Identity:
+    """Who calls, acting on the account its ``X-Account-Id`` names (shared.auth.acting_on); ``acting=False``: the
+    login's own account whatever the header says (what belongs to the login, not to an account: its email, the
+    list of its accounts)."""
     event = app.current_event
     sent = [v for k, values in (event.multi_value_headers or {}).items() if k.lower() == "authorization"
             for v in values or []]
     if len(sent) > 1:  # which one did the authorizer verify? Refused rather than guessed.
         raise Unauthenticated()
-    return identity_from_claims(event.request_context.authorizer.claims, event.headers.get("Authorization"))
+    identity = identity_from_claims(event.request_context.authorizer.claims, event.headers.get("Authorization"))
+    named = [v for k, values in (event.multi_value_headers or {}).items() if k.lower() == ACCOUNT_HEADER.lower()
+             for v in values or []]
+    if len(named) > 1 and len(set(named)) > 1:
+        raise InvalidInput(f"Envíe un solo {ACCOUNT_HEADER}.", code="account_header", field=ACCOUNT_HEADER)
+    if not acting or not named or not named[0].strip():
+        return identity
+    return acting_on(identity, named[0].strip(), _membership)
+
+
+def _membership(email: str, client_id: str) -> "tuple[str | None, str] | None":
+    from shared.dal.accounts import Accounts  # only requests naming another account read it
+
+    found = Accounts().membership(email, client_id)
+    return None if found is None else (found.login_sub, found.contact_id)

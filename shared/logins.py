@@ -113,6 +113,12 @@ class CognitoLogins:
                 raise EmailTaken() from error
             raise ServiceUnavailable() from error
 
+    def rehome(self, email: str, client_id: str, contact_id: str) -> None:
+        """The account the login's tokens name as its own, from now on (its home contact was removed while it is a
+        contact elsewhere: accounts.memberships). Set by the backend alone, like every account id of a login."""
+        self._client.admin_update_user_attributes(UserPoolId=self._pool, Username=email, UserAttributes=[
+            {"Name": "custom:client_id", "Value": client_id}, {"Name": "custom:contact_id", "Value": contact_id}])
+
     def delete(self, email: str) -> None:
         self._client.admin_delete_user(UserPoolId=self._pool, Username=email)
 

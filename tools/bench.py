@@ -145,6 +145,7 @@ BODIES = {
     # A made-up token: a caller with a real invitation sends the one its email carries.
     ("POST", "/invitations/accept"): {"token": "tokenDeLaInvitacionQueLlegoPorEmail00000000", "password": "Segura123"},
     ("POST", "/me/contacts/{contact_id}/invitation"): {},
+    ("POST", "/me/invitations/accept"): {"token": "tokenDeLaInvitacionQueLlegoPorEmail00000000"},
     ("POST", "/me/email-change"): {"new_email": "nuevo-email@ejemplo.com.ar", "password": "Segura123"},
     ("POST", "/me/email-change/confirm"): {"code": "123456"},
     # The second demo client (make dev's seed; the authorization matrix signs one up with this email).
@@ -173,6 +174,8 @@ QUERIES = {("GET", "/staff/tickets/stats"): lambda today: {"from": [today.replac
 # Plan changes read more than one item by nature: the service, its product and the product's targets
 # (one BatchGetItem), the server's flags; ordering also checks the renewal invoice, then writes once.
 READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_id}/upgrades": 2,
+               # The login's marker and memberships (one Query), then their accounts and contacts (one BatchGetItem).
+               "/me/accounts": 2,
                # The service with its cancellation (one BatchGetItem), then the client's invoices (one Query).
                "/services/{service_id}/cancellation-preview": 2,
                # The staff queue reads every open ticket's entry on by_due: one Query for each of its 8 shards.
@@ -223,16 +226,20 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 # A code: the person's Telegram, the plan in force (a Query, a BatchGetItem), one transaction (the
                 # code, the person, the previous code deleted). Unlinking: the person, its chat, one transaction.
                 "/me/telegram-link": 4,
-                # An invitation: one transaction (contact, marker, invitation, event), the holder's name (one read),
-                # then the email once (its claim, the suppression check, its record).
-                "/me/contacts": 5, "/me/contacts/{contact_id}/invitation": 6,
+                # An invitation: whether the address signs in already (one Query), one transaction (contact, marker
+                # or membership, invitation, event), the holder's name (one read), then the email once (its claim,
+                # the suppression check, its record).
+                "/me/contacts": 6, "/me/contacts/{contact_id}/invitation": 6,
+                # A removal: the contact, its login's marker and memberships (one Query), one transaction.
+                "/me/contacts/{contact_id}": 3,
                 # The invitation, its contact, one transaction (the login is Cognito's).
                 "/invitations/accept": 3,
                 # The person, the address's marker, the login's password attempts, the pending change, one write,
                 # then the code's email once (claim, suppression check, record).
                 "/me/email-change": 8,
-                # The person, the change, the try counted, one transaction, then the notice once.
-                "/me/email-change/confirm": 7,
+                # The person, the change, the try counted, the login's memberships (one Query, and their contacts
+                # when it has some), one transaction, then the notice once.
+                "/me/email-change/confirm": 8,
                 # The service, its account's invoices (blockers), the holder, the password attempts, whose the
                 # address is (marker, then client), one transaction.
                 "/services/{service_id}/transfer": 7, "/staff/transfers": 7,

@@ -3,8 +3,10 @@ POST /invitations/accept), POST /staff/clients."""
 
 from accounts import logic
 from accounts.schemas import (
+    AcceptAsSignedIn,
     AcceptedOut,
     AcceptInvitation,
+    AccountOut,
     AddContact,
     ClientOut,
     ContactOut,
@@ -93,6 +95,31 @@ def accept_invitation(body: AcceptInvitation) -> AcceptedOut:
     return AcceptedOut(email=contact.email, client_id=contact.client_id, contact_id=contact.contact_id)
 
 
+@app.post(
+    "/me/invitations/accept", tags=["Cuentas"], summary="Aceptar con la sesión iniciada la invitación de otra cuenta",
+    description="Para un email que ya entra a Paneldecliente: la sesión debe ser la de ese email. La cuenta queda en "
+                "GET /me/accounts; se actúa en ella enviando su id en el encabezado X-Account-Id.",
+    security=SECURED, responses=answers(),
+)
+def accept_invitation_signed_in(body: AcceptAsSignedIn) -> AcceptedOut:
+    from accounts import memberships
+
+    contact = memberships.accept_signed_in(accounts, clock, current_identity(app, acting=False), body.token)
+    return AcceptedOut(email=contact.email, client_id=contact.client_id, contact_id=contact.contact_id)
+
+
+@app.get(
+    "/me/accounts", tags=["Cuentas"], summary="Las cuentas en que actúo",
+    description="La propia (home) y aquellas de las que es contacto. Para actuar en otra, envíe su client_id en el "
+                "encabezado X-Account-Id de cada solicitud; sin él, se actúa en la propia.",
+    security=SECURED, responses=answers(),
+)
+def get_my_accounts() -> list[AccountOut]:
+    from accounts import memberships
+
+    return memberships.my_accounts(accounts, current_identity(app, acting=False))
+
+
 @app.post("/me/email-change", tags=["Cuentas"], summary="Cambiar mi email de acceso (envía un código al nuevo)",
           description="Con la clave actual. El código de 6 dígitos vence en 15 minutos (5 intentos).",
           security=SECURED, responses=answers(202, "Código enviado al nuevo email"))
@@ -101,8 +128,10 @@ def request_email_change(body: EmailChangeRequest) -> tuple[EmailChangeOut, int]
 
     from shared.clock import from_storage
 
-    change = email_change.request_change(accounts, _passwords(), _postman(), clock, current_identity(app),
-                                         str(body.new_email), body.password)
+    # The login's email, whatever account the request acts on: it changes in every account (accounts.email_change).
+    identity = current_identity(app, acting=False)
+    change = email_change.request_change(accounts, _passwords(), _postman(), clock, identity, str(body.new_email),
+                                         body.password)
     return EmailChangeOut(new_email=change.new_email, expires_at=from_storage(change.valid_until)), 202
 
 
@@ -111,8 +140,8 @@ def request_email_change(body: EmailChangeRequest) -> tuple[EmailChangeOut, int]
 def confirm_email_change(body: EmailChangeCode) -> MeOut:
     from accounts import email_change
 
-    email_change.confirm_change(accounts, logins, _postman(), clock, current_identity(app), body.code)
-    return logic.my_account(accounts, current_identity(app))
+    email_change.confirm_change(accounts, logins, _postman(), clock, current_identity(app, acting=False), body.code)
+    return logic.my_account(accounts, current_identity(app, acting=False))
 
 
 def _passwords():

@@ -7,7 +7,7 @@
    not exist: a sign-up or another change that got there first wins), the old one freed, the person's email
    changed, the request used up, one transaction — then the login's email in Cognito
    (AdminUpdateUserAttributes, verified). If Cognito refuses, the table is put back as it was. The old address
-   is told.
+   is told. A login that is a contact of other accounts too changes there as well (its memberships move).
 """
 
 import hashlib
@@ -19,7 +19,16 @@ from accounts.invitations import Postman, deliver
 from shared import outbound_email
 from shared.auth import ContactRevoked, Identity, Role, require_account
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.accounts import Accounts, Client, Contact, EmailChange, EmailMarker, EmailTaken, PasswordAttempts
+from shared.dal.accounts import (
+    Accounts,
+    Client,
+    Contact,
+    EmailChange,
+    EmailMarker,
+    EmailTaken,
+    Membership,
+    PasswordAttempts,
+)
 from shared.dal.table import batch_get, save_one
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import ConcurrentModification, Conflict, InvalidInput, NotFound, ServiceUnavailable
@@ -121,6 +130,7 @@ def confirm_change(accounts: Accounts, logins, postman: Postman, clock: Clock, i
     uow.create(marker, error=EmailTaken())  # a sign-up or another change that got there first wins
     uow.delete(EmailMarker(*EmailMarker.key(old), client_id=client.client_id))
     uow.save(person)
+    _move_memberships(accounts, uow, old, change.new_email, person)
     uow.delete(change)
     uow.emit([new_event(EventType.CONTACT_UPDATED if contact else EventType.CLIENT_UPDATED, client_id=client.client_id,
                         occurred_at=now, payload={"client_id": client.client_id, "contact_id": person.contact_id
@@ -151,6 +161,7 @@ def _put_back(accounts: Accounts, old: str, marker: EmailMarker, client: Client,
         person.email = old
         uow = UnitOfWork()
         uow.save(person)
+        _move_memberships(accounts, uow, marker.pk.removeprefix("EMAIL#"), old, person)
         uow.delete(marker)
         uow.create(EmailMarker(*EmailMarker.key(old), client_id=client.client_id,
                                contact_id=contact.contact_id if contact else None), error=EmailTaken())
@@ -159,6 +170,27 @@ def _put_back(accounts: Accounts, old: str, marker: EmailMarker, client: Client,
             return
         except ConcurrentModification:
             continue
+
+
+def _move_memberships(accounts: Accounts, uow: UnitOfWork, old: str, new: str, person: Client | Contact) -> None:
+    """The login's memberships of other accounts (kept under its email: accounts.memberships) follow it to the new
+    address, and so does its email as a contact there (their alerts and invoices go to it) — in the same
+    transaction as the marker."""
+    _, memberships = accounts.login_of(old)
+    if not memberships:
+        return
+    keys = [Contact.key(m.client_id, m.contact_id) for m in memberships]
+    contacts = batch_get(keys, consistent=True)
+    for membership in memberships:
+        uow.delete(membership)
+        uow.create(Membership(*Membership.key(new, membership.client_id), client_id=membership.client_id,
+                              contact_id=membership.contact_id, login_sub=membership.login_sub,
+                              created_at=membership.created_at), error=ConcurrentModification())
+        contact = contacts.get(Contact.key(membership.client_id, membership.contact_id))
+        if isinstance(contact, Contact) and (contact.pk, contact.sk) != (person.pk, person.sk) \
+                and contact.email == old:
+            contact.email = new
+            uow.save(contact)  # version-checked: a contact changed meanwhile makes the whole change try again
 
 
 def _masked(address: str) -> str:

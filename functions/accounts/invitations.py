@@ -2,8 +2,8 @@
 bytes) goes by email to the contact's address — the only place it exists: the table keeps its sha256 — and is
 valid 7 days, once; the holder revokes it by removing the contact, or replaces it by sending it again. Accepting
 it with a password creates the contact's login, with the account's ids set by the backend. An address that
-already signs in to Paneldecliente is refused for now: one login per email (several accounts per login is the
-next step of the accounts issue).
+already signs in to Paneldecliente is linked instead (accounts.memberships): that login accepts, signed in, and
+acts on both accounts.
 """
 
 import hashlib
@@ -35,8 +35,8 @@ class InvitationNotValid(NotFound):
 
 class EmailHasLogin(Conflict):
     code = "email_has_login"
-    message = ("Ese email ya tiene un acceso a Paneldecliente. Por ahora cada email entra a una sola cuenta: pida "
-               "al titular que lo invite con otro email.")
+    message = ("Ese email ya tiene un acceso a Paneldecliente que no es de cliente (personal): pida al titular que "
+               "lo invite con otro email.")
 
 
 @dataclass
@@ -81,12 +81,14 @@ def send(postman: Postman, client: Client, contact: Contact, token: str) -> str 
     """The invitation's email (once per token). Not sent (SES out of reach): logged, and the holder sends it again
     from the panel — the contact is written either way."""
     link = f"{postman.panel_url.rstrip('/')}/invitacion?token={token}"
+    how = ("Usted ya entra a Paneldecliente con este email: para aceptar, abra el enlace e inicie sesión con su clave "
+           "de siempre; verá esta cuenta junto a las suyas." if contact.linked else
+           "Para aceptar, elija su clave en el enlace.")
     mail = outbound_email.Mail(
         kind="contact_invitation", subject=f"{client.name} lo invita a Paneldecliente",
         paragraphs=(f"Hola {contact.name}: {client.name} lo agregó como contacto de su cuenta de Paneldecliente, "
                     "donde se gestionan sus servicios de hosting, facturas y soporte.",
-                    "Para aceptar, elija su clave en el enlace. Vence en 7 días y sirve una sola vez; si no esperaba "
-                    "esta invitación, ignórela."),
+                    f"{how} Vence en 7 días y sirve una sola vez; si no esperaba esta invitación, ignórela."),
         link=("Aceptar la invitación", link))
     try:
         return deliver(postman, mail, contact.email, f"invitation-{contact.invitation_key[:32]}", client.client_id)
@@ -95,30 +97,47 @@ def send(postman: Postman, client: Client, contact: Contact, token: str) -> str 
         return None
 
 
-def accept(accounts: Accounts, logins: CognitoLogins, clock: Clock, token: str, password: str) -> Contact:
-    """The contact's login, with the password it chose; the invitation is used up (single use)."""
-    now = clock.now()
+def pending(accounts: Accounts, token: str, now: datetime) -> tuple[Invitation, Contact]:
+    """The invitation of ``token`` and its contact, while it may still be accepted; else InvitationNotValid."""
     key = token_hash(token)
     invitation = accounts.invitation(key)
     contact = accounts.get_contact(invitation.client_id, invitation.contact_id) if invitation else None
     if invitation is None or contact is None or contact.status != "invited" or contact.invitation_key != key \
             or from_storage(invitation.valid_until) <= now:
         raise InvitationNotValid()
+    return invitation, contact
+
+
+def accept(accounts: Accounts, logins: CognitoLogins, clock: Clock, token: str, password: str) -> Contact:
+    """The contact's login, with the password it chose; the invitation is used up (single use). An address that
+    already signs in accepts signed in instead (accounts.memberships.accept_signed_in)."""
+    from accounts.memberships import SignInToAccept
+
+    now = clock.now()
+    invitation, contact = pending(accounts, token, now)
+    if contact.linked:
+        raise SignInToAccept()
     try:
         logins.create(contact.email, client_id=contact.client_id, contact_id=contact.contact_id, password=password,
                       email_verified=True)
     except LoginExists:
         raise EmailHasLogin() from None
-    contact.status, contact.invitation_key, contact.invitation_expires_at = "active", None, None
-    uow = UnitOfWork()
-    uow.save(contact)  # version-checked: removed or invited again at this instant, the login is taken back
-    uow.delete(invitation)
-    uow.emit([new_event(EventType.CONTACT_UPDATED, client_id=contact.client_id, occurred_at=now, payload={
-        "client_id": contact.client_id, "contact_id": contact.contact_id, "fields": ["status"],
-        "permissions": list(contact.permissions or [])})])
+    uow = accepting(contact, invitation, now)  # removed or invited again at this instant: the login is taken back
     try:
         uow.commit()
     except Exception:
         logins.delete_quietly(contact.email)
         raise
     return contact
+
+
+def accepting(contact: Contact, invitation: Invitation, now: datetime) -> UnitOfWork:
+    """The change an acceptance commits: the contact active (version-checked), the invitation used up, the event."""
+    contact.status, contact.invitation_key, contact.invitation_expires_at = "active", None, None
+    uow = UnitOfWork()
+    uow.save(contact)
+    uow.delete(invitation)
+    uow.emit([new_event(EventType.CONTACT_UPDATED, client_id=contact.client_id, occurred_at=now, payload={
+        "client_id": contact.client_id, "contact_id": contact.contact_id, "fields": ["status"],
+        "permissions": list(contact.permissions or [])})])
+    return uow

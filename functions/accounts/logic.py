@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from accounts import invitations
+from accounts import invitations, memberships
 from accounts.schemas import (
     AddContact,
     ClientOut,
@@ -14,6 +14,7 @@ from accounts.schemas import (
     UpdateContact,
     UpdateProfile,
 )
+from aws_lambda_powertools import Logger
 
 from shared.auth import ContactRevoked, Identity, Permission, Role, authorize, require_account, require_staff
 from shared.clock import Clock, from_storage, to_storage
@@ -28,6 +29,8 @@ from shared.logins import CognitoLogins, LoginExists
 from shared.money import Currency, Money
 from shared.phones import phone_for_alerts
 from shared.schemas import MoneyOut
+
+logger = Logger(child=True)
 
 
 def _login_then_write(logins: CognitoLogins, email: str, write: Callable[[], None], **login: str | None) -> None:
@@ -191,7 +194,7 @@ def add_contact(
     )
     token, invitation = invitations.invite(contact, now)
     with UnitOfWork() as uow:
-        accounts.add_contact(uow, contact)  # the email's marker too: one login per email, claimed now
+        memberships.stage_invited(accounts, uow, contact, now)  # its marker, or the login it links
         uow.create(invitation)
         uow.emit([event])
     invitations.send(postman, accounts.get_client(client_id), contact, token)
@@ -255,7 +258,8 @@ def update_contact(
 def remove_contact(
     accounts: Accounts, logins: CognitoLogins, clock: Clock, identity: Identity, contact_id: str
 ) -> None:
-    """Revoke a contact: its rights end at once (every request reads them), its login is deleted."""
+    """Revoke a contact: its rights end at once (every request reads them); its login is deleted, unless it is
+    another account's or the person is a contact elsewhere too (accounts.memberships.stage_removal)."""
     client_id = _holder_account(identity)
     contact = _existing_contact(accounts, client_id, contact_id)
     event = new_event(
@@ -264,15 +268,23 @@ def remove_contact(
         payload={"client_id": client_id, "contact_id": contact_id},
         occurred_at=clock.now(),
     )
+    login_after = None
+
     def stage(uow: UnitOfWork) -> None:
-        accounts.remove_contact(uow, contact)
+        nonlocal login_after
+        uow.delete(contact)
+        login_after = memberships.stage_removal(accounts, uow, contact)
         if contact.invitation_key:  # still invited: the invitation is revoked with it
             uow.delete(Invitation(*Invitation.key(contact.invitation_key)))
 
     _write(stage, event)
     # After the commit: a login left behind by a failure here has no contact and is refused anyway. Invited too:
     # an accept whose cleanup failed may have left one.
-    logins.delete_quietly(contact.email)
+    if login_after is not None:
+        try:
+            login_after(logins)
+        except Exception:  # the table is right; the token's claims catch up on the next attempt or sign-in
+            logger.exception("login not updated after removing a contact", extra={"contact_id": contact_id})
 
 
 def _scope(services: Services, client_id: str, service_ids: list[str] | None) -> list[str] | None:

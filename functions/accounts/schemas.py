@@ -160,6 +160,26 @@ class AcceptInvitation(ApiModel):
     password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
 
 
+class AcceptAsSignedIn(ApiModel):
+    """The token of an invitation to an address that already signs in: accepted signed in with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(min_length=20, max_length=100)]
+
+
+class AccountOut(ApiModel):
+    """One account the login acts on: its own (``home``), and those it is a contact of (send ``X-Account-Id``)."""
+
+    client_id: str
+    name: str
+    role: Literal["holder", "contact"]
+    contact_id: str | None = None
+    permissions: list[Permission]
+    service_ids: list[str] | None = None  # a contact limited to some services
+    home: bool
+
+
 class AcceptedOut(ApiModel):
     email: str
     client_id: str

@@ -1,4 +1,5 @@
-"""Accounts: clients, their secondary contacts, and the login-email markers that keep both unique."""
+"""Accounts: clients, their secondary contacts, the login-email markers that keep both unique, and the memberships
+that let one login act on several accounts (docs/accounts.md)."""
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist
@@ -24,6 +25,23 @@ class EmailMarker(TableItem, discriminator="EmailMarker"):
     @staticmethod
     def key(email: str) -> tuple[str, str]:
         return f"EMAIL#{email}", "EMAIL"
+
+
+class Membership(TableItem, discriminator="Membership"):
+    """One more account a login acts on, as a contact (WHMCS 8's "one user, several accounts"): the login's own
+    account is its home (the token's ``custom:client_id``); every other one is a Membership, kept beside the
+    email's marker (one Query reads a login's marker and all its memberships). Written when the holder invites an
+    address that already signs in (``login_sub`` empty: nobody may act on it yet), completed when that login,
+    signed in, accepts (``login_sub`` set: only that login may act through it)."""
+
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    login_sub = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(email: str, client_id: str) -> tuple[str, str]:
+        return f"EMAIL#{email}", f"MEMBER#{client_id}"
 
 
 class Client(TableItem, discriminator="Client"):
@@ -74,6 +92,9 @@ class Contact(TableItem, discriminator="Contact"):
     # accepted); active: it signs in. No token can carry an invited contact's id: it has no login.
     status = UnicodeAttribute(default="active")
     invitation_key = UnicodeAttribute(null=True)  # the pending Invitation's key (sha256 of its token)
+    # Its person already signed in to Paneldecliente when invited (another account's login): it gets no login nor
+    # marker of its own; a Membership binds that login to this account once, signed in, it accepts.
+    linked = BooleanAttribute(default=False)
     invitation_expires_at = UnicodeAttribute(null=True)
     # Whether its rights are limited to service_ids (which may become empty: a scoped contact whose last service
     # changed holder sees none, never all); unscoped: every service of the account.
@@ -153,6 +174,22 @@ class Accounts:
     def invitation(self, token_hash: str) -> Invitation | None:
         return find_item(Invitation, Invitation.key(token_hash))
 
+    def login_of(self, email: str) -> tuple[EmailMarker | None, list[Membership]]:
+        """Who signs in with ``email``: its marker (the login's home account) and its memberships of other
+        accounts, in one Query of the email's partition (consistent: invitations decide by it)."""
+        items = list(TableItem.query(EmailMarker.key(email)[0], consistent_read=True))
+        marker = next((i for i in items if isinstance(i, EmailMarker)), None)
+        return marker, [i for i in items if isinstance(i, Membership)]
+
+    def membership(self, email: str, client_id: str) -> Membership | None:
+        """The login's membership of account ``client_id`` (X-Account-Id), read per request."""
+        if not email or not is_valid_id(client_id):
+            return None
+        try:
+            return Membership.get(*Membership.key(email, client_id))
+        except DoesNotExist:
+            return None
+
     def get_client(self, client_id: str) -> Client:
         return get_by_id(Client, client_id)
 
@@ -207,10 +244,6 @@ class Accounts:
         uow.check(Client, *Client.key(contact.client_id), Client.pk.exists(), error=not_found())
         uow.create(contact, error=EmailTaken())
 
-    def remove_contact(self, uow: UnitOfWork, contact: Contact) -> None:
-        """The contact (version-checked) and its email, freed for another login."""
-        uow.delete(contact)
-        uow.delete(EmailMarker(*EmailMarker.key(contact.email), client_id=contact.client_id))
 
 
 class ContactRights:

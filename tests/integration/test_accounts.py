@@ -178,7 +178,7 @@ def test_contact_email_cannot_reuse_a_login(api):
     client_id = api.call("POST", "/clients", body=SIGNUP).json()["client_id"]
     response = api.call("POST", "/me/contacts", claims=claims_for(client_id=client_id), body={
         "email": "ANA@ejemplo.com.ar", "name": "Yo otra vez", "permissions": ["invoices"]})
-    assert (response.status, response.json()["code"]) == (409, "email_taken")
+    assert (response.status, response.json()["code"]) == (409, "already_in_account")
 
 
 def test_staff_create_client_and_non_staff_refused(api, stack):

@@ -107,6 +107,13 @@ def _me_details(world: "World", caller: str, response) -> str | None:
     return None if account == world.a else f"shows account {account}, not {world.a}"
 
 
+def _own_accounts(world: "World", caller: str, response) -> str | None:
+    """GET /me/accounts: each caller's own account first (another holder's, its own)."""
+    listed = [a["client_id"] for a in response.json()]
+    own = world.b if caller == "other_holder" else world.a
+    return None if listed[:1] == [own] else f"lists {listed}, not its own {own} first"
+
+
 def _credentials_need_manage_services(world: "World", caller: str, response) -> str | None:
     """GET /me/services/{id}: the credentials only for the holder and contacts with `manage_services`."""
     shown = response.json().get("credentials")
@@ -280,6 +287,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
                                        people_get=(403, "wrong_password")),
     ("POST", "/me/email-change/confirm"): Rule("any_person", body={"code": "123456"},
                                                people_get=(404, "no_email_change")),
+    # One login, several accounts: each person its own list; a made-up token is nobody's invitation.
+    ("GET", "/me/accounts"): Rule("any_person", check=_own_accounts),
+    ("POST", "/me/invitations/accept"): Rule("any_person", body={"token": "x" * 43},
+                                             people_get=(404, "invitation_not_valid")),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),

@@ -91,11 +91,3 @@ def test_sending_again_voids_the_old_link_removing_revokes_and_seven_days_end_it
         shift_system_clock(-timedelta(days=7, minutes=1))
     assert (late.status, late.json()["code"]) == (404, "invitation_not_valid")
     assert accept(api, "", token=new).status == 200  # within its 7 days it still works
-
-
-def test_an_address_that_already_signs_in_is_not_invited_twice(api, holder):
-    other = api.call("POST", "/clients", body={**HOLDER, "email": "bruno@ejemplo.com.ar", "name": "Bruno"})
-    assert other.status == 201
-    taken = api.call("POST", "/me/contacts", claims=holder, body={"email": "Bruno@Ejemplo.com.ar", "name": "Bruno",
-                                                                  "permissions": ["invoices"]})
-    assert (taken.status, taken.json()["code"]) == (409, "email_taken")

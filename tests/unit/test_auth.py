@@ -104,3 +104,25 @@ def test_a_token_in_the_header_cannot_add_a_group_the_verified_claims_lack():
     claims = {"sub": "s", "token_use": "id", "custom:client_id": "C1", "cognito:groups": "ops"}
     identity = identity_from_claims(claims, _token({"sub": "s", "cognito:groups": ["ops", "staff"]}))
     assert identity.role is Role.HOLDER
+
+
+def test_acting_on_another_account_takes_the_membership_of_this_very_login():
+    from shared.auth import NotAMember, acting_on
+
+    holder = identity_from_claims({"sub": "s", "token_use": "id", "email": "Bruno@x.com", "custom:client_id": "C1"})
+    memberships = {("bruno@x.com", "C2"): ("s", "K2"), ("bruno@x.com", "C3"): (None, "K3"),
+                   ("bruno@x.com", "C4"): ("another-sub", "K4")}
+    looked = []
+
+    def load(email, client_id):
+        looked.append(client_id)
+        return memberships.get((email, client_id))
+
+    assert acting_on(holder, None, load) is holder and acting_on(holder, "C1", load) is holder and not looked
+    there = acting_on(holder, "C2", load)
+    assert (there.role, there.client_id, there.contact_id, there.subject) == (Role.CONTACT, "C2", "K2", "s")
+    for pending_or_not_mine in ("C3", "C4", "C9"):  # accepted by nobody yet, another login's, none at all
+        with pytest.raises(NotAMember):
+            acting_on(holder, pending_or_not_mine, load)
+    staff = identity_from_claims({"sub": "t", "cognito:groups": "staff"})
+    assert acting_on(staff, "C2", load) is staff

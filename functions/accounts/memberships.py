@@ -1,0 +1,134 @@
+"""One login, several accounts (docs/accounts.md), as WHMCS 8 has it: a person may be the contact of several accounts
+and the holder of at most one, with one email and one password.
+
+A login's home is the account it was created for (the token's ``custom:client_id``). Inviting an address that
+already signs in links that login instead of refusing the address: the contact gets no login nor marker of its own,
+and a Membership (beside the email's marker) waits for that login to accept, signed in — the token's sub is then
+written into it, and only that login may act through it. Each request names the account it acts on with
+``X-Account-Id`` (shared.auth.acting_on); ``GET /me/accounts`` lists them.
+"""
+
+from collections.abc import Callable
+
+from accounts.schemas import AccountOut
+
+from shared.auth import Identity, Permission, Role, require_account
+from shared.clock import Clock, to_storage
+from shared.dal.accounts import Accounts, Client, Contact, EmailMarker, Membership
+from shared.dal.table import batch_get
+from shared.dal.unit_of_work import UnitOfWork
+from shared.errors import ConcurrentModification, Conflict, Forbidden
+from shared.logins import CognitoLogins
+
+
+class AlreadyInAccount(Conflict):
+    code = "already_in_account"
+    message = "Ese email ya es del titular o de un contacto de esta cuenta."
+
+
+class SignInToAccept(Conflict):
+    code = "sign_in_to_accept"
+    message = ("Ese email ya tiene acceso a Paneldecliente: inicie sesión con él y acepte la invitación desde el "
+               "panel. Verá esta cuenta junto a las suyas.")
+
+
+class AcceptWithPassword(Conflict):
+    code = "accept_with_password"
+    message = "Esta invitación crea un acceso nuevo: acéptela eligiendo su clave, sin iniciar sesión."
+
+
+class InvitationForAnotherEmail(Forbidden):
+    code = "invitation_for_another_email"
+    message = "La invitación es para otro email: inicie sesión con el email al que llegó."
+
+
+def stage_invited(accounts: Accounts, uow: UnitOfWork, contact: Contact, now) -> None:
+    """The invited contact's items. An address that signs in nowhere gets its own marker (its login is made when
+    it accepts); one that already signs in — another account's holder or contact — gets a pending Membership
+    instead (``contact.linked``), and keeps its one login."""
+    marker, memberships = accounts.login_of(contact.email)
+    if marker is not None and (marker.client_id == contact.client_id
+                               or any(m.client_id == contact.client_id for m in memberships)):
+        raise AlreadyInAccount()
+    if marker is None:
+        accounts.add_contact(uow, contact)  # a login made for it on accepting: one login per email, claimed now
+        return
+    contact.linked = True
+    uow.check(EmailMarker, *EmailMarker.key(contact.email), EmailMarker.pk.exists(),
+              error=ConcurrentModification())  # the login it links must still be there
+    uow.check(Client, *Client.key(contact.client_id), Client.pk.exists(), error=ConcurrentModification())
+    uow.create(contact)
+    uow.create(Membership(*Membership.key(contact.email, contact.client_id), client_id=contact.client_id,
+                          contact_id=contact.contact_id, created_at=to_storage(now)), error=AlreadyInAccount())
+
+
+def accept_signed_in(accounts: Accounts, clock: Clock, identity: Identity, token: str) -> Contact:
+    """An invitation to an address that already signs in, accepted by that login: its sub goes into the
+    Membership (single use: the invitation is gone with the same transaction)."""
+    from accounts import invitations
+
+    require_account(identity)  # staff sign in to no client's account
+    now = clock.now()
+    invitation, contact = invitations.pending(accounts, token, now)
+    if not contact.linked:
+        raise AcceptWithPassword()
+    if (identity.email or "").lower() != contact.email:
+        raise InvitationForAnotherEmail()
+    membership = accounts.membership(contact.email, contact.client_id)
+    if membership is None or membership.contact_id != contact.contact_id or membership.login_sub:
+        raise invitations.InvitationNotValid()
+    membership.login_sub = identity.subject
+    uow = invitations.accepting(contact, invitation, now)  # removed or invited again at this instant: nothing
+    uow.save(membership, condition=Membership.login_sub.does_not_exist() & (
+        Membership.contact_id == contact.contact_id), error=invitations.InvitationNotValid())
+    uow.commit()
+    return contact
+
+
+def my_accounts(accounts: Accounts, identity: Identity) -> list[AccountOut]:
+    """The login's accounts: its own first, then those it accepted to be a contact of (a removed one is gone)."""
+    home = require_account(identity)
+    _, memberships = accounts.login_of((identity.email or "").lower()) if identity.email else (None, [])
+    places = [(home, identity.contact_id, True)] + [
+        (m.client_id, m.contact_id, False) for m in memberships if m.login_sub == identity.subject
+        and m.client_id != home]  # a removed home's heir may hold a membership too
+    keys = [Client.key(c) for c, _, _ in places] + [Contact.key(c, k) for c, k, _ in places if k]
+    found = batch_get(keys)
+    listed = []
+    for client_id, contact_id, is_home in places:
+        client = found.get(Client.key(client_id))
+        contact = found.get(Contact.key(client_id, contact_id)) if contact_id else None
+        if not isinstance(client, Client) or (contact_id and not isinstance(contact, Contact)):
+            continue
+        if contact is None:
+            listed.append(AccountOut(client_id=client_id, name=client.name, role=Role.HOLDER.value,
+                                     permissions=list(Permission), home=is_home))
+            continue
+        grant = contact.grant()
+        listed.append(AccountOut(client_id=client_id, name=client.name, role=Role.CONTACT.value,
+                                 contact_id=contact_id, permissions=sorted(Permission(p) for p in grant),
+                                 service_ids=sorted(grant.services) if grant.services is not None else None,
+                                 home=is_home))
+    return listed
+
+
+def stage_removal(accounts: Accounts, uow: UnitOfWork, contact: Contact
+                  ) -> Callable[[CognitoLogins], None] | None:
+    """What removing a contact does to its login, staged in the removal's unit of work; returns what to do in
+    Cognito once it commits. A contact that linked another account's login leaves that login alone (only its
+    membership goes). A contact that is its login's home: the login goes with it — unless the person is a contact
+    elsewhere too, then the login stays and one of those accounts becomes its home (marker and token claims)."""
+    marker, memberships = accounts.login_of(contact.email)
+    for own in (m for m in memberships if m.client_id == contact.client_id):
+        uow.delete(own)
+    if marker is None or (marker.client_id, marker.contact_id) != (contact.client_id, contact.contact_id):
+        return None  # the login is another account's: it stays
+    heirs = [m for m in memberships if m.login_sub and m.client_id != contact.client_id]
+    still_ours = (EmailMarker.client_id == contact.client_id) & (EmailMarker.contact_id == contact.contact_id)
+    if not heirs:
+        uow.delete(marker)
+        return lambda logins: logins.delete_quietly(contact.email)
+    heir = heirs[0]
+    marker.client_id, marker.contact_id = heir.client_id, heir.contact_id
+    uow.save(marker, condition=still_ours, error=ConcurrentModification())
+    return lambda logins: logins.rehome(contact.email, heir.client_id, heir.contact_id)
