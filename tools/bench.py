@@ -226,17 +226,17 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 # A code: the person's Telegram, the plan in force (a Query, a BatchGetItem), one transaction (the
                 # code, the person, the previous code deleted). Unlinking: the person, its chat, one transaction.
                 "/me/telegram-link": 4,
-                # An invitation: whether the address signs in already (one Query), one transaction (contact, marker
-                # or membership, invitation, event), the holder's name (one read), then the email once (its claim,
-                # the suppression check, its record).
-                "/me/contacts": 6, "/me/contacts/{contact_id}/invitation": 6,
+                # An invitation: the account's invitations this hour, whether the address signs in already (one
+                # Query), one transaction (counter, contact, marker or membership, invitation, event), the holder's
+                # name (one read), then the email once (its claim, the suppression check, its record).
+                "/me/contacts": 7, "/me/contacts/{contact_id}/invitation": 7,
                 # A removal: the contact, its login's marker and memberships (one Query), one transaction.
                 "/me/contacts/{contact_id}": 3,
                 # The invitation, its contact, one transaction (the login is Cognito's).
                 "/invitations/accept": 3,
-                # The person, the address's marker, the login's password attempts, the pending change, one write,
-                # then the code's email once (claim, suppression check, record).
-                "/me/email-change": 8,
+                # The person, the address's marker, the login's password attempts, the pending change, its codes
+                # this hour, one write, then the code's email once (claim, suppression check, record).
+                "/me/email-change": 9,
                 # The person, the change, the try counted, the login's memberships (one Query, and their contacts
                 # when it has some), one transaction, then the notice once.
                 "/me/email-change/confirm": 8,

@@ -29,15 +29,29 @@ from shared.dal.accounts import (
     Membership,
     PasswordAttempts,
 )
+from shared.dal.rate_limits import RateWindows
 from shared.dal.table import batch_get, save_one
 from shared.dal.unit_of_work import UnitOfWork
-from shared.errors import ConcurrentModification, Conflict, InvalidInput, NotFound, ServiceUnavailable
+from shared.errors import (
+    ConcurrentModification,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TooManyAttempts,
+)
 from shared.events import EventType, new_event
 from shared.ids import id_at
 from shared.password_check import PasswordCheck, confirm_password
 
 LIFETIME = timedelta(minutes=15)
 MAX_TRIES = 5
+CODES_PER_HOUR = 5  # each is an email to the address typed: asking again and again sends no flood
+
+
+class TooManyCodes(TooManyAttempts):
+    code = "too_many_codes"
+    message = "Pidió varios códigos en la última hora. Espere un rato o use el último que recibió."
 
 
 class NoEmailChange(NotFound):
@@ -89,6 +103,8 @@ def request_change(accounts: Accounts, passwords: PasswordCheck, postman: Postma
         if from_storage(previous.valid_until) > now:
             change.tries = previous.tries  # asking again does not buy more guesses
     uow = UnitOfWork()
+    if not RateWindows().take(uow, "email-code", f"{client.client_id}:{person_id or 'holder'}", now, CODES_PER_HOUR):
+        raise TooManyCodes()
     uow.save(change)
     if attempts is not None:
         uow.delete(attempts)

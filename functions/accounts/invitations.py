@@ -16,15 +16,24 @@ from aws_lambda_powertools import Logger
 
 from shared import email_delivery, outbound_email
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.accounts import Accounts, Client, Contact, Invitation
+from shared.dal.accounts import Accounts, Client, Contact, Invitation, Membership
 from shared.dal.mail import SentEmails
+from shared.dal.rate_limits import RateWindows
 from shared.dal.unit_of_work import UnitOfWork
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, TooManyAttempts
 from shared.events import EventType, new_event
 from shared.logins import CognitoLogins, LoginExists
 
 logger = Logger(child=True)
 LIFETIME = timedelta(days=7)
+# Each invitation is an email to an address the holder typed: a few an hour are plenty for a real team, and the
+# limit keeps an account from using us to send mail to strangers.
+INVITATIONS_PER_HOUR = 20
+
+
+class TooManyInvitations(TooManyAttempts):
+    code = "too_many_invitations"
+    message = "Envió muchas invitaciones en la última hora. Espere un rato para enviar más."
 
 
 class InvitationNotValid(NotFound):
@@ -60,6 +69,12 @@ def deliver(postman: Postman, mail: outbound_email.Mail, to: str, cause: str, cl
     return email_delivery.send_once(courier, email, event_id=cause, kind=mail.kind, client_id=client_id,
                                     message_id=outbound_email.recipient_message_id(cause, to),
                                     message_id_domain=outbound_email.parse_address("From", postman.sender).domain)
+
+
+def count_invitation(uow: UnitOfWork, client_id: str, now: datetime) -> None:
+    """One more invitation of the account this hour, counted in the change that makes it (else 429)."""
+    if not RateWindows().take(uow, "invitation", client_id, now, INVITATIONS_PER_HOUR):
+        raise TooManyInvitations()
 
 
 def token_hash(token: str) -> str:
@@ -111,19 +126,26 @@ def pending(accounts: Accounts, token: str, now: datetime) -> tuple[Invitation, 
 def accept(accounts: Accounts, logins: CognitoLogins, clock: Clock, token: str, password: str) -> Contact:
     """The contact's login, with the password it chose; the invitation is used up (single use). An address that
     already signs in accepts signed in instead (accounts.memberships.accept_signed_in)."""
-    from accounts.memberships import SignInToAccept
+    from accounts.memberships import SignInToAccept, claim_email
 
     now = clock.now()
     invitation, contact = pending(accounts, token, now)
-    if contact.linked:
+    linked = contact.linked
+    if linked and logins.exists(contact.email):
         raise SignInToAccept()
+    # Linked, but to an address nobody signs in with (another invitation of it was never accepted): it becomes this
+    # contact's login, as if the address had been free.
     try:
         logins.create(contact.email, client_id=contact.client_id, contact_id=contact.contact_id, password=password,
                       email_verified=True)
     except LoginExists:
-        raise EmailHasLogin() from None
+        raise (SignInToAccept() if linked else EmailHasLogin()) from None
     uow = accepting(contact, invitation, now)  # removed or invited again at this instant: the login is taken back
     try:
+        if linked:
+            contact.linked = False
+            uow.delete(Membership(*Membership.key(contact.email, contact.client_id)))
+            claim_email(accounts, uow, contact.email, contact.client_id, contact.contact_id, now)
         uow.commit()
     except Exception:
         logins.delete_quietly(contact.email)

@@ -106,10 +106,11 @@ def _open_account(
         payload={"client_id": client_id, "email": client.email, "opened_by": opened_by or "self"},
         occurred_at=now,
     )
-    _login_then_write(
-        logins, client.email, lambda: _write(lambda uow: accounts.add_client(uow, client), event),
-        client_id=client_id, password=password,
-    )
+    def stage(uow: UnitOfWork) -> None:
+        memberships.claim_email(accounts, uow, client.email, client_id, None, now)  # an unaccepted invitation: ours
+        uow.create(client, error=EmailTaken())
+
+    _login_then_write(logins, client.email, lambda: _write(stage, event), client_id=client_id, password=password)
     return client
 
 
@@ -194,6 +195,7 @@ def add_contact(
     )
     token, invitation = invitations.invite(contact, now)
     with UnitOfWork() as uow:
+        invitations.count_invitation(uow, client_id, now)
         memberships.stage_invited(accounts, uow, contact, now)  # its marker, or the login it links
         uow.create(invitation)
         uow.emit([event])
@@ -210,8 +212,10 @@ def resend_invitation(accounts: Accounts, postman: "invitations.Postman", clock:
         raise Conflict("Ese contacto ya aceptó la invitación: entra con su email y su clave.",
                        code="contact_already_active")
     previous = contact.invitation_key
-    token, invitation = invitations.invite(contact, clock.now())
+    now = clock.now()
+    token, invitation = invitations.invite(contact, now)
     with UnitOfWork() as uow:
+        invitations.count_invitation(uow, client_id, now)
         uow.save(contact)  # version-checked: of two requests at once, one token stands
         if previous:
             uow.delete(Invitation(*Invitation.key(previous)))

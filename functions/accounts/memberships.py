@@ -14,7 +14,7 @@ from accounts.schemas import AccountOut
 
 from shared.auth import Identity, Permission, Role, require_account
 from shared.clock import Clock, to_storage
-from shared.dal.accounts import Accounts, Client, Contact, EmailMarker, Membership
+from shared.dal.accounts import Accounts, Client, Contact, EmailMarker, EmailTaken, Membership
 from shared.dal.table import batch_get
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import ConcurrentModification, Conflict, Forbidden
@@ -60,6 +60,30 @@ def stage_invited(accounts: Accounts, uow: UnitOfWork, contact: Contact, now) ->
     uow.create(contact)
     uow.create(Membership(*Membership.key(contact.email, contact.client_id), client_id=contact.client_id,
                           contact_id=contact.contact_id, created_at=to_storage(now)), error=AlreadyInAccount())
+
+
+def claim_email(accounts: Accounts, uow: UnitOfWork, email: str, client_id: str, contact_id: str | None, now) -> None:
+    """The address's marker, for the login being made now (a sign-up; a contact accepting with a password). An
+    address held only by a contact still invited somewhere — nobody signs in with it yet, nor proved it theirs — does
+    not block the person who now shows up with it: the marker is theirs, and that invitation waits, linked, for
+    this login to accept it signed in (an invitation never accepted frees its address this way)."""
+    marker, _ = accounts.login_of(email)
+    if marker is None:
+        uow.create(EmailMarker(*EmailMarker.key(email), client_id=client_id, contact_id=contact_id),
+                   error=EmailTaken())
+        return
+    if (marker.client_id, marker.contact_id) == (client_id, contact_id):
+        return  # the accepting contact's own claim, made when it was invited
+    waiting = accounts.get_contact(marker.client_id, marker.contact_id) if marker.contact_id else None
+    if waiting is None or waiting.status != "invited" or waiting.linked:
+        raise EmailTaken()
+    held_by = (EmailMarker.client_id == marker.client_id) & (EmailMarker.contact_id == marker.contact_id)
+    waiting.linked = True
+    uow.save(waiting, error=EmailTaken())  # version-checked: accepted at this instant, the address is theirs
+    uow.create(Membership(*Membership.key(email, waiting.client_id), client_id=waiting.client_id,
+                          contact_id=waiting.contact_id, created_at=to_storage(now)), error=EmailTaken())
+    marker.client_id, marker.contact_id = client_id, contact_id
+    uow.save(marker, condition=held_by, error=EmailTaken())
 
 
 def accept_signed_in(accounts: Accounts, clock: Clock, identity: Identity, token: str) -> Contact:

@@ -13,7 +13,7 @@ email from that address could: it is answered at that address (its owner's mailb
 
 from datetime import datetime
 
-from tickets import outside_tickets, rate_windows
+from tickets import outside_tickets
 from tickets.captcha import Turnstile, require_human
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import who_is
@@ -21,6 +21,7 @@ from tickets.logic import Repositories, system_note
 from tickets.schemas import ContactAccepted, ContactRequest
 
 from shared.clock import Clock
+from shared.dal import rate_limits
 from shared.dal.tickets import TicketNote
 from shared.errors import TooManyAttempts
 from shared.phones import normalise_phone
@@ -39,7 +40,7 @@ def submit(repos: Repositories, clock: Clock, policy: TicketPolicy, turnstile: T
     now = clock.now()
     phone = normalise_phone(body.phone, require_mobile=False) if body.phone else None
     ip = source_ip or "unknown"
-    by_email, by_ip = rate_windows.counters([("contact-email", body.email), ("contact-ip", ip)], now)
+    by_email, by_ip = rate_limits.RateWindows().counters([("contact-email", body.email), ("contact-ip", ip)], now)
     if by_email.count >= CONTACTS_PER_EMAIL or by_ip.count >= CONTACTS_PER_IP:
         raise TooManyContacts()
     require_human(turnstile, body.captcha_token, source_ip, request_id)
@@ -48,8 +49,8 @@ def submit(repos: Repositories, clock: Clock, policy: TicketPolicy, turnstile: T
     arrival = outside_tickets.Arrival(sender=sender, trusted=True, subject=body.subject, body=text, channel="form",
                                       name=body.name)
     ticket, _, uow = outside_tickets.open_ticket(repos, policy, now, arrival, acknowledge=True)
-    rate_windows.count(uow, by_email, CONTACTS_PER_EMAIL)
-    rate_windows.count(uow, by_ip, CONTACTS_PER_IP)
+    rate_limits.count(uow, by_email, CONTACTS_PER_EMAIL)
+    rate_limits.count(uow, by_ip, CONTACTS_PER_IP)
     uow.create(_note(ticket.ticket_id, now, body, ip, bool(ticket.client_id)))
     uow.commit()  # the counters' version checks: two forms at once cannot both take the last one
     return ContactAccepted(reference=ticket.ticket_id, message=(

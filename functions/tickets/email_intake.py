@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tickets import clocks, outside_tickets, rate_windows
+from tickets import clocks, outside_tickets
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender, who_is
 from tickets.email_parsing import ParsedEmail
@@ -30,6 +30,7 @@ from tickets.logic import Files, Repositories, file_client_message, system_note
 from tickets.outside_tickets import Arrival
 
 from shared.clock import Clock, from_storage, to_storage
+from shared.dal import rate_limits
 from shared.dal.table import batch_get
 from shared.dal.tickets import Attachment, InboundEmail, Ticket
 from shared.dal.unit_of_work import UnitOfWork
@@ -255,7 +256,7 @@ def _into_ticket(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed:
     # before, since the follow-up's event says so.
     follows = ticket.status == "closed" and now - from_storage(ticket.closed_at) > timedelta(
         days=room.policy.reopen_days)
-    counter = rate_windows.counters([("ack", parsed.from_address)], now)[0]
+    counter = rate_limits.RateWindows().counters([("ack", parsed.from_address)], now)[0]
     acknowledged = follows and counter.count < ACKNOWLEDGEMENTS_PER_HOUR
     filed, _, uow = file_client_message(
         room.repos, room.policy, ticket, now, author=author, name=parsed.from_name or sender.address,
@@ -267,7 +268,7 @@ def _into_ticket(room: Mailroom, record: InboundEmail, receipt: Receipt, parsed:
         uow.create(system_note(filed.ticket_id, now, refused))
     opened = filed is not ticket
     if acknowledged:
-        rate_windows.count(uow, counter, ACKNOWLEDGEMENTS_PER_HOUR)
+        rate_limits.count(uow, counter, ACKNOWLEDGEMENTS_PER_HOUR)
     outcome = _commit(uow, record, "opened" if opened else "filed", filed.ticket_id, None, new)
     return Outcome(outcome.outcome, outcome.ticket_id, None, acknowledged)
 
@@ -311,7 +312,7 @@ def _acknowledge(room: Mailroom, uow: UnitOfWork, parsed: ParsedEmail, now: date
     ACKNOWLEDGEMENTS_PER_HOUR per sender, never to an auto-reply."""
     if parsed.auto_submitted:
         return False
-    return rate_windows.take(uow, "ack", parsed.from_address, now, ACKNOWLEDGEMENTS_PER_HOUR)
+    return rate_limits.RateWindows().take(uow, "ack", parsed.from_address, now, ACKNOWLEDGEMENTS_PER_HOUR)
 
 
 def _commit(uow: UnitOfWork, record: InboundEmail, outcome: str, ticket_id: str | None, reason: str | None,

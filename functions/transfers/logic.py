@@ -410,7 +410,8 @@ def approve(stores: TransferStores, clock: Clock, identity: Identity, transfer_i
     uow = UnitOfWork()
     uow.save(transfer)
     uow.save(service)  # version-checked: a payment, renewal or plan change of this instant makes one of us lose
-    for contact in stores.accounts.list_contacts(transfer.from_client_id):
+    # Consistent: a scope widened to this service a moment ago must lose it too (a stale read would skip it).
+    for contact in stores.accounts.list_contacts(transfer.from_client_id, consistent=True):
         if contact.scoped and service.service_id in (contact.service_ids or []):
             contact.service_ids = [i for i in contact.service_ids if i != service.service_id]  # may be none now
             uow.save(contact)

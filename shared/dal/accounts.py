@@ -206,9 +206,9 @@ class Accounts:
         contact = self.get_contact(client_id, contact_id)
         return None if contact is None else contact.grant()
 
-    def list_contacts(self, client_id: str) -> list[Contact]:
+    def list_contacts(self, client_id: str, consistent: bool = False) -> list[Contact]:
         pk, _ = Client.key(client_id)
-        return list(Contact.query(pk, Contact.sk.startswith("CONTACT#")))
+        return list(Contact.query(pk, Contact.sk.startswith("CONTACT#"), consistent_read=consistent))
 
     def account_people(self, client_id: str) -> tuple[Client | None, list[Contact]]:
         """A client and its contacts: one Query of the client's partition."""

@@ -167,22 +167,6 @@ class InboundEmail(TableItem, discriminator="InboundEmail"):
         return f"INBOUND#{email_key}", "INBOUND"
 
 
-class RateWindow(TableItem, discriminator="RateWindow"):
-    """How many times something happened for one subject in one UTC hour — acknowledgements sent to one
-    sender (``ack``), contact forms from one address (``contact-email``) or one IP (``contact-ip``) — so a
-    loop or a flood is stopped after a few (expires with its window)."""
-
-    scope = UnicodeAttribute()
-    subject = UnicodeAttribute()
-    window = UnicodeAttribute()  # YYYY-MM-DDTHH (UTC)
-    count = IntegerAttribute(default=0)
-    version = VersionAttribute()
-
-    @staticmethod
-    def key(scope: str, subject: str, window: str) -> tuple[str, str]:
-        return f"RATE#{scope}#{subject}", f"WINDOW#{window}"
-
-
 class ChatTranscript(TableItem, discriminator="ChatTranscript"):
     """A chat provider's finished conversation, filed once as a ticket: written in the ticket's transaction,
     so the provider's retries (Tawk.to's for 12 hours, the same X-Hook-Event-Id) file nothing twice."""

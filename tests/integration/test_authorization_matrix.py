@@ -1,7 +1,8 @@
 """The authorization matrix, generated from the template's routes.
 
 Every route of the template's ``Api`` events is called as each caller — anonymous, the holder, another
-holder, a contact with the right the route needs, a contact with every right but that one, and staff —
+holder, a contact with the right the route needs, a contact with every right but that one, another client's login
+that joined the account as a contact with that right (acting on it with ``X-Account-Id``), and staff —
 with a valid body, through the real handlers on moto. What each route should answer each caller is
 declared once, in ``MATRIX``; a route without a row fails ``test_every_route_has_a_declaration`` (and its
 own case), so every new route gets its row.
@@ -70,7 +71,11 @@ def _template_routes() -> set[tuple[str, str]]:
 
 
 TEMPLATE_ROUTES = _template_routes()
-CALLERS = ("anonymous", "holder", "other_holder", "contact_with_right", "contact_without_right", "staff")
+CALLERS = ("anonymous", "holder", "other_holder", "contact_with_right", "contact_without_right", "member_with_right",
+           "staff")
+# Another client's own login, made a contact of the holder's account with the right (it accepted signed in), acting on
+# it with X-Account-Id: whatever a contact with the right gets, it gets — through the header, on every route.
+ACTS_AS = {"member_with_right": "contact_with_right"}
 STAFF = claims_for(staff=True, sub="sub-staff")
 # The matrix's active services are support plans: a free plan is active the moment staff order it (no
 # payment, no server), and it has automatic upgrade paths. Bench's bodies assume a hosting plan.
@@ -98,6 +103,7 @@ class Rule:
 
 def _me_details(world: "World", caller: str, response) -> str | None:
     """GET /me: every person learns its own rights; only `profile` shows the account's details."""
+    caller = ACTS_AS.get(caller, caller)
     body = response.json()
     account = (body.get("account") or {}).get("client_id")
     if caller == "contact_without_right":
@@ -108,15 +114,17 @@ def _me_details(world: "World", caller: str, response) -> str | None:
 
 
 def _own_accounts(world: "World", caller: str, response) -> str | None:
-    """GET /me/accounts: each caller's own account first (another holder's, its own)."""
+    """GET /me/accounts: each caller's own account first (another holder's, its own), whatever account the request
+    names; the member then lists the holder's account it joined."""
     listed = [a["client_id"] for a in response.json()]
-    own = world.b if caller == "other_holder" else world.a
-    return None if listed[:1] == [own] else f"lists {listed}, not its own {own} first"
+    own = {"other_holder": [world.b], "member_with_right": [world.member_home, world.a]}.get(caller, [world.a])
+    return None if listed == own else f"lists {listed}, not {own}"
 
 
 def _credentials_need_manage_services(world: "World", caller: str, response) -> str | None:
     """GET /me/services/{id}: the credentials only for the holder and contacts with `manage_services`."""
     shown = response.json().get("credentials")
+    caller = ACTS_AS.get(caller, caller)
     if caller == "holder" and not shown:
         return "the holder does not get the service's credentials"
     if caller == "contact_with_right" and shown:  # `services` only
@@ -358,8 +366,10 @@ class World:
                                              sub="sub-contact-with"),
             "contact_without_right": claims_for(client_id=self.a, contact_id=self.new_contact(without_right),
                                                 sub="sub-contact-without"),
+            "member_with_right": self.member(with_right),
             "staff": STAFF,
         }
+        self.headers = {"member_with_right": {"X-Account-Id": self.a}}
 
     # Setup calls must succeed: a failure here is the world's, not the matrix's.
     def _call(self, method: str, path: str, *, body=None, claims=None, status=201) -> dict:
@@ -428,6 +438,18 @@ class World:
         contact_id = self._call("POST", "/me/contacts", body=body, claims=self.holder)["contact_id"]
         self.a_ids.add(contact_id)
         return contact_id
+
+    def member(self, permissions: list[str]) -> dict:
+        """A third client's login, invited to the holder's account with ``permissions`` and accepted signed in."""
+        from tests.integration.test_invitations import token_for
+
+        email = self.email("miembro")
+        self.member_home = self._signup("miembro", email)
+        claims = {**claims_for(client_id=self.member_home, sub="sub-member"), "email": email}
+        body = {**BODIES[("POST", "/me/contacts")], "email": email, "permissions": permissions}
+        self.a_ids.add(self._call("POST", "/me/contacts", body=body, claims=self.holder)["contact_id"])
+        self._call("POST", "/me/invitations/accept", body={"token": token_for(email)}, claims=claims, status=200)
+        return claims
 
     def order(self, product_id: str, billing_cycle: str, client_id: str | None = None, **extra) -> dict:
         body = {"product_id": product_id, "billing_cycle": billing_cycle, **extra}
@@ -737,7 +759,8 @@ def test_authorization_matrix(route, api, stack, catalog, request):
     params = [part[1:-1] for part in resource.split("/") if part.startswith("{")]
     failures = []
     for caller in CALLERS:
-        want = expected(rule, caller, bool(params))
+        acts_as = ACTS_AS.get(caller, caller)
+        want = expected(rule, acts_as, bool(params))
         ids = world.target(rule.target, rule.fresh) if rule.target else {}
         path = resource.format(**ids) + _STATS_QUERY.get(resource, "")
         body = world.body(method, resource)
@@ -749,7 +772,7 @@ def test_authorization_matrix(route, api, stack, catalog, request):
             body = {"token": ids["token"], "password": "Segura123"}
         if "target_email" in ids:  # staff open a transfer from the holder's ticket: the body names both
             body = dict(ids)
-        got = api.call(method, path, body=body, claims=world.claims[caller])
+        got = api.call(method, path, body=body, claims=world.claims[caller], headers=world.headers.get(caller))
 
         def fail(why: str, caller=caller, want=want, got=got) -> None:
             failures.append(f"{method} {resource} as {caller}: expected {want}, got {_describe(got)} — {why}")

@@ -176,3 +176,60 @@ def test_an_invitation_to_a_staff_login_is_refused_on_accepting(api, stack, ana)
     _invite(api, ana_claims, "soporte@ejemplo.com.ar")
     refused = accept(api, "soporte@ejemplo.com.ar")
     assert (refused.status, refused.json()["code"]) == (409, "email_has_login")
+
+
+def test_an_invitation_never_accepted_does_not_keep_its_address_from_signing_up(api, ana):
+    a, ana_claims = ana
+    contact = _invite(api, ana_claims, "carla@ejemplo.com.ar")
+    signed_up = api.call("POST", "/clients", body={**ANA, "email": "carla@ejemplo.com.ar", "name": "Carla"})
+    assert signed_up.status == 201, signed_up  # the address was held by an invitation only: Carla's now
+    marker = EmailMarker.get(*EmailMarker.key("carla@ejemplo.com.ar"))
+    assert (marker.client_id, marker.contact_id) == (signed_up.json()["client_id"], None)
+    token = token_for("carla@ejemplo.com.ar")
+    assert accept(api, "", token=token).json()["code"] == "sign_in_to_accept"  # Ana's invitation waits for her login
+    carla = _person(signed_up.json()["client_id"], "sub-carla", "carla@ejemplo.com.ar")
+    assert api.call("POST", "/me/invitations/accept", claims=carla, body={"token": token}).status == 200
+    assert [(x["client_id"], x["role"]) for x in api.call("GET", "/me/accounts", claims=carla).json()] == [
+        (signed_up.json()["client_id"], "holder"), (a, "contact")]
+    there = api.call("GET", "/me", claims=carla, headers=_on(a)).json()
+    assert there["identity"]["contact_id"] == contact["contact_id"]
+
+
+def test_the_first_invitation_accepted_makes_the_login_and_the_other_waits_for_it(api, stack, ana, bruno):
+    a, ana_claims = ana
+    b, bruno_claims = bruno
+    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
+    from_a = token_for("carla@ejemplo.com.ar")
+    at_b = _invite(api, bruno_claims, "carla@ejemplo.com.ar")
+    from_b = token_for("carla@ejemplo.com.ar")
+    assert from_a != from_b
+    accepted = accept(api, "", token=from_b)  # nobody signs in with the address yet: Bruno's makes the login
+    assert accepted.status == 200, accepted
+    login = _login(stack, "carla@ejemplo.com.ar")
+    assert (login["custom:client_id"], login["custom:contact_id"]) == (b, at_b["contact_id"])
+    assert accept(api, "", token=from_a).json()["code"] == "sign_in_to_accept"
+    carla = _person(b, "sub-carla", "carla@ejemplo.com.ar", at_b["contact_id"])
+    assert api.call("POST", "/me/invitations/accept", claims=carla, body={"token": from_a}).status == 200
+    assert [x["client_id"] for x in api.call("GET", "/me/accounts", claims=carla).json()] == [b, a]
+    assert api.call("GET", "/me", claims=carla, headers=_on(a)).json()["identity"]["contact_id"] == at_a["contact_id"]
+
+
+def test_invitations_and_email_codes_are_limited_per_hour_and_the_refused_one_writes_nothing(api, ana):
+    a, ana_claims = ana
+    from accounts.invitations import INVITATIONS_PER_HOUR
+
+    for n in range(INVITATIONS_PER_HOUR):
+        _invite(api, ana_claims, f"persona{n}@ejemplo.com.ar")
+    refused = api.call("POST", "/me/contacts", claims=ana_claims, body={
+        "email": "una.mas@ejemplo.com.ar", "name": "Una más", "permissions": ["invoices"]})
+    assert (refused.status, refused.json()["code"]) == (429, "too_many_invitations")
+    assert len(api.call("GET", "/me/contacts", claims=ana_claims).json()) == INVITATIONS_PER_HOUR == 20
+    first = api.call("GET", "/me/contacts", claims=ana_claims).json()[0]["contact_id"]
+    again = api.call("POST", f"/me/contacts/{first}/invitation", claims=ana_claims)
+    assert (again.status, again.json()["code"]) == (429, "too_many_invitations")
+
+    asked = [api.call("POST", "/me/email-change", claims=ana_claims,
+                      body={"new_email": f"ana{n}@ejemplo.com.ar", "password": "Segura123"}).status for n in range(6)]
+    assert asked == [202] * 5 + [429]
+    sent = [m for m in mailbox.sent_emails() if m["to"][0].startswith("ana") and "código" in m["text"]]
+    assert len(sent) == 5
