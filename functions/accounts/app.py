@@ -117,7 +117,7 @@ def accept_invitation_signed_in(body: AcceptAsSignedIn) -> AcceptedOut:
 def get_my_accounts() -> list[AccountOut]:
     from accounts import memberships
 
-    return memberships.my_accounts(accounts, current_identity(app, acting=False))
+    return memberships.my_accounts(accounts, current_identity(app, acting=False), logins)
 
 
 @app.post("/me/email-change", tags=["Cuentas"], summary="Cambiar mi email de acceso (envía un código al nuevo)",

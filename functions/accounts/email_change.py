@@ -140,13 +140,9 @@ def confirm_change(accounts: Accounts, logins, postman: Postman, clock: Clock, i
     person.email = change.new_email
     if isinstance(person, Client):
         person.updated_at = to_storage(now)
-    marker = EmailMarker(*EmailMarker.key(change.new_email), client_id=client.client_id,
-                         contact_id=contact.contact_id if contact else None)
     uow = UnitOfWork()
-    uow.create(marker, error=EmailTaken())  # a sign-up or another change that got there first wins
-    uow.delete(EmailMarker(*EmailMarker.key(old), client_id=client.client_id))
     uow.save(person)
-    _move_memberships(accounts, uow, old, change.new_email, person)
+    _move_login(accounts, uow, old, change.new_email, person, client.client_id)
     uow.delete(change)
     uow.emit([new_event(EventType.CONTACT_UPDATED if contact else EventType.CLIENT_UPDATED, client_id=client.client_id,
                         occurred_at=now, payload={"client_id": client.client_id, "contact_id": person.contact_id
@@ -158,7 +154,7 @@ def confirm_change(accounts: Accounts, logins, postman: Postman, clock: Clock, i
         if not isinstance(error, Conflict) and logins.exists(change.new_email):
             pass  # the answer was lost but Cognito applied it: the change stands
         else:
-            _put_back(accounts, old, marker, client, contact)
+            _put_back(accounts, old, change.new_email, client, contact)
             if isinstance(error, Conflict):
                 raise
             raise ServiceUnavailable() from error
@@ -168,7 +164,7 @@ def confirm_change(accounts: Accounts, logins, postman: Postman, clock: Clock, i
     return person
 
 
-def _put_back(accounts: Accounts, old: str, marker: EmailMarker, client: Client, contact: Contact | None) -> None:
+def _put_back(accounts: Accounts, old: str, new: str, client: Client, contact: Contact | None) -> None:
     """Cognito refused the new email: the table as it was — the person's email (read again: anything else that
     changed meanwhile stays) and the old marker, claimed again only if nobody took the address meanwhile."""
     for _ in range(3):
@@ -177,10 +173,7 @@ def _put_back(accounts: Accounts, old: str, marker: EmailMarker, client: Client,
         person.email = old
         uow = UnitOfWork()
         uow.save(person)
-        _move_memberships(accounts, uow, marker.pk.removeprefix("EMAIL#"), old, person)
-        uow.delete(marker)
-        uow.create(EmailMarker(*EmailMarker.key(old), client_id=client.client_id,
-                               contact_id=contact.contact_id if contact else None), error=EmailTaken())
+        _move_login(accounts, uow, new, old, person, client.client_id)
         try:
             uow.commit()
             return
@@ -188,13 +181,28 @@ def _put_back(accounts: Accounts, old: str, marker: EmailMarker, client: Client,
             continue
 
 
-def _move_memberships(accounts: Accounts, uow: UnitOfWork, old: str, new: str, person: Client | Contact) -> None:
-    """The login's memberships of other accounts (kept under its email: accounts.memberships) follow it to the new
-    address, and so does its email as a contact there (their alerts and invoices go to it) — in the same
-    transaction as the marker."""
-    _, memberships = accounts.login_of(old)
+class InvitedThereToo(Conflict):
+    code = "invited_there_too"
+    message = ("Ese email tiene una invitación pendiente de una cuenta de la que usted ya es contacto: pida a su "
+               "titular que la quite, y vuelva a intentarlo.")
+
+
+def _move_login(accounts: Accounts, uow: UnitOfWork, old: str, new: str, person: Client | Contact,
+                client_id: str) -> None:
+    """The login's marker moves to the new address (which must be free: a sign-up or another change that got there
+    first wins), the old one deleted at the version read (an invitation or removal of this login at this instant
+    makes one of us try again); its memberships of other accounts (kept under its email: accounts.memberships)
+    follow, and so does its email as a contact there (their alerts and invoices go to it) — one transaction."""
+    marker, memberships = accounts.login_of(old)
+    uow.create(EmailMarker(*EmailMarker.key(new), client_id=client_id,
+                           contact_id=person.contact_id if isinstance(person, Contact) else None), error=EmailTaken())
+    if marker is not None:
+        uow.delete(marker, error=ConcurrentModification())
     if not memberships:
         return
+    _, waiting = accounts.login_of(new)  # invitations of the new address (it signs in nowhere yet): its own now
+    if {m.client_id for m in waiting} & {m.client_id for m in memberships}:
+        raise InvitedThereToo()
     keys = [Contact.key(m.client_id, m.contact_id) for m in memberships]
     contacts = batch_get(keys, consistent=True)
     for membership in memberships:

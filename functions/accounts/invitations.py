@@ -44,8 +44,8 @@ class InvitationNotValid(NotFound):
 
 class EmailHasLogin(Conflict):
     code = "email_has_login"
-    message = ("Ese email ya tiene un acceso a Paneldecliente que no es de cliente (personal): pida al titular que "
-               "lo invite con otro email.")
+    message = ("Ese email ya tiene un acceso a Paneldecliente: inicie sesión con él, o pida al titular que lo "
+               "invite con otro email.")
 
 
 @dataclass
@@ -145,7 +145,7 @@ def accept(accounts: Accounts, logins: CognitoLogins, clock: Clock, token: str, 
         if linked:
             contact.linked = False
             uow.delete(Membership(*Membership.key(contact.email, contact.client_id)))
-            claim_email(accounts, uow, contact.email, contact.client_id, contact.contact_id, now)
+            claim_email(accounts, uow, contact.email, contact.client_id, contact.contact_id, now, proven=True)
         uow.commit()
     except Exception:
         logins.delete_quietly(contact.email)

@@ -107,7 +107,7 @@ def _open_account(
         occurred_at=now,
     )
     def stage(uow: UnitOfWork) -> None:
-        memberships.claim_email(accounts, uow, client.email, client_id, None, now)  # an unaccepted invitation: ours
+        memberships.claim_email(accounts, uow, client.email, client_id, None, now, proven=False)
         uow.create(client, error=EmailTaken())
 
     _login_then_write(logins, client.email, lambda: _write(stage, event), client_id=client_id, password=password)

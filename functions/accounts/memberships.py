@@ -13,7 +13,7 @@ from collections.abc import Callable
 from accounts.schemas import AccountOut
 
 from shared.auth import Identity, Permission, Role, require_account
-from shared.clock import Clock, to_storage
+from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts, Client, Contact, EmailMarker, EmailTaken, Membership
 from shared.dal.table import batch_get
 from shared.dal.unit_of_work import UnitOfWork
@@ -42,6 +42,16 @@ class InvitationForAnotherEmail(Forbidden):
     message = "La invitación es para otro email: inicie sesión con el email al que llegó."
 
 
+# A login's memberships move with its email in one transaction (3 writes each: accounts.email_change): a bound that
+# keeps it far below DynamoDB's 100 items, and far above any real person's accounts.
+MAX_MEMBERSHIPS = 20
+
+
+class TooManyAccounts(Conflict):
+    code = "too_many_accounts"
+    message = "Esa persona ya es contacto de demasiadas cuentas: pídale que deje alguna antes de invitarla."
+
+
 def stage_invited(accounts: Accounts, uow: UnitOfWork, contact: Contact, now) -> None:
     """The invited contact's items. An address that signs in nowhere gets its own marker (its login is made when
     it accepts); one that already signs in — another account's holder or contact — gets a pending Membership
@@ -53,20 +63,23 @@ def stage_invited(accounts: Accounts, uow: UnitOfWork, contact: Contact, now) ->
     if marker is None:
         accounts.add_contact(uow, contact)  # a login made for it on accepting: one login per email, claimed now
         return
+    if len(memberships) >= MAX_MEMBERSHIPS:
+        raise TooManyAccounts()
     contact.linked = True
-    uow.check(EmailMarker, *EmailMarker.key(contact.email), EmailMarker.pk.exists(),
-              error=ConcurrentModification())  # the login it links must still be there
+    uow.save(marker, error=ConcurrentModification())  # at the version read: the login, as it was when we decided
     uow.check(Client, *Client.key(contact.client_id), Client.pk.exists(), error=ConcurrentModification())
     uow.create(contact)
     uow.create(Membership(*Membership.key(contact.email, contact.client_id), client_id=contact.client_id,
                           contact_id=contact.contact_id, created_at=to_storage(now)), error=AlreadyInAccount())
 
 
-def claim_email(accounts: Accounts, uow: UnitOfWork, email: str, client_id: str, contact_id: str | None, now) -> None:
+def claim_email(accounts: Accounts, uow: UnitOfWork, email: str, client_id: str, contact_id: str | None, now,
+                *, proven: bool) -> None:
     """The address's marker, for the login being made now (a sign-up; a contact accepting with a password). An
-    address held only by a contact still invited somewhere — nobody signs in with it yet, nor proved it theirs — does
-    not block the person who now shows up with it: the marker is theirs, and that invitation waits, linked, for
-    this login to accept it signed in (an invitation never accepted frees its address this way)."""
+    address held only by a contact still invited somewhere — nobody signs in with it yet — does not block forever the
+    person who shows up with it: the marker becomes theirs, and that invitation waits, linked, for this login to
+    accept it signed in. Only when it is ``proven`` theirs (an invitation's link reached them at it) or that
+    invitation expired: a sign-up proves nothing, and must not take an address from a 7-day invitation of it."""
     marker, _ = accounts.login_of(email)
     if marker is None:
         uow.create(EmailMarker(*EmailMarker.key(email), client_id=client_id, contact_id=contact_id),
@@ -77,13 +90,14 @@ def claim_email(accounts: Accounts, uow: UnitOfWork, email: str, client_id: str,
     waiting = accounts.get_contact(marker.client_id, marker.contact_id) if marker.contact_id else None
     if waiting is None or waiting.status != "invited" or waiting.linked:
         raise EmailTaken()
-    held_by = (EmailMarker.client_id == marker.client_id) & (EmailMarker.contact_id == marker.contact_id)
+    if not proven and waiting.invitation_expires_at and from_storage(waiting.invitation_expires_at) > now:
+        raise EmailTaken()
     waiting.linked = True
     uow.save(waiting, error=EmailTaken())  # version-checked: accepted at this instant, the address is theirs
     uow.create(Membership(*Membership.key(email, waiting.client_id), client_id=waiting.client_id,
                           contact_id=waiting.contact_id, created_at=to_storage(now)), error=EmailTaken())
     marker.client_id, marker.contact_id = client_id, contact_id
-    uow.save(marker, condition=held_by, error=EmailTaken())
+    uow.save(marker, error=EmailTaken())
 
 
 def accept_signed_in(accounts: Accounts, clock: Clock, identity: Identity, token: str) -> Contact:
@@ -98,24 +112,38 @@ def accept_signed_in(accounts: Accounts, clock: Clock, identity: Identity, token
         raise AcceptWithPassword()
     if (identity.email or "").lower() != contact.email:
         raise InvitationForAnotherEmail()
-    membership = accounts.membership(contact.email, contact.client_id)
+    marker, memberships = accounts.login_of(contact.email)
+    if marker is None:
+        raise AcceptWithPassword()  # its login is gone (its last account removed it): a new one, with a password
+    membership = next((m for m in memberships if m.client_id == contact.client_id), None)
     if membership is None or membership.contact_id != contact.contact_id or membership.login_sub:
         raise invitations.InvitationNotValid()
     membership.login_sub = identity.subject
     uow = invitations.accepting(contact, invitation, now)  # removed or invited again at this instant: nothing
     uow.save(membership, condition=Membership.login_sub.does_not_exist() & (
         Membership.contact_id == contact.contact_id), error=invitations.InvitationNotValid())
+    uow.save(marker, error=ConcurrentModification())  # the login as read: not being removed at this instant
     uow.commit()
     return contact
 
 
-def my_accounts(accounts: Accounts, identity: Identity) -> list[AccountOut]:
-    """The login's accounts: its own first, then those it accepted to be a contact of (a removed one is gone)."""
-    home = require_account(identity)
-    _, memberships = accounts.login_of((identity.email or "").lower()) if identity.email else (None, [])
-    places = [(home, identity.contact_id, True)] + [
-        (m.client_id, m.contact_id, False) for m in memberships if m.login_sub == identity.subject
-        and m.client_id != home]  # a removed home's heir may hold a membership too
+def my_accounts(accounts: Accounts, identity: Identity, logins: CognitoLogins | None = None) -> list[AccountOut]:
+    """The login's accounts: its own first, then those it accepted to be a contact of (a removed one is gone).
+
+    A login whose home contact was removed while it is a contact elsewhere was re-homed after that removal
+    (``stage_removal``); if Cognito missed it, its tokens still name the removed contact — repaired here, where a
+    client area looks first after signing in: the account the marker names becomes the login's home again."""
+    home, home_contact = require_account(identity), identity.contact_id
+    marker, memberships = accounts.login_of((identity.email or "").lower()) if identity.email else (None, [])
+    mine = [m for m in memberships if m.login_sub == identity.subject]
+    if home_contact and marker is not None and (marker.client_id, marker.contact_id) != (home, home_contact) \
+            and accounts.get_contact(home, home_contact) is None \
+            and any((m.client_id, m.contact_id) == (marker.client_id, marker.contact_id) for m in mine):
+        home, home_contact = marker.client_id, marker.contact_id
+        if logins is not None:
+            logins.rehome(marker.pk.removeprefix("EMAIL#"), home, home_contact)
+    places = [(home, home_contact, True)] + [
+        (m.client_id, m.contact_id, False) for m in mine if m.client_id != home]  # a re-homed login's own too
     keys = [Client.key(c) for c, _, _ in places] + [Contact.key(c, k) for c, k, _ in places if k]
     found = batch_get(keys)
     listed = []
@@ -141,18 +169,24 @@ def stage_removal(accounts: Accounts, uow: UnitOfWork, contact: Contact
     """What removing a contact does to its login, staged in the removal's unit of work; returns what to do in
     Cognito once it commits. A contact that linked another account's login leaves that login alone (only its
     membership goes). A contact that is its login's home: the login goes with it — unless the person is a contact
-    elsewhere too, then the login stays and one of those accounts becomes its home (marker and token claims)."""
+    elsewhere too, then the login stays and one of those accounts becomes its home (marker and token claims).
+    The marker is written or deleted at the version read, so an acceptance, an invitation, another removal or an
+    email change of this login at the same instant makes one of the two try again on what the other did."""
     marker, memberships = accounts.login_of(contact.email)
     for own in (m for m in memberships if m.client_id == contact.client_id):
         uow.delete(own)
-    if marker is None or (marker.client_id, marker.contact_id) != (contact.client_id, contact.contact_id):
-        return None  # the login is another account's: it stays
+    if marker is None:
+        return None
+    if (marker.client_id, marker.contact_id) != (contact.client_id, contact.contact_id):
+        uow.save(marker, error=ConcurrentModification())  # the login is another account's: it stays, as read
+        return None
     heirs = [m for m in memberships if m.login_sub and m.client_id != contact.client_id]
-    still_ours = (EmailMarker.client_id == contact.client_id) & (EmailMarker.contact_id == contact.contact_id)
     if not heirs:
-        uow.delete(marker)
+        uow.delete(marker, error=ConcurrentModification())
         return lambda logins: logins.delete_quietly(contact.email)
     heir = heirs[0]
+    uow.check(Contact, *Contact.key(heir.client_id, heir.contact_id), Contact.pk.exists(),
+              error=ConcurrentModification())  # being removed itself at this instant: we try again without it
     marker.client_id, marker.contact_id = heir.client_id, heir.contact_id
-    uow.save(marker, condition=still_ours, error=ConcurrentModification())
+    uow.save(marker, error=ConcurrentModification())
     return lambda logins: logins.rehome(contact.email, heir.client_id, heir.contact_id)

@@ -21,6 +21,10 @@ class EmailMarker(TableItem, discriminator="EmailMarker"):
 
     client_id = UnicodeAttribute()
     contact_id = UnicodeAttribute(null=True)
+    # Every change that decides from a login's marker and memberships (inviting it, accepting, removing its contact,
+    # moving its email) writes or deletes the marker at the version it read: two such changes at once cannot both
+    # stand on what the other changed (accounts.memberships).
+    version = VersionAttribute()
 
     @staticmethod
     def key(email: str) -> tuple[str, str]:
@@ -185,8 +189,8 @@ class Accounts:
         """The login's membership of account ``client_id`` (X-Account-Id), read per request."""
         if not email or not is_valid_id(client_id):
             return None
-        try:
-            return Membership.get(*Membership.key(email, client_id))
+        try:  # consistent: a request right after accepting finds it
+            return Membership.get(*Membership.key(email, client_id), consistent_read=True)
         except DoesNotExist:
             return None
 

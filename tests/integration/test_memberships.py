@@ -3,10 +3,13 @@ second marker); it accepts signed in, lists its accounts at GET /me/accounts and
 X-Account-Id — only as what it is there, and only that very login (its sub). Removing it, changing its email and
 the tickets' email copies keep every account's view right."""
 
+from datetime import timedelta
+
 import boto3
 import pytest
 
 from devstack import mailbox
+from shared.clock import shift_system_clock
 from shared.dal.accounts import Contact, EmailMarker, Membership
 from tests.integration.conftest import claims_for
 from tests.integration.test_email_change import _code, _login
@@ -178,11 +181,19 @@ def test_an_invitation_to_a_staff_login_is_refused_on_accepting(api, stack, ana)
     assert (refused.status, refused.json()["code"]) == (409, "email_has_login")
 
 
-def test_an_invitation_never_accepted_does_not_keep_its_address_from_signing_up(api, ana):
+def test_an_expired_invitation_does_not_keep_its_address_from_signing_up(api, ana):
     a, ana_claims = ana
     contact = _invite(api, ana_claims, "carla@ejemplo.com.ar")
-    signed_up = api.call("POST", "/clients", body={**ANA, "email": "carla@ejemplo.com.ar", "name": "Carla"})
-    assert signed_up.status == 201, signed_up  # the address was held by an invitation only: Carla's now
+    squatted = api.call("POST", "/clients", body={**ANA, "email": "carla@ejemplo.com.ar", "name": "Carla"})
+    assert (squatted.status, squatted.json()["code"]) == (409, "email_taken")  # within its 7 days a sign-up waits
+    shift_system_clock(timedelta(days=7, minutes=1))
+    try:
+        signed_up = api.call("POST", "/clients", body={**ANA, "email": "carla@ejemplo.com.ar", "name": "Carla"})
+    finally:
+        shift_system_clock(-timedelta(days=7, minutes=1))
+    assert signed_up.status == 201, signed_up  # the address was held by an expired invitation only: Carla's now
+    resent = api.call("POST", f"/me/contacts/{contact['contact_id']}/invitation", claims=ana_claims)
+    assert resent.status == 200  # Ana sends it again: it waits for Carla's login
     marker = EmailMarker.get(*EmailMarker.key("carla@ejemplo.com.ar"))
     assert (marker.client_id, marker.contact_id) == (signed_up.json()["client_id"], None)
     token = token_for("carla@ejemplo.com.ar")
@@ -233,3 +244,89 @@ def test_invitations_and_email_codes_are_limited_per_hour_and_the_refused_one_wr
     assert asked == [202] * 5 + [429]
     sent = [m for m in mailbox.sent_emails() if m["to"][0].startswith("ana") and "código" in m["text"]]
     assert len(sent) == 5
+
+
+def _removal_read_now(contact_id, client_id):
+    """A removal of a contact that has read the login's state (as DELETE /me/contacts/{id} does) and not yet
+    committed: what the other change of the race then does happens in between."""
+    from accounts import memberships
+
+    from shared.dal.accounts import Accounts
+    from shared.dal.unit_of_work import UnitOfWork
+
+    contact = Contact.get(*Contact.key(client_id, contact_id))
+    uow = UnitOfWork()
+    uow.delete(contact)
+    memberships.stage_removal(Accounts(), uow, contact)
+    return uow
+
+
+def test_a_removal_and_an_acceptance_of_the_same_login_at_once_cannot_both_stand(api, stack, ana, bruno):
+    from shared.errors import ConcurrentModification
+
+    a, ana_claims = ana
+    b, bruno_claims = bruno
+    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
+    accept(api, "carla@ejemplo.com.ar")
+    carla = _person(a, "sub-carla", "carla@ejemplo.com.ar", at_a["contact_id"])
+    _invite(api, bruno_claims, "carla@ejemplo.com.ar")
+    removal = _removal_read_now(at_a["contact_id"], a)  # it read no heir: the login would go
+    assert api.call("POST", "/me/invitations/accept", claims=carla,
+                    body={"token": token_for("carla@ejemplo.com.ar")}).status == 200
+    with pytest.raises(ConcurrentModification):
+        removal.commit()
+    assert api.call("DELETE", f"/me/contacts/{at_a['contact_id']}", claims=ana_claims).status == 204  # again
+    assert _login(stack, "carla@ejemplo.com.ar")["custom:client_id"] == b  # it saw the acceptance: re-homed
+
+
+def test_two_holders_removing_the_same_person_at_once_leave_no_marker_behind(api, stack, ana, bruno):
+    from shared.errors import ConcurrentModification
+
+    a, ana_claims = ana
+    b, bruno_claims = bruno
+    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
+    accept(api, "carla@ejemplo.com.ar")
+    carla = _person(a, "sub-carla", "carla@ejemplo.com.ar", at_a["contact_id"])
+    at_b = _invite(api, bruno_claims, "carla@ejemplo.com.ar")
+    api.call("POST", "/me/invitations/accept", claims=carla, body={"token": token_for("carla@ejemplo.com.ar")})
+    by_bruno = _removal_read_now(at_b["contact_id"], b)  # not the home: it would leave the login alone
+    assert api.call("DELETE", f"/me/contacts/{at_a['contact_id']}", claims=ana_claims).status == 204  # re-homed to B
+    with pytest.raises(ConcurrentModification):
+        by_bruno.commit()
+    assert api.call("DELETE", f"/me/contacts/{at_b['contact_id']}", claims=bruno_claims).status == 204
+    with pytest.raises(EmailMarker.DoesNotExist):
+        EmailMarker.get(*EmailMarker.key("carla@ejemplo.com.ar"))
+    assert _login(stack, "carla@ejemplo.com.ar") is None
+
+
+def test_a_rehome_cognito_missed_is_repaired_where_the_client_area_looks_first(api, stack, ana, bruno):
+    a, ana_claims = ana
+    b, bruno_claims = bruno
+    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
+    accept(api, "carla@ejemplo.com.ar")
+    carla = _person(a, "sub-carla", "carla@ejemplo.com.ar", at_a["contact_id"])
+    at_b = _invite(api, bruno_claims, "carla@ejemplo.com.ar")
+    api.call("POST", "/me/invitations/accept", claims=carla, body={"token": token_for("carla@ejemplo.com.ar")})
+    assert api.call("DELETE", f"/me/contacts/{at_a['contact_id']}", claims=ana_claims).status == 204
+    cognito = boto3.client("cognito-idp", region_name="us-east-1")
+    cognito.admin_update_user_attributes(  # as if Cognito had not answered the re-home
+        UserPoolId=stack.refs["UserPool"], Username="carla@ejemplo.com.ar", UserAttributes=[
+            {"Name": "custom:client_id", "Value": a}, {"Name": "custom:contact_id", "Value": at_a["contact_id"]}])
+    listed = api.call("GET", "/me/accounts", claims=carla).json()
+    assert [(x["client_id"], x["home"]) for x in listed] == [(b, True)]
+    login = _login(stack, "carla@ejemplo.com.ar")
+    assert (login["custom:client_id"], login["custom:contact_id"]) == (b, at_b["contact_id"])
+
+
+def test_a_login_joins_a_bounded_number_of_accounts(api, ana, bruno, monkeypatch):
+    from accounts import memberships
+
+    a, ana_claims = ana
+    b, bruno_claims = bruno
+    monkeypatch.setattr(memberships, "MAX_MEMBERSHIPS", 1)
+    _invite(api, ana_claims, "carla@ejemplo.com.ar")  # her home: no membership
+    _invite(api, bruno_claims, "carla@ejemplo.com.ar")  # one membership
+    third = api.call("POST", "/clients", body={**ANA, "email": "dora@ejemplo.com.ar", "name": "Dora"}).json()
+    refused = api.call("POST", "/me/contacts", claims=_person(third["client_id"], "sub-dora", "dora@ejemplo.com.ar"),
+                       body={"email": "carla@ejemplo.com.ar", "name": "Carla", "permissions": ["invoices"]})
+    assert (refused.status, refused.json()["code"]) == (409, "too_many_accounts")
