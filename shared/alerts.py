@@ -191,6 +191,14 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.SERVICE_TRANSFERRED_OUT, "servicio_transferido",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio transferido"),
+        # The confirmation email is the support function's own (with the .ics): WhatsApp only here.
+        Hookpoint(EventType.REMOTE_SUPPORT_BOOKED, "soporte_remoto_agendado",
+                  lambda p: [_moment(p.get("starts_at")), p.get("rustdesk_id") or "-"],
+                  ACCOUNT, Kind.TICKETS, urgent=True, channels=WHATSAPP_ONLY),
+        # Time-bound: the one 15 minutes before must not wait for the end of the quiet hours.
+        Hookpoint(EventType.REMOTE_SUPPORT_REMINDER, "soporte_remoto_recordatorio",
+                  lambda p: [_moment(p.get("starts_at")), p.get("rustdesk_id") or "-"],
+                  ACCOUNT, Kind.TICKETS, urgent=True, channels=BOTH, subject="Recordatorio de su soporte remoto"),
         Hookpoint(EventType.SERVICE_TRANSFERRED_IN, "servicio_recibido",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio recibido"),
@@ -258,6 +266,14 @@ TEXTS: dict[str, str] = {
     ),
     "servicio_transferido": "El servicio {{1}} pasó a la cuenta de su nuevo titular: ya no figura en la suya.",
     "servicio_recibido": "El servicio {{1}} ya es de su cuenta: lo ve en Paneldecliente → Servicios.",
+    "soporte_remoto_agendado": (
+        "Agendamos su soporte remoto para el {{1}} en el puesto de trabajo {{2}}. Le enviamos la invitación por "
+        "email; puede cambiarlo desde Paneldecliente."
+    ),
+    "soporte_remoto_recordatorio": (
+        "Recordatorio: su soporte remoto es el {{1}}. Desde la PC del puesto de trabajo {{2}}, tenga RustDesk abierto "
+        "y acepte el cartel verde cuando el operador se conecte."
+    ),
     "ticket_sla_vencido_staff": (
         "[Staff] Venció el plazo de {{2}} del ticket {{1}} ({{3}}, plan {{4}}, {{5}}). Responder cuanto "
         "antes."

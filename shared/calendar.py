@@ -135,6 +135,15 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last))
 
 
+def months_between(first: date, last: date) -> list[str]:
+    """The calendar months ("YYYY-MM") from ``first``'s to ``last``'s, both included (month-partitioned keys)."""
+    months, cursor = [], first.replace(day=1)
+    while cursor <= last:
+        months.append(cursor.strftime("%Y-%m"))
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return months
+
+
 def _days_in_month(year: int, month: int) -> int:
     if month == 12:
         return 31

@@ -7,6 +7,14 @@ point a warm process at other resources; reading os.environ costs nothing.
 import os
 
 TABLE_NAME = "TABLE_NAME"
+# Remote support (docs/remote-support.md): who connects, how long a session is, the gap after it, how soon and how
+# far ahead one is booked, and until when it may be moved or cancelled.
+REMOTE_SUPPORT_OPERATORS = "REMOTE_SUPPORT_OPERATORS"  # comma-separated operator names
+REMOTE_SLOT_MINUTES = "REMOTE_SLOT_MINUTES"
+REMOTE_BUFFER_MINUTES = "REMOTE_BUFFER_MINUTES"
+REMOTE_MIN_NOTICE_HOURS = "REMOTE_MIN_NOTICE_HOURS"
+REMOTE_HORIZON_DAYS = "REMOTE_HORIZON_DAYS"
+BOOKING_CHANGE_HOURS = "BOOKING_CHANGE_HOURS"
 USER_POOL_ID = "USER_POOL_ID"
 ALERTS_QUEUE_URL = "ALERTS_QUEUE_URL"
 MAX_BODY_BYTES = "MAX_BODY_BYTES"

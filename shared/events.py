@@ -87,6 +87,11 @@ class EventType(StrEnum):
     TELEGRAM_MESSAGE_RECEIVED = "telegram.message_received"
     TELEGRAM_REPLY_REQUESTED = "telegram.reply_requested"
     EMAIL_SUPPRESSION_LIFTED = "email.suppression_lifted"
+    REMOTE_SUPPORT_BOOKED = "remote_support.booked"
+    REMOTE_SUPPORT_RESCHEDULED = "remote_support.rescheduled"
+    REMOTE_SUPPORT_CANCELLED = "remote_support.cancelled"
+    REMOTE_SUPPORT_REMINDER = "remote_support.reminder"
+    REMOTE_SUPPORT_ENDED = "remote_support.ended"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):

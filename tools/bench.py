@@ -146,6 +146,12 @@ BODIES = {
     ("POST", "/invitations/accept"): {"token": "tokenDeLaInvitacionQueLlegoPorEmail00000000", "password": "Segura123"},
     ("POST", "/me/contacts/{contact_id}/invitation"): {},
     ("POST", "/me/invitations/accept"): {"token": "tokenDeLaInvitacionQueLlegoPorEmail00000000"},
+    # Remote support: an offered start is set where the call is made (the slots depend on the day).
+    ("POST", "/support/remote/bookings"): {"starts_at": "2099-01-02T13:00:00Z", "rustdesk_id": "123 456 789",
+                                           "topic": "Configurar el correo en Outlook"},
+    ("POST", "/me/remote-bookings/{booking_id}/reschedule"): {"starts_at": "2099-01-02T14:00:00Z"},
+    ("POST", "/staff/remote-bookings/{booking_id}/operator"): {"operator": "operador-2"},
+    ("POST", "/staff/remote-bookings/{booking_id}/outcome"): {"outcome": "done", "notes": "Se configuró Outlook."},
     ("POST", "/me/email-change"): {"new_email": "nuevo-email@ejemplo.com.ar", "password": "Segura123"},
     ("POST", "/me/email-change/confirm"): {"code": "123456"},
     # The second demo client (make dev's seed; the authorization matrix signs one up with this email).
@@ -167,6 +173,10 @@ BODIES = {
 # Query strings of the routes that need one (a month's figures: one Query of its partition).
 QUERIES = {("GET", "/staff/tickets/stats"): lambda today: {"from": [today.replace(day=1).isoformat()],
                                                            "to": [today.isoformat()]},
+           # The coming week's remote support (one Query of a month's operator-slots, two when it spans two).
+           ("GET", "/support/remote/slots"): lambda today: {"from": [today.isoformat()],
+                                                            "to": [(today + timedelta(days=7)).isoformat()]},
+           ("GET", "/staff/remote-support/agenda"): lambda today: {"day": [(today + timedelta(days=1)).isoformat()]},
            # Not suppressed in the bench's data: its 404 is the read of one item.
            ("DELETE", "/staff/email-suppressions"): lambda today: {"address": ["rebota@ejemplo.com.ar"]}}
 
@@ -176,6 +186,11 @@ QUERIES = {("GET", "/staff/tickets/stats"): lambda today: {"from": [today.replac
 READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_id}/upgrades": 2,
                # The login's marker and memberships (one Query), then their accounts and contacts (one BatchGetItem).
                "/me/accounts": 2,
+               # The closed days (one Query), the taken operator-slots (one Query per local month: two when the
+               # range spans two).
+               "/support/remote/slots": 3,
+               # The day's operator-slots (one Query), then their bookings (one BatchGetItem, when there are any).
+               "/staff/remote-support/agenda": 2,
                # The service with its cancellation (one BatchGetItem), then the client's invoices (one Query).
                "/services/{service_id}/cancellation-preview": 2,
                # The staff queue reads every open ticket's entry on by_due: one Query for each of its 8 shards.
@@ -246,7 +261,22 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 # The transfer, both accounts (one BatchGetItem), the service, its invoices, the source's
                 # contacts (their scopes), one transaction.
                 "/staff/transfers/{transfer_id}/approve": 6, "/staff/transfers/{transfer_id}/reject": 3,
-                "/me/transfers/{transfer_id}/accept": 5, "/me/transfers/{transfer_id}/confirm": 5}
+                "/me/transfers/{transfer_id}/accept": 5, "/me/transfers/{transfer_id}/confirm": 5,
+                # Remote support: the closed days, the taken operator-slots at that start, the service (when one is
+                # named), one transaction, then the confirmation once (claim, suppression check, record).
+                "/support/remote/bookings": 7,
+                # A move: the closed days, the booking, the account's marker, the slots at the new start, one
+                # transaction, the confirmation. A cancellation: the booking, the marker, one transaction, the email.
+                "/me/remote-bookings/{booking_id}/reschedule": 8, "/me/remote-bookings/{booking_id}/cancel": 6,
+                # Staff: the booking, the account's marker, one transaction.
+                "/staff/remote-bookings/{booking_id}/operator": 3, "/staff/remote-bookings/{booking_id}/outcome": 3}
+
+
+def _offered_starts(call, holder) -> list[str]:
+    """The remote support starts offered in the coming week (they depend on the day the bench runs)."""
+    slots = call("GET", "/support/remote/slots", "/support/remote/slots", holder, None,
+                 QUERIES[("GET", "/support/remote/slots")](datetime.now(UTC).date()))[1]
+    return [s["starts_at"] for s in slots]
 
 
 def _channel_fixtures(session, stack, runtime):
@@ -513,6 +543,7 @@ def dynamodb_requests() -> list[str]:
             "attachment_id": "none",  # uploaded to the ticket before the first download route
             "transfer_id": "none",  # the demo holder's transfer to the second demo client, once asked
             "day": "2099-01-02",
+            "booking_id": "none",  # the demo holder's remote support, booked before the first route naming it
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
         from documents.invoice_documents import Issuer, SequenceNumbering, make_document
@@ -584,6 +615,10 @@ def dynamodb_requests() -> list[str]:
         # then filing it, then reading it (withdrawn with the other deletions, last).
         order = {("POST", "/staff/clients/{client_id}/quotes"): -1,  # the quote the client routes read
                  ("POST", "/me/tickets"): -1,  # the ticket the other ticket routes read
+                 # A remote support booking: moved, then cancelled, then the account books again.
+                 ("POST", "/me/remote-bookings/{booking_id}/reschedule"): 4,
+                 ("POST", "/me/remote-bookings/{booking_id}/cancel"): 5,
+                 ("POST", "/support/remote/bookings"): 6,
                  ("GET", "/services/{service_id}/cancellation-preview"): 1,
                  ("POST", "/services/{service_id}/cancellation"): 2,
                  ("GET", "/services/{service_id}/cancellation"): 3}
@@ -595,6 +630,11 @@ def dynamodb_requests() -> list[str]:
             if route.resource.endswith("/attachments/{attachment_id}") and ids["attachment_id"] == "none":
                 ids["attachment_id"] = _ticket_attachment(call, session.client("s3"), stack.refs["AttachmentsBucket"],
                                                           claims["holder"], ids["ticket_id"])
+            if "{booking_id}" in route.resource and ids["booking_id"] == "none":
+                ids["booking_id"] = call("POST", "/support/remote/bookings", "/support/remote/bookings",
+                                         claims["holder"], {**BODIES[("POST", "/support/remote/bookings")],
+                                                            "starts_at": _offered_starts(call, claims["holder"])[0]}
+                                         )[1]["booking_id"]
             target = next((s for end, s in on_service.items() if route.resource.endswith(end)), None)
             path = route.resource.format(**{**ids, "service_id": target.service_id} if target else ids)
             body = BODIES.get((route.method, route.resource))
@@ -619,6 +659,8 @@ def dynamodb_requests() -> list[str]:
                 path = f"/staff/tickets/{ids['emailed_ticket']}/messages/{ids['message_id']}/original"
             if body is not None and "captcha_token" in body:  # the Turnstile widget's token is good once
                 body = {**body, "captcha_token": turnstile.issue()}
+            if route.resource in ("/support/remote/bookings", "/me/remote-bookings/{booking_id}/reschedule"):
+                body = {**body, "starts_at": _offered_starts(call, claims["holder"])[2]}  # another offered start
             if body is not None and "window_start" in body:  # a call-back window starting tomorrow
                 start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
                 body = {**body, "window_start": start.isoformat(),

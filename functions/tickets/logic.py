@@ -39,7 +39,7 @@ from tickets.schemas import (
 )
 
 from shared.auth import Identity, Permission, authorize, require_account, require_staff, sees
-from shared.calendar import business_minutes_between, local_date, local_midnight
+from shared.calendar import business_minutes_between, local_date, local_midnight, months_between
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts, Client
 from shared.dal.services import Service, Services
@@ -623,18 +623,10 @@ def _day(text: str) -> date:
 # --- figures ---------------------------------------------------------------------------------------------
 
 
-def _months(since: date, until: date) -> list[str]:
-    months, cursor = [], since.replace(day=1)
-    while cursor <= until:
-        months.append(cursor.strftime("%Y-%m"))
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-    return months
-
-
 def _figures_between(repos: Repositories, since: date, until: date) -> list[TicketFigure]:
     start, end = to_storage(local_midnight(since)), to_storage(local_midnight(until + timedelta(days=1)))
     found = []
-    for month in _months(since, until):
+    for month in months_between(since, until):
         found.extend(f for f in repos.tickets.figures(month, start, end) if f.at < end)
     return found
 

@@ -71,9 +71,10 @@ class UnitOfWork:
             self._claims.add((item.pk, item.sk))
         return self.save(item, condition=type(item).pk.does_not_exist(), error=error)
 
-    def delete(self, item: TableItem, *, error: Exception | None = None) -> None:
+    def delete(self, item: TableItem, *, condition=None, error: Exception | None = None) -> None:
+        """Delete ``item`` (its version checked, and ``condition`` if given)."""
         key = (item.pk, item.sk)
-        self._deletes[key] = (item, None)
+        self._deletes[key] = (item, condition)
         if error is not None:
             self._errors[key] = error
 
@@ -125,8 +126,11 @@ class UnitOfWork:
                 for key, (model, condition) in self._checks.items():
                     if key not in self._puts and key not in self._deletes:  # else it joins the write's condition
                         tx.condition_check(model, *key, condition=condition)
-                for item, _ in self._deletes.values():
-                    tx.delete(item)
+                for key, (item, condition) in self._deletes.items():
+                    if key in self._checks:
+                        checked = self._checks[key][1]
+                        condition = checked if condition is None else condition & checked
+                    tx.delete(item, condition=condition)
                 for key, (item, condition) in self._puts.items():
                     if key in self._checks:
                         checked = self._checks[key][1]

@@ -621,7 +621,7 @@ def test_email_alerts_skip_what_another_email_already_says_and_the_settings_say_
     assert kinds["email"] == "ana@ejemplo.com.ar"
     assert {k["kind"]: k["channels"] for k in kinds["kinds"]} == {
         "billing": ["whatsapp", "email"], "services": ["whatsapp", "email"], "quotes": ["whatsapp", "email"],
-        "tickets": ["whatsapp"]}
+        "tickets": ["whatsapp", "email"]}  # tickets: a remote support reminder comes by email too
 
 
 def test_an_email_alert_to_a_suppressed_address_is_dropped_and_staff_get_theirs_by_email(

@@ -299,6 +299,19 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me/accounts"): Rule("any_person", check=_own_accounts),
     ("POST", "/me/invitations/accept"): Rule("any_person", body={"token": "x" * 43},
                                              people_get=(404, "invitation_not_valid")),
+    # Remote support: booking is asking for support (`tickets`). Each booking call starts from an account with none
+    # pending (World.body cancels the one before: one active booking per account).
+    ("GET", "/support/remote/slots"): Rule("account", permission=Permission.TICKETS),
+    ("POST", "/support/remote/bookings"): Rule("account", permission=Permission.TICKETS),
+    ("GET", "/me/remote-bookings"): Rule("account", permission=Permission.TICKETS, lists=("remote_booking",)),
+    ("POST", "/me/remote-bookings/{booking_id}/reschedule"): Rule("account", permission=Permission.TICKETS,
+                                                                  target="remote_booking", fresh=True),
+    ("POST", "/me/remote-bookings/{booking_id}/cancel"): Rule("account", permission=Permission.TICKETS,
+                                                              target="remote_booking", fresh=True),
+    ("GET", "/staff/remote-support/agenda"): Rule("staff_only"),
+    ("POST", "/staff/remote-bookings/{booking_id}/operator"): Rule("staff_only", target="remote_booking", fresh=True),
+    ("POST", "/staff/remote-bookings/{booking_id}/outcome"): Rule("staff_only", target="held_remote_booking",
+                                                                  fresh=True),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -306,6 +319,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
 
 
 _STATS_QUERY = {"/staff/tickets/stats": "?from=2026-11-01&to=2026-11-30",
+                "/support/remote/slots": "?from=2099-01-01&to=2099-01-07",
+                "/staff/remote-support/agenda": "?day=2099-01-02",
                 "/staff/email-suppressions": "?address=rebota%40ejemplo.com.ar"}
 
 
@@ -658,7 +673,54 @@ class World:
                               gsi1pk="SUPPRESSED", gsi1sk="2026-11-30T12:00:00.000000Z#rebota@ejemplo.com.ar").save()
         return {}
 
+    def offered_starts(self) -> list[str]:
+        """The remote support starts offered now (the real clock: within the booking horizon)."""
+        from datetime import UTC, datetime, timedelta
+
+        today = datetime.now(UTC).date()
+        slots = self._call("GET", f"/support/remote/slots?from={today}&to={today + timedelta(days=20)}",
+                           claims=self.holder, status=200)
+        return [s["starts_at"] for s in slots]
+
+    def without_remote_booking(self) -> None:
+        """The holder's account with no booking pending (one at a time), so the next call may book."""
+        from datetime import UTC, datetime, timedelta
+
+        soon = datetime.now(UTC) + timedelta(hours=3)
+        for booking in self._call("GET", "/me/remote-bookings", claims=self.holder, status=200):
+            if booking["status"] == "booked" and datetime.fromisoformat(booking["starts_at"]) > soon:
+                self._call("POST", f"/me/remote-bookings/{booking['booking_id']}/cancel", claims=self.holder,
+                           status=200)
+
+    def remote_booking(self) -> dict[str, str]:
+        self.without_remote_booking()
+        made = self._call("POST", "/support/remote/bookings", claims=self.holder, body={
+            **BODIES[("POST", "/support/remote/bookings")], "starts_at": self.offered_starts()[0]})
+        self.a_ids.add(made["booking_id"])
+        self.memo["remote_start"] = {"starts_at": made["starts_at"]}
+        return {"booking_id": made["booking_id"]}
+
+    def held_remote_booking(self) -> dict[str, str]:
+        """A booking whose time has come (staff record its outcome): made through the API, then its start moved to
+        an hour ago in the table — no route books the past."""
+        from datetime import UTC, datetime, timedelta
+
+        from shared.clock import to_storage
+        from shared.dal.support import ActiveRemoteBooking, RemoteBooking
+
+        made = self.remote_booking()
+        booking = RemoteBooking.get(*RemoteBooking.key(made["booking_id"]))
+        booking.starts_at = to_storage(datetime.now(UTC) - timedelta(hours=1))
+        booking.ends_at = to_storage(datetime.now(UTC) - timedelta(minutes=15))
+        booking.save()
+        active = ActiveRemoteBooking.get(*ActiveRemoteBooking.key(self.a))
+        active.ends_at = booking.ends_at  # its session is over: the account may book again
+        active.save()
+        return made
+
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
+        "remote_booking": lambda w: w.remote_booking(),
+        "held_remote_booking": lambda w: w.held_remote_booking(),
         "ticket": lambda w: w.ticket(),
         "duplicate": lambda w: w.duplicate(),
         "suppressed_address": lambda w: w.suppressed_address(),
@@ -709,6 +771,12 @@ class World:
 
             start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
             body = {**body, "window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat()}
+        if body is not None and "rustdesk_id" in body:  # a booking: an offered start, the account with none pending
+            self.without_remote_booking()
+            body = {**body, "starts_at": self.offered_starts()[0]}
+        elif body is not None and resource.endswith("/reschedule"):  # another offered start than the booking's
+            current = self.memo.get("remote_start", {}).get("starts_at")
+            body = {"starts_at": next(s for s in self.offered_starts() if s != current)}
         if body is not None and "captcha_token" in body:  # the widget's token is good once
             body = {**body, "captcha_token": self.turnstile().issue()}
         return body

@@ -1,0 +1,1 @@
+"""Support services: remote support booking (RustDesk)."""
