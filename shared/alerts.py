@@ -91,6 +91,9 @@ class Hookpoint:
 
 
 
+MIGRATION_STATUS_ES = {"in_progress": "en curso", "awaiting_dns": "lista: falta que cambie la delegación (DNS)",
+                       "completed": "terminada", "failed": "no pudo completarse: le escribimos por el ticket",
+                       "cancelled": "cancelada"}
 SUSPENSION_ES = {"overdue": "falta de pago", "payment_refunded": "pago devuelto", "staff": "decisión del proveedor"}
 
 
@@ -199,6 +202,9 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.REMOTE_SUPPORT_REMINDER, "soporte_remoto_recordatorio",
                   lambda p: [_moment(p.get("starts_at")), p.get("rustdesk_id") or "-"],
                   ACCOUNT, Kind.TICKETS, urgent=True, channels=BOTH, subject="Recordatorio de su soporte remoto"),
+        Hookpoint(EventType.MIGRATION_STATUS_CHANGED, "migracion_estado",
+                  lambda p: [p.get("old_host") or "su servicio", MIGRATION_STATUS_ES.get(p.get("status") or "", "-")],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Su migración"),
         Hookpoint(EventType.SERVICE_TRANSFERRED_IN, "servicio_recibido",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio recibido"),
@@ -266,6 +272,7 @@ TEXTS: dict[str, str] = {
     ),
     "servicio_transferido": "El servicio {{1}} pasó a la cuenta de su nuevo titular: ya no figura en la suya.",
     "servicio_recibido": "El servicio {{1}} ya es de su cuenta: lo ve en Paneldecliente → Servicios.",
+    "migracion_estado": "La migración de {{1}} está {{2}}. El detalle, en Paneldecliente → Servicios.",
     "soporte_remoto_agendado": (
         "Agendamos su soporte remoto para el {{1}} en el puesto de trabajo {{2}}. Le enviamos la invitación por "
         "email; puede cambiarlo desde Paneldecliente."

@@ -92,6 +92,10 @@ class EventType(StrEnum):
     REMOTE_SUPPORT_CANCELLED = "remote_support.cancelled"
     REMOTE_SUPPORT_REMINDER = "remote_support.reminder"
     REMOTE_SUPPORT_ENDED = "remote_support.ended"
+    MIGRATION_REQUESTED = "migration.requested"
+    MIGRATION_STATUS_CHANGED = "migration.status_changed"
+    MIGRATION_ACCESS_REVEALED = "migration.access_revealed"
+    MIGRATION_ACCESS_PURGED = "migration.access_purged"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
@@ -102,7 +106,8 @@ QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL",
 DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
 MAIL_QUEUE = "MAIL_QUEUE_URL"
 MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventType.INVOICE_PAID,
-          EventType.INVOICE_OVERDUE, EventType.INVOICE_REFUNDED, EventType.SERVICE_ACTIVATED)
+          EventType.INVOICE_OVERDUE, EventType.INVOICE_REFUNDED, EventType.SERVICE_ACTIVATED,
+          EventType.MIGRATION_REQUESTED)  # a self-service migration: the "Habilitación del servicio" instructions
 TICKETS_QUEUE = "TICKETS_QUEUE_URL"
 # A manual plan change becomes a ticket; a service that starts or stops may change the support plan in force;
 # a staff reply is copied by email, a ticket opened by email acknowledged, an auto-close warned by email too
@@ -118,7 +123,11 @@ TICKETED = (EventType.UPGRADE_REQUESTED, EventType.SERVICE_ACTIVATED, EventType.
             EventType.TELEGRAM_MESSAGE_RECEIVED, EventType.TELEGRAM_REPLY_REQUESTED,
             # a change of holder: recorded as a ticket of the source account; a support plan that changed hands
             # changes the plan in force of both accounts (functions/transfers)
-            EventType.TRANSFER_REQUESTED, EventType.SERVICE_TRANSFERRED_OUT, EventType.SERVICE_TRANSFERRED_IN)
+            EventType.TRANSFER_REQUESTED, EventType.SERVICE_TRANSFERRED_OUT, EventType.SERVICE_TRANSFERRED_IN,
+            # a remote support session's outcome and notes, kept as a ticket of the account (functions/support)
+            EventType.REMOTE_SUPPORT_ENDED,
+            # a migration we do: a ticket for the migration team (functions/support/migrations.py)
+            EventType.MIGRATION_REQUESTED)
 ALSO_TO = {event_type: (*((MAIL_QUEUE,) if event_type in MAILED else ()),
                         *((TICKETS_QUEUE,) if event_type in TICKETED else ()))
            for event_type in (*MAILED, *TICKETED)}

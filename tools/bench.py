@@ -152,6 +152,14 @@ BODIES = {
     ("POST", "/me/remote-bookings/{booking_id}/reschedule"): {"starts_at": "2099-01-02T14:00:00Z"},
     ("POST", "/staff/remote-bookings/{booking_id}/operator"): {"operator": "operador-2"},
     ("POST", "/staff/remote-bookings/{booking_id}/outcome"): {"outcome": "done", "notes": "Se configuró Outlook."},
+    ("POST", "/services/{service_id}/migration"): {
+        "option": "we_migrate", "panel_type": "cpanel", "host": "server.viejo-hosting.com", "username": "usuario",
+        "password": "Clave-Del-Servidor-Anterior-1", "webmail_caveat_accepted": True},
+    ("POST", "/staff/migrations/{migration_id}/status"): {"status": "in_progress"},
+    ("POST", "/me/remote-bookings/{booking_id}/cancel"): {},
+    ("POST", "/me/migrations/{migration_id}/cancel"): {},
+    ("POST", "/staff/migrations/{migration_id}/take"): {},
+    ("POST", "/staff/migrations/{migration_id}/access"): {},
     ("POST", "/me/email-change"): {"new_email": "nuevo-email@ejemplo.com.ar", "password": "Segura123"},
     ("POST", "/me/email-change/confirm"): {"code": "123456"},
     # The second demo client (make dev's seed; the authorization matrix signs one up with this email).
@@ -191,6 +199,8 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                "/support/remote/slots": 3,
                # The day's operator-slots (one Query), then their bookings (one BatchGetItem, when there are any).
                "/staff/remote-support/agenda": 2,
+               # The migration (staff only), then its reveals (one Query of its partition).
+               "/staff/migrations/{migration_id}/reveals": 2,
                # The service with its cancellation (one BatchGetItem), then the client's invoices (one Query).
                "/services/{service_id}/cancellation-preview": 2,
                # The staff queue reads every open ticket's entry on by_due: one Query for each of its 8 shards.
@@ -268,6 +278,11 @@ WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/up
                 # A move: the closed days, the booking, the account's marker, the slots at the new start, one
                 # transaction, the confirmation. A cancellation: the booking, the marker, one transaction, the email.
                 "/me/remote-bookings/{booking_id}/reschedule": 8, "/me/remote-bookings/{booking_id}/cancel": 6,
+                # A migration: the service, one transaction (the access encrypted before, by KMS). Staff: the
+                # migration (and its access, for a step that ends it or a reveal), one transaction.
+                "/services/{service_id}/migration": 2, "/me/migrations/{migration_id}/cancel": 3,
+                "/staff/migrations/{migration_id}/take": 2, "/staff/migrations/{migration_id}/status": 3,
+                "/staff/migrations/{migration_id}/access": 3,
                 # Staff: the booking, the account's marker, one transaction.
                 "/staff/remote-bookings/{booking_id}/operator": 3, "/staff/remote-bookings/{booking_id}/outcome": 3}
 
@@ -544,6 +559,7 @@ def dynamodb_requests() -> list[str]:
             "transfer_id": "none",  # the demo holder's transfer to the second demo client, once asked
             "day": "2099-01-02",
             "booking_id": "none",  # the demo holder's remote support, booked before the first route naming it
+            "migration_id": "none",  # the demo hosting's migration, once asked
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
         from documents.invoice_documents import Issuer, SequenceNumbering, make_document
@@ -619,11 +635,20 @@ def dynamodb_requests() -> list[str]:
                  ("POST", "/me/remote-bookings/{booking_id}/reschedule"): 4,
                  ("POST", "/me/remote-bookings/{booking_id}/cancel"): 5,
                  ("POST", "/support/remote/bookings"): 6,
+                 # A migration of the demo hosting: asked first, taken, revealed, its reveals, moved on; the
+                 # client's cancellation comes after it started (its 409 is the rule's).
+                 ("POST", "/services/{service_id}/migration"): -1,
+                 ("POST", "/staff/migrations/{migration_id}/take"): 1,
+                 ("POST", "/staff/migrations/{migration_id}/access"): 2,
+                 ("GET", "/staff/migrations/{migration_id}/reveals"): 3,
+                 ("POST", "/staff/migrations/{migration_id}/status"): 4,
+                 ("POST", "/me/migrations/{migration_id}/cancel"): 5,
                  ("GET", "/services/{service_id}/cancellation-preview"): 1,
                  ("POST", "/services/{service_id}/cancellation"): 2,
                  ("GET", "/services/{service_id}/cancellation"): 3}
         domain = next(s for s in services if s.product_kind == "domain")
-        on_service = {"/activation": vps, "/termination": vps, "/services/{service_id}": domain}
+        hosting = next(s for s in services if s.product_kind == "hosting" and s.status == "active")
+        on_service = {"/activation": vps, "/termination": vps, "/services/{service_id}": domain, "/migration": hosting}
         for route in sorted(measured, key=lambda r: (r.method == "DELETE", order.get((r.method, r.resource), 0),
                                                      r.resource, r.method)):
             role = "public" if route.public else "staff" if route.resource.startswith("/staff/") else "holder"
@@ -691,6 +716,9 @@ def dynamodb_requests() -> list[str]:
             if (route.method, route.resource) == ("POST", "/services/{service_id}/transfer") and isinstance(
                     answer, dict):
                 ids["transfer_id"] = answer.get("transfer_id", "none")
+            if (route.method, route.resource) == ("POST", "/services/{service_id}/migration") and isinstance(
+                    answer, dict):
+                ids["migration_id"] = answer.get("migration_id", "none")
             if (route.method, route.resource) == ("POST", "/me/tickets") and isinstance(answer, dict):
                 ids["ticket_id"] = answer.get("ticket_id", "none")
             if (route.method, route.resource) == ("POST", "/staff/clients/{client_id}/tickets") and isinstance(

@@ -58,6 +58,11 @@ def handle_event(mailer: Mailer, envelope: dict) -> list[str]:
         return _invoice_event(mailer, envelope, INVOICE_KINDS[event_type], payload.get("invoice_id"))
     if event_type == EventType.SERVICE_ACTIVATED:
         return _service_enabled(mailer, envelope, payload.get("service_id"))
+    if event_type == EventType.MIGRATION_REQUESTED and payload.get("option") == "self_service":
+        # Help centre, option 2: "siga las instrucciones en el email … Habilitación del servicio" — sent again,
+        # once for this migration.
+        return _service_enabled(mailer, envelope, payload.get("service_id"),
+                                once_as=f"migration-{payload.get('migration_id')}")
     return []
 
 
@@ -84,7 +89,7 @@ def _invoice_event(mailer: Mailer, envelope: dict, kind: str, invoice_id: Any) -
     return _send(mailer, envelope, mail, recipients, invoice.client_id, (attachment,))
 
 
-def _service_enabled(mailer: Mailer, envelope: dict, service_id: Any) -> list[str]:
+def _service_enabled(mailer: Mailer, envelope: dict, service_id: Any, once_as: str | None = None) -> list[str]:
     try:
         service = mailer.services.get_service(str(service_id or ""))
     except NotFound:
@@ -94,7 +99,7 @@ def _service_enabled(mailer: Mailer, envelope: dict, service_id: Any) -> list[st
         return []
     # Once per service, not per activation event: a service paid again after a refund is restored, and its
     # holder already has these instructions.
-    once = {**envelope, "id": f"enabled-{service.service_id}"}
+    once = {**envelope, "id": once_as or f"enabled-{service.service_id}"}
     return _send(mailer, once, emails.enabling_mail(service, mailer.panel_url), [client.email.lower()],
                  service.client_id, ())
 

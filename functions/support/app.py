@@ -1,13 +1,26 @@
 """Support services API: remote support (RustDesk) — the free slots, a booking (one atomic claim of an
 operator-slot), moving or cancelling it until BookingChangeHours before; staff's agenda, reassignment and
-outcome (support.remote_booking)."""
+outcome (support.remote_booking). Migrations to our servers — the request with the old server's access encrypted
+at once, its steps, the audited reveal to the staff member who took it (support.migrations)."""
 
 from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from support import remote_booking
-from support.schemas import BookingOut, BookRemoteSupport, Outcome, Reassign, Reschedule, SlotOut
+from support.schemas import (
+    BookingOut,
+    BookRemoteSupport,
+    MigrationOut,
+    MigrationRequest,
+    MigrationStep,
+    OldServerAccess,
+    Outcome,
+    Reassign,
+    Reschedule,
+    RevealOut,
+    SlotOut,
+)
 
 from shared.auth import require_staff
 from shared.aws import LazyClient
@@ -24,6 +37,7 @@ accounts = Accounts()
 services = Services()
 tickets = Tickets()  # the closed days staff keep (shared with the SLA clocks)
 sesv2 = LazyClient("sesv2")  # the confirmation with its .ics
+kms = LazyClient("kms")  # a migration's old-server access
 clock = SystemClock()
 TAGS, STAFF_TAGS = ["Soporte remoto"], ["Personal", "Soporte remoto"]
 
@@ -72,14 +86,21 @@ def booking_out(booking: RemoteBooking) -> BookingOut:
 
 @app.get("/support/remote/slots", tags=TAGS, summary="Horarios libres para soporte remoto",
          description="Días hábiles (sin feriados ni días cerrados), de 10 a 17 (hora de Argentina), desde la "
-                     "anticipación mínima hasta el horizonte de reserva. `from` y `to`: días (AAAA-MM-DD).",
+                     "anticipación mínima hasta el horizonte de reserva. `from` y `to`: días (AAAA-MM-DD); sin "
+                     "ellos, hoy y la semana siguiente.",
          security=SECURED, responses=answers())
-def get_slots(from_: Annotated[date, Query(alias="from")], to: Annotated[date, Query()]) -> list[SlotOut]:
+def get_slots(from_: Annotated[date | None, Query(alias="from")] = None,
+              to: Annotated[date | None, Query()] = None) -> list[SlotOut]:
+    from datetime import timedelta
+
     from shared.auth import Permission, authorize, require_account
+    from shared.calendar import local_date
 
     identity = current_identity(app)
     authorize(identity, require_account(identity), Permission.TICKETS, accounts.contact_permissions)
-    found = remote_booking.free_slots(bookings, clock, _policy(), tickets.closed_day_set(), from_, to)
+    first = from_ or local_date(clock.now())  # by default, today and the coming week
+    found = remote_booking.free_slots(bookings, clock, _policy(), tickets.closed_day_set(), first,
+                                      to or first + timedelta(days=7))
     return [SlotOut(starts_at=s.starts_at, ends_at=s.ends_at, operators_free=s.operators_free) for s in found]
 
 
@@ -121,11 +142,13 @@ def cancel(booking_id: str) -> BookingOut:
 
 
 @app.get("/staff/remote-support/agenda", tags=STAFF_TAGS, summary="Agenda de soporte remoto de un día",
-         description="Por horario y operador, con el puesto de trabajo (RustDesk) de cada cliente.",
+         description="Por horario y operador, con el puesto de trabajo (RustDesk) de cada cliente. Sin `day`, hoy.",
          security=SECURED, responses=answers())
-def staff_agenda(day: Annotated[date, Query()]) -> list[BookingOut]:
+def staff_agenda(day: Annotated[date | None, Query()] = None) -> list[BookingOut]:
+    from shared.calendar import local_date
+
     require_staff(current_identity(app))
-    return [booking_out(b) for b in remote_booking.agenda(bookings, clock, day)]
+    return [booking_out(b) for b in remote_booking.agenda(bookings, clock, day or local_date(clock.now()))]
 
 
 @app.post("/staff/remote-bookings/<booking_id>/operator", tags=STAFF_TAGS,
@@ -142,6 +165,106 @@ def staff_outcome(booking_id: str, body: Outcome) -> BookingOut:
     identity = current_identity(app)
     require_staff(identity)
     return booking_out(remote_booking.record_outcome(bookings, clock, identity, booking_id, body.outcome, body.notes))
+
+
+# --- migrations ----------------------------------------------------------------------------------------------------
+
+
+def _migrations():
+    from support import migrations
+
+    from shared.dal.migrations import Migrations
+
+    return migrations, Migrations()
+
+
+def _purge_after():
+    from datetime import timedelta
+
+    from shared import config
+
+    return timedelta(days=int(config.env(config.MIGRATION_SECRET_DAYS, "7")))
+
+
+def _key_id() -> str:
+    from shared import config
+
+    return config.env(config.SECRETS_KEY_ID)
+
+
+def migration_out(migration) -> MigrationOut:
+    return MigrationOut(
+        migration_id=migration.migration_id, service_id=migration.service_id, option=migration.option,
+        status=migration.status, panel_type=migration.panel_type, old_host=migration.old_host,
+        assignee=migration.assignee, status_note=migration.status_note,
+        access_kept=migration.option == "we_migrate" and not migration.access_purged_at,
+        access_purged_at=from_storage(migration.access_purged_at) if migration.access_purged_at else None,
+        created_at=from_storage(migration.created_at))
+
+
+MIGRATION_TAGS, STAFF_MIGRATION_TAGS = ["Migraciones"], ["Personal", "Migraciones"]
+
+
+@app.post("/services/<service_id>/migration", tags=MIGRATION_TAGS, summary="Pedir la migración de un hosting",
+          description="Opción 1 (we_migrate, recomendada): con el acceso al servidor anterior, que se cifra al "
+                      "recibirlo y se destruye MigrationSecretDays días después de terminar; hay que aceptar que el "
+                      "correo guardado en el webmail no se migra. Opción 2 (self_service): llegan las instrucciones "
+                      "por email.", security=SECURED, responses=answers(201, "Migración pedida"))
+def request_migration(service_id: str, body: MigrationRequest) -> tuple[MigrationOut, int]:
+    logic, repo = _migrations()
+    migration = logic.request(repo, services, accounts.contact_permissions, kms, _key_id(), clock,
+                              current_identity(app), service_id, body)
+    return migration_out(migration), 201
+
+
+@app.get("/me/migrations", tags=MIGRATION_TAGS, summary="Mis migraciones", security=SECURED, responses=answers())
+def my_migrations() -> list[MigrationOut]:
+    logic, repo = _migrations()
+    return [migration_out(m) for m in logic.list_mine(repo, accounts.contact_permissions, current_identity(app))]
+
+
+@app.post("/me/migrations/<migration_id>/cancel", tags=MIGRATION_TAGS, summary="Cancelar una migración pedida",
+          description="Mientras no empezó.", security=SECURED, responses=answers())
+def cancel_migration(migration_id: str) -> MigrationOut:
+    logic, repo = _migrations()
+    return migration_out(logic.cancel(repo, accounts.contact_permissions, clock, current_identity(app), migration_id,
+                                      _purge_after()))
+
+
+@app.post("/staff/migrations/<migration_id>/take", tags=STAFF_MIGRATION_TAGS,
+          summary="Tomar una migración (solo quien la toma ve el acceso)", security=SECURED, responses=answers())
+def take_migration(migration_id: str) -> MigrationOut:
+    logic, repo = _migrations()
+    return migration_out(logic.take(repo, clock, current_identity(app), migration_id))
+
+
+@app.post("/staff/migrations/<migration_id>/status", tags=STAFF_MIGRATION_TAGS,
+          summary="Pasar una migración al paso siguiente", security=SECURED, responses=answers())
+def migration_step(migration_id: str, body: MigrationStep) -> MigrationOut:
+    logic, repo = _migrations()
+    return migration_out(logic.set_status(repo, clock, current_identity(app), migration_id, body.status, body.note,
+                                          _purge_after()))
+
+
+@app.post("/staff/migrations/<migration_id>/access", tags=STAFF_MIGRATION_TAGS,
+          summary="Ver el acceso al servidor anterior (queda registrado)",
+          description="Solo quien tomó la migración. Cada vista se registra: quién, cuándo y desde dónde.",
+          security=SECURED, responses=answers())
+def reveal_access(migration_id: str) -> OldServerAccess:
+    logic, repo = _migrations()
+    context = app.current_event.request_context
+    access = logic.reveal(repo, kms, _key_id(), clock, current_identity(app), migration_id,
+                          context.identity.source_ip, app.current_event.headers.get("User-Agent"))
+    return OldServerAccess(**access)
+
+
+@app.get("/staff/migrations/<migration_id>/reveals", tags=STAFF_MIGRATION_TAGS,
+         summary="Quién vio el acceso al servidor anterior", security=SECURED, responses=answers())
+def access_reveals(migration_id: str) -> list[RevealOut]:
+    logic, repo = _migrations()
+    logic.staff_migration(repo, current_identity(app), migration_id)
+    return [RevealOut(revealed_by=r.revealed_by, revealed_at=from_storage(r.revealed_at), source_ip=r.source_ip)
+            for r in repo.reveals(migration_id)]
 
 
 lambda_handler = lambda_handler_for(app)

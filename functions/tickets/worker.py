@@ -77,9 +77,11 @@ def record_transfer(envelope: dict, now: datetime, policy: TicketPolicy) -> str:
 
 
 def _system_ticket(envelope: dict, now: datetime, policy: TicketPolicy, subject: str, body: str, *,
-                   assignee: str | None = None, upgrade_request_id: str | None = None) -> str:
+                   assignee: str | None = None, upgrade_request_id: str | None = None,
+                   by_staff: str | None = None, closed_because: str | None = None) -> str:
     """A ticket the system opens for a request (one per event: the ticket's id is the event's, so a redelivery
-    finds it written and does nothing)."""
+    finds it written and does nothing). ``by_staff``: its message is that staff member's (a record of what they
+    did); ``closed_because``: it is a record, closed at once (the client may still reply and reopen it)."""
     payload, client_id = envelope["payload"], envelope["client_id"]
     ticket_id = envelope["id"]
     if not is_valid_id(ticket_id) or not client_id:
@@ -92,18 +94,35 @@ def _system_ticket(envelope: dict, now: datetime, policy: TicketPolicy, subject:
     ticket.service_id, ticket.assignee = payload.get("service_id"), assignee
     ticket.upgrade_request_id = upgrade_request_id
     message = TicketMessage(*TicketMessage.key(ticket_id, ticket_id), ticket_id=ticket_id, message_id=ticket_id,
-                            author_role="client", author="system", author_name=None, created_at=to_storage(now),
-                            body=body)
+                            author_role="staff" if by_staff else "client", author=by_staff or "system",
+                            author_name=None, created_at=to_storage(now), body=body)
+    events = [clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role="system",
+                                  due_at=ticket.response.due_at)]
+    if closed_because:
+        events += clocks.close(ticket, now, "system", closed_because)
     uow = UnitOfWork()
     uow.create(ticket, error=AlreadyOpened())
     uow.create(message)
-    uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, ticket, now, opened_by_role="system",
-                                  due_at=ticket.response.due_at)])
+    uow.emit(events)
     try:
         uow.commit()
     except AlreadyOpened:
         return "duplicate"
     return "opened"
+
+
+def record_remote_support(envelope: dict, now: datetime, policy: TicketPolicy) -> str:
+    """A remote support session's outcome and the operator's notes, as a ticket of the account (closed: a record;
+    the client may reply to it) — what was done stays with the account's support history."""
+    from shared.calendar import local
+    from shared.clock import from_storage
+
+    payload = envelope["payload"]
+    held = "atendido" if payload.get("outcome") == "done" else "ausente: no aceptó la conexión a la hora pactada"
+    when = local(from_storage(payload["starts_at"])).strftime("%d/%m/%Y %H:%M") if payload.get("starts_at") else "-"
+    return _system_ticket(envelope, now, policy, f"Soporte remoto del {when}",
+                          f"Resultado: {held}.\n\n{payload.get('notes') or ''}".strip(),
+                          by_staff=payload.get("by") or "staff", closed_because="remote_support_recorded")
 
 
 def follow_plan(client_id: str, now: datetime, policy: TicketPolicy) -> int:
@@ -215,6 +234,17 @@ def handle(envelope: dict, clock: Clock, policy: TicketPolicy) -> str:
                                 f"El servicio {service} cambió de titular. Cambiamos sus claves de acceso (el titular "
                                 "anterior las conocía) y se las enviamos por este ticket.")
         return f"credentials:{opened};replanned:{follow_plan(envelope['client_id'], now, policy)}"
+    if kind == EventType.REMOTE_SUPPORT_ENDED:
+        return record_remote_support(envelope, now, policy)
+    if kind == EventType.MIGRATION_REQUESTED:
+        payload = envelope["payload"]
+        if payload.get("option") != "we_migrate":
+            return "ignored"  # the client migrates it: its instructions go by email (functions/documents)
+        return _system_ticket(envelope, now, policy, f"Migración de {payload.get('service') or '-'}", (
+            f"Pedido de migración a nuestros servidores: panel {payload.get('panel_type') or '-'} en "
+            f"{payload.get('old_host') or '-'}. El acceso al servidor anterior está cifrado: lo ve quien tome la "
+            "migración (Personal → Migraciones). El cliente aceptó que el correo del webmail no se migra."),
+                              assignee="migraciones")
     if kind in EMAILED:
         from tickets import email_copies
 

@@ -312,6 +312,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/staff/remote-bookings/{booking_id}/operator"): Rule("staff_only", target="remote_booking", fresh=True),
     ("POST", "/staff/remote-bookings/{booking_id}/outcome"): Rule("staff_only", target="held_remote_booking",
                                                                   fresh=True),
+    # Migrations: asking for one manages the service (`manage_services`); every step after is staff's.
+    ("POST", "/services/{service_id}/migration"): Rule("account", permission=Permission.MANAGE_SERVICES,
+                                                       target="hosting_service", fresh=True),
+    ("GET", "/me/migrations"): Rule("account", permission=Permission.MANAGE_SERVICES, lists=("migration",)),
+    ("POST", "/me/migrations/{migration_id}/cancel"): Rule("account", permission=Permission.MANAGE_SERVICES,
+                                                           target="migration", fresh=True),
+    ("POST", "/staff/migrations/{migration_id}/take"): Rule("staff_only", target="migration", fresh=True),
+    ("POST", "/staff/migrations/{migration_id}/status"): Rule("staff_only", target="migration", fresh=True),
+    ("POST", "/staff/migrations/{migration_id}/access"): Rule("staff_only", target="taken_migration"),
+    ("GET", "/staff/migrations/{migration_id}/reveals"): Rule("staff_only", target="migration"),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -718,7 +728,32 @@ class World:
         active.save()
         return made
 
+    def hosting_service(self) -> dict[str, str]:
+        """An active hosting of the holder's (activated outside the API: its payment is other tests' business)."""
+        from shared.dal.services import Service
+
+        service_id = self.order("hosting-inicial", "monthly")["service"]["service_id"]
+        service = Service.get(*Service.key(service_id))
+        service.status = "active"
+        service.save()
+        return {"service_id": service_id}
+
+    def migration(self) -> dict[str, str]:
+        service_id = self.hosting_service()["service_id"]
+        made = self._call("POST", f"/services/{service_id}/migration", claims=self.holder,
+                          body=BODIES[("POST", "/services/{service_id}/migration")])
+        self.a_ids.add(made["migration_id"])
+        return {"migration_id": made["migration_id"]}
+
+    def taken_migration(self) -> dict[str, str]:
+        made = self.migration()
+        self._call("POST", f"/staff/migrations/{made['migration_id']}/take", claims=STAFF, status=200)
+        return made
+
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
+        "hosting_service": lambda w: w.hosting_service(),
+        "migration": lambda w: w.migration(),
+        "taken_migration": lambda w: w.taken_migration(),
         "remote_booking": lambda w: w.remote_booking(),
         "held_remote_booking": lambda w: w.held_remote_booking(),
         "ticket": lambda w: w.ticket(),

@@ -176,7 +176,9 @@ def test_reminders_go_the_day_before_and_fifteen_minutes_before_once_each(api, a
     assert {p["booking_id"] for p in reminders} == {booking["booking_id"]}
 
 
-def test_staff_see_the_agenda_reassign_and_record_the_outcome(api, ana, at_friday):
+def test_staff_see_the_agenda_reassign_and_record_the_outcome(api, stack, aws, ana, at_friday):
+    from tests.integration.flows import relay, ticket_events
+
     booking = _book(api, ana, local(9, 11)).json()
     agenda = api.call("GET", "/staff/remote-support/agenda?day=2026-12-09", claims=STAFF).json()
     assert [(b["booking_id"], b["operator"], b["rustdesk_id"]) for b in agenda] == [
@@ -195,3 +197,10 @@ def test_staff_see_the_agenda_reassign_and_record_the_outcome(api, ana, at_frida
                     body={"outcome": "no_show", "notes": "No aceptó el cartel verde."})
     assert done.status == 200 and done.json()["status"] == "no_show"
     assert _book(api, ana, local(10, 16)).status == 201  # the account may book again
+    relay(stack, aws)
+    ticket_events(stack)  # the notes stay in the account's support history: a ticket, closed (a record)
+    (record,) = [t for t in api.call("GET", "/me/tickets", claims=ana).json()
+                 if t["subject"] == "Soporte remoto del 09/12/2026 11:00"]
+    assert record["status"] == "closed"
+    detail = api.call("GET", f"/me/tickets/{record['ticket_id']}", claims=ana).json()
+    assert "No aceptó el cartel verde." in detail["messages"][0]["body"]
