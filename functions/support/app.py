@@ -91,16 +91,11 @@ def booking_out(booking: RemoteBooking) -> BookingOut:
          security=SECURED, responses=answers())
 def get_slots(from_: Annotated[date | None, Query(alias="from")] = None,
               to: Annotated[date | None, Query()] = None) -> list[SlotOut]:
-    from datetime import timedelta
-
     from shared.auth import Permission, authorize, require_account
-    from shared.calendar import local_date
 
     identity = current_identity(app)
     authorize(identity, require_account(identity), Permission.TICKETS, accounts.contact_permissions)
-    first = from_ or local_date(clock.now())  # by default, today and the coming week
-    found = remote_booking.free_slots(bookings, clock, _policy(), tickets.closed_day_set(), first,
-                                      to or first + timedelta(days=7))
+    found = remote_booking.free_slots(bookings, clock, _policy(), tickets.closed_day_set(), from_, to)
     return [SlotOut(starts_at=s.starts_at, ends_at=s.ends_at, operators_free=s.operators_free) for s in found]
 
 

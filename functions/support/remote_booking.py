@@ -101,12 +101,16 @@ class FreeSlot:
 
 
 def free_slots(repo: RemoteBookings, clock: Clock, policy: RemotePolicy, closed_days: frozenset[date],
-               first: date, last: date) -> list[FreeSlot]:
+               first: date | None, last: date | None) -> list[FreeSlot]:
+    """The free starts between two local days (by default today, and a week from ``first``)."""
     now = clock.now()
-    if last < first:
+    if first is not None and last is not None and last < first:
         raise InvalidInput("`to` no puede ser anterior a `from`.", code="invalid_range", field="to")
-    last = min(last, local_date(now + policy.horizon))
-    starts = offered_starts(first, last, now, policy, closed_days)
+    # Only today to the horizon can hold offered starts: a range asked far into the past or future costs nothing.
+    today, horizon = local_date(now), local_date(now + policy.horizon)
+    first = min(max(first or today, today), horizon + timedelta(days=1))
+    last = min(last if last is not None else first + timedelta(days=7), horizon)
+    starts = offered_starts(first, last, now, policy, closed_days) if first <= last else []
     if not starts:
         return []
     taken: dict[str, set[str]] = {}
@@ -121,6 +125,8 @@ def free_slots(repo: RemoteBookings, clock: Clock, policy: RemotePolicy, closed_
 
 
 def _offered(start: datetime, now: datetime, policy: RemotePolicy, closed_days: frozenset[date]) -> datetime:
+    if not now <= start <= now + policy.horizon:  # before any local conversion: year 1 has no local time
+        raise SlotNotOffered(field="starts_at")
     day = local_date(start)
     if start not in offered_starts(day, day, now, policy, closed_days):
         raise SlotNotOffered(field="starts_at")

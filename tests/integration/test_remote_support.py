@@ -65,6 +65,12 @@ def test_slots_follow_the_business_calendar_and_the_notice(api, ana, at_friday):
     assert api.call("PUT", "/staff/closed-days/2026-12-09", claims=STAFF, body={"reason": "Inventario"}).status == 200
     closed = api.call("GET", "/support/remote/slots?from=2026-12-09&to=2026-12-09", claims=ana).json()
     assert closed == []
+    far = api.call("GET", "/support/remote/slots?from=0001-01-01&to=9999-12-31", claims=ana)
+    assert far.status == 200 and len(far.json()) > len(starts)  # only today to the horizon is looked at
+    beyond = api.call("GET", "/support/remote/slots?from=9999-12-31", claims=ana)
+    assert (beyond.status, beyond.json()) == (200, [])
+    week = api.call("GET", "/support/remote/slots", claims=ana).json()  # today and the coming week
+    assert [s["starts_at"].replace("+00:00", "Z") for s in week][:5] == starts[:5]
     backwards = api.call("GET", "/support/remote/slots?from=2026-12-09&to=2026-12-07", claims=ana)
     assert (backwards.status, backwards.json()["code"]) == (422, "invalid_range")
 
@@ -89,6 +95,7 @@ def test_a_booking_holds_one_operator_the_account_books_one_at_a_time_and_bad_in
                        ({"starts_at": local(8, 10)}, "slot_not_offered"),  # the holiday
                        ({"starts_at": local(4, 10)}, "slot_not_offered"),  # within the 4 hours' notice
                        ({"starts_at": "2026-12-09T13:00:00"}, "validation_error"),  # no zone
+                       ({"starts_at": "0001-01-01T00:00:00Z"}, "slot_not_offered"),
                        ({"service_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ"}, "not_found")):
         refused = _book(api, third, **{"starts_at": local(9, 11), **body})
         assert refused.status in (404, 422) and refused.json()["code"] == code, (body, refused)
