@@ -143,7 +143,7 @@ def staff_agenda(day: Annotated[date | None, Query()] = None) -> list[BookingOut
     from shared.calendar import local_date
 
     require_staff(current_identity(app))
-    return [booking_out(b) for b in remote_booking.agenda(bookings, clock, day or local_date(clock.now()))]
+    return [booking_out(b) for b in remote_booking.agenda(bookings, day or local_date(clock.now()))]
 
 
 @app.post("/staff/remote-bookings/<booking_id>/operator", tags=STAFF_TAGS,

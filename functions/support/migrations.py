@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.auth import Identity, Permission, authorize, require_account, require_staff
-from shared.clock import Clock, from_storage, to_storage
+from shared.clock import Clock, to_storage
 from shared.dal.migrations import PURGE_KIND, AccessReveal, ActiveMigration, Migration, MigrationAccess, Migrations
 from shared.dal.table import clear_due, mark_due, not_found
 from shared.dal.unit_of_work import UnitOfWork
@@ -232,6 +232,3 @@ def purge_due(repo: Migrations, clock: Clock) -> dict[str, int]:
             done["skipped"] += 1
     return done
 
-
-def purge_moment(migration: Migration) -> datetime | None:
-    return from_storage(migration.due_sk.split("#")[0]) if migration.due_sk else None

@@ -10,7 +10,7 @@ books one operator twice (Cal.com reads availability and then inserts; two reque
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from shared.auth import Identity, Permission, authorize, require_account
+from shared.auth import Identity, Permission, authorize, require_account, sees
 from shared.calendar import (
     BUSINESS_CLOSES,
     BUSINESS_OPENS,
@@ -246,8 +246,6 @@ def _changeable(booking: RemoteBooking, now: datetime, policy: RemotePolicy) -> 
 def list_mine(repo: RemoteBookings, contact_permissions, identity: Identity) -> list[RemoteBooking]:
     client_id = require_account(identity)
     grant = authorize(identity, client_id, Permission.TICKETS, contact_permissions)
-    from shared.auth import sees
-
     return [b for b in repo.of_account(client_id) if sees(grant, b.service_id, own=b.booked_by == identity.subject)]
 
 
@@ -330,7 +328,7 @@ class NotYetHeld(Conflict):
     message = "El resultado se registra cuando el horario del soporte remoto ya empezó."
 
 
-def agenda(repo: RemoteBookings, clock: Clock, day: date) -> list[RemoteBooking]:
+def agenda(repo: RemoteBookings, day: date) -> list[RemoteBooking]:
     """One local day's sessions, by start and operator (what each operator has to do, with the RustDesk ids)."""
     first = datetime.combine(day, datetime.min.time(), tzinfo=BUSINESS_TZ)
     slots = repo.taken([day.strftime("%Y-%m")], to_storage(first), to_storage(first + timedelta(days=1)))

@@ -42,6 +42,18 @@ def _invite(api, holder, email, permissions=("invoices", "tickets")):
     return made.json()
 
 
+def _carla_in_both(api, ana_claims, bruno_claims, permissions=("invoices", "tickets")):
+    """Carla: invited by Ana first (her login's home is Ana's account), then by Bruno, accepted signed in."""
+    a = ana_claims["custom:client_id"]
+    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
+    assert accept(api, "carla@ejemplo.com.ar").status == 200  # Carla's login is made for Ana's account
+    carla = _person(a, "sub-carla", "carla@ejemplo.com.ar", at_a["contact_id"])
+    at_b = _invite(api, bruno_claims, "carla@ejemplo.com.ar", permissions=permissions)
+    assert api.call("POST", "/me/invitations/accept", claims=carla,
+                    body={"token": token_for("carla@ejemplo.com.ar")}).status == 200
+    return at_a, carla, at_b
+
+
 def _on(account_id):
     return {"X-Account-Id": account_id}
 
@@ -111,12 +123,7 @@ def test_removing_a_contacts_home_keeps_its_login_for_its_other_account_then_the
         api, stack, ana, bruno):
     a, ana_claims = ana
     b, bruno_claims = bruno
-    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
-    assert accept(api, "carla@ejemplo.com.ar").status == 200  # Carla's login is made for Ana's account
-    carla = _person(a, "sub-carla", "carla@ejemplo.com.ar", at_a["contact_id"])
-    at_b = _invite(api, bruno_claims, "carla@ejemplo.com.ar", permissions=("services",))
-    assert api.call("POST", "/me/invitations/accept", claims=carla,
-                    body={"token": token_for("carla@ejemplo.com.ar")}).status == 200
+    at_a, carla, at_b = _carla_in_both(api, ana_claims, bruno_claims, permissions=("services",))
     assert [x["client_id"] for x in api.call("GET", "/me/accounts", claims=carla).json()] == [a, b]
 
     assert api.call("DELETE", f"/me/contacts/{at_a['contact_id']}", claims=ana_claims).status == 204
@@ -284,11 +291,7 @@ def test_two_holders_removing_the_same_person_at_once_leave_no_marker_behind(api
 
     a, ana_claims = ana
     b, bruno_claims = bruno
-    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
-    accept(api, "carla@ejemplo.com.ar")
-    carla = _person(a, "sub-carla", "carla@ejemplo.com.ar", at_a["contact_id"])
-    at_b = _invite(api, bruno_claims, "carla@ejemplo.com.ar")
-    api.call("POST", "/me/invitations/accept", claims=carla, body={"token": token_for("carla@ejemplo.com.ar")})
+    at_a, carla, at_b = _carla_in_both(api, ana_claims, bruno_claims)
     by_bruno = _removal_read_now(at_b["contact_id"], b)  # not the home: it would leave the login alone
     assert api.call("DELETE", f"/me/contacts/{at_a['contact_id']}", claims=ana_claims).status == 204  # re-homed to B
     with pytest.raises(ConcurrentModification):
@@ -302,11 +305,7 @@ def test_two_holders_removing_the_same_person_at_once_leave_no_marker_behind(api
 def test_a_rehome_cognito_missed_is_repaired_where_the_client_area_looks_first(api, stack, ana, bruno):
     a, ana_claims = ana
     b, bruno_claims = bruno
-    at_a = _invite(api, ana_claims, "carla@ejemplo.com.ar")
-    accept(api, "carla@ejemplo.com.ar")
-    carla = _person(a, "sub-carla", "carla@ejemplo.com.ar", at_a["contact_id"])
-    at_b = _invite(api, bruno_claims, "carla@ejemplo.com.ar")
-    api.call("POST", "/me/invitations/accept", claims=carla, body={"token": token_for("carla@ejemplo.com.ar")})
+    at_a, carla, at_b = _carla_in_both(api, ana_claims, bruno_claims)
     assert api.call("DELETE", f"/me/contacts/{at_a['contact_id']}", claims=ana_claims).status == 204
     cognito = boto3.client("cognito-idp", region_name="us-east-1")
     cognito.admin_update_user_attributes(  # as if Cognito had not answered the re-home
