@@ -155,7 +155,24 @@ def test_strangers_and_plans_without_telegram_are_told_once_a_day_and_file_nothi
     assert Tickets().tickets_of(account) == []
 
 
-def test_wrong_or_old_codes_link_nothing_and_guessing_stops_after_a_few(api, stack, aws, store, account, telegram):
+@pytest.fixture
+def at_local_noon():
+    """The system clock at today's 12:00 in Buenos Aires (then back): a test that moves it 16 minutes must not
+    cross midnight, where the day's count of wrong codes starts again."""
+    from datetime import UTC, datetime, time
+
+    from shared.calendar import BUSINESS_TZ
+    from shared.clock import reset_system_clock
+
+    now = datetime.now(UTC)
+    noon = datetime.combine(now.astimezone(BUSINESS_TZ).date(), time(12), tzinfo=BUSINESS_TZ)
+    shift_system_clock(noon - now)
+    yield
+    reset_system_clock()
+
+
+def test_wrong_or_old_codes_link_nothing_and_guessing_stops_after_a_few(api, stack, aws, store, account, telegram,
+                                                                       at_local_noon):
     _on_full(api, store, account)
     holder = claims_for(client_id=account)
     old = api.call("POST", "/me/telegram-link", claims=holder).json()["code"]
