@@ -27,9 +27,12 @@ class DemoUser:
     password: str
 
 
+DEMO_CPANEL_USER = "demopyme"
 HOSTING_MANUAL = (
-    "Manual de uso del hosting: ingrese a cPanel en https://cpanel.paneldecliente.com con el usuario y la "
-    "clave de abajo. Correo: configure su cuenta en Outlook con el servidor mail.<su dominio>."
+    "Manual de uso del hosting {{dominio}}: ingrese a cPanel en {{panel_url}} con el usuario {{usuario}} y la clave "
+    "de abajo (el webmail, en {{webmail_url}}). Correo en Outlook: servidor entrante {{correo_entrante}} (IMAP, "
+    "puerto 993) y saliente {{correo_saliente}} (SMTP, puerto 465), con la dirección completa como usuario. FTP: "
+    "{{ftp_host}}, puerto 21. Para que su sitio y su correo funcionen, delegue el dominio a {{nameservers}}."
 )
 
 # The seed's upgrade example: 100 per year -> 150 per year (amounts in centavos). upgrade_targets are the
@@ -104,8 +107,10 @@ def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUs
     hosting = _service(client_id, "hosting-inicial", "Hosting", "Hosting Inicial", "annually", "ARS", 10000,
                        start, add_months(start.date(), 12), "active", "demo-pyme.com.ar", HOSTING_MANUAL, now)
     hosting.server = "srv12.paneldecliente.com"  # staff may flag it: PUT /staff/servers/srv12.paneldecliente.com
+    # Its account on the (fake) WHM, which devstack.stack creates there: the holder can have its password changed.
+    hosting.provisioning_account = DEMO_CPANEL_USER
     hosting.credentials_ciphertext = encrypt_credentials(kms, hosting.service_id, {
-        "usuario cPanel": "demopyme", "clave cPanel": "S3gura!2026", "servidor": "srv12.paneldecliente.com",
+        "usuario cPanel": DEMO_CPANEL_USER, "clave cPanel": "S3gura!2026", "servidor": "srv12.paneldecliente.com",
     })
     vps = _service(client_id, "vps-cloud", "Servidores", "VPS Cloud", "monthly", "USD", 2000,
                    None, None, "pending", None, "Acceda por SSH con el usuario root.", now)

@@ -166,6 +166,11 @@ class LocalStack:
 
             logins = CognitoLogins(session.client("cognito-idp"), self.user_pool_id)
             self.demo_users = seed(logins, session.client("kms"))
+            from devstack.seed import DEMO_CPANEL_USER
+
+            # The demo hosting's account, on the server its credentials name: its password can be changed there.
+            self.whm.accounts.setdefault(DEMO_CPANEL_USER, {"domain": "demo-pyme.com.ar", "plan": "hosting-inicial",
+                                                            "suspended": False})
         # Bound before anything runs: where the providers notify us and send the client back is this stack's own
         # address, and the seed's events (relayed as soon as the pollers start) must already link there.
         self.http = self.gateway.server(self.host, self.port)

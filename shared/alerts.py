@@ -39,6 +39,7 @@ BOTH = (WHATSAPP, EMAIL)
 WHATSAPP_ONLY = (WHATSAPP,)
 
 ACCOUNT = "account"  # the holder and the contacts whose rights and preferences cover the kind
+HOLDER = "holder"  # the holder alone (what only the holder decides on: who saw the service's credentials)
 OPS = "ops"  # the provider's staff on call: OPS_WHATSAPP_NUMBERS and OPS_ALERT_EMAILS
 
 
@@ -205,6 +206,13 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.MIGRATION_STATUS_CHANGED, "migracion_estado",
                   lambda p: [p.get("old_host") or "su servicio", MIGRATION_STATUS_ES.get(p.get("status") or "", "-")],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Su migración"),
+        # The holder hears that someone else saw the credentials (the holder's own reveals are only listed).
+        Hookpoint(EventType.SERVICE_CREDENTIALS_REVEALED, "claves_vistas",
+                  lambda p: [p.get("by") or "-", p.get("service") or "-", _moment(p.get("revealed_at"))],
+                  HOLDER, Kind.SERVICES, urgent=False, channels=BOTH, subject="Vieron las claves de su servicio"),
+        Hookpoint(EventType.SERVICE_CREDENTIALS_ROTATED, "claves_cambiadas",
+                  lambda p: [p.get("service") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Cambiamos la clave de su servicio"),
         Hookpoint(EventType.SERVICE_TRANSFERRED_IN, "servicio_recibido",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio recibido"),
@@ -273,6 +281,13 @@ TEXTS: dict[str, str] = {
     "servicio_transferido": "El servicio {{1}} pasó a la cuenta de su nuevo titular: ya no figura en la suya.",
     "servicio_recibido": "El servicio {{1}} ya es de su cuenta: lo ve en Paneldecliente → Servicios.",
     "migracion_estado": "La migración de {{1}} está {{2}}. El detalle, en Paneldecliente → Servicios.",
+    "claves_vistas": (
+        "{{1}} vio las claves de {{2}} el {{3}}. Quién vio las claves y cuándo, en Paneldecliente → Servicios; si "
+        "alguien ya no debería tenerlas, puede cambiarlas desde allí."
+    ),
+    "claves_cambiadas": (
+        "Cambiamos la clave de {{1}}: la anterior ya no sirve. La nueva, en Paneldecliente → Servicios."
+    ),
     "soporte_remoto_agendado": (
         "Agendamos su soporte remoto para el {{1}} en el puesto de trabajo {{2}}. Le enviamos la invitación por "
         "email; puede cambiarlo desde Paneldecliente."

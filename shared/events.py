@@ -96,6 +96,8 @@ class EventType(StrEnum):
     MIGRATION_STATUS_CHANGED = "migration.status_changed"
     MIGRATION_ACCESS_REVEALED = "migration.access_revealed"
     MIGRATION_ACCESS_PURGED = "migration.access_purged"
+    SERVICE_CREDENTIALS_REVEALED = "service.credentials_revealed"
+    SERVICE_CREDENTIALS_ROTATED = "service.credentials_rotated"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):

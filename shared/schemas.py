@@ -97,17 +97,6 @@ class ServiceSummary(ApiModel):
     lifecycle: LifecycleOut
 
 
-class Credential(ApiModel):
-    name: str
-    value: str
-
-
-class ServiceDetail(ServiceSummary):
-    period_start: datetime | None
-    manual: str | None
-    credentials: list[Credential] | None  # None when the caller may not see them
-
-
 class InvoiceLineOut(ApiModel):
     service_id: str | None
     description: str
@@ -181,13 +170,9 @@ def service_summary(service: Service) -> ServiceSummary:
     return ServiceSummary(**_service_fields(service))
 
 
-def service_detail(service: Service, credentials: list[Credential] | None) -> ServiceDetail:
-    return ServiceDetail(
-        **_service_fields(service),
-        period_start=_dt(service.period_start),
-        manual=service.manual,
-        credentials=credentials,
-    )
+def service_fields(service: Service) -> dict:
+    """A service's summary fields, for a function's own richer view of a service."""
+    return _service_fields(service)
 
 
 def _service_fields(service: Service) -> dict:

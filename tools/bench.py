@@ -158,6 +158,8 @@ BODIES = {
     ("POST", "/staff/migrations/{migration_id}/status"): {"status": "in_progress"},
     ("POST", "/me/remote-bookings/{booking_id}/cancel"): {},
     ("POST", "/me/migrations/{migration_id}/cancel"): {},
+    ("POST", "/services/{service_id}/credentials/reveal"): {},
+    ("POST", "/services/{service_id}/credentials/rotation"): {},
     ("POST", "/staff/migrations/{migration_id}/take"): {},
     ("POST", "/staff/migrations/{migration_id}/access"): {},
     ("POST", "/me/email-change"): {"new_email": "nuevo-email@ejemplo.com.ar", "password": "Segura123"},
@@ -199,6 +201,9 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                "/support/remote/slots": 3,
                # The day's operator-slots (one Query), then their bookings (one BatchGetItem, when there are any).
                "/staff/remote-support/agenda": 2,
+               # The service, its newest credential reveals (one Query of its partition), the account's people (one
+               # Query): whether each who saw them still may.
+               "/services/{service_id}/credential-reveals": 3,
                # The migration (staff only), then its reveals (one Query of its partition).
                "/staff/migrations/{migration_id}/reveals": 2,
                # The service with its cancellation (one BatchGetItem), then the client's invoices (one Query).
@@ -208,8 +213,9 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                # The first-response figures of the last 90 days: one Query a local month, 4 (5 when the window
                # starts on a month's last day: 31 January to 1 May).
                "/me/support/response-times": 5,
-               # The service (one BatchGetItem), then the plan in force (the account's services, their products).
-               "/services/{service_id}/support-channels": 3,
+               # The service (one BatchGetItem), then the plan in force (the account's services, their products),
+               # and the catalog's support plans when the plan lacks a channel (the offer of a plan that has it).
+               "/services/{service_id}/support-channels": 4,
                # Staff's queue of open transfers: one Query for each of the 8 by_due shards, then the sources'
                # names (one BatchGetItem).
                "/staff/transfers": 9,

@@ -164,5 +164,11 @@ def last_backup_on(api: WhmApi, username: str) -> date | None:
     return None
 
 
+def change_password(api: WhmApi, username: str, password: str) -> None:
+    """WHM ``passwd``: the account's new password (cPanel, FTP main account, webmail of the main user). Setting the
+    same password twice is harmless, which a retry relies on."""
+    api.call("passwd", user=username, password=password)
+
+
 def change_package(api: WhmApi, username: str, plan: str) -> None:
     api.call("changepackage", user=username, pkg=plan)

@@ -1,5 +1,5 @@
 """Accounts on the servers: an instant product's account is created by its module (cPanel/WHM), and
-commands (suspend, unsuspend, terminate, change package) are applied to existing ones."""
+commands (suspend, unsuspend, terminate, change package, a new password) are applied to existing ones."""
 
 from datetime import timedelta
 from typing import Any
@@ -9,7 +9,7 @@ from activation import cpanel
 from shared import activation, lifecycle, upgrades
 from shared.calendar import local_date, local_midnight
 from shared.clock import Clock, from_storage, to_storage
-from shared.credentials import encrypt_credentials
+from shared.credentials import decrypt_credentials, encrypt_credentials
 from shared.dal.accounts import Accounts
 from shared.dal.lifecycle import BackupRetention
 from shared.dal.services import ENDED_STATUSES as ENDED
@@ -17,6 +17,7 @@ from shared.dal.services import Services
 from shared.dal.unit_of_work import save_change
 from shared.dal.upgrades import Upgrades
 from shared.errors import ConcurrentModification
+from shared.events import EventType, new_event
 
 
 class RetryLater(Exception):
@@ -203,4 +204,52 @@ def remove_account(services: Services, clock: Clock, whm: cpanel.WhmApi | None, 
             return "terminate:done"
         except ConcurrentModification:
             service = services.get_service(service.service_id, consistent=True)
+    raise ConcurrentModification()
+
+
+PASSWORD_NAME, USER_NAME = "clave cPanel", "usuario cPanel"  # as provision() names them
+
+
+def rotate_password(services: Services, kms: Any, clock: Clock, whm: cpanel.WhmApi | None, service_id: str) -> str:
+    """The holder asked for new credentials (functions/services/credentials.py): a new password on the server,
+    then on the service. The new credentials are stored (encrypted, as pending) before WHM is called, so a run that
+    crashes after ``passwd`` leaves a retry that sets that same password again and records it: the service never
+    keeps a password the server no longer has. A WHM failure raises: the queue retries, then its DLQ's alarm."""
+    service = services.get_service(service_id, consistent=True)
+    if service.credentials_rotation not in ("requested", "rotating"):
+        return "skipped:no-rotation"  # a redelivered command of a finished rotation
+    if service.status in ENDED or not service.provisioning_account or service.provisioning_module != "cpanel":
+        service.credentials_rotation = service.pending_credentials_ciphertext = None
+        service.updated_at = to_storage(clock.now())
+        save_change([service])  # nothing left to rotate (ended meanwhile): the request is dropped
+        return "skipped:no-account"
+    if whm is None:
+        raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
+    if service.pending_credentials_ciphertext is None:
+        current = (decrypt_credentials(kms, service_id, service.credentials_ciphertext)
+                   if service.credentials_ciphertext else {})
+        values = {**current, USER_NAME: service.provisioning_account, PASSWORD_NAME: cpanel.new_password()}
+        service.pending_credentials_ciphertext = encrypt_credentials(kms, service_id, values)
+        if not _claim(service, "credentials_rotation", "rotating", clock.now()):
+            # Changed meanwhile (another delivery stored its new password first, or a renewal): the queue brings
+            # the command back, and that run carries on from what is stored.
+            raise ConcurrentModification()
+    else:
+        values = decrypt_credentials(kms, service_id, service.pending_credentials_ciphertext)
+    cpanel.change_password(whm, service.provisioning_account, values[PASSWORD_NAME])
+    for _ in range(3):  # the server has the new password: the service must have it too
+        service = services.get_service(service_id, consistent=True)
+        if service.pending_credentials_ciphertext is None:
+            return "skipped:rotation-done"
+        now = clock.now()
+        service.credentials_ciphertext = service.pending_credentials_ciphertext
+        service.pending_credentials_ciphertext = service.credentials_rotation = None
+        service.credentials_rotated_at = service.updated_at = to_storage(now)
+        event = new_event(EventType.SERVICE_CREDENTIALS_ROTATED, client_id=service.client_id, occurred_at=now,
+                          payload={"service_id": service_id, "service": service.domain or service.product_name})
+        try:
+            save_change([service], [event])
+            return "rotate_password:done"
+        except ConcurrentModification:
+            continue
     raise ConcurrentModification()

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from activation import cpanel
-from activation.server_accounts import SERVER_ACTIONS, RetryLater, apply_to_server, provision
+from activation.server_accounts import SERVER_ACTIONS, RetryLater, apply_to_server, provision, rotate_password
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -45,6 +45,8 @@ def run_command(record: SQSRecord) -> None:
         action = command.get("action", "create")
         if action == "create":
             outcome = provision(services, accounts, kms, clock, whm(), service_id)
+        elif action == "rotate_password":
+            outcome = rotate_password(services, kms, clock, whm(), service_id)
         elif action in SERVER_ACTIONS or action == "terminate":
             outcome = apply_to_server(services, plan_changes, clock, whm(), command)
         else:

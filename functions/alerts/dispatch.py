@@ -55,7 +55,8 @@ def recipients(hook: alerts.Hookpoint, client: Client | None, contacts: Iterable
         people: list[tuple[str, Client | Contact]] = [("holder", client)] + [
             (f"contact:{contact.contact_id}", contact) for contact in sorted(contacts, key=lambda c: c.contact_id)
             if permission in (contact.permissions or []) and alerts.reaches(contact, services)
-            and contact.status == "active"]  # an invitation not accepted (a mistyped address?) gets nothing
+            and contact.status == "active"  # an invitation not accepted (a mistyped address?) gets nothing
+            and hook.audience != alerts.HOLDER]
         for channel in hook.channels:
             found += [Target(key, channel, _address(person, channel)) for key, person in people
                       if alerts.wants(person, hook.kind, channel)]

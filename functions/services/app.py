@@ -1,32 +1,85 @@
-"""Services API: GET /me/services, GET /me/services/{service_id}, GET /staff/clients/{client_id}/services."""
+"""Services API: my services, a service's page (manual, its data), its credentials (audited reveal, who saw them,
+rotation), and staff's list of a client's services."""
 
-from services import logic
+from services import credentials, logic
+from services.schemas import CredentialRevealsOut, RevealedCredentials, RotationOut, ServiceDetail
 
+from shared import config
 from shared.aws import LazyClient
+from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
+from shared.dal.credential_reveals import CredentialReveals
 from shared.dal.services import Services
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
-from shared.schemas import ServiceDetail, ServiceSummary
+from shared.schemas import ServiceSummary
 
 app = create_app()
-services, accounts = Services(), Accounts()
+services, accounts, reveals = Services(), Accounts(), CredentialReveals()
 kms = LazyClient("kms")
+clock = SystemClock()
+TAGS = ["Servicios"]
 
 
-@app.get("/me/services", tags=["Servicios"], summary="Mis servicios", security=SECURED, responses=answers())
+def _nameservers() -> list[str]:
+    return [name.strip() for name in config.env(config.NAMESERVERS, "").split(",") if name.strip()]
+
+
+@app.get("/me/services", tags=TAGS, summary="Mis servicios", security=SECURED, responses=answers())
 def list_my_services() -> list[ServiceSummary]:
     return logic.my_services(services, accounts, current_identity(app))
 
 
 @app.get(
     "/me/services/<service_id>",
-    tags=["Servicios"],
-    summary="Detalle, manual y claves",
+    tags=TAGS,
+    summary="Detalle y manual, con los datos del servicio",
+    description="Las claves no vienen aquí: se ven con POST /services/{service_id}/credentials/reveal, que queda "
+                "registrado.",
     security=SECURED,
     responses=answers(),
 )
 def get_my_service(service_id: str) -> ServiceDetail:
-    return logic.my_service(services, accounts, kms, current_identity(app), service_id)
+    return logic.my_service(accounts, current_identity(app), service_id, _nameservers())
+
+
+@app.post(
+    "/services/<service_id>/credentials/reveal",
+    tags=TAGS,
+    summary="Ver las claves del servicio (queda registrado)",
+    description="El titular y los contactos con permiso para gestionar los servicios. Cada vista se registra (quién, "
+                "cuándo, desde dónde) y el titular la ve en GET /services/{service_id}/credential-reveals.",
+    security=SECURED,
+    responses=answers(200, "Las claves"),
+)
+def reveal_credentials(service_id: str) -> RevealedCredentials:
+    context = app.current_event.request_context
+    return credentials.reveal(accounts, kms, clock, current_identity(app), service_id, context.identity.source_ip,
+                              app.current_event.headers.get("User-Agent"))
+
+
+@app.get(
+    "/services/<service_id>/credential-reveals",
+    tags=TAGS,
+    summary="Quién vio las claves y cuándo",
+    description="Solo el titular (y el personal). Si alguien que las vio ya no tiene acceso, sugiere cambiarlas.",
+    security=SECURED,
+    responses=answers(),
+)
+def credential_reveals(service_id: str) -> CredentialRevealsOut:
+    return credentials.reveals(services, accounts, reveals, current_identity(app), service_id)
+
+
+@app.post(
+    "/services/<service_id>/credentials/rotation",
+    tags=TAGS,
+    summary="Cambiar la clave del servicio en el servidor",
+    description="Solo el titular. Ponemos una clave nueva en la cuenta del servidor (cPanel) y la anterior deja de "
+                "servir; la nueva se ve en las claves del servicio en unos minutos.",
+    security=SECURED,
+    responses=answers(202, "Cambio pedido"),
+)
+def rotate_credentials(service_id: str) -> tuple[RotationOut, int]:
+    return credentials.request_rotation(services, clock, current_identity(app), service_id), 202
 
 
 @app.get(

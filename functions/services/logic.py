@@ -1,12 +1,15 @@
-"""Who sees which service, and its credentials (decrypted only for those who may manage it)."""
+"""Who sees which service, and its page: the manual with the service's data, and what the caller may do with its
+credentials (their values only through the audited reveal: services.credentials)."""
 
-from typing import Any
+from services import manual
+from services.credentials import rotatable
+from services.schemas import CredentialsAccess, ServiceDetail, ServiceFact
 
 from shared.auth import Identity, Permission, Role, authorize, in_scope, require_account, require_staff
-from shared.credentials import decrypt_credentials
+from shared.clock import from_storage
 from shared.dal.accounts import Accounts
 from shared.dal.services import Service, Services
-from shared.schemas import Credential, ServiceDetail, ServiceSummary, service_detail, service_summary
+from shared.schemas import ServiceSummary, service_fields, service_summary
 
 
 def my_services(services: Services, accounts: Accounts, identity: Identity) -> list[ServiceSummary]:
@@ -21,17 +24,26 @@ def client_services(services: Services, identity: Identity, client_id: str) -> l
     return [service_summary(s) for s in services.list_services(client_id)]
 
 
-def my_service(services: Services, accounts: Accounts, kms: Any, identity: Identity,
-               service_id: str) -> ServiceDetail:
+def my_service(accounts: Accounts, identity: Identity, service_id: str, nameservers: list[str]) -> ServiceDetail:
     require_account(identity)
     # The service and a calling contact's rights in one BatchGetItem.
     service, rights = accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
     # Another client's service answers exactly like a missing one (authorize raises the same NotFound).
-    authorize(identity, service.client_id, Permission.SERVICES, rights, services=[service.service_id])
-    granted = rights(identity.client_id, identity.contact_id or "") if identity.role is Role.CONTACT else None
-    may_manage = identity.role is Role.HOLDER or (granted is not None and "manage_services" in granted)
-    credentials = None
-    if may_manage and service.credentials_ciphertext:
-        values = decrypt_credentials(kms, service.service_id, service.credentials_ciphertext)
-        credentials = [Credential(name=k, value=v) for k, v in values.items()]
-    return service_detail(service, credentials)
+    grant = authorize(identity, service.client_id, Permission.SERVICES, rights, services=[service.service_id])
+    holder = identity.role is Role.HOLDER
+    facts = manual.facts_of(kind=service.product_kind, module=service.provisioning_module, domain=service.domain,
+                            server=service.server, account=service.provisioning_account, nameservers=nameservers)
+    available = bool(service.credentials_ciphertext)
+    return ServiceDetail(
+        **service_fields(service),
+        period_start=from_storage(service.period_start) if service.period_start else None,
+        manual=manual.render(service.manual, facts),
+        facts=[ServiceFact(key=f.key, label=f.label, value=f.value) for f in facts],
+        credentials=CredentialsAccess(
+            available=available,
+            may_reveal=available and (holder or (grant is not None and Permission.MANAGE_SERVICES.value in grant)),
+            may_rotate=holder and rotatable(service) and not service.credentials_rotation,
+            rotation=service.credentials_rotation,
+            rotated_at=from_storage(service.credentials_rotated_at) if service.credentials_rotated_at else None,
+        ),
+    )

@@ -53,6 +53,7 @@ from shared import config
 from shared.aws import LazyClient
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
+from shared.dal.catalog import Catalog
 from shared.dal.mail import SentEmails
 from shared.dal.services import Services
 from shared.dal.tickets import Tickets
@@ -255,9 +256,10 @@ def staff_release_email(email_key: str) -> InboundEmailOut:
 
 @app.get("/services/<service_id>/support-channels", tags=TAGS, summary="Canales de soporte del plan de la cuenta",
          description="Para cada canal (teléfono, WhatsApp, Telegram…): si el plan de soporte lo incluye y, si no, qué "
-                     "plan lo incluye.", security=SECURED, responses=answers())
+                     "plan lo incluye y cómo contratarlo (el cambio de plan del servicio de soporte, o pedirlo).",
+         security=SECURED, responses=answers())
 def service_support_channels(service_id: str) -> SupportChannelsOut:
-    return phone_support.support_channels(repos, current_identity(app), service_id)
+    return phone_support.support_channels(repos, Catalog(), current_identity(app), service_id)
 
 
 @app.post("/services/<service_id>/callback-requests", tags=TAGS, summary="Pedir que soporte lo llame",

@@ -16,12 +16,13 @@ from datetime import timedelta
 from tickets import logic
 from tickets.clocks import TicketPolicy
 from tickets.logic import Files, Repositories
-from tickets.plans import plan_in_force
+from tickets.plans import plan_and_service, plan_in_force
 from tickets.schemas import (
     CallbackRequest,
     CallLog,
     ChannelOut,
     OpenTicket,
+    PlanOffer,
     StaffReply,
     StaffTicketOut,
     SupportChannelsOut,
@@ -31,6 +32,7 @@ from tickets.schemas import (
 from shared.auth import Identity, Permission, authorize, require_account
 from shared.calendar import local
 from shared.clock import Clock
+from shared.dal.catalog import Catalog, Product
 from shared.dal.table import not_found
 from shared.errors import Conflict, InvalidInput
 from shared.phones import normalise_phone
@@ -55,12 +57,29 @@ def _service_of_account(repos: Repositories, identity: Identity, service_id: str
     return client_id, service
 
 
-def support_channels(repos: Repositories, identity: Identity, service_id: str) -> SupportChannelsOut:
+def support_channels(repos: Repositories, catalog: Catalog, identity: Identity, service_id: str) -> SupportChannelsOut:
+    """The service page's button: each channel, whether the plan in force includes it, and if not, the plan that
+    does and how to get it — the plan change of the account's support service (the upgrade flow), or ordering the
+    plan when the account has none (the catalog's support products, read only when something is missing)."""
     client_id, _ = _service_of_account(repos, identity, service_id)
-    plan = plan_in_force(repos.services, client_id)
+    plan, support = plan_and_service(repos.services, client_id)
+    needed = {c: plan_with(c) or SupportPlan.FULL for c in CHANNELS if not includes(plan, c)}
+    offers: dict[SupportPlan, PlanOffer] = {}
+    if needed:
+        by_plan: dict[str, Product] = {}
+        for product in catalog.list_catalog():  # in the catalog's order: the first product of each plan
+            if product.support_plan:
+                by_plan.setdefault(product.support_plan, product)
+        changes_to = set(support.upgrade_targets or []) if support else set()
+        for wanted in set(needed.values()):
+            product = by_plan.get(wanted.value)
+            if product is not None:
+                offers[wanted] = PlanOffer(product_id=product.product_id, product_name=product.name,
+                                           service_id=support.service_id if product.product_id in changes_to
+                                           else None)
     return SupportChannelsOut(plan=plan.value, channels=[
-        ChannelOut(channel=c, included=includes(plan, c),
-                   plan_needed=None if includes(plan, c) else (plan_with(c) or SupportPlan.FULL).value)
+        ChannelOut(channel=c, included=c not in needed, plan_needed=needed[c].value if c in needed else None,
+                   offer=offers.get(needed[c]) if c in needed else None)
         for c in CHANNELS])
 
 

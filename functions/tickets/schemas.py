@@ -291,10 +291,21 @@ class CallbackRequest(ApiModel):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=19_000), ManyLines]  # room for the window
 
 
+class PlanOffer(ApiModel):
+    """How to get a plan that includes a channel: the account's support service changed to ``product_id`` (POST
+    /services/{service_id}/upgrades, the plan-change flow: only the difference is paid), or, with no support service
+    to change (``service_id`` None), that product ordered (POST /me/orders)."""
+
+    product_id: str
+    product_name: str
+    service_id: str | None
+
+
 class ChannelOut(ApiModel):
     channel: Literal["panel", "email", "form", "chat", "whatsapp", "telegram", "phone"]
     included: bool
     plan_needed: Plan | None  # the first plan that includes it, when the account's does not
+    offer: PlanOffer | None = None  # the "solicitarlo" button: how to get plan_needed
 
 
 class SupportChannelsOut(ApiModel):

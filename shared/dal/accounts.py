@@ -257,6 +257,11 @@ class ContactRights:
     def __init__(self, contact: Contact | None):
         self._contact = contact
 
+    @property
+    def contact(self) -> Contact | None:
+        """The calling contact's item as read (its name, for an audit record)."""
+        return self._contact
+
     def __call__(self, client_id: str, contact_id: str) -> Grant | None:
         contact = self._contact
         if contact is None or (contact.client_id, contact.contact_id) != (client_id, contact_id):

@@ -35,6 +35,13 @@ class Service(TableItem, discriminator="Service"):
     # them with the service and fetch product and targets in one BatchGetItem (docs/data-model.md).
     upgrade_targets = ListAttribute(of=UnicodeAttribute, null=True)
     credentials_ciphertext = UnicodeAttribute(null=True)  # KMS ciphertext, base64
+    # A change of the server account's password asked by the holder (functions/services/credentials.py):
+    # requested -> rotating (the new credentials held in pending_credentials_ciphertext until WHM took them,
+    # so a retry after a crash sets the same password again) -> done (rotation cleared, rotated_at set).
+    credentials_rotation = UnicodeAttribute(null=True)  # requested | rotating
+    credentials_rotation_requested_at = UnicodeAttribute(null=True)
+    pending_credentials_ciphertext = UnicodeAttribute(null=True)
+    credentials_rotated_at = UnicodeAttribute(null=True)
     auto_renew = BooleanAttribute(default=True)
     # Activation (docs/payments.md): copied from the product when ordered.
     activation_mode = UnicodeAttribute(default="manual")  # instant | manual | custom

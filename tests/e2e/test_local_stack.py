@@ -113,7 +113,7 @@ def test_a_simulated_provider_payment_settles_and_activates_an_instant_service(l
     # invoice.paid -> outbox -> provisioning queue -> cPanel (fake)
     service = wait_for(lambda: local_stack.json("GET", f"/me/services/{order['service']['service_id']}",
                                                  token=token)[1], lambda s: s["status"] == "active", seconds=15)
-    assert service["status"] == "active" and service["credentials"], service
+    assert service["status"] == "active" and service["credentials"]["available"], service
 
 
 def test_a_new_invoice_becomes_a_whatsapp_alert_or_waits_for_the_quiet_hours_to_end(local_stack):

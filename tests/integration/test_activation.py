@@ -67,8 +67,12 @@ def test_paid_instant_service_is_provisioned_in_cpanel_and_activated(api, stack,
     assert service.period_end > service.period_start
     (username,) = whm.accounts
     assert whm.accounts[username] == {"domain": "ana.com.ar", "plan": "hosting-inicial", "suspended": False}
-    detail = api.call("GET", f"/me/services/{service_id}", claims=claims_for(client_id=client_id)).json()
-    assert {c["name"]: c["value"] for c in detail["credentials"]}["usuario cPanel"] == username
+    holder = claims_for(client_id=client_id)
+    detail = api.call("GET", f"/me/services/{service_id}", claims=holder).json()
+    shown = api.call("POST", f"/services/{service_id}/credentials/reveal", claims=holder, body={}).json()
+    assert {c["name"]: c["value"] for c in shown["credentials"]}["usuario cPanel"] == username
+    facts = {f["key"]: f["value"] for f in detail["facts"]}
+    assert (facts["servidor"], facts["usuario"]) == ("127.0.0.1", username)  # the fake WHM's host
     assert detail["activation"]["message"].startswith("Servicio activo")
     assert [e["service_id"] for e in _events("service.activated")] == [service_id]
     assert provision(stack)[0] == []  # consumed: nothing comes back

@@ -122,14 +122,27 @@ def _own_accounts(world: "World", caller: str, response) -> str | None:
 
 
 def _credentials_need_manage_services(world: "World", caller: str, response) -> str | None:
-    """GET /me/services/{id}: the credentials only for the holder and contacts with `manage_services`."""
-    shown = response.json().get("credentials")
+    """GET /me/services/{id}: never the credentials' values; revealing them only for the holder and contacts with
+    `manage_services`."""
+    if "Clave-De-Prueba-1" in response.text:
+        return "the service's page shows a credential's value (only the audited reveal may)"
+    may = response.json()["credentials"]["may_reveal"]
     caller = ACTS_AS.get(caller, caller)
-    if caller == "holder" and not shown:
-        return "the holder does not get the service's credentials"
-    if caller == "contact_with_right" and shown:  # `services` only
-        return "a contact without `manage_services` gets the service's credentials"
+    if caller == "holder" and not may:
+        return "the holder may not reveal the service's credentials"
+    if caller == "contact_with_right" and may:  # `services` only
+        return "a contact without `manage_services` may reveal the service's credentials"
     return None
+
+
+def _credentials_shown(world: "World", caller: str, response) -> str | None:
+    """POST /services/{id}/credentials/reveal: the values, and the reveal on the holder's list of who saw them."""
+    if "Clave-De-Prueba-1" not in response.text:
+        return "the reveal does not show the credentials"
+    listed = world.api.call("GET", f"/services/{world.memo['service']['service_id']}/credential-reveals",
+                            claims=world.holder).json()["reveals"]
+    expected_role = "holder" if caller == "holder" else "contact"
+    return None if listed and listed[0]["role"] == expected_role else f"the newest reveal listed is {listed[:1]}"
 
 
 INTERNAL_NOTE = "Nota interna de la matriz: nunca para el cliente"
@@ -166,6 +179,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me/services"): Rule("account", permission=Permission.SERVICES, lists=("service",)),
     ("GET", "/me/services/{service_id}"): Rule("account", permission=Permission.SERVICES, target="service",
                                                check=_credentials_need_manage_services),
+    ("POST", "/services/{service_id}/credentials/reveal"): Rule("account", permission=Permission.MANAGE_SERVICES,
+                                                                target="service", check=_credentials_shown),
+    ("GET", "/services/{service_id}/credential-reveals"): Rule("holder_or_staff", target="service"),
+    ("POST", "/services/{service_id}/credentials/rotation"): Rule("holder_only", target="cpanel_service", fresh=True),
     ("GET", "/staff/clients/{client_id}/services"): Rule("staff_only", target="client"),
     ("POST", "/staff/clients/{client_id}/orders"): Rule("staff_only", target="client"),
     # Billing
@@ -738,6 +755,16 @@ class World:
         service.save()
         return {"service_id": service_id}
 
+    def cpanel_service(self) -> dict[str, str]:
+        """An active hosting with its account on a cPanel server (its password can be changed)."""
+        from shared.dal.services import Service
+
+        made = self.hosting_service()
+        service = Service.get(*Service.key(made["service_id"]))
+        service.provisioning_module, service.provisioning_account = "cpanel", f"matriz{next(self._serial)}"
+        service.save()
+        return made
+
     def migration(self) -> dict[str, str]:
         service_id = self.hosting_service()["service_id"]
         made = self._call("POST", f"/services/{service_id}/migration", claims=self.holder,
@@ -752,6 +779,7 @@ class World:
 
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
         "hosting_service": lambda w: w.hosting_service(),
+        "cpanel_service": lambda w: w.cpanel_service(),
         "migration": lambda w: w.migration(),
         "taken_migration": lambda w: w.taken_migration(),
         "remote_booking": lambda w: w.remote_booking(),

@@ -88,18 +88,27 @@ def test_my_services_detail_manual_and_credentials_by_permission(api, catalog, c
 
     assert [s["service_id"] for s in listed.json()] == [service_id]
     assert detail.json()["manual"].startswith("Manual de uso del hosting")
-    assert detail.json()["credentials"] == [{"name": "usuario cPanel", "value": "ana"}]
+    assert "ana" not in detail.text  # the values only through the audited reveal
+    assert detail.json()["credentials"]["may_reveal"] is True
+    reveal = f"/services/{service_id}/credentials/reveal"
+    assert api.call("POST", reveal, claims=holder, body={}).json()["credentials"] == [
+        {"name": "usuario cPanel", "value": "ana"}]
 
     viewer_id = api.call("POST", "/me/contacts", claims=holder, body={
         "email": "ver@ejemplo.com.ar", "name": "Ver", "permissions": ["services"]}).json()["contact_id"]
     manager_id = api.call("POST", "/me/contacts", claims=holder, body={
         "email": "admin@ejemplo.com.ar", "name": "Admin", "permissions": ["services", "manage_services"]}
     ).json()["contact_id"]
-    viewer = api.call("GET", f"/me/services/{service_id}", claims=claims_for(client_id=client_id, contact_id=viewer_id))
-    manager = api.call("GET", f"/me/services/{service_id}",
-                       claims=claims_for(client_id=client_id, contact_id=manager_id))
-    assert viewer.status == 200 and viewer.json()["credentials"] is None
-    assert manager.json()["credentials"] == [{"name": "usuario cPanel", "value": "ana"}]
+    viewer_claims = claims_for(client_id=client_id, contact_id=viewer_id)
+    manager_claims = claims_for(client_id=client_id, contact_id=manager_id)
+    viewer = api.call("GET", f"/me/services/{service_id}", claims=viewer_claims)
+    manager = api.call("GET", f"/me/services/{service_id}", claims=manager_claims)
+    assert viewer.status == 200 and viewer.json()["credentials"]["may_reveal"] is False
+    assert manager.json()["credentials"]["may_reveal"] is True
+    refused = api.call("POST", reveal, claims=viewer_claims, body={})
+    assert (refused.status, refused.json()["code"]) == (403, "permission_denied")
+    assert api.call("POST", reveal, claims=manager_claims, body={}).json()["credentials"] == [
+        {"name": "usuario cPanel", "value": "ana"}]
 
 
 def test_another_clients_service_and_invoice_answer_404(api, catalog, client_id):

@@ -48,14 +48,33 @@ def test_on_the_standard_plan_phone_support_is_offered_not_given(api, account):
     assert channels.status == 200, channels
     by_name = {c["channel"]: c for c in channels.json()["channels"]}
     assert channels.json()["plan"] == "standard"
-    assert by_name["panel"] == {"channel": "panel", "included": True, "plan_needed": None}
+    assert by_name["panel"] == {"channel": "panel", "included": True, "plan_needed": None, "offer": None}
     assert by_name["whatsapp"]["plan_needed"] == "profesional" and by_name["phone"]["plan_needed"] == "full"
+    # No support service to change: the button orders the plan.
+    assert by_name["whatsapp"]["offer"] == {"product_id": "soporte-profesional", "product_name": "Soporte Profesional",
+                                            "service_id": None}
     before = sorted((i.pk, i.sk) for i in TableItem.scan())
     refused = api.call("POST", f"{path}/callback-requests", claims=account["claims"],
                        body=_window(MONDAY_11 + timedelta(days=1)))
     assert (refused.status, refused.json()["code"]) == (409, "channel_not_in_plan")
     assert "plan de soporte Full" in refused.json()["message"]
     assert sorted((i.pk, i.sk) for i in TableItem.scan()) == before
+
+
+def test_with_a_support_plan_the_button_offers_its_plan_change(api, store, account):
+    order = api.call("POST", f"/staff/clients/{account['client_id']}/orders", claims=STAFF,
+                     body={"product_id": "soporte-profesional", "billing_cycle": "monthly"}).json()
+    pay(store, order["invoice"]["invoice_id"])
+    support_id = order["service"]["service_id"]
+    channels = api.call("GET", f"/services/{account['service_id']}/support-channels", claims=account["claims"]).json()
+    by_name = {c["channel"]: c for c in channels["channels"]}
+    assert channels["plan"] == "profesional" and by_name["whatsapp"]["offer"] is None
+    assert by_name["phone"]["offer"] == by_name["telegram"]["offer"] == {
+        "product_id": "soporte-full", "product_name": "Soporte Full", "service_id": support_id}
+    # The offer is the plan-change flow's own input: only the difference is invoiced.
+    change = api.call("POST", f"/services/{support_id}/upgrades", claims=account["claims"],
+                      body={"target": by_name["phone"]["offer"]["product_id"]})
+    assert change.status == 201 and change.json()["upgrade"]["to_product_id"] == "soporte-full", change
 
 
 def test_on_full_a_call_back_is_a_ticket_and_the_logged_call_is_its_answer(api, store, account):

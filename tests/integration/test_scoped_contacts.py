@@ -39,11 +39,13 @@ def test_a_scoped_contact_reaches_its_service_and_nothing_else_of_the_account(ap
     dev = account["dev"]
     site, other = account["site"]["service"]["service_id"], account["other"]["service"]["service_id"]
     assert [s["service_id"] for s in api.call("GET", "/me/services", claims=dev).json()] == [site]
-    detail = api.call("GET", f"/me/services/{site}", claims=dev).json()
-    assert {c["name"] for c in detail["credentials"]} == {"usuario cPanel", "clave cPanel"}
+    shown = api.call("POST", f"/services/{site}/credentials/reveal", claims=dev, body={}).json()
+    assert {c["name"] for c in shown["credentials"]} == {"usuario cPanel", "clave cPanel"}
     assert [i["invoice_id"] for i in api.call("GET", "/me/invoices", claims=dev).json()] == [
         account["site"]["invoice"]["invoice_id"]]
     missing = "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4"
+    outside_reveal = api.call("POST", f"/services/{other}/credentials/reveal", claims=dev, body={})
+    assert outside_reveal.status == 404  # another service of the account: like a missing one
     for path in (f"/me/services/{other}", f"/services/{other}/upgrade-options", f"/services/{other}/upgrades",
                  f"/services/{other}/support-channels", f"/me/invoices/{account['other']['invoice']['invoice_id']}"):
         outside = api.call("GET", path, claims=dev)
@@ -100,7 +102,9 @@ def _service_bound_routes():
 
 # Routes the holder alone may call: a contact, scoped or not, is refused before its scope matters.
 HOLDER_ONLY = {("POST", "/services/{service_id}/cancellation"), ("DELETE", "/services/{service_id}/cancellation"),
-               ("GET", "/services/{service_id}/cancellation-preview"), ("POST", "/services/{service_id}/transfer")}
+               ("GET", "/services/{service_id}/cancellation-preview"), ("POST", "/services/{service_id}/transfer"),
+               ("GET", "/services/{service_id}/credential-reveals"),
+               ("POST", "/services/{service_id}/credentials/rotation")}
 
 
 @pytest.mark.parametrize("route", _service_bound_routes(), ids=lambda r: f"{r[0]} {r[1]}")

@@ -114,6 +114,15 @@ def test_recipients_follow_rights_opt_in_preferences_and_unique_numbers():
         ("ops:guardia@example.com", "email", "guardia@example.com")]
 
 
+def test_who_saw_the_credentials_is_told_to_the_holder_alone():
+    hook = alerts.HOOKPOINTS["service.credentials_revealed"]
+    contacts = [_contact("2", ["services", "manage_services"]), _contact("3", ["services"])]
+    found = [(t.recipient, t.channel) for t in recipients(hook, _client(), contacts, [])]
+    assert found == [("holder", "whatsapp"), ("holder", "email")]
+    rotated = alerts.HOOKPOINTS["service.credentials_rotated"]  # the new password: everyone who uses the service
+    assert {t.recipient for t in recipients(rotated, _client(), contacts, [])} == {"holder", "contact:2", "contact:3"}
+
+
 def test_email_is_a_channel_of_its_own_with_its_own_choice_per_kind():
     reminder = alerts.HOOKPOINTS["invoice.reminder"]
     contacts = [

@@ -1,0 +1,66 @@
+"""Response models of the services API: a service's page (manual, its data, what its credentials allow) and the
+credentials' reveal, audit and rotation (docs/service-access.md)."""
+
+from datetime import datetime
+from typing import Literal
+
+from shared.schemas import ApiModel, ServiceSummary
+
+Rotation = Literal["requested", "rotating"]
+
+
+class ServiceFact(ApiModel):
+    key: str  # the manual's placeholder: dominio, servidor, panel_url …
+    label: str
+    value: str | None  # None until the service has it (a hosting being created has no server yet)
+
+
+class CredentialsAccess(ApiModel):
+    """What the caller can do with the service's credentials; their values only come from the reveal."""
+
+    available: bool  # the service has credentials
+    may_reveal: bool  # the holder, a contact with `manage_services` (within its scope)
+    may_rotate: bool  # the holder, on a service whose server account we manage
+    rotation: Rotation | None
+    rotated_at: datetime | None
+
+
+class ServiceDetail(ServiceSummary):
+    period_start: datetime | None
+    manual: str | None  # the product's manual with this service's data filled in
+    facts: list[ServiceFact]  # "debajo del mismo MANUAL … todos los datos necesarios para usar el servicio"
+    credentials: CredentialsAccess
+
+
+class Credential(ApiModel):
+    name: str
+    value: str
+
+
+class RevealedCredentials(ApiModel):
+    credentials: list[Credential]
+    revealed_at: datetime  # recorded before they were decrypted; the holder sees it in the reveals
+
+
+class CredentialRevealOut(ApiModel):
+    revealed_at: datetime
+    role: Literal["holder", "contact"]
+    contact_id: str | None
+    name: str | None
+    email: str | None
+    source_ip: str | None
+    user_agent: str | None
+    still_has_access: bool  # False: the person was removed, lost `manage_services` or the service, or was of the
+    # account that held the service before a transfer
+
+
+class CredentialRevealsOut(ApiModel):
+    reveals: list[CredentialRevealOut]  # newest first, the newest 100
+    rotation_advised: bool  # someone who saw them since the last change no longer has access: change them
+    rotation: Rotation | None
+    rotated_at: datetime | None
+
+
+class RotationOut(ApiModel):
+    rotation: Rotation
+    requested_at: datetime
