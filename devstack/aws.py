@@ -217,10 +217,14 @@ class EmbeddedAws:
         table_name = resource.split("/")[1]
         with self._app.lock:
             shard = dynamodb_backends[account][region].get_table(table_name).stream_shard
-            records = [r.to_json() for r in shard.items]
-            if after_sequence is not None:
+            # A record's sequence number is its position plus the shard's first one (moto's StreamShard.add):
+            # only the records asked for are converted. Converting the whole stream at every poll (four times a
+            # second per poller, idle) kept a core busy, and blocked every other AWS call, once it had grown.
+            first = 0 if after_sequence is None else max(0, after_sequence - shard.starting_sequence_number + 1)
+            records = [r.to_json() for r in shard.items[first:first + limit]]
+            if after_sequence is not None:  # the arithmetic, checked
                 records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) > after_sequence]
-            return copy.deepcopy(records[:limit])
+            return copy.deepcopy(records)
 
     def reset(self) -> None:
         import urllib.request

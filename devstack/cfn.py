@@ -6,6 +6,7 @@ the function properties (handler, environment, events). Anything else is reporte
 
 import copy
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,17 +51,23 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return copy.deepcopy(_parsed[key])
 
 
+# Clients by (region, endpoint, service), kept for the process: boto3 builds each from its model (~50 ms), and the
+# tests provision the template afresh for every test (about 900 times a run: 7 minutes of client-making).
+_CLIENTS: dict[tuple[str, str | None, str], Any] = {}
+
+
 class _Clients:
-    """A session whose clients are made once per service (boto3 builds each from its model: ~15 ms)."""
+    """A session whose clients are made once per service and endpoint, for the whole process."""
 
     def __init__(self, session: Any):
-        self._session, self._clients = session, {}
+        self._session = session
         self.region_name = session.region_name
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service)
-        return self._clients[service]
+        key = (self.region_name, os.environ.get("AWS_ENDPOINT_URL"), service)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = self._session.client(service)
+        return _CLIENTS[key]
 
 
 @dataclass

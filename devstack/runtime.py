@@ -224,3 +224,6 @@ class Runtime:
         finally:
             _current.reset(token)
             self._release(function, container)
+            from devstack.workers import ACTIVITY
+
+            ACTIVITY.stir()  # what it wrote may be for an idle poller

@@ -284,11 +284,16 @@ class LocalStack:
         return json_response(200, {"now": iso_z(moved_to), "fired": fired})
 
     def _whm_accounts(self, path, headers, body):
-        """The fake WHM's accounts (suspended or not) and how often each account function was called."""
+        """The fake WHM's accounts (suspended or not) and how often each account function was called, in all and
+        for each account."""
         calls: dict[str, int] = {}
-        for function, _ in list(self.whm.calls):
+        by_user: dict[str, dict[str, int]] = {}
+        for function, params in list(self.whm.calls):
             calls[function] = calls.get(function, 0) + 1
-        return json_response(200, {"accounts": dict(self.whm.accounts), "calls": calls})
+            user = params.get("user") or params.get("username")
+            if user:
+                by_user.setdefault(user, {})[function] = by_user.get(user, {}).get(function, 0) + 1
+        return json_response(200, {"accounts": dict(self.whm.accounts), "calls": calls, "calls_by_user": by_user})
 
     def _whatsapp_incoming(self, path, headers, body):
         """A person writes to our WhatsApp number: Meta's signed webhook reaches our API. {"from": "5491123456789",

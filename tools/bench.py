@@ -204,6 +204,8 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                # The service, its newest credential reveals (one Query of its partition), the account's people (one
                # Query): whether each who saw them still may.
                "/services/{service_id}/credential-reveals": 3,
+               # Staff's queue of migrations to do: one Query for each of the 8 by_due shards.
+               "/staff/migrations": 8,
                # The migration (staff only), then its reveals (one Query of its partition).
                "/staff/migrations/{migration_id}/reveals": 2,
                # The service with its cancellation (one BatchGetItem), then the client's invoices (one Query).

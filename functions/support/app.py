@@ -226,6 +226,14 @@ def cancel_migration(migration_id: str) -> MigrationOut:
                                       _purge_after()))
 
 
+@app.get("/staff/migrations", tags=STAFF_MIGRATION_TAGS, summary="Migraciones por hacer (las más viejas primero)",
+         description="Las que hacemos nosotros (opción 1) y no terminaron, con quién la tomó.", security=SECURED,
+         responses=answers())
+def staff_migration_queue() -> list[MigrationOut]:
+    logic, repo = _migrations()
+    return [migration_out(m) for m in logic.staff_queue(repo, current_identity(app))]
+
+
 @app.post("/staff/migrations/<migration_id>/take", tags=STAFF_MIGRATION_TAGS,
           summary="Tomar una migración (solo quien la toma ve el acceso)", security=SECURED, responses=answers())
 def take_migration(migration_id: str) -> MigrationOut:

@@ -14,7 +14,15 @@ from typing import Any
 
 from shared.auth import Identity, Permission, authorize, require_account, require_staff
 from shared.clock import Clock, to_storage
-from shared.dal.migrations import PURGE_KIND, AccessReveal, ActiveMigration, Migration, MigrationAccess, Migrations
+from shared.dal.migrations import (
+    OPEN_KIND,
+    PURGE_KIND,
+    AccessReveal,
+    ActiveMigration,
+    Migration,
+    MigrationAccess,
+    Migrations,
+)
 from shared.dal.table import clear_due, mark_due, not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict, Forbidden, InvalidInput
@@ -105,6 +113,7 @@ def request(repo: Migrations, services, contact_permissions, kms: Any, key_id: s
     if body.option == "we_migrate":
         migration.panel_type, migration.old_host = body.panel_type, body.host
         migration.webmail_caveat_accepted_at = stamp
+        mark_due(migration, OPEN_KIND, migration_id, stamp)  # on staff's queue until it ends
         access = {"panel_type": body.panel_type, "host": body.host, "username": body.username,
                   "password": body.password.get_secret_value() if body.password else None,
                   "api_token": body.api_token.get_secret_value() if body.api_token else None, "notes": body.notes}
@@ -146,6 +155,7 @@ def _move(repo: Migrations, migration: Migration, status: str, now: datetime, no
         if status in ENDED:
             uow.delete(ActiveMigration(*ActiveMigration.key(migration.service_id)),
                        condition=ActiveMigration.migration_id == migration.migration_id)
+            clear_due(migration)  # off staff's queue (a we_migrate one goes on the purge's just below)
             if migration.option == "we_migrate":  # its access is destroyed after MigrationSecretDays
                 at = now + purge_after
                 mark_due(migration, PURGE_KIND, migration.migration_id, to_storage(at))
@@ -172,6 +182,11 @@ def staff_migration(repo: Migrations, identity: Identity, migration_id: str) -> 
     if migration is None:
         raise not_found()
     return migration
+
+
+def staff_queue(repo: Migrations, identity: Identity) -> list[Migration]:
+    require_staff(identity)
+    return repo.open_queue()
 
 
 def take(repo: Migrations, clock: Clock, identity: Identity, migration_id: str) -> Migration:

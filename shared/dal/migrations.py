@@ -6,6 +6,8 @@ from pynamodb.attributes import UnicodeAttribute, VersionAttribute
 from shared.dal.table import TableItem, due_partitions, find_by_id, find_item
 
 PURGE_KIND = "migration_purge"
+OPEN_KIND = "migration_open"  # a migration we do, not ended: staff's queue (oldest first)
+QUEUE_SHOWN = 200
 
 
 class Migration(TableItem, discriminator="Migration"):
@@ -93,6 +95,13 @@ class Migrations:
         found = Migration.by_owner.query(f"CLIENT#{client_id}", Migration.gsi1sk.startswith("MIGRATION#"),
                                          scan_index_forward=False, limit=50)
         return [m for m in found if isinstance(m, Migration)]
+
+    def open_queue(self) -> list[Migration]:
+        """The migrations we do that have not ended, oldest first (one Query per by_due shard)."""
+        found: list[Migration] = []
+        for partition in due_partitions(OPEN_KIND):
+            found.extend(Migration.by_due.query(partition, limit=QUEUE_SHOWN))
+        return sorted((m for m in found if isinstance(m, Migration)), key=lambda m: m.due_sk)[:QUEUE_SHOWN]
 
     def purges_due(self, at: str) -> list[Migration]:
         found: list[Migration] = []

@@ -1,6 +1,7 @@
 """Remote support on `make dev`, with the test clock: the demo holder books the first slot of the next business day,
 gets the confirmation with its .ics, staff see it in that day's agenda, and the one-minute sweep sends the WhatsApp
-reminders the day before and 15 minutes before, once each. On a stack of its own (its clock moves)."""
+reminders the day before and 15 minutes before, once each. Then a migration's access is revealed by staff and
+purged with the test clock. On a stack of its own (its clock moves)."""
 
 from datetime import datetime, timedelta
 
@@ -52,3 +53,34 @@ def test_the_holder_books_remote_support_staff_see_it_and_the_reminders_arrive_o
     assert len(reminders()) == 2
     mine = http.json("GET", "/me/remote-bookings", token=holder)[1]
     assert mine[0]["reminders_sent"] == ["day_before", "soon"]
+
+
+def test_a_migration_access_is_revealed_once_by_its_taker_and_destroyed_with_the_test_clock(own_stack):
+    """Migrations on the same stack (its clock moves on from the test above): the demo holder asks us to migrate the
+    hosting with the old server's access; staff see it in their queue, take it, reveal the access (recorded), finish
+    it, and eight days later the hourly purge has destroyed it."""
+    http = own_stack
+    holder, staff = http.token(HOLDER), http.token(STAFF)
+    (hosting,) = [s for s in http.json("GET", "/me/services", token=holder)[1] if s["product_id"] == "hosting-inicial"]
+    status, migration = http.json("POST", f"/services/{hosting['service_id']}/migration", token=holder, body={
+        "option": "we_migrate", "panel_type": "cpanel", "host": "viejo.ejemplo.com", "username": "demo",
+        "password": "Clave-Vieja-99", "webmail_caveat_accepted": True})
+    assert status == 201, migration
+    url = f"/staff/migrations/{migration['migration_id']}"
+    queue = http.json("GET", "/staff/migrations", token=staff)[1]
+    assert [m["migration_id"] for m in queue] == [migration["migration_id"]]
+    assert http.json("POST", f"{url}/take", token=staff)[0] == 200
+    status, access = http.json("POST", f"{url}/access", token=staff, body={})
+    assert status == 200 and access["password"] == "Clave-Vieja-99", access
+    assert len(http.json("GET", f"{url}/reveals", token=staff)[1]) == 1
+    for step in ("in_progress", "awaiting_dns", "completed"):
+        assert http.json("POST", f"{url}/status", token=staff, body={"status": step})[0] == 200
+    assert http.json("GET", "/staff/migrations", token=staff)[1] == []
+
+    now = _at(http.json("GET", "/local/clock")[1]["now"])
+    assert http.json("POST", "/local/clock", body={"now": (now + timedelta(days=8)).isoformat()})[0] == 200
+    mine = wait_for(lambda: http.json("GET", "/me/migrations", token=holder)[1],
+                    lambda found: not found[0]["access_kept"], seconds=20)
+    assert mine[0]["access_purged_at"], mine
+    status, gone = http.json("POST", f"{url}/access", token=staff, body={})
+    assert (status, gone["code"]) == (409, "access_purged")

@@ -339,6 +339,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/staff/migrations/{migration_id}/status"): Rule("staff_only", target="migration", fresh=True),
     ("POST", "/staff/migrations/{migration_id}/access"): Rule("staff_only", target="taken_migration"),
     ("GET", "/staff/migrations/{migration_id}/reveals"): Rule("staff_only", target="migration"),
+    ("GET", "/staff/migrations"): Rule("staff_only"),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),

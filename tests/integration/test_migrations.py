@@ -76,8 +76,11 @@ def test_the_access_is_encrypted_at_once_revealed_to_its_taker_only_and_destroye
     assert SECRET not in "".join(capsys.readouterr())
 
     url = f"/staff/migrations/{migration['migration_id']}"
+    queue = api.call("GET", "/staff/migrations", claims=STAFF).json()
+    assert [(m["migration_id"], m["assignee"]) for m in queue] == [(migration["migration_id"], None)]
     assert api.call("POST", f"{url}/access", claims=STAFF).json()["code"] == "not_the_assignee"
     assert api.call("POST", f"{url}/take", claims=STAFF).json()["assignee"] == "staff-migra"
+    assert [m["assignee"] for m in api.call("GET", "/staff/migrations", claims=STAFF).json()] == ["staff-migra"]
     revealed = api.call("POST", f"{url}/access", claims=STAFF)
     assert revealed.status == 200 and revealed.json()["password"] == SECRET, revealed
     assert api.call("POST", f"{url}/access", claims=OTHER_STAFF).json()["code"] == "not_the_assignee"
@@ -91,6 +94,7 @@ def test_the_access_is_encrypted_at_once_revealed_to_its_taker_only_and_destroye
         assert moved.status == 200 and moved.json()["status"] == step, moved
     backwards = api.call("POST", f"{url}/status", claims=STAFF, body={"status": "in_progress"})
     assert (backwards.status, backwards.json()["code"]) == (409, "wrong_migration_step")
+    assert api.call("GET", "/staff/migrations", claims=STAFF).json() == []  # ended: off staff's queue
     ended = datetime.now(UTC)
     assert purge_due(Migrations(), FixedClock(ended + timedelta(days=7) - timedelta(minutes=5)))["purged"] == 0
     assert MigrationAccess.get(*MigrationAccess.key(migration["migration_id"])).expires_at is not None  # TTL too
