@@ -286,7 +286,8 @@ TEXTS: dict[str, str] = {
         "alguien ya no debería tenerlas, puede cambiarlas desde allí."
     ),
     "claves_cambiadas": (
-        "Cambiamos la clave de {{1}}: la anterior ya no sirve. La nueva, en Paneldecliente → Servicios."
+        "Cambiamos la clave de {{1}}: la anterior ya no sirve. Quien puede ver las claves encuentra la nueva en "
+        "Paneldecliente → Servicios."
     ),
     "soporte_remoto_agendado": (
         "Agendamos su soporte remoto para el {{1}} en el puesto de trabajo {{2}}. Le enviamos la invitación por "

@@ -290,6 +290,7 @@ def end(service: Service, now: datetime, cause: str, reason: str | None = None) 
     service.next_cycle_paid = None
     service.suspension_reason = service.suspension_invoice_id = None
     service.credentials_ciphertext = None
+    service.pending_credentials_ciphertext = service.credentials_rotation = None  # nothing left to rotate
     service.activation_state = "active" if service.activation_state == "active" else "cancelled"
     service.updated_at = to_storage(now)
     clear_due(service)

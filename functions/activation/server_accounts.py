@@ -214,35 +214,39 @@ def rotate_password(services: Services, kms: Any, clock: Clock, whm: cpanel.WhmA
     """The holder asked for new credentials (functions/services/credentials.py): a new password on the server,
     then on the service. The new credentials are stored (encrypted, as pending) before WHM is called, so a run that
     crashes after ``passwd`` leaves a retry that sets that same password again and records it: the service never
-    keeps a password the server no longer has. A WHM failure raises: the queue retries, then its DLQ's alarm."""
-    service = services.get_service(service_id, consistent=True)
-    if service.credentials_rotation not in ("requested", "rotating"):
-        return "skipped:no-rotation"  # a redelivered command of a finished rotation
-    if service.status in ENDED or not service.provisioning_account or service.provisioning_module != "cpanel":
-        service.credentials_rotation = service.pending_credentials_ciphertext = None
-        service.updated_at = to_storage(clock.now())
-        save_change([service])  # nothing left to rotate (ended meanwhile): the request is dropped
-        return "skipped:no-account"
-    if whm is None:
-        raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
-    if service.pending_credentials_ciphertext is None:
+    keeps a password the server no longer has. Only the pending credentials this run sent to WHM are made the
+    service's (a slow duplicate delivery cannot record another rotation's password), and never on a service that
+    ended meanwhile. A WHM failure raises: the queue retries, then its DLQ's alarm calls staff."""
+    for _ in range(3):
+        service = services.get_service(service_id, consistent=True)
+        if service.credentials_rotation not in ("requested", "rotating"):
+            return "skipped:no-rotation"  # a redelivered command of a finished rotation
+        if service.status in ENDED or not service.provisioning_account or service.provisioning_module != "cpanel":
+            return _drop_rotation(services, clock, service_id)
+        if whm is None:
+            raise cpanel.ProvisioningError("No hay acceso a WHM configurado.")
+        if service.pending_credentials_ciphertext is not None:
+            break  # stored by this command's earlier attempt (or a duplicate delivery): carry on with it
         current = (decrypt_credentials(kms, service_id, service.credentials_ciphertext)
                    if service.credentials_ciphertext else {})
         values = {**current, USER_NAME: service.provisioning_account, PASSWORD_NAME: cpanel.new_password()}
         service.pending_credentials_ciphertext = encrypt_credentials(kms, service_id, values)
-        if not _claim(service, "credentials_rotation", "rotating", clock.now()):
-            # Changed meanwhile (another delivery stored its new password first, or a renewal): the queue brings
-            # the command back, and that run carries on from what is stored.
-            raise ConcurrentModification()
+        if _claim(service, "credentials_rotation", "rotating", clock.now()):
+            break
+        # Changed meanwhile (a duplicate delivery stored its password first, a renewal): read it again.
     else:
-        values = decrypt_credentials(kms, service_id, service.pending_credentials_ciphertext)
+        raise ConcurrentModification()
+    sent = service.pending_credentials_ciphertext
+    values = decrypt_credentials(kms, service_id, sent)
     cpanel.change_password(whm, service.provisioning_account, values[PASSWORD_NAME])
     for _ in range(3):  # the server has the new password: the service must have it too
         service = services.get_service(service_id, consistent=True)
-        if service.pending_credentials_ciphertext is None:
-            return "skipped:rotation-done"
+        if service.pending_credentials_ciphertext != sent:
+            return "skipped:rotation-superseded"  # done by another delivery, or another rotation's password now
+        if service.status in ENDED:
+            return _drop_rotation(services, clock, service_id)
         now = clock.now()
-        service.credentials_ciphertext = service.pending_credentials_ciphertext
+        service.credentials_ciphertext = sent
         service.pending_credentials_ciphertext = service.credentials_rotation = None
         service.credentials_rotated_at = service.updated_at = to_storage(now)
         event = new_event(EventType.SERVICE_CREDENTIALS_ROTATED, client_id=service.client_id, occurred_at=now,
@@ -250,6 +254,21 @@ def rotate_password(services: Services, kms: Any, clock: Clock, whm: cpanel.WhmA
         try:
             save_change([service], [event])
             return "rotate_password:done"
+        except ConcurrentModification:
+            continue
+    raise ConcurrentModification()
+
+
+def _drop_rotation(services: Services, clock: Clock, service_id: str) -> str:
+    """Nothing left to rotate (the service ended, or has no account): the request goes, and no credentials return."""
+    for _ in range(3):
+        service = services.get_service(service_id, consistent=True)
+        service.credentials_rotation = service.pending_credentials_ciphertext = None
+        service.credentials_rotation_requested_at = None
+        service.updated_at = to_storage(clock.now())
+        try:
+            save_change([service])
+            return "skipped:no-account"
         except ConcurrentModification:
             continue
     raise ConcurrentModification()

@@ -83,7 +83,7 @@ def new_delivery(envelope: dict[str, Any], hook: alerts.Hookpoint, target: Targe
     held_until = None if hook.urgent or target.channel == alerts.EMAIL else quiet_until(now, quiet_window)
     recipient, whatsapp = target.recipient, target.channel == alerts.WHATSAPP
     payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
-    client_id = envelope.get("client_id") if hook.audience == alerts.ACCOUNT else None
+    client_id = envelope.get("client_id") if hook.audience in (alerts.ACCOUNT, alerts.HOLDER) else None
     delivery = Delivery(
         *Delivery.key(envelope["id"], recipient, target.channel),
         gsi1pk=Delivery.listing(client_id, recipient),

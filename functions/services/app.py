@@ -53,8 +53,8 @@ def get_my_service(service_id: str) -> ServiceDetail:
 )
 def reveal_credentials(service_id: str) -> RevealedCredentials:
     context = app.current_event.request_context
-    return credentials.reveal(accounts, kms, clock, current_identity(app), service_id, context.identity.source_ip,
-                              app.current_event.headers.get("User-Agent"))
+    return credentials.reveal(accounts, reveals, kms, clock, current_identity(app), service_id,
+                              context.identity.source_ip, app.current_event.headers.get("User-Agent"))
 
 
 @app.get(

@@ -11,6 +11,7 @@ asks (after a contact who saw them left, say). docs/service-access.md.
   the new credentials (functions/activation/server_accounts.py ``rotate_password``).
 """
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.schemas import (
@@ -25,17 +26,21 @@ from shared import activation
 from shared.auth import Identity, Permission, Role, authorize, require_account
 from shared.clock import Clock, from_storage, to_storage
 from shared.credentials import decrypt_credentials
-from shared.dal.accounts import Accounts
+from shared.dal.accounts import Accounts, Contact
 from shared.dal.credential_reveals import CredentialReveal, CredentialReveals
 from shared.dal.services import ENDED_STATUSES, Service, Services
 from shared.dal.table import not_found
 from shared.dal.unit_of_work import UnitOfWork, save_change
-from shared.errors import Conflict, Forbidden
+from shared.errors import ConcurrentModification, Conflict, Forbidden
 from shared.events import EventType, new_event
 from shared.ids import id_at
 
 # The modules whose accounts we can give a new password (cPanel/WHM: ``passwd``).
 ROTATING_MODULES = ("cpanel",)
+ALERT_EVERY = timedelta(hours=1)  # a contact's reveals of one service tell the holder once an hour at most
+# A rotation asked this long ago and not done (WHM failing until its command went to the dead-letter queue) may be
+# asked again: the new command carries on from the stored pending password, if any.
+ROTATION_STALE = timedelta(hours=1)
 
 
 class NoCredentials(Conflict):
@@ -72,7 +77,13 @@ def _own_service(identity: Identity, service: Service, *, staff_may: bool) -> No
         raise Forbidden("Solo el titular de la cuenta puede hacer esto con las claves.", code="holder_only")
 
 
-def reveal(accounts: Accounts, kms: Any, clock: Clock, identity: Identity, service_id: str,
+def _told_lately(repo: CredentialReveals, service_id: str, contact_id: str, now: datetime) -> bool:
+    """Whether this contact's reveal of this service within the last hour already told the holder."""
+    since = to_storage(now - ALERT_EVERY)
+    return any(r.contact_id == contact_id and r.revealed_at >= since for r in repo.of_service(service_id, newest=20))
+
+
+def reveal(accounts: Accounts, repo: CredentialReveals, kms: Any, clock: Clock, identity: Identity, service_id: str,
            source_ip: str | None, user_agent: str | None) -> RevealedCredentials:
     require_account(identity)
     # The service and a calling contact (its rights, its name for the record) in one BatchGetItem.
@@ -91,11 +102,18 @@ def reveal(accounts: Accounts, kms: Any, clock: Clock, identity: Identity, servi
         source_ip=source_ip, user_agent=(user_agent or "")[:300] or None)
     with UnitOfWork() as uow:
         uow.create(record)
-        if contact is not None:  # someone else saw them: the holder hears of it (the event names no value)
-            uow.emit([new_event(EventType.SERVICE_CREDENTIALS_REVEALED, client_id=service.client_id, occurred_at=now,
-                                payload={"service_id": service.service_id,
-                                         "service": service.domain or service.product_name,
-                                         "by": contact.name or record.email, "revealed_at": stamp})])
+        if contact is not None:
+            # Still the contact whose rights were read: one removed (or changed) meanwhile gets nothing.
+            uow.check(Contact, *Contact.key(contact.client_id, contact.contact_id), Contact.version == contact.version,
+                      error=ConcurrentModification())
+            if not _told_lately(repo, service.service_id, contact.contact_id, now):
+                # Someone else saw them: the holder hears of it (the event names no value), once an hour at most
+                # per contact and service (a page that reveals on every view must not send a WhatsApp each time).
+                uow.emit([new_event(EventType.SERVICE_CREDENTIALS_REVEALED, client_id=service.client_id,
+                                    occurred_at=now, payload={
+                                        "service_id": service.service_id,
+                                        "service": service.domain or service.product_name,
+                                        "by": contact.name or record.email, "revealed_at": stamp})])
     values = decrypt_credentials(kms, service.service_id, service.credentials_ciphertext)
     return RevealedCredentials(credentials=[Credential(name=k, value=v) for k, v in values.items()], revealed_at=now)
 
@@ -115,11 +133,18 @@ def reveals(services: Services, accounts: Accounts, repo: CredentialReveals, ide
             return False  # the account that held the service before a transfer
         return record.role == Role.HOLDER.value or record.contact_id in may_see
 
+    def shown(record: CredentialReveal) -> CredentialRevealOut:
+        if record.client_id != service.client_id:  # another client's people: when, and nothing about who
+            return CredentialRevealOut(revealed_at=from_storage(record.revealed_at), role=record.role,
+                                       previous_holder=True, still_has_access=False)
+        return CredentialRevealOut(revealed_at=from_storage(record.revealed_at), role=record.role,
+                                   contact_id=record.contact_id, name=record.name, email=record.email,
+                                   source_ip=record.source_ip, user_agent=record.user_agent,
+                                   still_has_access=still(record))
+
     changed = service.credentials_rotated_at
     return CredentialRevealsOut(
-        reveals=[CredentialRevealOut(revealed_at=from_storage(r.revealed_at), role=r.role, contact_id=r.contact_id,
-                                     name=r.name, email=r.email, source_ip=r.source_ip, user_agent=r.user_agent,
-                                     still_has_access=still(r)) for r in found],
+        reveals=[shown(r) for r in found],
         rotation_advised=rotatable(service) and any(not still(r) and (changed is None or r.revealed_at > changed)
                                                     for r in found),
         rotation=service.credentials_rotation,
@@ -132,11 +157,12 @@ def request_rotation(services: Services, clock: Clock, identity: Identity, servi
     _own_service(identity, service, staff_may=False)
     if not rotatable(service):
         raise RotationNotAvailable()
-    if service.credentials_rotation:
-        raise RotationUnderWay()
     now = clock.now()
-    service.credentials_rotation = "requested"
+    asked = service.credentials_rotation_requested_at
+    if service.credentials_rotation and asked and from_storage(asked) > now - ROTATION_STALE:
+        raise RotationUnderWay()
+    service.credentials_rotation = service.credentials_rotation or "requested"  # a stale one carries on
     service.credentials_rotation_requested_at = service.updated_at = to_storage(now)
     # Version-checked: of two requests at once one commits, the other is 409 concurrent_modification.
     save_change([service], activation.server_command(service, now, "rotate_password"))
-    return RotationOut(rotation="requested", requested_at=now)
+    return RotationOut(rotation=service.credentials_rotation, requested_at=now)

@@ -45,11 +45,13 @@ class RevealedCredentials(ApiModel):
 class CredentialRevealOut(ApiModel):
     revealed_at: datetime
     role: Literal["holder", "contact"]
-    contact_id: str | None
-    name: str | None
-    email: str | None
-    source_ip: str | None
-    user_agent: str | None
+    # True: a person of the account that held the service before a transfer (who they were is not shown)
+    previous_holder: bool = False
+    contact_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
     still_has_access: bool  # False: the person was removed, lost `manage_services` or the service, or was of the
     # account that held the service before a transfer
 

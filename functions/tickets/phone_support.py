@@ -32,7 +32,7 @@ from tickets.schemas import (
 from shared.auth import Identity, Permission, authorize, require_account
 from shared.calendar import local
 from shared.clock import Clock
-from shared.dal.catalog import Catalog, Product
+from shared.dal.catalog import Catalog
 from shared.dal.table import not_found
 from shared.errors import Conflict, InvalidInput
 from shared.phones import normalise_phone
@@ -66,17 +66,17 @@ def support_channels(repos: Repositories, catalog: Catalog, identity: Identity, 
     needed = {c: plan_with(c) or SupportPlan.FULL for c in CHANNELS if not includes(plan, c)}
     offers: dict[SupportPlan, PlanOffer] = {}
     if needed:
-        by_plan: dict[str, Product] = {}
-        for product in catalog.list_catalog():  # in the catalog's order: the first product of each plan
-            if product.support_plan:
-                by_plan.setdefault(product.support_plan, product)
         changes_to = set(support.upgrade_targets or []) if support else set()
+        plans = [p for p in catalog.list_catalog() if p.support_plan]  # in the catalog's order
         for wanted in set(needed.values()):
-            product = by_plan.get(wanted.value)
+            of_plan = [p for p in plans if p.support_plan == wanted.value]
+            # The support service's own plan change first (only the difference is paid); else a product one can
+            # still order (a retired one would only earn a refusal).
+            change = next((p for p in of_plan if p.product_id in changes_to), None)
+            product = change or next((p for p in of_plan if p.orderable), None)
             if product is not None:
                 offers[wanted] = PlanOffer(product_id=product.product_id, product_name=product.name,
-                                           service_id=support.service_id if product.product_id in changes_to
-                                           else None)
+                                           service_id=support.service_id if change else None)
     return SupportChannelsOut(plan=plan.value, channels=[
         ChannelOut(channel=c, included=c not in needed, plan_needed=needed[c].value if c in needed else None,
                    offer=offers.get(needed[c]) if c in needed else None)

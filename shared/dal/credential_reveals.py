@@ -33,10 +33,10 @@ class CredentialReveal(TableItem, discriminator="CredentialReveal"):
 class CredentialReveals:
     """Reads of the reveals; they are written through the caller's unit of work."""
 
-    def of_service(self, service_id: str) -> list[CredentialReveal]:
-        """The newest REVEALS_SHOWN reveals of a service, newest first: one Query of its partition."""
+    def of_service(self, service_id: str, newest: int = REVEALS_SHOWN) -> list[CredentialReveal]:
+        """The newest reveals of a service (REVEALS_SHOWN unless told), newest first: one Query of its partition."""
         if not is_valid_id(service_id):
             return []
         found = CredentialReveal.query(f"SERVICE#{service_id}", CredentialReveal.sk.startswith("REVEAL#"),
-                                       scan_index_forward=False, limit=REVEALS_SHOWN)
+                                       scan_index_forward=False, limit=newest)
         return [r for r in found if isinstance(r, CredentialReveal)]

@@ -13,7 +13,7 @@ from shared.dal.outbox import EventRecord
 from shared.dal.services import Service
 from shared.dal.table import TableItem
 from tests.integration.conftest import claims_for
-from tests.integration.flows import pay, provision, relay
+from tests.integration.flows import pay, provision, relay, whatsapp_out
 
 STAFF = claims_for(staff=True, sub="staff-1")
 WHM_TOKEN = "access-whm-token"
@@ -83,7 +83,7 @@ def test_the_manual_carries_the_services_own_data_and_the_page_never_the_values(
                                             "rotation": None, "rotated_at": None}
 
 
-def test_every_reveal_is_recorded_first_and_the_holder_sees_who_when_and_from_where(api, account, capsys):
+def test_every_reveal_is_recorded_first_and_the_holder_sees_who_when_and_from_where(api, stack, aws, account, capsys):
     client_id, holder, contact = account
     service_id = _hosting(api, client_id)["service"]["service_id"]
     dev_id, dev = contact("Dev", ["services", "manage_services"])
@@ -91,6 +91,7 @@ def test_every_reveal_is_recorded_first_and_the_holder_sees_who_when_and_from_wh
     reveal = f"/services/{service_id}/credentials/reveal"
 
     by_holder = api.call("POST", reveal, claims=holder, body={})
+    api.call("POST", reveal, claims=dev, body={})
     by_dev = api.call("POST", reveal, claims=dev, body={}, headers={"User-Agent": "Firefox/140"})
     refused = api.call("POST", reveal, claims=viewer, body={})
 
@@ -99,13 +100,18 @@ def test_every_reveal_is_recorded_first_and_the_holder_sees_who_when_and_from_wh
     assert (refused.status, refused.json()["code"]) == (403, "permission_denied")
     listed = api.call("GET", f"/services/{service_id}/credential-reveals", claims=holder).json()
     assert [(r["role"], r["contact_id"], r["name"], r["still_has_access"]) for r in listed["reveals"]] == [
-        ("contact", dev_id, "Dev", True), ("holder", None, None, True)]  # newest first; the refused one is not
+        ("contact", dev_id, "Dev", True), ("contact", dev_id, "Dev", True), ("holder", None, None, True)]
     assert listed["reveals"][0]["user_agent"] == "Firefox/140" and listed["reveals"][0]["source_ip"]
     assert listed["rotation_advised"] is False
-    assert len(_reveals()) == 2
-    # The holder hears of the contact's reveal (never of its own), and no value reaches an event or a log.
+    assert len(_reveals()) == 3  # newest first above; the refused one is not recorded
+    # The holder hears of the contact's reveals (once an hour, never of its own), in its own alerts list; no value
+    # reaches an event or a log.
     (seen,) = _events("service.credentials_revealed")
     assert (seen["by"], seen["service"]) == ("Dev", "ana.com.ar")
+    relay(stack, aws)
+    whatsapp_out(stack)
+    alerted = api.call("GET", "/me/alerts", claims=holder).json()
+    assert [(a["template"], a["channel"]) for a in alerted] == [("claves_vistas", "email")], alerted
     outbox = json.dumps([e.payload for e in TableItem.scan() if isinstance(e, EventRecord)])
     assert FIRST_PASSWORD not in outbox and FIRST_PASSWORD not in "".join(capsys.readouterr())
     # Only the holder (and staff) read the list; another account's holder gets the answer to a missing service.
@@ -203,3 +209,52 @@ def test_only_an_account_we_created_on_a_server_can_be_rotated_from_the_panel(ap
     answer = api.call("POST", f"/services/{service_id}/credentials/rotation", claims=holder, body={})
     assert (answer.status, answer.json()["code"]) == (409, "rotation_not_available")
     assert Service.get(*Service.key(service_id)).credentials_rotation is None
+
+
+def test_a_service_ended_while_its_password_was_being_changed_gets_no_credentials_back(api, store, whm, account):
+    """A cancellation lands while WHM is setting the new password: the service stays without credentials."""
+    from activation import cpanel
+    from activation.server_accounts import rotate_password
+
+    from shared.aws import LazyClient
+    from shared.clock import SystemClock
+
+    client_id, holder, _ = account
+    service_id = _hosting(api, client_id)["service"]["service_id"]
+    stored = Service.get(*Service.key(service_id))
+    stored.status, stored.provisioning_module, stored.provisioning_account = "active", "cpanel", "anacomar"
+    stored.save()
+    whm.accounts["anacomar"] = {"domain": "ana.com.ar", "plan": "hosting-inicial", "suspended": False}
+    assert api.call("POST", f"/services/{service_id}/credentials/rotation", claims=holder, body={}).status == 202
+
+    class EndedMeanwhile(cpanel.WhmApi):
+        def call(self, function, **params):
+            answer = super().call(function, **params)
+            if function == "passwd":  # what lifecycle.end writes, while the call was under way
+                ended = Service.get(*Service.key(service_id), consistent_read=True)
+                ended.status, ended.credentials_ciphertext = "cancelled", None
+                ended.pending_credentials_ciphertext = ended.credentials_rotation = None
+                ended.save()
+            return answer
+
+    outcome = rotate_password(store.services, LazyClient("kms"), SystemClock(), EndedMeanwhile(whm.url, WHM_TOKEN),
+                              service_id)
+    after = Service.get(*Service.key(service_id), consistent_read=True)
+    assert outcome.startswith("skipped") and after.credentials_ciphertext is None
+    assert after.pending_credentials_ciphertext is None and _events("service.credentials_rotated") == []
+
+
+def test_after_a_transfer_the_new_holder_sees_when_the_previous_account_saw_them_not_who(api, account):
+    client_id, holder, _ = account
+    service_id = _hosting(api, client_id)["service"]["service_id"]
+    stamp = "2026-12-01T12:00:00.000000Z"
+    reveal_id = "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4"
+    CredentialReveal(*CredentialReveal.key(service_id, stamp, reveal_id), reveal_id=reveal_id, service_id=service_id,
+                     client_id="01PREVIOUSHOLDER0000000000", role="contact", contact_id="c-1", name="Otra Persona",
+                     email="otra@ejemplo.com.ar", subject="s", revealed_at=stamp, source_ip="203.0.113.9",
+                     user_agent="Safari").save()
+    listed = api.call("GET", f"/services/{service_id}/credential-reveals", claims=holder)
+    assert "Otra Persona" not in listed.text and "203.0.113.9" not in listed.text
+    (shown,) = listed.json()["reveals"]
+    assert (shown["previous_holder"], shown["still_has_access"]) == (True, False)
+    assert listed.json()["rotation_advised"] is False  # no account on a server to change it on
