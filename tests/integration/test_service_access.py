@@ -168,6 +168,18 @@ def test_a_removed_contact_who_saw_them_makes_the_holder_change_them_on_the_serv
     assert [function for function, _ in whm.calls].count("passwd") == 1  # set once, whatever comes again
 
 
+def _rotation_asked(api, whm, account):
+    """An active hosting with its account on the (fake) WHM, whose holder asked for new credentials."""
+    client_id, holder, _ = account
+    service_id = _hosting(api, client_id)["service"]["service_id"]
+    stored = Service.get(*Service.key(service_id))
+    stored.status, stored.provisioning_module, stored.provisioning_account = "active", "cpanel", "anacomar"
+    stored.save()
+    whm.accounts["anacomar"] = {"domain": "ana.com.ar", "plan": "hosting-inicial", "suspended": False}
+    assert api.call("POST", f"/services/{service_id}/credentials/rotation", claims=holder, body={}).status == 202
+    return holder, service_id
+
+
 def test_a_rotation_whose_answer_was_lost_sets_the_same_password_again_and_keeps_it(api, stack, store, whm, account):
     """WHM changed the password but our call timed out (its answer came after our timeout): the retry sets the very
     password stored as pending, so the service never keeps one the server no longer has."""
@@ -177,13 +189,7 @@ def test_a_rotation_whose_answer_was_lost_sets_the_same_password_again_and_keeps
     from shared.aws import LazyClient
     from shared.clock import SystemClock
 
-    client_id, holder, _ = account
-    service_id = _hosting(api, client_id)["service"]["service_id"]
-    stored = Service.get(*Service.key(service_id))
-    stored.status, stored.provisioning_module, stored.provisioning_account = "active", "cpanel", "anacomar"
-    stored.save()
-    whm.accounts["anacomar"] = {"domain": "ana.com.ar", "plan": "hosting-inicial", "suspended": False}
-    assert api.call("POST", f"/services/{service_id}/credentials/rotation", claims=holder, body={}).status == 202
+    holder, service_id = _rotation_asked(api, whm, account)
 
     class AnswersTooLate(cpanel.WhmApi):
         def call(self, function, **params):
@@ -219,13 +225,7 @@ def test_a_service_ended_while_its_password_was_being_changed_gets_no_credential
     from shared.aws import LazyClient
     from shared.clock import SystemClock
 
-    client_id, holder, _ = account
-    service_id = _hosting(api, client_id)["service"]["service_id"]
-    stored = Service.get(*Service.key(service_id))
-    stored.status, stored.provisioning_module, stored.provisioning_account = "active", "cpanel", "anacomar"
-    stored.save()
-    whm.accounts["anacomar"] = {"domain": "ana.com.ar", "plan": "hosting-inicial", "suspended": False}
-    assert api.call("POST", f"/services/{service_id}/credentials/rotation", claims=holder, body={}).status == 202
+    holder, service_id = _rotation_asked(api, whm, account)
 
     class EndedMeanwhile(cpanel.WhmApi):
         def call(self, function, **params):
