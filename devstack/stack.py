@@ -166,6 +166,9 @@ class LocalStack:
 
             logins = CognitoLogins(session.client("cognito-idp"), self.user_pool_id)
             self.demo_users = seed(logins, session.client("kms"))
+            from devstack.seed import seed_knowledge_base
+
+            seed_knowledge_base(session.client("s3"), self.stack.refs["DocumentsBucket"])
             from devstack.seed import DEMO_CPANEL_USER
 
             # The demo hosting's account, on the server its credentials name: its password can be changed there.

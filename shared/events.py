@@ -98,13 +98,15 @@ class EventType(StrEnum):
     MIGRATION_ACCESS_PURGED = "migration.access_purged"
     SERVICE_CREDENTIALS_REVEALED = "service.credentials_revealed"
     SERVICE_CREDENTIALS_ROTATED = "service.credentials_rotated"
+    KB_ARTICLE_CHANGED = "kb.article_changed"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
 # commands go to their worker's queue, every other event to the alerts queue, whose consumer fans out; the
 # events that also make a document or an email go to the mail queue as well (functions/documents).
 QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL",
-            EventType.SERVICE_CANCELLATION_DUE: "CANCELLATIONS_QUEUE_URL"}
+            EventType.SERVICE_CANCELLATION_DUE: "CANCELLATIONS_QUEUE_URL",
+            EventType.KB_ARTICLE_CHANGED: "KB_INDEX_QUEUE_URL"}  # the knowledge base's index rebuilt
 DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
 MAIL_QUEUE = "MAIL_QUEUE_URL"
 MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventType.INVOICE_PAID,

@@ -51,7 +51,8 @@ SCALES = {
     "full": Scale("full", cold_start_rounds=7, payments=50, alert_events=1000, lifecycle_services=(1000, 10000),
                   open_tickets=(1000, 10000)),
 }
-SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle", "tickets")  # in this order (--only picks some)
+# In this order (--only picks some).
+SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle", "tickets", "kb")
 HEAVY_MODULES = (
     "pydantic",
     "pynamodb",
@@ -159,6 +160,13 @@ BODIES = {
     ("POST", "/me/remote-bookings/{booking_id}/cancel"): {},
     ("POST", "/me/migrations/{migration_id}/cancel"): {},
     ("POST", "/services/{service_id}/credentials/reveal"): {},
+    ("POST", "/staff/kb/articles"): {"slug": "configurar-outlook", "title": "Configurar el correo en Outlook",
+                                     "category": "Correo", "body": "Servidor entrante IMAP 993, saliente SMTP 465."},
+    ("PUT", "/staff/kb/articles/{slug}"): {
+        "title": "Cuánto se paga por un upgrade", "category": "Uso de Paneldecliente",
+        "body": "Solo la diferencia entre los dos planes por lo que queda del año."},
+    ("POST", "/staff/kb/articles/{slug}/publish"): {},
+    ("POST", "/staff/kb/articles/{slug}/unpublish"): {},
     ("POST", "/services/{service_id}/credentials/rotation"): {},
     ("POST", "/staff/migrations/{migration_id}/take"): {},
     ("POST", "/staff/migrations/{migration_id}/access"): {},
@@ -187,6 +195,8 @@ QUERIES = {("GET", "/staff/tickets/stats"): lambda today: {"from": [today.replac
            ("GET", "/support/remote/slots"): lambda today: {"from": [today.isoformat()],
                                                             "to": [(today + timedelta(days=7)).isoformat()]},
            ("GET", "/staff/remote-support/agenda"): lambda today: {"day": [(today + timedelta(days=1)).isoformat()]},
+           ("GET", "/kb/search"): lambda today: {"q": ["¿Cuánto pago por un upgrade?"]},
+           ("GET", "/kb/suggest"): lambda today: {"subject": ["Quiero dar de baja el hosting"]},
            # Not suppressed in the bench's data: its 404 is the read of one item.
            ("DELETE", "/staff/email-suppressions"): lambda today: {"address": ["rebota@ejemplo.com.ar"]}}
 
@@ -549,6 +559,9 @@ def dynamodb_requests() -> list[str]:
         from shared.logins import CognitoLogins
 
         seed(CognitoLogins(session.client("cognito-idp"), stack.refs["UserPool"]), session.client("kms"))
+        from devstack.seed import seed_knowledge_base
+
+        seed_knowledge_base(session.client("s3"), stack.refs["DocumentsBucket"])
         client_id = EmailMarker.get(*EmailMarker.key("demo@ejemplo.com.ar")).client_id
         services = Services().list_services(client_id)
         ids = {
@@ -568,6 +581,7 @@ def dynamodb_requests() -> list[str]:
             "day": "2099-01-02",
             "booking_id": "none",  # the demo holder's remote support, booked before the first route naming it
             "migration_id": "none",  # the demo hosting's migration, once asked
+            "slug": "upgrade-de-servicio",  # a help centre article (seed_knowledge_base)
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
         from documents.invoice_documents import Issuer, SequenceNumbering, make_document
@@ -896,6 +910,10 @@ def ticket_sweep(small: int, large: int) -> list[str]:
     return _own_process("tools.bench_tickets", "Tickets: SLA sweep", "--small", str(small), "--large", str(large))
 
 
+def knowledge_base_search() -> list[str]:
+    return _own_process("tools.bench_kb", "Knowledge base search", "--articles", "2000")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", default=os.environ.get("FULL", "") not in ("", "0"),
@@ -929,6 +947,7 @@ def main() -> None:
         "alerts": lambda: whatsapp_fan_out(scale.alert_events),
         "lifecycle": lambda: lifecycle_sweeps(*scale.lifecycle_services),
         "tickets": lambda: ticket_sweep(*scale.open_tickets),
+        "kb": knowledge_base_search,
     }
     for name in SECTIONS:
         if name in args.only:

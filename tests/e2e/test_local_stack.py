@@ -44,6 +44,20 @@ def test_no_or_forged_token_is_refused_by_the_authorizer(local_stack):
     assert (status, body["code"]) == (404, "route_not_found")
 
 
+def test_the_help_centre_is_searchable_without_signing_in(local_stack):
+    status, found = local_stack.json("GET", "/kb/search?q=upgrade")
+    assert status == 200 and found["results"][0]["slug"] == "upgrade-de-servicio", found
+    assert "<mark>upgrade</mark>" in found["results"][0]["snippet"].lower()
+    status, staff_created = local_stack.json("POST", "/staff/kb/articles", token=local_stack.token(STAFF), body={
+        "slug": "e2e-outlook", "title": "Configurar Outlook", "category": "Correo", "body": "IMAP 993 y SMTP 465."})
+    assert status == 201, staff_created
+    local_stack.json("POST", "/staff/kb/articles/e2e-outlook/publish", token=local_stack.token(STAFF), body={})
+    # kb.article_changed -> outbox -> KbIndexQueue -> the indexer -> kb/index.json -> the search
+    results = wait_for(lambda: local_stack.json("GET", "/kb/search?q=outlook")[1]["results"],
+                       lambda found: any(r["slug"] == "e2e-outlook" for r in found))
+    assert results[0]["slug"] == "e2e-outlook", results  # its title says it: before the migration's mention
+
+
 def test_contact_is_refused_what_its_permissions_do_not_allow(local_stack):
     token = local_stack.token(CONTACT)
     status, body = local_stack.json("GET", "/me/services", token=token)

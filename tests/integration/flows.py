@@ -73,3 +73,8 @@ def whatsapp_out(stack):
     """The alerts fan-out on what the relay put on its queue, then the sender on the deliveries it queued."""
     _consume(stack, "AlertsQueue", "AlertsFanoutFunction", drain=True)
     return _consume(stack, "DeliveriesQueue", "AlertsSenderFunction", drain=True)
+
+
+def kb_index(stack):
+    """The knowledge base's indexer on what the relay put on its queue, as the SQS event source would."""
+    return _consume(stack, "KbIndexQueue", "KbIndexFunction", drain=True)

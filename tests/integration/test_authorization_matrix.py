@@ -145,6 +145,11 @@ def _credentials_shown(world: "World", caller: str, response) -> str | None:
     return None if listed and listed[0]["role"] == expected_role else f"the newest reveal listed is {listed[:1]}"
 
 
+def _finds_the_article(world: "World", caller: str, response) -> str | None:
+    """The public knowledge base shows the published article to everyone, signed in or not."""
+    return None if world.memo["kb_article"]["slug"] in response.text else "the published article is not shown"
+
+
 INTERNAL_NOTE = "Nota interna de la matriz: nunca para el cliente"
 
 
@@ -340,6 +345,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/staff/migrations/{migration_id}/access"): Rule("staff_only", target="taken_migration"),
     ("GET", "/staff/migrations/{migration_id}/reveals"): Rule("staff_only", target="migration"),
     ("GET", "/staff/migrations"): Rule("staff_only"),
+    # Knowledge base: the help centre is public; staff write it.
+    ("GET", "/kb/search"): Rule("public", lists=("kb_article",), check=_finds_the_article),
+    ("GET", "/kb/suggest"): Rule("public", lists=("kb_article",), check=_finds_the_article),
+    ("GET", "/kb/articles"): Rule("public", lists=("kb_article",), check=_finds_the_article),
+    ("GET", "/kb/articles/{slug}"): Rule("public", target="kb_article"),
+    ("GET", "/staff/kb/articles"): Rule("staff_only"),
+    ("POST", "/staff/kb/articles"): Rule("staff_only"),
+    ("PUT", "/staff/kb/articles/{slug}"): Rule("staff_only", target="kb_article"),
+    ("POST", "/staff/kb/articles/{slug}/publish"): Rule("staff_only", target="kb_article"),
+    ("POST", "/staff/kb/articles/{slug}/unpublish"): Rule("staff_only", target="kb_article", fresh=True),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -349,7 +364,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
 _STATS_QUERY = {"/staff/tickets/stats": "?from=2026-11-01&to=2026-11-30",
                 "/support/remote/slots": "?from=2099-01-01&to=2099-01-07",
                 "/staff/remote-support/agenda": "?day=2099-01-02",
-                "/staff/email-suppressions": "?address=rebota%40ejemplo.com.ar"}
+                "/staff/email-suppressions": "?address=rebota%40ejemplo.com.ar",
+                "/kb/search": "?q=outlook", "/kb/suggest": "?subject=configurar%20outlook"}
 
 
 # --- What each caller should get ----------------------------------------------------------------------
@@ -756,6 +772,20 @@ class World:
         service.save()
         return {"service_id": service_id}
 
+    def kb_article(self) -> dict[str, str]:
+        """A published article, in the search index (the indexer's rebuild, run outside the API)."""
+        from kb.index_store import rebuild
+
+        from shared.dal.kb import KnowledgeBase
+
+        slug = f"configurar-outlook-{next(self._serial)}"
+        self._call("POST", "/staff/kb/articles", claims=STAFF, body={**BODIES[("POST", "/staff/kb/articles")],
+                                                                     "slug": slug})
+        self._call("POST", f"/staff/kb/articles/{slug}/publish", claims=STAFF, body={}, status=200)
+        stack = self.request.getfixturevalue("stack")
+        rebuild(KnowledgeBase(), boto3.client("s3", region_name="us-east-1"), stack.refs["DocumentsBucket"])
+        return {"slug": slug}
+
     def cpanel_service(self) -> dict[str, str]:
         """An active hosting with its account on a cPanel server (its password can be changed)."""
         from shared.dal.services import Service
@@ -781,6 +811,7 @@ class World:
     TARGETS: dict[str, Callable[["World"], dict[str, str]]] = {
         "hosting_service": lambda w: w.hosting_service(),
         "cpanel_service": lambda w: w.cpanel_service(),
+        "kb_article": lambda w: w.kb_article(),
         "migration": lambda w: w.migration(),
         "taken_migration": lambda w: w.taken_migration(),
         "remote_booking": lambda w: w.remote_booking(),
