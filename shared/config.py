@@ -82,6 +82,7 @@ def region() -> str:
 
 # Tickets (functions/tickets, docs/tickets.md).
 ATTACHMENTS_BUCKET = "ATTACHMENTS_BUCKET"
+DOWNLOADS_BUCKET = "DOWNLOADS_BUCKET"  # each service's downloads (functions/services/downloads.py)
 SLA_WARNING_LEAD_PERCENT = "SLA_WARNING_LEAD_PERCENT"  # a warning this share of a target before its deadline
 AUTOCLOSE_BUSINESS_DAYS = "AUTOCLOSE_BUSINESS_DAYS"  # an answered ticket with no client reply closes after
 REOPEN_DAYS = "REOPEN_DAYS"  # a client reply this many days after closing reopens; later, a new ticket

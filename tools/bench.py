@@ -160,6 +160,9 @@ BODIES = {
     ("POST", "/me/remote-bookings/{booking_id}/cancel"): {},
     ("POST", "/me/migrations/{migration_id}/cancel"): {},
     ("POST", "/services/{service_id}/credentials/reveal"): {},
+    ("POST", "/staff/services/{service_id}/downloads"): {"filename": "bienvenida.mp3", "content_type": "audio/mpeg",
+                                                          "size": 64},
+    ("PUT", "/staff/services/{service_id}/downloads/{download_id}"): {"title": "Locución de bienvenida"},
     ("POST", "/staff/kb/articles"): {"slug": "configurar-outlook", "title": "Configurar el correo en Outlook",
                                      "category": "Correo", "body": "Servidor entrante IMAP 993, saliente SMTP 465."},
     ("PUT", "/staff/kb/articles/{slug}"): {
@@ -214,6 +217,9 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                # The service, its newest credential reveals (one Query of its partition), the account's people (one
                # Query): whether each who saw them still may.
                "/services/{service_id}/credential-reveals": 3,
+               # The service with the calling contact (one BatchGetItem), then its downloads (one Query of its
+               # partition) or the one asked for (one GetItem).
+               "/services/{service_id}/downloads": 2, "/services/{service_id}/downloads/{download_id}": 2,
                # Staff's queue of migrations to do: one Query for each of the 8 by_due shards.
                "/staff/migrations": 8,
                # The migration (staff only), then its reveals (one Query of its partition).
@@ -234,7 +240,8 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                # The person's Telegram (one GetItem), then whether the plan in force has Telegram (a Query and a
                # BatchGetItem).
                "/me/telegram-link": 3}
-WRITE_LIMITS = {"/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
+WRITE_LIMITS = {"/staff/services/{service_id}/downloads/{download_id}": 3,  # removal: the service, the file, a write
+                "/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
                 "/services/{service_id}/upgrade-requests": 3,
                 # The change and its service (staff name only the change), then one write.
                 "/staff/upgrades/{upgrade_id}/complete": 3,
@@ -582,6 +589,7 @@ def dynamodb_requests() -> list[str]:
             "booking_id": "none",  # the demo holder's remote support, booked before the first route naming it
             "migration_id": "none",  # the demo hosting's migration, once asked
             "slug": "upgrade-de-servicio",  # a help centre article (seed_knowledge_base)
+            "download_id": "none",  # a file of the demo hosting, uploaded before the first route naming it
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
         from documents.invoice_documents import Issuer, SequenceNumbering, make_document
@@ -677,6 +685,9 @@ def dynamodb_requests() -> list[str]:
             if route.resource.endswith("/attachments/{attachment_id}") and ids["attachment_id"] == "none":
                 ids["attachment_id"] = _ticket_attachment(call, session.client("s3"), stack.refs["AttachmentsBucket"],
                                                           claims["holder"], ids["ticket_id"])
+            if "{download_id}" in route.resource and ids["download_id"] == "none":
+                ids["download_id"] = _service_download(call, session.client("s3"), stack.refs["DownloadsBucket"],
+                                                       claims["staff"], ids["service_id"])
             if "{booking_id}" in route.resource and ids["booking_id"] == "none":
                 ids["booking_id"] = call("POST", "/support/remote/bookings", "/support/remote/bookings",
                                          claims["holder"], {**BODIES[("POST", "/support/remote/bookings")],
@@ -908,6 +919,16 @@ def lifecycle_sweeps(small: int, large: int) -> list[str]:
 
 def ticket_sweep(small: int, large: int) -> list[str]:
     return _own_process("tools.bench_tickets", "Tickets: SLA sweep", "--small", str(small), "--large", str(large))
+
+
+def _service_download(call, s3, bucket: str, staff: dict, service_id: str) -> str:
+    """A published download of the demo hosting: the upload form, the file put where it says, published."""
+    resource = "/staff/services/{service_id}/downloads"
+    form = call("POST", resource, resource.format(service_id=service_id), staff, BODIES[("POST", resource)])[1]
+    s3.put_object(Bucket=bucket, Key=form["fields"]["key"], Body=b"\0" * 64, ContentType="audio/mpeg")
+    path = f"/staff/services/{service_id}/downloads/{form['download_id']}"
+    call("PUT", resource + "/{download_id}", path, staff, {"title": "Locución de bienvenida"})
+    return form["download_id"]
 
 
 def knowledge_base_search() -> list[str]:

@@ -1,8 +1,19 @@
 """Services API: my services, a service's page (manual, its data), its credentials (audited reveal, who saw them,
 rotation), and staff's list of a client's services."""
 
-from services import credentials, logic
-from services.schemas import CredentialRevealsOut, RevealedCredentials, RotationOut, ServiceDetail
+from aws_lambda_powertools.event_handler import Response
+from services import credentials, downloads, logic
+from services.schemas import (
+    CredentialRevealsOut,
+    DownloadLink,
+    DownloadOut,
+    DownloadPublish,
+    DownloadUpload,
+    RevealedCredentials,
+    RotationOut,
+    ServiceDetail,
+    UploadForm,
+)
 
 from shared import config
 from shared.aws import LazyClient
@@ -16,6 +27,7 @@ from shared.schemas import ServiceSummary
 app = create_app()
 services, accounts, reveals = Services(), Accounts(), CredentialReveals()
 kms = LazyClient("kms")
+s3 = LazyClient("s3")
 clock = SystemClock()
 TAGS = ["Servicios"]
 
@@ -80,6 +92,45 @@ def credential_reveals(service_id: str) -> CredentialRevealsOut:
 )
 def rotate_credentials(service_id: str) -> tuple[RotationOut, int]:
     return credentials.request_rotation(services, clock, current_identity(app), service_id), 202
+
+
+def _bucket() -> str:
+    return config.env(config.DOWNLOADS_BUCKET)
+
+
+@app.get("/services/<service_id>/downloads", tags=TAGS, summary="Descargas del servicio (Nube de audios y otras)",
+         security=SECURED, responses=answers())
+def service_downloads(service_id: str) -> list[DownloadOut]:
+    return downloads.list_downloads(services, accounts, current_identity(app), service_id)
+
+
+@app.get("/services/<service_id>/downloads/<download_id>", tags=TAGS, summary="Enlace para descargar un archivo",
+         description="Un enlace firmado que vale cinco minutos.", security=SECURED, responses=answers())
+def service_download_link(service_id: str, download_id: str) -> DownloadLink:
+    return downloads.link(services, accounts, s3, _bucket(), clock, current_identity(app), service_id, download_id)
+
+
+@app.post("/staff/services/<service_id>/downloads", tags=["Personal"],
+          summary="Subir una descarga de un servicio (formulario firmado de S3)",
+          description="Devuelve el formulario para subir el archivo directo a S3; después, publicarlo con PUT.",
+          security=SECURED, responses=answers(201, "Formulario de subida"))
+def staff_upload_download(service_id: str, body: DownloadUpload) -> tuple[UploadForm, int]:
+    form = downloads.presign_upload(services, s3, _bucket(), clock, current_identity(app), service_id, body)
+    return UploadForm(**form), 201
+
+
+@app.put("/staff/services/<service_id>/downloads/<download_id>", tags=["Personal"],
+         summary="Publicar (o renombrar) una descarga ya subida", security=SECURED, responses=answers())
+def staff_publish_download(service_id: str, download_id: str, body: DownloadPublish) -> DownloadOut:
+    return downloads.publish(services, s3, _bucket(), clock, current_identity(app), service_id, download_id,
+                             body.title)
+
+
+@app.delete("/staff/services/<service_id>/downloads/<download_id>", tags=["Personal"],
+            summary="Quitar una descarga", security=SECURED, responses=answers(204, "Quitada"))
+def staff_remove_download(service_id: str, download_id: str):
+    downloads.remove(services, s3, _bucket(), current_identity(app), service_id, download_id)
+    return Response(status_code=204)
 
 
 @app.get(

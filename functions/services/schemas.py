@@ -2,9 +2,12 @@
 credentials' reveal, audit and rotation (docs/service-access.md)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
 
 from shared.schemas import ApiModel, ServiceSummary
+from shared.text import OneLine
 
 Rotation = Literal["requested", "rotating"]
 
@@ -66,3 +69,41 @@ class CredentialRevealsOut(ApiModel):
 class RotationOut(ApiModel):
     rotation: Rotation
     requested_at: datetime
+
+
+class DownloadUpload(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine]
+    content_type: Annotated[str, StringConstraints(max_length=100)]
+    size: Annotated[int, Field(ge=1)]  # bytes: S3 refuses a larger file
+
+
+class UploadForm(ApiModel):
+    download_id: str
+    url: str
+    fields: dict[str, str]  # the form's fields, then the file as "file"
+    expires_at: datetime
+    max_bytes: int
+
+
+class DownloadPublish(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=150), OneLine]
+
+
+class DownloadOut(ApiModel):
+    download_id: str
+    title: str
+    filename: str
+    content_type: str
+    size: int
+    published_at: datetime
+
+
+class DownloadLink(ApiModel):
+    url: str  # a presigned GET: anyone holding it downloads the file until expires_at
+    expires_at: datetime
+    filename: str
+    size: int

@@ -94,6 +94,14 @@ ENDED_STATUSES = ("cancelled", "terminated", "expired")
 
 
 class Services:
+    def downloads(self, service_id: str) -> list["ServiceDownload"]:
+        """A service's downloads, newest first: one Query of its partition."""
+        if not is_valid_id(service_id):
+            return []
+        found = ServiceDownload.query(f"SERVICE#{service_id}", ServiceDownload.sk.startswith("DOWNLOAD#"),
+                                      scan_index_forward=False)
+        return [d for d in found if isinstance(d, ServiceDownload)]
+
     def list_services(self, client_id: str) -> list[Service]:
         if not is_valid_id(client_id):
             return []
@@ -116,3 +124,23 @@ class Services:
         missing = [i for i, service in held.items() if service is None]
         loaded = {s.service_id: s for s in self.get_services(missing, consistent=True)} if missing else {}
         return [uow.hold(held[i] or loaded[i]) for i in ids if held[i] or i in loaded]
+
+
+class ServiceDownload(TableItem, discriminator="ServiceDownload"):
+    """A file a service gives access to (the audio cloud's audios and locuciones, a product's other downloads),
+    published by staff once S3 holds it. Beside the service (its partition); the object is at ``object_key`` in the
+    downloads bucket."""
+
+    download_id = UnicodeAttribute()
+    service_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = IntegerAttribute()
+    object_key = UnicodeAttribute()
+    published_by = UnicodeAttribute()
+    published_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(service_id: str, download_id: str) -> tuple[str, str]:
+        return f"SERVICE#{service_id}", f"DOWNLOAD#{download_id}"

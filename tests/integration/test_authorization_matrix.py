@@ -188,6 +188,15 @@ MATRIX: dict[tuple[str, str], Rule] = {
                                                                 target="service", check=_credentials_shown),
     ("GET", "/services/{service_id}/credential-reveals"): Rule("holder_or_staff", target="service"),
     ("POST", "/services/{service_id}/credentials/rotation"): Rule("holder_only", target="cpanel_service", fresh=True),
+    ("GET", "/services/{service_id}/downloads"): Rule("account", permission=Permission.SERVICES, target="download",
+                                                      check=lambda w, c, r: None if w.memo["download"]["download_id"]
+                                                      in r.text else "the service's download is not listed"),
+    ("GET", "/services/{service_id}/downloads/{download_id}"): Rule("account", permission=Permission.SERVICES,
+                                                                    target="download"),
+    ("POST", "/staff/services/{service_id}/downloads"): Rule("staff_only", target="service"),
+    ("PUT", "/staff/services/{service_id}/downloads/{download_id}"): Rule("staff_only", target="download"),
+    ("DELETE", "/staff/services/{service_id}/downloads/{download_id}"): Rule("staff_only", target="download",
+                                                                             fresh=True),
     ("GET", "/staff/clients/{client_id}/services"): Rule("staff_only", target="client"),
     ("POST", "/staff/clients/{client_id}/orders"): Rule("staff_only", target="client"),
     # Billing
@@ -772,6 +781,20 @@ class World:
         service.save()
         return {"service_id": service_id}
 
+    def download(self) -> dict[str, str]:
+        """A published download of a service of the holder's (uploaded to S3 as staff's browser would)."""
+        service_id = self.target("service", fresh=False)["service_id"]
+        body = BODIES[("POST", "/staff/services/{service_id}/downloads")]
+        form = self._call("POST", f"/staff/services/{service_id}/downloads", claims=STAFF, body=body)
+        stack = self.request.getfixturevalue("stack")
+        boto3.client("s3", region_name="us-east-1").put_object(
+            Bucket=stack.refs["DownloadsBucket"], Key=form["fields"]["key"], Body=b"ID3" + b"\0" * 61,
+            ContentType=body["content_type"])
+        self._call("PUT", f"/staff/services/{service_id}/downloads/{form['download_id']}", claims=STAFF,
+                   body={"title": "Locución de bienvenida"}, status=200)
+        self.a_ids.add(form["download_id"])
+        return {"service_id": service_id, "download_id": form["download_id"]}
+
     def kb_article(self) -> dict[str, str]:
         """A published article, in the search index (the indexer's rebuild, run outside the API)."""
         from kb.index_store import rebuild
@@ -812,6 +835,7 @@ class World:
         "hosting_service": lambda w: w.hosting_service(),
         "cpanel_service": lambda w: w.cpanel_service(),
         "kb_article": lambda w: w.kb_article(),
+        "download": lambda w: w.download(),
         "migration": lambda w: w.migration(),
         "taken_migration": lambda w: w.taken_migration(),
         "remote_booking": lambda w: w.remote_booking(),

@@ -116,8 +116,9 @@ def test_every_route_about_a_service_or_its_invoice_answers_outside_the_scope_li
     other = account["other"]
     # Any other id in the path is a made-up one: the service decides first.
     ids = {"service_id": other["service"]["service_id"], "invoice_id": other["invoice"]["invoice_id"],
-           "upgrade_id": "01KBV3ZQ7N6C8R3Y1XQ6K2M9T5"}
-    missing = {**{name: "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4" for name in ids}, "upgrade_id": ids["upgrade_id"]}
+           "upgrade_id": "01KBV3ZQ7N6C8R3Y1XQ6K2M9T5", "download_id": "01KBV3ZQ7N6C8R3Y1XQ6K2M9T6"}
+    missing = {**{name: "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4" for name in ids}, "upgrade_id": ids["upgrade_id"],
+               "download_id": ids["download_id"]}
     body = BODIES.get(route)
     outside = api.call(method, path.format(**ids), claims=account["dev"], body=body)
     if route in HOLDER_ONLY:
