@@ -211,6 +211,5 @@ def seed_knowledge_base(s3, bucket: str) -> int:
         article = KbArticle(*KbArticle.key(found["slug"]), slug=found["slug"], title=found["title"],
                             category=found["category"], body=found["body"], status="published", published_at=now,
                             updated_by="seed", created_at=now, updated_at=now)
-        article.list_in_kb()
         article.save()
     return len(rebuild(KnowledgeBase(), s3, bucket))

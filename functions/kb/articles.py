@@ -37,7 +37,6 @@ def create(repo: KnowledgeBase, clock: Clock, identity: Identity, body: ArticleI
     stamp = to_storage(clock.now())
     article = KbArticle(*KbArticle.key(body.slug), slug=body.slug, title=body.title, category=body.category,
                         body=body.body, updated_by=identity.subject, created_at=stamp, updated_at=stamp)
-    article.list_in_kb()
     with UnitOfWork() as uow:
         uow.create(article, error=SlugTaken(field="slug"))  # a draft: nothing for the index yet
     return article
@@ -49,7 +48,6 @@ def edit(repo: KnowledgeBase, clock: Clock, identity: Identity, slug: str, body:
     now = clock.now()
     article.title, article.category, article.body = body.title, body.category, body.body
     article.updated_by, article.updated_at = identity.subject, to_storage(now)
-    article.list_in_kb()
     with UnitOfWork() as uow:
         uow.save(article)  # version-checked: of two edits at once, one is 409 concurrent_modification
         if article.status == "published":

@@ -27,6 +27,7 @@ TITLE_WEIGHT = 3
 K1, B = 1.2, 0.75
 TYPO_MIN_LETTERS = 5
 TYPO_DISCOUNT = 0.8  # a word read through a typo counts a little less than one written right
+TYPO_GUESSES = 5  # unknown words read as typos per query
 SNIPPET_CHARS = 220
 
 # Words too common to tell articles apart (Snowball's Spanish stop list, the frequent part of it).
@@ -114,8 +115,8 @@ class Hit:
 
 class Index:
     def __init__(self, data: dict[str, Any]):
-        if data.get("format") != INDEX_FORMAT:
-            raise ValueError(f"index format {data.get('format')!r}, expected {INDEX_FORMAT}")
+        if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
+            raise ValueError(f"not an index of format {INDEX_FORMAT}")
         self.docs, self.lengths, self.avgdl = data["docs"], data["lengths"], data["avgdl"] or 1.0
         self.postings, self.surface = data["postings"], data["surface"]
         self._by_length: dict[int, list[str]] = {}
@@ -126,13 +127,15 @@ class Index:
         """Each term of the query with its weight: 1 as written, TYPO_DISCOUNT for the known words one edit away
         from an unknown word of five letters or more."""
         wanted: dict[str, float] = {}
-        for word in words(query):
+        guessed = 0
+        for word in dict.fromkeys(words(query)):  # each word once
             if word in STOPWORDS or len(word) < 2:
                 continue
             term = stem(word)
             if term in self.postings:
                 wanted[term] = max(wanted.get(term, 0.0), 1.0)
-            elif len(word) >= TYPO_MIN_LETTERS:
+            elif len(word) >= TYPO_MIN_LETTERS and guessed < TYPO_GUESSES:
+                guessed += 1  # each guess walks the vocabulary: a query of made-up words costs a few walks at most
                 near = {self.surface[w] for n in (len(word) - 1, len(word), len(word) + 1)
                         for w in self._by_length.get(n, ()) if one_edit_apart(word, w)}
                 for term in near:

@@ -27,7 +27,7 @@ from shared.schemas import ServiceSummary
 app = create_app()
 services, accounts, reveals = Services(), Accounts(), CredentialReveals()
 kms = LazyClient("kms")
-s3 = LazyClient("s3")
+s3 = LazyClient("s3", signature_version="s3v4")  # buckets created since 2020 refuse SigV2 presigned requests
 clock = SystemClock()
 TAGS = ["Servicios"]
 

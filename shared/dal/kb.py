@@ -2,15 +2,20 @@
 al 90 % de las consultas"; docs/knowledge-base.md). Staff write them here; the search answers from an index built
 from the published ones (functions/kb), not from the table."""
 
+import re
+
 from pynamodb.attributes import UnicodeAttribute, VersionAttribute
 
 from shared.dal.table import TableItem, find_item
 
 KB = "KB"
+SLUG = re.compile(r"(?=.{1,80}$)[a-z0-9]+(-[a-z0-9]+)*")  # as kb.schemas.Slug
 
 
 class KbArticle(TableItem, discriminator="KbArticle"):
-    """An article: ``status`` draft | published. Listed for staff on by_owner (``KB`` / category, title)."""
+    """An article: ``status`` draft | published. All of them in one partition (``KB``), read with one consistent
+    Query: the index's rebuild sees every committed change (a global index would lag), and a knowledge base of a few
+    thousand articles is far from a partition's limits."""
 
     slug = UnicodeAttribute()
     title = UnicodeAttribute()
@@ -25,18 +30,20 @@ class KbArticle(TableItem, discriminator="KbArticle"):
 
     @staticmethod
     def key(slug: str) -> tuple[str, str]:
-        return f"KB#{slug}", "ARTICLE"
-
-    def list_in_kb(self) -> None:
-        self.gsi1pk, self.gsi1sk = KB, f"{self.category}#{self.title}#{self.slug}"
+        return KB, f"ARTICLE#{slug}"
 
 
 class KnowledgeBase:
     """Reads of the articles; writes go through the caller's unit of work."""
 
     def get(self, slug: str) -> KbArticle | None:
+        """The article, or None (also for a slug that cannot be one: a path never reaches the table unchecked)."""
+        if not isinstance(slug, str) or not SLUG.fullmatch(slug):
+            return None
         return find_item(KbArticle, KbArticle.key(slug))
 
     def all_articles(self) -> list[KbArticle]:
-        """Every article, drafts too, by category and title: one Query (paged by PynamoDB as it grows)."""
-        return [a for a in KbArticle.by_owner.query(KB) if isinstance(a, KbArticle)]
+        """Every article, drafts too, by category and title: one consistent Query (paged by PynamoDB as it grows)."""
+        found = [a for a in KbArticle.query(KB, KbArticle.sk.startswith("ARTICLE#"), consistent_read=True)
+                 if isinstance(a, KbArticle)]
+        return sorted(found, key=lambda a: (a.category, a.title, a.slug))
