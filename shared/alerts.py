@@ -95,6 +95,8 @@ class Hookpoint:
 MIGRATION_STATUS_ES = {"in_progress": "en curso", "awaiting_dns": "lista: falta que cambie la delegación (DNS)",
                        "completed": "terminada", "failed": "no pudo completarse: le escribimos por el ticket",
                        "cancelled": "cancelada"}
+FEATURE_STATUS_ES = {"open": "abierto", "planned": "planificado", "in_progress": "en desarrollo", "done": "listo",
+                     "declined": "descartado"}
 SUSPENSION_ES = {"overdue": "falta de pago", "payment_refunded": "pago devuelto", "staff": "decisión del proveedor"}
 
 
@@ -213,6 +215,9 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.SERVICE_CREDENTIALS_ROTATED, "claves_cambiadas",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Cambiamos la clave de su servicio"),
+        Hookpoint(EventType.FEATURE_REQUEST_STATUS_NOTICE, "funcionalidad_estado",
+                  lambda p: [p.get("title") or "-", FEATURE_STATUS_ES.get(p.get("status") or "", "-")],
+                  HOLDER, Kind.SERVICES, urgent=False, channels=BOTH, subject="Novedades de un pedido que votó"),
         Hookpoint(EventType.SERVICE_TRANSFERRED_IN, "servicio_recibido",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio recibido"),
@@ -281,6 +286,10 @@ TEXTS: dict[str, str] = {
     "servicio_transferido": "El servicio {{1}} pasó a la cuenta de su nuevo titular: ya no figura en la suya.",
     "servicio_recibido": "El servicio {{1}} ya es de su cuenta: lo ve en Paneldecliente → Servicios.",
     "migracion_estado": "La migración de {{1}} está {{2}}. El detalle, en Paneldecliente → Servicios.",
+    "funcionalidad_estado": (
+        "El pedido de nueva funcionalidad que votó, \"{{1}}\", ahora está {{2}}. El detalle, en Paneldecliente → "
+        "Nuevas funcionalidades."
+    ),
     "claves_vistas": (
         "{{1}} vio las claves de {{2}} el {{3}}. Quién vio las claves y cuándo, en Paneldecliente → Servicios; si "
         "alguien ya no debería tenerlas, puede cambiarlas desde allí."

@@ -15,6 +15,7 @@ REMOTE_BUFFER_MINUTES = "REMOTE_BUFFER_MINUTES"
 REMOTE_MIN_NOTICE_HOURS = "REMOTE_MIN_NOTICE_HOURS"
 REMOTE_HORIZON_DAYS = "REMOTE_HORIZON_DAYS"
 BOOKING_CHANGE_HOURS = "BOOKING_CHANGE_HOURS"
+FEATURE_NOTICES_QUEUE_URL = "FEATURE_NOTICES_QUEUE_URL"  # a feature request's status change, for its voters
 KB_INDEX_QUEUE_URL = "KB_INDEX_QUEUE_URL"  # kb.article_changed: the knowledge base's search index rebuilt
 NAMESERVERS = "NAMESERVERS"  # comma-separated: where a domain is delegated to us (a service's manual and data)
 MIGRATION_SECRET_DAYS = "MIGRATION_SECRET_DAYS"  # a migration's old-server access is destroyed this long after it ends

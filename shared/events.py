@@ -99,6 +99,8 @@ class EventType(StrEnum):
     SERVICE_CREDENTIALS_REVEALED = "service.credentials_revealed"
     SERVICE_CREDENTIALS_ROTATED = "service.credentials_rotated"
     KB_ARTICLE_CHANGED = "kb.article_changed"
+    FEATURE_REQUEST_STATUS_CHANGED = "feature_request.status_changed"
+    FEATURE_REQUEST_STATUS_NOTICE = "feature_request.status_notice"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
@@ -106,7 +108,8 @@ class EventType(StrEnum):
 # events that also make a document or an email go to the mail queue as well (functions/documents).
 QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL",
             EventType.SERVICE_CANCELLATION_DUE: "CANCELLATIONS_QUEUE_URL",
-            EventType.KB_ARTICLE_CHANGED: "KB_INDEX_QUEUE_URL"}  # the knowledge base's index rebuilt
+            EventType.KB_ARTICLE_CHANGED: "KB_INDEX_QUEUE_URL",  # the knowledge base's index rebuilt
+            EventType.FEATURE_REQUEST_STATUS_CHANGED: "FEATURE_NOTICES_QUEUE_URL"}  # each voting account told
 DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
 MAIL_QUEUE = "MAIL_QUEUE_URL"
 MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventType.INVOICE_PAID,

@@ -163,6 +163,11 @@ BODIES = {
     ("POST", "/staff/services/{service_id}/downloads"): {"filename": "bienvenida.mp3", "content_type": "audio/mpeg",
                                                           "size": 64},
     ("PUT", "/staff/services/{service_id}/downloads/{download_id}"): {"title": "Locución de bienvenida"},
+    ("POST", "/me/feature-requests"): {"title": "Exportar facturas a Excel",
+                                       "description": "Poder bajar todas las facturas del año en un Excel."},
+    ("POST", "/me/feature-requests/{feature_id}/vote"): {},
+    ("POST", "/staff/feature-requests/{feature_id}/status"): {"status": "planned", "public_note": "Para marzo."},
+    ("POST", "/staff/feature-requests/{feature_id}/merge"): {"into_request_id": "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4"},
     ("POST", "/staff/kb/articles"): {"slug": "configurar-outlook", "title": "Configurar el correo en Outlook",
                                      "category": "Correo", "body": "Servidor entrante IMAP 993, saliente SMTP 465."},
     ("PUT", "/staff/kb/articles/{slug}"): {
@@ -590,6 +595,7 @@ def dynamodb_requests() -> list[str]:
             "migration_id": "none",  # the demo hosting's migration, once asked
             "slug": "upgrade-de-servicio",  # a help centre article (seed_knowledge_base)
             "download_id": "none",  # a file of the demo hosting, uploaded before the first route naming it
+            "feature_id": "none",  # the demo holder's feature request, once proposed
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
         from documents.invoice_documents import Issuer, SequenceNumbering, make_document
@@ -742,6 +748,9 @@ def dynamodb_requests() -> list[str]:
             rows.append(Row(f"`{route.resource}`", route.method, role, status, operations, items_read, limit))
             if isinstance(answer, dict) and "upgrade" in answer:
                 ids["upgrade_id"] = answer["upgrade"]["upgrade_id"]
+            if (route.method, route.resource) == ("POST", "/me/feature-requests") and isinstance(answer, dict):
+                ids["feature_id"] = answer.get("request_id", "none")
+                continue
             if isinstance(answer, dict) and "request_id" in answer:
                 ids["request_id"] = answer["request_id"]
             if isinstance(answer, dict) and "quote_id" in answer and route.method == "POST" and "staff" in path:

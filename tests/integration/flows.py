@@ -78,3 +78,8 @@ def whatsapp_out(stack):
 def kb_index(stack):
     """The knowledge base's indexer on what the relay put on its queue, as the SQS event source would."""
     return _consume(stack, "KbIndexQueue", "KbIndexFunction", drain=True)
+
+
+def feature_notices(stack):
+    """The feature requests' notices worker on what the relay put on its queue."""
+    return _consume(stack, "FeatureNoticesQueue", "FeatureNoticesFunction", drain=True)

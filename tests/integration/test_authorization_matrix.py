@@ -18,6 +18,8 @@ Audiences (what the rows say):
 - ``holder_or_staff``: the holder, and staff; a contact gets 403 ``holder_only`` whatever its rights.
 - ``staff_only``: staff alone; everyone else 403 ``staff_only``.
 - ``any_person``: the holder and each contact for themselves, whatever their rights.
+- ``any_account``: every person of every account, whatever their rights (what no account owns: the feature
+  requests); staff have no account.
 
 Everywhere but ``public``/``signed_webhook``: anonymous → 401. Another holder on the first holder's ids →
 404, byte for byte the answer to a missing id of the same kind (we never confirm that something
@@ -188,11 +190,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
                                                                 target="service", check=_credentials_shown),
     ("GET", "/services/{service_id}/credential-reveals"): Rule("holder_or_staff", target="service"),
     ("POST", "/services/{service_id}/credentials/rotation"): Rule("holder_only", target="cpanel_service", fresh=True),
-    ("GET", "/services/{service_id}/downloads"): Rule("account", permission=Permission.SERVICES, target="download",
+    ("GET", "/services/{service_id}/downloads"): Rule("account_or_staff", permission=Permission.SERVICES,
+                                                      target="download",
                                                       check=lambda w, c, r: None if w.memo["download"]["download_id"]
                                                       in r.text else "the service's download is not listed"),
-    ("GET", "/services/{service_id}/downloads/{download_id}"): Rule("account", permission=Permission.SERVICES,
-                                                                    target="download"),
+    ("GET", "/services/{service_id}/downloads/{download_id}"): Rule("account_or_staff",
+                                                                    permission=Permission.SERVICES, target="download"),
     ("POST", "/staff/services/{service_id}/downloads"): Rule("staff_only", target="service"),
     ("PUT", "/staff/services/{service_id}/downloads/{download_id}"): Rule("staff_only", target="download"),
     ("DELETE", "/staff/services/{service_id}/downloads/{download_id}"): Rule("staff_only", target="download",
@@ -364,6 +367,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("PUT", "/staff/kb/articles/{slug}"): Rule("staff_only", target="kb_article"),
     ("POST", "/staff/kb/articles/{slug}/publish"): Rule("staff_only", target="kb_article"),
     ("POST", "/staff/kb/articles/{slug}/unpublish"): Rule("staff_only", target="kb_article", fresh=True),
+    # Feature requests: every account's, one vote per account (each caller votes on a new one).
+    ("GET", "/me/feature-requests"): Rule("any_account", lists=("feature_request",)),
+    ("POST", "/me/feature-requests"): Rule("any_account"),
+    ("POST", "/me/feature-requests/{feature_id}/vote"): Rule("any_account", target="feature_request", fresh=True),
+    ("GET", "/staff/feature-requests"): Rule("staff_only"),
+    ("POST", "/staff/feature-requests/{feature_id}/status"): Rule("staff_only", target="feature_request"),
+    ("POST", "/staff/feature-requests/{feature_id}/merge"): Rule("staff_only", target="duplicate_feature",
+                                                                 fresh=True),
     ("GET", "/me/alerts"): Rule("any_person"),
     ("GET", "/me/alerts/settings"): Rule("any_person"),
     ("PATCH", "/me/alerts/settings"): Rule("any_person"),
@@ -395,6 +406,8 @@ def expected(rule: Rule, caller: str, has_ids: bool) -> tuple:
         return ANONYMOUS
     if rule.audience == "staff_only":
         return OK if caller == "staff" else ("refused", 403, "staff_only")
+    if rule.audience == "any_account":
+        return STAFF_NO_ACCOUNT if caller == "staff" else OK
     if rule.people_get and caller != "staff":
         return ("refused", *rule.people_get)
     if caller == "other_holder":
@@ -781,6 +794,18 @@ class World:
         service.save()
         return {"service_id": service_id}
 
+    def feature_request(self) -> dict[str, str]:
+        """A request proposed by a third account (so that every caller's account may still vote for it)."""
+        if "proposer" not in self.memo:
+            self.memo["proposer"] = {"client_id": self._signup("proponente")}
+        proposer = claims_for(client_id=self.memo["proposer"]["client_id"], sub="sub-proponente")
+        made = self._call("POST", "/me/feature-requests", claims=proposer,
+                          body=BODIES[("POST", "/me/feature-requests")])
+        return {"feature_id": made["request_id"]}
+
+    def duplicate_feature(self) -> dict[str, str]:
+        return {**self.feature_request(), "into_request_id": self.feature_request()["feature_id"]}
+
     def download(self) -> dict[str, str]:
         """A published download of a service of the holder's (uploaded to S3 as staff's browser would)."""
         service_id = self.target("service", fresh=False)["service_id"]
@@ -836,6 +861,8 @@ class World:
         "cpanel_service": lambda w: w.cpanel_service(),
         "kb_article": lambda w: w.kb_article(),
         "download": lambda w: w.download(),
+        "feature_request": lambda w: w.feature_request(),
+        "duplicate_feature": lambda w: w.duplicate_feature(),
         "migration": lambda w: w.migration(),
         "taken_migration": lambda w: w.taken_migration(),
         "remote_booking": lambda w: w.remote_booking(),
@@ -953,6 +980,8 @@ def test_authorization_matrix(route, api, stack, catalog, request):
         body = world.body(method, resource)
         if "into_ticket_id" in ids:  # a merge names the ticket it joins
             body = {"into_ticket_id": ids["into_ticket_id"]}
+        if "into_request_id" in ids:  # a feature request merged names the one it joins
+            body = {"into_request_id": ids["into_request_id"]}
         if "account_client_id" in ids:  # a guest ticket moved to the holder's account
             body = {"client_id": ids["account_client_id"]}
         if "token" in ids:  # an invitation accepted: the token its email carried

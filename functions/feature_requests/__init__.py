@@ -1,0 +1,1 @@
+"""Feature requests: clients propose and vote (one vote per account), staff decide and merge duplicates."""
