@@ -170,7 +170,7 @@ def snippet(body: str, wanted: set[str]) -> str:
     def found_in(passage: str) -> int:
         return len({stem(w) for w in words(passage)} & wanted)
 
-    best = max(passages, key=lambda p: (found_in(p), -passages.index(p)))
+    _, _, best = max((found_in(p), -number, p) for number, p in enumerate(passages))  # the first of the best
     text = best if len(best) <= SNIPPET_CHARS else best[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
     marked = []
     for piece in re.split(r"(\w+)", text):
