@@ -167,15 +167,11 @@ def product_out(product: Product) -> ProductOut:
 
 
 def service_summary(service: Service) -> ServiceSummary:
-    return ServiceSummary(**_service_fields(service))
+    return ServiceSummary(**service_fields(service))
 
 
 def service_fields(service: Service) -> dict:
-    """A service's summary fields, for a function's own richer view of a service."""
-    return _service_fields(service)
-
-
-def _service_fields(service: Service) -> dict:
+    """A service's summary fields (a function's own richer view of a service adds to them)."""
     return {
         "service_id": service.service_id,
         "product_id": service.product_id,

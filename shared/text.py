@@ -9,6 +9,7 @@ a field may be empty is its own length rule).
 Use as ``Annotated[str, StringConstraints(...), OneLine]`` (or ``ManyLines``).
 """
 
+import re
 import unicodedata
 
 from pydantic import AfterValidator
@@ -32,3 +33,13 @@ def _checked(value: str, allowed_controls: frozenset[str]) -> str:
 
 OneLine = AfterValidator(lambda value: _checked(value, frozenset()))
 ManyLines = AfterValidator(lambda value: _checked(value, _LINE_BREAKS))
+
+
+_UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def plain_filename(name: str) -> str:
+    """A file name as stored and offered (ticket attachments, a service's downloads): its last path component in
+    ASCII letters, digits, dot, dash and underscore — a path, a control character or an HTML tag cannot survive."""
+    base = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return _UNSAFE_IN_NAMES.sub("_", base.replace("\\", "/").rsplit("/", 1)[-1]).strip("._")

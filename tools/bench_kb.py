@@ -54,6 +54,7 @@ def _p95(values: list[float]) -> str:
 
 
 def _run(stack, many: int) -> list[str]:
+    import boto3
     from kb.index_store import INDEX_KEY, IndexStore
     from kb.search_index import build
 
@@ -62,7 +63,7 @@ def _run(stack, many: int) -> list[str]:
     from devstack.runtime import Runtime
     from devstack.seed import seed_knowledge_base
 
-    s3, bucket = boto3_client(), stack.refs["DocumentsBucket"]
+    s3, bucket = boto3.client("s3", region_name="us-east-1"), stack.refs["DocumentsBucket"]
     count = seed_knowledge_base(s3, bucket)
     runtime, questions = Runtime(stack), _questions()
 
@@ -116,12 +117,6 @@ def _run(stack, many: int) -> list[str]:
         f"| {many:,} articles (built in {built:.1f} s) | {len(data) / 1024 / 1024:.1f} MB | {_ms(large_search)} | "
         f"{_p95(large_search)} | {_ms(large_load)} |",
     ]
-
-
-def boto3_client():
-    import boto3
-
-    return boto3.client("s3", region_name="us-east-1")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ parte de la Nube de Audios … Cada Servicio de Paneldecliente le da acceso a di
   listed for them: the list is the table's.
 """
 
-import re
-import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +23,7 @@ from shared.dal.table import find_item, not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict, InvalidInput
 from shared.ids import id_at, is_valid_id
+from shared.text import plain_filename
 
 MAX_BYTES = 200 * 1024 * 1024  # a long locución in WAV is tens of MB
 UPLOAD_LIFETIME = timedelta(minutes=30)
@@ -34,7 +33,6 @@ ALLOWED_TYPES = {
     "audio/mp4": (".m4a",), "audio/aac": (".aac",), "application/pdf": (".pdf",), "application/zip": (".zip",),
     "image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"), "text/plain": (".txt",),
 }
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 logger = Logger(child=True)
 
 
@@ -48,9 +46,7 @@ def safe_filename(name: str, content_type: str) -> str:
     if content_type not in ALLOWED_TYPES:
         raise InvalidInput("Ese tipo de archivo no se acepta: audio (MP3, WAV, OGG, M4A, AAC), PDF, ZIP, imágenes o "
                            "texto.", code="download_type_not_allowed", field="content_type")
-    base = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    base = _UNSAFE.sub("_", base.replace("\\", "/").rsplit("/", 1)[-1]).strip("._")
-    stem, dot, extension = base.rpartition(".")
+    stem, dot, extension = plain_filename(name).rpartition(".")
     stem = stem[:100]  # a long name loses the end of its stem, never its extension
     if not dot or f".{extension.lower()}" not in ALLOWED_TYPES[content_type] or not stem.strip("._-"):
         raise InvalidInput("El nombre del archivo no es válido o su extensión no coincide con su tipo.",

@@ -5,14 +5,13 @@ within the limits, become part of the conversation. Downloads are presigned GETs
 The POST policy is S3's own check: the exact key, the declared content type and a size range (S3 refuses a
 larger file), so a signed form cannot be reused for another object."""
 
-import re
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.dal.tickets import Attachment
 from shared.errors import InvalidInput
 from shared.ids import id_at, is_valid_id
+from shared.text import plain_filename
 
 MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_LIFETIME = timedelta(minutes=15)
@@ -22,7 +21,6 @@ ALLOWED_TYPES = {
     "application/pdf": (".pdf",), "text/plain": (".txt", ".log"), "text/csv": (".csv",),
     "application/zip": (".zip",), "application/json": (".json",),
 }
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_filename(name: str, content_type: str) -> str:
@@ -31,8 +29,7 @@ def safe_filename(name: str, content_type: str) -> str:
     if content_type not in ALLOWED_TYPES:
         raise InvalidInput("Ese tipo de archivo no se acepta. Adjunte imágenes, PDF, texto, CSV, JSON o ZIP.",
                            code="attachment_type_not_allowed", field="content_type")
-    base = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    base = _UNSAFE.sub("_", base.replace("\\", "/").rsplit("/", 1)[-1]).strip("._")[:100]
+    base = plain_filename(name)[:100]
     stem, dot, extension = base.rpartition(".")
     if not dot or f".{extension.lower()}" not in ALLOWED_TYPES[content_type]:
         raise InvalidInput("La extensión del archivo no coincide con su tipo.", code="attachment_extension_mismatch",
