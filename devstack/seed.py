@@ -12,6 +12,7 @@ from shared.dal.accounts import Accounts, Client, Contact
 from shared.dal.billing import Invoice, InvoiceLine
 from shared.dal.catalog import Catalog, Product
 from shared.dal.services import Service
+from shared.dal.status import StatusPage, server_member
 from shared.dal.unit_of_work import UnitOfWork
 from shared.ids import new_id
 from shared.invoices import invoice_due_at, schedule_reminder
@@ -126,8 +127,9 @@ def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUs
     for service in (hosting, domain):  # on the renewal sweep's index, as activation puts them
         lifecycle.started(service)
         lifecycle.schedule(service, policy)
-    for item in (hosting, vps, domain, paid, unpaid):
+    for item in (hosting, vps, domain, paid, unpaid, server_member(hosting.server, hosting.service_id)):
         item.save()
+    seed_status_page(now)
 
     contact_id = new_id()
     contact = Contact(
@@ -162,6 +164,23 @@ def seed(logins: CognitoLogins, kms, now: datetime | None = None) -> list[DemoUs
         DemoUser("otro cliente (recibe transferencias)", other.email, PASSWORD),
         DemoUser("personal (staff)", "staff@ejemplo.com.ar", PASSWORD),
     ]
+
+
+# The status page's components: our servers and the platform's services, grouped (docs/status-page.md).
+STATUS_COMPONENTS = {
+    "srv12": {"name": "Servidor srv12 (hosting)", "group": "Servidores", "servers": ["srv12.paneldecliente.com"],
+              "sort_order": 1},
+    "srv13": {"name": "Servidor srv13 (hosting)", "group": "Servidores", "servers": ["srv13.paneldecliente.com"],
+              "sort_order": 2},
+    "correo": {"name": "Correo (SMTP, IMAP y webmail)", "group": "Plataforma",
+               "servers": ["srv12.paneldecliente.com", "srv13.paneldecliente.com"], "sort_order": 1},
+    "dns": {"name": "DNS (ns1 y ns2)", "group": "Plataforma", "servers": [], "sort_order": 2},
+    "panel": {"name": "Paneldecliente", "group": "Plataforma", "servers": [], "sort_order": 3},
+}
+
+
+def seed_status_page(now: datetime) -> None:
+    StatusPage(*StatusPage.key(), document={"components": STATUS_COMPONENTS}, updated_at=to_storage(now)).save()
 
 
 def _service(client_id, product_id, group, name, cycle, currency, amount, start, end, status, domain, manual, now):

@@ -218,6 +218,21 @@ HOOKPOINTS: dict[str, Hookpoint] = {
         Hookpoint(EventType.FEATURE_REQUEST_STATUS_NOTICE, "funcionalidad_estado",
                   lambda p: [p.get("title") or "-", FEATURE_STATUS_ES.get(p.get("status") or "", "-")],
                   HOLDER, Kind.SERVICES, urgent=False, channels=BOTH, subject="Novedades de un pedido que votó"),
+        # The status page (functions/status/notices.py): a problem on the client's server reaches it at any hour;
+        # its end and a planned maintenance can wait for the morning (the reminder goes out a day ahead).
+        Hookpoint(EventType.STATUS_INCIDENT_OPENED_NOTICE, "incidente_abierto",
+                  lambda p: [p.get("services") or "-", p.get("title") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=True, channels=BOTH, subject="Problema en su servicio"),
+        Hookpoint(EventType.STATUS_INCIDENT_RESOLVED_NOTICE, "incidente_resuelto",
+                  lambda p: [p.get("title") or "-", p.get("services") or "-"],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Problema resuelto"),
+        Hookpoint(EventType.STATUS_MAINTENANCE_NOTICE, "mantenimiento_programado",
+                  lambda p: [p.get("services") or "-", p.get("title") or "-", _moment(p.get("starts_at")),
+                             _moment(p.get("ends_at"))],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Mantenimiento programado"),
+        Hookpoint(EventType.STATUS_MAINTENANCE_REMINDER_NOTICE, "mantenimiento_recordatorio",
+                  lambda p: [p.get("title") or "-", p.get("services") or "-", _moment(p.get("starts_at"))],
+                  ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Recordatorio de mantenimiento"),
         Hookpoint(EventType.SERVICE_TRANSFERRED_IN, "servicio_recibido",
                   lambda p: [p.get("service") or "-"],
                   ACCOUNT, Kind.SERVICES, urgent=False, channels=BOTH, subject="Servicio recibido"),
@@ -289,6 +304,21 @@ TEXTS: dict[str, str] = {
     "funcionalidad_estado": (
         "El pedido de nueva funcionalidad que votó, \"{{1}}\", ahora está {{2}}. El detalle, en Paneldecliente → "
         "Nuevas funcionalidades."
+    ),
+    "incidente_abierto": (
+        "Detectamos un problema que afecta a {{1}}: \"{{2}}\". Ya estamos trabajando en él; las novedades, en "
+        "Paneldecliente → Estado del Servicio."
+    ),
+    "incidente_resuelto": (
+        "Resolvimos el problema \"{{1}}\" que afectaba a {{2}}. El detalle, en Paneldecliente → Estado del Servicio."
+    ),
+    "mantenimiento_programado": (
+        "Programamos un mantenimiento que afecta a {{1}}: \"{{2}}\", del {{3}} al {{4}} (hora de Argentina). El "
+        "detalle, en Paneldecliente → Estado del Servicio."
+    ),
+    "mantenimiento_recordatorio": (
+        "Recordatorio: el mantenimiento \"{{1}}\" que afecta a {{2}} empieza el {{3}} (hora de Argentina). El "
+        "detalle, en Paneldecliente → Estado del Servicio."
     ),
     "claves_vistas": (
         "{{1}} vio las claves de {{2}} el {{3}}. Quién vio las claves y cuándo, en Paneldecliente → Servicios; si "

@@ -101,6 +101,16 @@ class EventType(StrEnum):
     KB_ARTICLE_CHANGED = "kb.article_changed"
     FEATURE_REQUEST_STATUS_CHANGED = "feature_request.status_changed"
     FEATURE_REQUEST_STATUS_NOTICE = "feature_request.status_notice"
+    # The status page's announcements (functions/status/notices.py tells each affected account) …
+    STATUS_INCIDENT_OPENED = "status.incident_opened"
+    STATUS_INCIDENT_RESOLVED = "status.incident_resolved"
+    STATUS_MAINTENANCE_SCHEDULED = "status.maintenance_scheduled"
+    STATUS_MAINTENANCE_REMINDER = "status.maintenance_reminder"
+    # … and what one account is told of each (its alerts).
+    STATUS_INCIDENT_OPENED_NOTICE = "status.incident_opened_notice"
+    STATUS_INCIDENT_RESOLVED_NOTICE = "status.incident_resolved_notice"
+    STATUS_MAINTENANCE_NOTICE = "status.maintenance_notice"
+    STATUS_MAINTENANCE_REMINDER_NOTICE = "status.maintenance_reminder_notice"
 
 
 # Where the relay and tools/replay_outbox.py send an event (the environment variable naming the queue):
@@ -109,7 +119,12 @@ class EventType(StrEnum):
 QUEUE_OF = {EventType.SERVICE_PROVISIONING_REQUESTED: "PROVISIONING_QUEUE_URL",
             EventType.SERVICE_CANCELLATION_DUE: "CANCELLATIONS_QUEUE_URL",
             EventType.KB_ARTICLE_CHANGED: "KB_INDEX_QUEUE_URL",  # the knowledge base's index rebuilt
-            EventType.FEATURE_REQUEST_STATUS_CHANGED: "FEATURE_NOTICES_QUEUE_URL"}  # each voting account told
+            EventType.FEATURE_REQUEST_STATUS_CHANGED: "FEATURE_NOTICES_QUEUE_URL",  # each voting account told
+            # each account with services on the affected servers told
+            EventType.STATUS_INCIDENT_OPENED: "STATUS_NOTICES_QUEUE_URL",
+            EventType.STATUS_INCIDENT_RESOLVED: "STATUS_NOTICES_QUEUE_URL",
+            EventType.STATUS_MAINTENANCE_SCHEDULED: "STATUS_NOTICES_QUEUE_URL",
+            EventType.STATUS_MAINTENANCE_REMINDER: "STATUS_NOTICES_QUEUE_URL"}
 DEFAULT_QUEUE = "ALERTS_QUEUE_URL"
 MAIL_QUEUE = "MAIL_QUEUE_URL"
 MAILED = (EventType.INVOICE_CREATED, EventType.INVOICE_RENEWAL_CREATED, EventType.INVOICE_PAID,

@@ -72,6 +72,8 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         ("/invitations/accept", "post"),
         # the knowledge base: the help centre is public, as it is today
         ("/kb/search", "get"), ("/kb/suggest", "get"), ("/kb/articles", "get"), ("/kb/articles/{slug}", "get"),
+        # "Estado del Servicio": the status page is read most when something is down, signed in or not
+        ("/status", "get"), ("/status/feed", "get"),
     }
 
 

@@ -52,7 +52,7 @@ SCALES = {
                   open_tickets=(1000, 10000)),
 }
 # In this order (--only picks some).
-SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle", "tickets", "kb")
+SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle", "tickets", "kb", "status")
 HEAVY_MODULES = (
     "pydantic",
     "pynamodb",
@@ -166,6 +166,19 @@ BODIES = {
     ("POST", "/me/feature-requests"): {"title": "Exportar facturas a Excel",
                                        "description": "Poder bajar todas las facturas del año en un Excel."},
     ("POST", "/me/feature-requests/{feature_id}/vote"): {},
+    ("PUT", "/staff/status/components/{component_id}"): {"name": "Servidor srv12 (hosting)", "group": "Servidores",
+                                                         "servers": ["srv12.paneldecliente.com"]},
+    ("POST", "/staff/status/incidents"): {"title": "Sitios lentos en srv12", "impact": "minor",
+                                          "component_ids": ["srv12"], "message": "Investigamos demoras."},
+    ("POST", "/staff/status/incidents/{incident_id}/updates"): {"status": "identified",
+                                                                "message": "Un disco lento: lo cambiamos."},
+    # A window days ahead: the matrix and the bench move it to the coming days (see World.body).
+    ("POST", "/staff/status/maintenances"): {"title": "Actualización del kernel", "message": "Reinicio breve.",
+                                             "component_ids": ["srv12"], "starts_at": "2099-01-02T05:00:00Z",
+                                             "ends_at": "2099-01-02T06:00:00Z"},
+    ("PATCH", "/staff/status/maintenances/{maintenance_id}"): {"title": "Actualización del kernel y parches"},
+    ("POST", "/staff/status/maintenances/{maintenance_id}/updates"): {"status": "in_progress",
+                                                                      "message": "Empezamos."},
     ("POST", "/staff/feature-requests/{feature_id}/status"): {"status": "planned", "public_note": "Para marzo."},
     ("POST", "/staff/feature-requests/{feature_id}/merge"): {"into_request_id": "01KBV3ZQ7N6C8R3Y1XQ6K2M9T4"},
     ("POST", "/staff/kb/articles"): {"slug": "configurar-outlook", "title": "Configurar el correo en Outlook",
@@ -596,6 +609,9 @@ def dynamodb_requests() -> list[str]:
             "slug": "upgrade-de-servicio",  # a help centre article (seed_knowledge_base)
             "download_id": "none",  # a file of the demo hosting, uploaded before the first route naming it
             "feature_id": "none",  # the demo holder's feature request, once proposed
+            "component_id": "dns",  # a seeded component no incident names (its removal comes last)
+            "incident_id": "none",  # staff's incident, once opened
+            "maintenance_id": "none",  # staff's maintenance, once scheduled
         }
         # The checkout opens at Mercado Pago (a loopback fake); the invoice's PDF exists (the documents worker's).
         from documents.invoice_documents import Issuer, SequenceNumbering, make_document
@@ -751,6 +767,10 @@ def dynamodb_requests() -> list[str]:
             if (route.method, route.resource) == ("POST", "/me/feature-requests") and isinstance(answer, dict):
                 ids["feature_id"] = answer.get("request_id", "none")
                 continue
+            if (route.method, route.resource) == ("POST", "/staff/status/incidents") and isinstance(answer, dict):
+                ids["incident_id"] = answer.get("incident_id", "none")
+            if (route.method, route.resource) == ("POST", "/staff/status/maintenances") and isinstance(answer, dict):
+                ids["maintenance_id"] = answer.get("maintenance_id", "none")
             if isinstance(answer, dict) and "request_id" in answer:
                 ids["request_id"] = answer["request_id"]
             if isinstance(answer, dict) and "quote_id" in answer and route.method == "POST" and "staff" in path:
@@ -944,6 +964,10 @@ def knowledge_base_search() -> list[str]:
     return _own_process("tools.bench_kb", "Knowledge base search", "--articles", "2000")
 
 
+def status_page() -> list[str]:
+    return _own_process("tools.bench_status", "Status page")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", default=os.environ.get("FULL", "") not in ("", "0"),
@@ -978,6 +1002,7 @@ def main() -> None:
         "lifecycle": lambda: lifecycle_sweeps(*scale.lifecycle_services),
         "tickets": lambda: ticket_sweep(*scale.open_tickets),
         "kb": knowledge_base_search,
+        "status": status_page,
     }
     for name in SECTIONS:
         if name in args.only:

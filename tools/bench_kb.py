@@ -23,7 +23,8 @@ def _questions() -> list[str]:
     return [question for question, _ in QUESTIONS]
 
 
-def measure(articles: int) -> list[str]:
+def on_embedded_stack(run, *args):
+    """``run(stack, *args)`` on a fresh embedded AWS with the template's resources and the functions' environment."""
     import os
 
     import boto3
@@ -40,16 +41,20 @@ def measure(articles: int) -> list[str]:
         for function in stack.functions.values():
             os.environ.update({k: v for k, v in function.environment.items() if k != "POWERTOOLS_SERVICE_NAME"})
         ensure_import_path()
-        return _run(stack, articles)
+        return run(stack, *args)
     finally:
         aws.stop()
 
 
-def _ms(values: list[float]) -> str:
+def measure(articles: int) -> list[str]:
+    return on_embedded_stack(_run, articles)
+
+
+def ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.1f} ms"
 
 
-def _p95(values: list[float]) -> str:
+def p95(values: list[float]) -> str:
     return f"{sorted(values)[int(len(values) * 0.95) - 1] * 1000:.1f} ms"
 
 
@@ -112,10 +117,10 @@ def _run(stack, many: int) -> list[str]:
         "",
         "| index | size | search median | search p95 | load median |",
         "| --- | --- | --- | --- | --- |",
-        f"| the help centre: {count} articles | {size_small / 1024:.0f} KB | {_ms(small_search)} | "
-        f"{_p95(small_search)} | {_ms(small_load)} |",
-        f"| {many:,} articles (built in {built:.1f} s) | {len(data) / 1024 / 1024:.1f} MB | {_ms(large_search)} | "
-        f"{_p95(large_search)} | {_ms(large_load)} |",
+        f"| the help centre: {count} articles | {size_small / 1024:.0f} KB | {ms(small_search)} | "
+        f"{p95(small_search)} | {ms(small_load)} |",
+        f"| {many:,} articles (built in {built:.1f} s) | {len(data) / 1024 / 1024:.1f} MB | {ms(large_search)} | "
+        f"{p95(large_search)} | {ms(large_load)} |",
     ]
 
 

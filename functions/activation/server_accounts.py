@@ -14,6 +14,7 @@ from shared.dal.accounts import Accounts
 from shared.dal.lifecycle import BackupRetention
 from shared.dal.services import ENDED_STATUSES as ENDED
 from shared.dal.services import Services
+from shared.dal.status import server_member
 from shared.dal.unit_of_work import save_change
 from shared.dal.upgrades import Upgrades
 from shared.errors import ConcurrentModification
@@ -103,8 +104,10 @@ def _record_account(services: Services, clock: Clock, service_id: str, username:
         else:
             events = activation.server_command(service, now, "suspend", reason="Activación cancelada")
             outcome = "recorded:suspend-queued"
+        # Where the service lives, for the status page's alerts (one Query per affected server).
+        members = [server_member(host, service.service_id)] if host else []
         try:
-            save_change([service], events)
+            save_change([service, *members], events)
             return outcome
         except ConcurrentModification:
             continue  # changed again between the read and the write: read it again

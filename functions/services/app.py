@@ -9,6 +9,7 @@ from services.schemas import (
     DownloadOut,
     DownloadPublish,
     DownloadUpload,
+    MyService,
     RevealedCredentials,
     RotationOut,
     ServiceDetail,
@@ -21,11 +22,12 @@ from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
 from shared.dal.credential_reveals import CredentialReveals
 from shared.dal.services import Services
+from shared.dal.status import StatusRepository
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 from shared.schemas import ServiceSummary
 
 app = create_app()
-services, accounts, reveals = Services(), Accounts(), CredentialReveals()
+services, accounts, reveals, status = Services(), Accounts(), CredentialReveals(), StatusRepository()
 kms = LazyClient("kms")
 s3 = LazyClient("s3", signature_version="s3v4")  # buckets created since 2020 refuse SigV2 presigned requests
 clock = SystemClock()
@@ -37,8 +39,8 @@ def _nameservers() -> list[str]:
 
 
 @app.get("/me/services", tags=TAGS, summary="Mis servicios", security=SECURED, responses=answers())
-def list_my_services() -> list[ServiceSummary]:
-    return logic.my_services(services, accounts, current_identity(app))
+def list_my_services() -> list[MyService]:
+    return logic.my_services(services, accounts, status, current_identity(app))
 
 
 @app.get(
@@ -51,7 +53,7 @@ def list_my_services() -> list[ServiceSummary]:
     responses=answers(),
 )
 def get_my_service(service_id: str) -> ServiceDetail:
-    return logic.my_service(accounts, current_identity(app), service_id, _nameservers())
+    return logic.my_service(accounts, status, current_identity(app), service_id, _nameservers())
 
 
 @app.post(

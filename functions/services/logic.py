@@ -3,19 +3,32 @@ credentials (their values only through the audited reveal: services.credentials)
 
 from services import manual
 from services.credentials import rotatable
-from services.schemas import CredentialsAccess, ServiceDetail, ServiceFact
+from services.schemas import CredentialsAccess, MyService, ServiceDetail, ServiceFact, StatusNotice
 
 from shared.auth import Identity, Permission, Role, authorize, in_scope, require_account, require_staff
 from shared.clock import from_storage
 from shared.dal.accounts import Accounts
 from shared.dal.services import Service, Services
+from shared.dal.status import StatusRepository
 from shared.schemas import ServiceSummary, service_fields, service_summary
+from shared.status_page import notices_for
 
 
-def my_services(services: Services, accounts: Accounts, identity: Identity) -> list[ServiceSummary]:
+def status_notices(status_document: dict, service: Service) -> list[StatusNotice]:
+    """The status page's incidents and maintenance that touch the service's server ("server-linked issues")."""
+    return [StatusNotice(kind=n["kind"], id=n["id"], title=n["title"], status=n["status"], impact=n["impact"],
+                         starts_at=from_storage(n["starts_at"]), ends_at=from_storage(n["ends_at"]) if n["ends_at"]
+                         else None, updated_at=from_storage(n["updated_at"]))
+            for n in notices_for(status_document, service.server)]
+
+
+def my_services(services: Services, accounts: Accounts, status: StatusRepository,
+                identity: Identity) -> list[MyService]:
     client_id = require_account(identity)
     grant = authorize(identity, client_id, Permission.SERVICES, accounts.contact_permissions)
-    return [service_summary(s) for s in services.list_services(client_id) if in_scope(grant, [s.service_id])]
+    mine = [s for s in services.list_services(client_id) if in_scope(grant, [s.service_id])]
+    document = (status.page().document or {}) if mine else {}  # no services: no read
+    return [MyService(**service_fields(s), status_notices=status_notices(document, s)) for s in mine]
 
 
 def client_services(services: Services, identity: Identity, client_id: str) -> list[ServiceSummary]:
@@ -24,7 +37,8 @@ def client_services(services: Services, identity: Identity, client_id: str) -> l
     return [service_summary(s) for s in services.list_services(client_id)]
 
 
-def my_service(accounts: Accounts, identity: Identity, service_id: str, nameservers: list[str]) -> ServiceDetail:
+def my_service(accounts: Accounts, status: StatusRepository, identity: Identity, service_id: str,
+               nameservers: list[str]) -> ServiceDetail:
     require_account(identity)
     # The service and a calling contact's rights in one BatchGetItem.
     service, rights = accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
@@ -36,6 +50,7 @@ def my_service(accounts: Accounts, identity: Identity, service_id: str, nameserv
     available = bool(service.credentials_ciphertext)
     return ServiceDetail(
         **service_fields(service),
+        status_notices=status_notices(status.page().document or {}, service),
         period_start=from_storage(service.period_start) if service.period_start else None,
         manual=manual.render(service.manual, facts),
         facts=[ServiceFact(key=f.key, label=f.label, value=f.value) for f in facts],

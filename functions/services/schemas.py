@@ -28,7 +28,24 @@ class CredentialsAccess(ApiModel):
     rotated_at: datetime | None
 
 
-class ServiceDetail(ServiceSummary):
+class StatusNotice(ApiModel):
+    """An incident or maintenance of the status page that touches the service's server (or the whole platform)."""
+
+    kind: Literal["incident", "maintenance"]
+    id: str
+    title: str
+    status: str  # the incident's (investigating … monitoring) or the maintenance's (scheduled, in_progress)
+    impact: Literal["none", "minor", "major", "critical"] | None  # incidents only
+    starts_at: datetime  # an incident's opening; a maintenance's window
+    ends_at: datetime | None
+    updated_at: datetime
+
+
+class MyService(ServiceSummary):
+    status_notices: list[StatusNotice]  # what is happening on its server ("Estado del Servicio"), newest first
+
+
+class ServiceDetail(MyService):
     period_start: datetime | None
     manual: str | None  # the product's manual with this service's data filled in
     facts: list[ServiceFact]  # "debajo del mismo MANUAL … todos los datos necesarios para usar el servicio"

@@ -244,3 +244,36 @@ def test_inputs_that_once_crashed_an_operation_stay_fixed(local_stack):
             assert set(response.json()) >= {"code", "message"}, (case.operation.label, response.text)
             sent += 1
     assert sent >= 3 * 12 + 5
+
+
+def test_an_incident_on_the_demo_server_alerts_its_holder_and_shows_on_the_service(local_stack):
+    """Staff open an incident on srv12 (the demo hosting's server): the public page shows it, the holder gets the
+    WhatsApp alert (urgent: at any hour) and sees it on the service; resolved, it leaves the service."""
+    token, staff = local_stack.token(DEMO), local_stack.token(STAFF)
+    hosting = next(s for s in local_stack.json("GET", "/me/services", token=token)[1]
+                   if s["product_id"] == "hosting-inicial" and s["domain"] == "demo-pyme.com.ar")
+    status, incident = local_stack.json("POST", "/staff/status/incidents", token=staff, body={
+        "title": "Demoras en srv12 (e2e)", "impact": "major", "component_ids": ["srv12"],
+        "message": "Investigamos demoras en los sitios de srv12.", "internal_note": "disco 3 con errores"})
+    assert status == 201, incident
+    page = local_stack.json("GET", "/status")[1]
+    assert incident["incident_id"] in [i["incident_id"] for i in page["incidents"]]
+    assert "disco 3" not in json.dumps(page)
+
+    def alert():
+        alerts = local_stack.json("GET", "/me/alerts", token=token)[1]
+        return next((a for a in alerts if a["event_type"] == "status.incident_opened_notice"
+                     and a["status"] == "sent"), None)
+
+    # outbox -> relay -> StatusNoticesQueue -> notices -> alerts fan-out -> sender -> fake Cloud API
+    assert wait_for(alert, lambda a: a is not None, seconds=20) is not None, "no alert for the incident"
+    sent = [m for m in local_stack.json("GET", "/local/whatsapp")[1]["messages"]
+            if m["template"] == "incidente_abierto"]
+    assert [(m["to"], m["parameters"]) for m in sent] == [
+        ("5491123456789", ["demo-pyme.com.ar", "Demoras en srv12 (e2e)"])]
+    shown = local_stack.json("GET", f"/me/services/{hosting['service_id']}", token=token)[1]["status_notices"]
+    assert [(n["kind"], n["id"]) for n in shown] == [("incident", incident["incident_id"])]
+
+    local_stack.json("POST", f"/staff/status/incidents/{incident['incident_id']}/updates", token=staff,
+                     body={"status": "resolved", "message": "Cambiamos el disco."})
+    assert local_stack.json("GET", f"/me/services/{hosting['service_id']}", token=token)[1]["status_notices"] == []

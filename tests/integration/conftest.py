@@ -152,7 +152,8 @@ class Api:
 class Response:
     def __init__(self, result):
         self.status = result["statusCode"]
-        self.headers = result.get("headers") or {}
+        self.headers = {**(result.get("headers") or {}),
+                        **{k: ", ".join(v) for k, v in (result.get("multiValueHeaders") or {}).items()}}
         self.text = result.get("body") or ""
 
     def json(self):

@@ -83,3 +83,8 @@ def kb_index(stack):
 def feature_notices(stack):
     """The feature requests' notices worker on what the relay put on its queue."""
     return _consume(stack, "FeatureNoticesQueue", "FeatureNoticesFunction", drain=True)
+
+
+def status_notices(stack):
+    """The status page's notices worker on what the relay put on its queue."""
+    return _consume(stack, "StatusNoticesQueue", "StatusNoticesFunction", drain=True)

@@ -155,6 +155,13 @@ def _finds_the_article(world: "World", caller: str, response) -> str | None:
 INTERNAL_NOTE = "Nota interna de la matriz: nunca para el cliente"
 
 
+def _incident_shown_without_notes(world: "World", caller: str, response) -> str | None:
+    """The public status page and its feed show the incident to everyone, and never staff's internal note."""
+    if INTERNAL_NOTE in response.text:
+        return "the public page shows an internal note"
+    return None if world.memo["incident"]["title"] in response.text else "the open incident is not shown"
+
+
 def _no_internal_notes(world: "World", caller: str, response) -> str | None:
     """A client's view of a ticket never carries staff's internal notes."""
     return "a client's answer shows an internal note" if INTERNAL_NOTE in response.text else None
@@ -371,6 +378,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me/feature-requests"): Rule("any_account", lists=("feature_request",)),
     ("POST", "/me/feature-requests"): Rule("any_account"),
     ("POST", "/me/feature-requests/{feature_id}/vote"): Rule("any_account", target="feature_request", fresh=True),
+    # The status page: public to read (never staff's internal notes), staff's to keep.
+    ("GET", "/status"): Rule("public", lists=("incident",), check=_incident_shown_without_notes),
+    ("GET", "/status/feed"): Rule("public", lists=("incident",), check=_incident_shown_without_notes),
+    ("GET", "/staff/status"): Rule("staff_only"),
+    ("PUT", "/staff/status/components/{component_id}"): Rule("staff_only", target="status_component"),
+    ("DELETE", "/staff/status/components/{component_id}"): Rule("staff_only", target="status_component", fresh=True),
+    ("POST", "/staff/status/incidents"): Rule("staff_only"),
+    ("POST", "/staff/status/incidents/{incident_id}/updates"): Rule("staff_only", target="incident"),
+    ("POST", "/staff/status/maintenances"): Rule("staff_only"),
+    ("PATCH", "/staff/status/maintenances/{maintenance_id}"): Rule("staff_only", target="maintenance"),
+    ("POST", "/staff/status/maintenances/{maintenance_id}/updates"): Rule("staff_only", target="maintenance",
+                                                                          fresh=True),
     ("GET", "/staff/feature-requests"): Rule("staff_only"),
     ("POST", "/staff/feature-requests/{feature_id}/status"): Rule("staff_only", target="feature_request"),
     ("POST", "/staff/feature-requests/{feature_id}/merge"): Rule("staff_only", target="duplicate_feature",
@@ -834,6 +853,31 @@ class World:
         rebuild(KnowledgeBase(), boto3.client("s3", region_name="us-east-1"), stack.refs["DocumentsBucket"])
         return {"slug": slug}
 
+    def status_component(self) -> dict[str, str]:
+        """A component of the status page on the holder's server (staff's)."""
+        component_id = f"matriz-srv12-{next(self._serial)}"
+        self._call("PUT", f"/staff/status/components/{component_id}", claims=STAFF, status=200,
+                   body=BODIES[("PUT", "/staff/status/components/{component_id}")])
+        return {"component_id": component_id}
+
+    def incident_component(self) -> None:
+        self._call("PUT", "/staff/status/components/matriz-srv12", claims=STAFF, status=200,
+                   body=BODIES[("PUT", "/staff/status/components/{component_id}")])
+
+    def incident(self) -> dict[str, str]:
+        """An open incident on a component, with an internal note that no client may read."""
+        self.incident_component()
+        title = f"Sitios lentos {next(self._serial)}"
+        made = self._call("POST", "/staff/status/incidents", claims=STAFF, body={
+            **BODIES[("POST", "/staff/status/incidents")], "title": title, "component_ids": ["matriz-srv12"],
+            "internal_note": INTERNAL_NOTE})
+        return {"incident_id": made["incident_id"], "title": title}
+
+    def maintenance(self) -> dict[str, str]:
+        made = self._call("POST", "/staff/status/maintenances", claims=STAFF,
+                          body=self.body("POST", "/staff/status/maintenances"))
+        return {"maintenance_id": made["maintenance_id"]}
+
     def cpanel_service(self) -> dict[str, str]:
         """An active hosting with its account on a cPanel server (its password can be changed)."""
         from shared.dal.services import Service
@@ -901,6 +945,9 @@ class World:
         "applying_upgrade": lambda w: w.applying_upgrade(),
         "client": lambda w: {"client_id": w.a},
         "server": lambda w: {"server_name": SERVER},
+        "status_component": lambda w: w.status_component(),
+        "incident": lambda w: w.incident(),
+        "maintenance": lambda w: w.maintenance(),
     }
 
     def target(self, name: str, fresh: bool) -> dict[str, str]:
@@ -923,6 +970,14 @@ class World:
         elif body is not None and resource.endswith("/reschedule"):  # another offered start than the booking's
             current = self.memo.get("remote_start", {}).get("starts_at")
             body = {"starts_at": next(s for s in self.offered_starts() if s != current)}
+        if body is not None and resource in ("/staff/status/incidents", "/staff/status/maintenances"):
+            self.incident_component()  # the component they name exists
+            body = {**body, "component_ids": ["matriz-srv12"]}
+        if body is not None and resource == "/staff/status/maintenances":  # a window in the coming days
+            from datetime import UTC, datetime, timedelta
+
+            start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+            body = {**body, "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}
         if body is not None and "captcha_token" in body:  # the widget's token is good once
             body = {**body, "captcha_token": self.turnstile().issue()}
         return body

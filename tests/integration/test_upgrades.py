@@ -154,6 +154,9 @@ def test_a_paid_upgrade_changes_the_package_in_whm_then_completes(api, stack, aw
         provision(stack)
         (username,) = fake.accounts
         assert Service.get(*Service.key(service_id)).server == "127.0.0.1"  # where the account lives
+        from shared.dal.status import StatusRepository  # … and the status page's alerts find it there
+
+        assert StatusRepository().services_on(["127.0.0.1"]) == [service_id]
 
         upgrade = api.call("POST", f"/services/{service_id}/upgrades", claims=holder,
                            body={"target": "hosting-empresa"}).json()
