@@ -58,3 +58,35 @@ def articles(text: str | None = None) -> list[dict[str, str]]:
             paragraphs = paragraphs.replace("\n\n\n", "\n\n")
         result.append({**article, "body": paragraphs})
     return result
+
+
+# Articles the self-diagnostics link to (functions/diagnostics/checks.py): not in the help centre's text, written for
+# the demo as staff would write them (POST /staff/kb/articles); production needs them published under these slugs.
+DIAGNOSTIC_ARTICLES = [
+    {"slug": "delegar-dominio", "title": "Cómo delegar su dominio a nuestros servidores (DNS)", "category": "Soporte",
+     "body": "Para que su sitio y su correo funcionen con nosotros, el dominio debe estar delegado a nuestros "
+             "servidores de nombres (DNS), que figuran en los datos de su servicio en Paneldecliente.\n\n"
+             "La delegación se cambia donde registró el dominio (NIC Argentina para los .ar, o su registrador): "
+             "reemplace los servidores de nombres actuales por los nuestros y no deje otros. El cambio tarda de "
+             "unas horas a un día en verse en todo Internet.\n\n"
+             "Si el dominio apunta a otra dirección que la de su servidor, revise que no haya un registro A "
+             "cargado a mano en otro proveedor de DNS."},
+    {"slug": "correo-registros-mx", "title": "Mi correo no llega: los registros MX", "category": "Soporte",
+     "body": "Los registros MX de su dominio dicen a qué servidor se entregan los correos que le envían. Si el "
+             "dominio está delegado a nosotros, los MX ya apuntan a su servidor.\n\n"
+             "Si usa otro proveedor de correo a propósito (Google Workspace, Microsoft 365), los MX deben ser los "
+             "de ese proveedor y sus casillas con nosotros no reciben correo. Si no tiene registros MX, nadie "
+             "puede enviarle correos: escríbanos por un ticket y los cargamos."},
+    {"slug": "certificado-ssl", "title": "El certificado SSL de mi sitio (https)", "category": "Soporte",
+     "body": "Su hosting incluye un certificado SSL gratuito que se emite y renueva solo (AutoSSL) cuando el "
+             "dominio apunta a su servidor. Si el navegador avisa que el sitio no es seguro, el certificado venció, "
+             "es de otro dominio o todavía no se emitió.\n\n"
+             "Revise primero que el dominio esté delegado a nosotros; el certificado se emite en las horas "
+             "siguientes. Si el problema sigue, abra un ticket y lo emitimos a mano."},
+    {"slug": "sitio-no-responde", "title": "Mi sitio no carga o muestra un error", "category": "Soporte",
+     "body": "Si su sitio no responde, revise que el dominio apunte a su servidor y que el servicio esté activo "
+             "(un servicio suspendido por falta de pago no muestra el sitio).\n\n"
+             "Un error 500 suele ser del propio sitio: un plugin, la versión de PHP o un archivo .htaccess mal "
+             "escrito. Un error 403 o 404 en la página de inicio indica que falta el archivo index o que su acceso "
+             "está restringido. Si no encuentra la causa, abra un ticket con la dirección y la hora del error."},
+]

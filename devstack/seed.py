@@ -218,15 +218,15 @@ def _invoice(client_id, service, amount, currency, period_start, status, issued)
 
 
 def seed_knowledge_base(s3, bucket: str) -> int:
-    """The help centre's articles, published, and the search index built from them (as the indexer would on their
-    kb.article_changed events). Returns how many."""
+    """The help centre's articles (and the self-diagnostics' own), published, and the search index built from them
+    (as the indexer would on their kb.article_changed events). Returns how many."""
     from kb.index_store import rebuild
 
-    from devstack.help_centre import articles
+    from devstack.help_centre import DIAGNOSTIC_ARTICLES, articles
     from shared.dal.kb import KbArticle, KnowledgeBase
 
     now = to_storage(SystemClock().now())
-    for found in articles():
+    for found in [*articles(), *DIAGNOSTIC_ARTICLES]:
         article = KbArticle(*KbArticle.key(found["slug"]), slug=found["slug"], title=found["title"],
                             category=found["category"], body=found["body"], status="published", published_at=now,
                             updated_by="seed", created_at=now, updated_at=now)

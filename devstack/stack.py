@@ -132,6 +132,12 @@ class LocalStack:
         session.client("secretsmanager").put_secret_value(
             SecretId=self.stack.refs["TelegramSecrets"], SecretString=json.dumps(LOCAL_TELEGRAM_SECRETS))
         ENV_OVERRIDES["TELEGRAM_API_URL"] = self.telegram.url
+        # The self-diagnostics: the demo domains' DNS, website and certificates on loopback.
+        from devstack.fake_web_host import FakeWebHost, demo_zone, diagnostics_env
+
+        nameservers = (self.stack.parameters.get("Nameservers") or "").split(",")
+        self.web_host = FakeWebHost(demo_zone([n for n in nameservers if n]), {"sitio-roto.com.ar": 500}).start()
+        ENV_OVERRIDES.update(diagnostics_env(self.web_host))
         os.environ.update(ENV_OVERRIDES)
         reset_system_clock()  # a new stack starts at the real time, whatever a previous one in this process did
         self.scheduler = Scheduler(self.runtime, self.stack)
@@ -224,6 +230,7 @@ class LocalStack:
         self.turnstile.stop()
         self.tawkto.stop()
         self.telegram.stop()
+        self.web_host.stop()
         self.aws.stop()
         reset_system_clock()
 

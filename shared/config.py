@@ -19,6 +19,13 @@ FEATURE_NOTICES_QUEUE_URL = "FEATURE_NOTICES_QUEUE_URL"  # a feature request's s
 STATUS_NOTICES_QUEUE_URL = "STATUS_NOTICES_QUEUE_URL"  # the status page's announcements, for the affected accounts
 MAINTENANCE_REMINDER_HOURS = "MAINTENANCE_REMINDER_HOURS"  # a maintenance's reminder goes out this long before it
 KB_INDEX_QUEUE_URL = "KB_INDEX_QUEUE_URL"  # kb.article_changed: the knowledge base's search index rebuilt
+# Self-diagnostics (docs/diagnostics.md): the resolver asked ("host:port"; empty: the system's), the ports and extra
+# trusted CAs of the TLS and HTTP checks, and whether private addresses may be probed (the local stack's loopback).
+DIAGNOSTICS_RESOLVER = "DIAGNOSTICS_RESOLVER"
+DIAGNOSTICS_HTTPS_PORT = "DIAGNOSTICS_HTTPS_PORT"
+DIAGNOSTICS_HTTP_PORT = "DIAGNOSTICS_HTTP_PORT"
+DIAGNOSTICS_CA_FILE = "DIAGNOSTICS_CA_FILE"
+DIAGNOSTICS_ALLOW_PRIVATE = "DIAGNOSTICS_ALLOW_PRIVATE"
 NAMESERVERS = "NAMESERVERS"  # comma-separated: where a domain is delegated to us (a service's manual and data)
 MIGRATION_SECRET_DAYS = "MIGRATION_SECRET_DAYS"  # a migration's old-server access is destroyed this long after it ends
 USER_POOL_ID = "USER_POOL_ID"

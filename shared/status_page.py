@@ -69,6 +69,25 @@ def with_entry(document: dict[str, Any], kind: str, entry: dict[str, Any], now: 
     return {**document, kind: _pruned([entry, *others], now, ended_at)}
 
 
+def size(value: Any) -> int:
+    """Bytes of a value as stored (PynamoDB's JSONAttribute: json.dumps, non-ASCII escaped)."""
+    import json
+
+    return len(json.dumps(value).encode())
+
+
+def within(document: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The document without its oldest ended entries until it weighs at most ``limit`` bytes (active ones stay)."""
+    while size(document) > limit:
+        ended = [(e.get("resolved_at") or e.get("completed_at"), kind, e) for kind in ("incidents", "maintenances")
+                 for e in document.get(kind) or [] if not is_active(e)]
+        if not ended:
+            return document
+        _, kind, oldest = min(ended, key=lambda found: found[0])
+        document = {**document, kind: [e for e in document[kind] if e is not oldest]}
+    return document
+
+
 def with_component(document: dict[str, Any], component_id: str, component: dict[str, Any] | None) -> dict[str, Any]:
     """The document with the component put in (or removed: None)."""
     found = components(document)

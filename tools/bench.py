@@ -224,7 +224,16 @@ QUERIES = {("GET", "/staff/tickets/stats"): lambda today: {"from": [today.replac
 
 # Plan changes read more than one item by nature: the service, its product and the product's targets
 # (one BatchGetItem), the server's flags; ordering also checks the renewal invoice, then writes once.
-READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_id}/upgrades": 2,
+READ_LIMITS = {"/services/{service_id}/upgrade-options": 4,
+               # Self-diagnostics, a new run: the service with the caller's rights (one BatchGetItem), the last
+               # result (one GetItem), the run counted (its counter read, one transaction), the result saved.
+               "/services/{service_id}/diagnostics": 5,
+               # The newest 50 incidents and maintenance (one Query), the page's document (one GetItem), and the
+               # active ones older than those (one BatchGetItem, when there are).
+               "/staff/status": 3,
+               # The services (one Query or the service with the caller's rights), then the status page's document
+               # (one GetItem): what touches each service's server.
+               "/me/services": 2, "/me/services/{service_id}": 2, "/services/{service_id}/upgrades": 2,
                # The login's marker and memberships (one Query), then their accounts and contacts (one BatchGetItem).
                "/me/accounts": 2,
                # The closed days (one Query), the taken operator-slots (one Query per local month: two when the
@@ -259,6 +268,9 @@ READ_LIMITS = {"/services/{service_id}/upgrade-options": 4, "/services/{service_
                # BatchGetItem).
                "/me/telegram-link": 3}
 WRITE_LIMITS = {"/staff/services/{service_id}/downloads/{download_id}": 3,  # removal: the service, the file, a write
+                # A status change: the page's document (consistent), the incident or maintenance, one transaction.
+                "/staff/status/incidents/{incident_id}/updates": 3, "/staff/status/maintenances/{maintenance_id}": 3,
+                "/staff/status/maintenances/{maintenance_id}/updates": 3,
                 "/services/{service_id}/upgrades": 6, "/services/{service_id}/upgrades/{upgrade_id}/cancel": 4,
                 "/services/{service_id}/upgrade-requests": 3,
                 # The change and its service (staff name only the change), then one write.
@@ -625,6 +637,13 @@ def dynamodb_requests() -> list[str]:
                                       LOCAL_PAYMENT_SECRETS["mercadopago_webhook_secret"]).start()
         fakes.append(mercadopago)
         os.environ["MERCADOPAGO_API_URL"] = ENV_OVERRIDES["MERCADOPAGO_API_URL"] = mercadopago.url
+        # The self-diagnostics ask a loopback DNS server and website about the demo hosting's domain.
+        from devstack.fake_web_host import FakeWebHost, demo_zone, diagnostics_env
+
+        web_host = FakeWebHost(demo_zone(stack.parameters["Nameservers"].split(","))).start()
+        fakes.append(web_host)
+        ENV_OVERRIDES.update(diagnostics_env(web_host))
+        os.environ.update(diagnostics_env(web_host))
         make_document(Billing(), session.client("s3"), stack.refs["DocumentsBucket"],
                       SequenceNumbering(Billing(), "0001"), Billing().get_invoice(ids["invoice_id"]), None,
                       Issuer("Paneldecliente", None, (), "0001"))
@@ -671,8 +690,9 @@ def dynamodb_requests() -> list[str]:
             )
             counter.clear()
             result = runtime.invoke(route.function, event)
-            return (int(result["statusCode"]), json.loads(result.get("body") or "null"), list(counter.operations),
-                    counter.items_read)
+            body = result.get("body") or "null"
+            answer = body if body.lstrip().startswith("<") else json.loads(body)  # the Atom feed is XML
+            return int(result["statusCode"]), answer, list(counter.operations), counter.items_read
 
         _full_support_plan(call, claims["staff"], client_id)
         rows: list[Row] = []

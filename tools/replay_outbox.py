@@ -6,7 +6,8 @@ replaying a wider range than needed is harmless.
 
     .venv/bin/python -m tools.replay_outbox --since 2026-11-25T09:00:00Z --until 2026-11-25T11:00:00Z
     (environment: TABLE_NAME, every queue variable the relay has — ALERTS_QUEUE_URL, PROVISIONING_QUEUE_URL,
-    CANCELLATIONS_QUEUE_URL, MAIL_QUEUE_URL, TICKETS_QUEUE_URL, KB_INDEX_QUEUE_URL, FEATURE_NOTICES_QUEUE_URL
+    CANCELLATIONS_QUEUE_URL, MAIL_QUEUE_URL, TICKETS_QUEUE_URL, KB_INDEX_QUEUE_URL, FEATURE_NOTICES_QUEUE_URL,
+    STATUS_NOTICES_QUEUE_URL
     (shared/events.py: QUEUE_OF, ALSO_TO) —, AWS credentials/region; AWS_ENDPOINT_URL for `make dev`)
 """
 

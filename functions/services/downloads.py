@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from services.schemas import DownloadLink, DownloadOut, DownloadUpload
 
-from shared.auth import Identity, Permission, authorize, require_account, require_staff
+from shared.auth import Identity, require_staff
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import Accounts
 from shared.dal.services import Service, ServiceDownload, Services
@@ -23,6 +23,7 @@ from shared.dal.table import find_item, not_found
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict, InvalidInput
 from shared.ids import id_at, is_valid_id
+from shared.service_readers import readable_service
 from shared.text import plain_filename
 
 MAX_BYTES = 200 * 1024 * 1024  # a long locución in WAV is tens of MB
@@ -127,25 +128,14 @@ def remove(services: Services, s3: Any, bucket: str, identity: Identity, service
                        extra={"key": download.object_key, "error": type(error).__name__})
 
 
-def _client_service(services: Services, accounts: Accounts, identity: Identity, service_id: str) -> Service:
-    """The service, for its holder, a contact with ``services`` within its scope, or staff (who check what a client
-    sees, and find an upload they did not keep the id of)."""
-    if identity.is_staff:
-        return services.get_service(service_id)
-    require_account(identity)
-    service, rights = accounts.with_rights(Service, service_id, identity.client_id, identity.contact_id)
-    authorize(identity, service.client_id, Permission.SERVICES, rights, services=[service.service_id])
-    return service
-
-
 def list_downloads(services: Services, accounts: Accounts, identity: Identity, service_id: str) -> list[DownloadOut]:
-    service = _client_service(services, accounts, identity, service_id)
+    service = readable_service(services, accounts, identity, service_id)
     return [_out(d) for d in services.downloads(service.service_id)]
 
 
 def link(services: Services, accounts: Accounts, s3: Any, bucket: str, clock: Clock, identity: Identity,
          service_id: str, download_id: str) -> DownloadLink:
-    service = _client_service(services, accounts, identity, service_id)
+    service = readable_service(services, accounts, identity, service_id)
     download = find_item(ServiceDownload, ServiceDownload.key(service.service_id, download_id)) \
         if is_valid_id(download_id) else None
     if download is None:

@@ -8,14 +8,17 @@ from services.schemas import CredentialsAccess, MyService, ServiceDetail, Servic
 from shared.auth import Identity, Permission, Role, authorize, in_scope, require_account, require_staff
 from shared.clock import from_storage
 from shared.dal.accounts import Accounts
-from shared.dal.services import Service, Services
+from shared.dal.services import ENDED_STATUSES, Service, Services
 from shared.dal.status import StatusRepository
 from shared.schemas import ServiceSummary, service_fields, service_summary
 from shared.status_page import notices_for
 
 
 def status_notices(status_document: dict, service: Service) -> list[StatusNotice]:
-    """The status page's incidents and maintenance that touch the service's server ("server-linked issues")."""
+    """The status page's incidents and maintenance that touch the service's server ("server-linked issues"); none
+    on a service that ended (nothing of it runs anywhere)."""
+    if service.status in ENDED_STATUSES:
+        return []
     return [StatusNotice(kind=n["kind"], id=n["id"], title=n["title"], status=n["status"], impact=n["impact"],
                          starts_at=from_storage(n["starts_at"]), ends_at=from_storage(n["ends_at"]) if n["ends_at"]
                          else None, updated_at=from_storage(n["updated_at"]))

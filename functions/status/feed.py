@@ -1,6 +1,7 @@
 """The status page as an Atom feed (RFC 4287): one entry per incident and maintenance on the page, the newest change
 first, so a feed reader (or a chat integration) follows it without signing in."""
 
+import re
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -12,6 +13,15 @@ from shared.clock import from_storage, to_storage
 ATOM = "http://www.w3.org/2005/Atom"
 STATUS_ES = {"investigating": "Investigando", "identified": "Identificado", "monitoring": "En observación",
              "resolved": "Resuelto", "scheduled": "Programado", "in_progress": "En curso", "completed": "Terminado"}
+
+
+# What XML 1.0 cannot carry (a title with U+FFFF would make the whole feed unreadable): replaced, not refused, since
+# the words were accepted as valid text when staff wrote them.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str | None) -> str | None:
+    return None if text is None else _NOT_XML.sub("\ufffd", text)
 
 
 def _iso(stored: str) -> str:
@@ -40,8 +50,8 @@ def atom(document: dict[str, Any], now: datetime, page_url: str) -> str:
     entries.sort(key=lambda kind_id_entry: kind_id_entry[2]["updated_at"], reverse=True)
 
     def child(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
-        element.text = text
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: _xml_text(v) for k, v in attributes.items()})
+        element.text = _xml_text(text)
         return element
 
     child(feed, "id", f"{page_url}#feed")

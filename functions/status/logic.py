@@ -46,7 +46,12 @@ from shared.ids import id_at
 
 ATTEMPTS = 10  # another staff change to the page meanwhile: read it again (each round, one of them commits)
 MAX_WINDOW = timedelta(days=7)
-MAX_UPDATES = 100  # an incident's updates live in its item (400 KB): far beyond any real incident
+MAX_UPDATES = 100  # an incident's updates live in its item: far beyond any real incident
+# DynamoDB's items hold 400 KB: the page's document and an item's updates stay well within (JSON as stored, with
+# non-ASCII escaped: an "ñ" weighs 6 bytes).
+PAGE_BYTES = 300_000
+ITEM_BYTES = 300_000
+MAX_AHEAD = timedelta(days=366)  # a maintenance is scheduled within a year
 
 
 class StatusConflict(Conflict):
@@ -64,7 +69,7 @@ def _commit(repo: StatusRepository, clock: Clock,
         current = repo.page(consistent=True)
         now = clock.now()
         item, document, events = change(dict(current.document or {}), now)
-        current.document, current.updated_at = document, to_storage(now)
+        current.document, current.updated_at = _fits(document, item), to_storage(now)
         try:
             with UnitOfWork() as uow:
                 uow.save(current)
@@ -73,7 +78,7 @@ def _commit(repo: StatusRepository, clock: Clock,
                 uow.emit(events)
         except ConcurrentModification:
             continue
-        return item, document
+        return item, current.document
     raise ConcurrentModification()
 
 
@@ -107,12 +112,24 @@ def _maintenance_entry(maintenance: Maintenance) -> dict[str, Any]:
             "updates": _public_updates(maintenance.updates)}
 
 
-def _announcement(event_type: str, key: str, document: dict[str, Any], component_ids: list[str], now: datetime,
-                  **payload: Any):
-    """What functions/status/notices.py needs to tell the affected accounts: the servers of the components (as
-    they are now) and the words of the alert."""
+def _announcement(event_type: str, key: str, servers: list[str], now: datetime, **payload: Any):
+    """What functions/status/notices.py needs to tell the affected accounts: the servers and the words of the
+    alert."""
     return new_event(event_type, client_id=None, occurred_at=now, payload={
-        "announcement": key, "servers": page.servers_of(document, component_ids), **payload})
+        "announcement": key, "servers": sorted(set(servers)), **payload})
+
+
+def _fits(document: dict[str, Any], item: Incident | Maintenance | None) -> dict[str, Any]:
+    """The document trimmed of its oldest history until it fits PAGE_BYTES; a change that cannot fit (the active
+    entries alone are too big, or the item's own updates) is refused rather than failing at DynamoDB's 400 KB."""
+    document = page.within(document, PAGE_BYTES)
+    if page.size(document) > PAGE_BYTES:
+        raise StatusConflict("La página de estado ya tiene demasiados incidentes y mantenimientos abiertos: "
+                             "cierre alguno antes.", code="status_page_full")
+    if item is not None and page.size(item.updates) > ITEM_BYTES:
+        raise StatusConflict("Este incidente o mantenimiento ya tiene demasiadas novedades: cuente las nuevas en "
+                             "otro.", code="too_many_updates")
+    return document
 
 
 # --- components ----------------------------------------------------------------------------------------------------
@@ -168,12 +185,12 @@ def open_incident(repo: StatusRepository, clock: Clock, identity: Identity, body
         stamp, incident_id = to_storage(now), id_at(now)
         incident = Incident(*Incident.key(incident_id), incident_id=incident_id, title=body.title, status=body.status,
                             impact=body.impact, component_ids=component_ids, notify=body.notify,
+                            servers=page.servers_of(document, component_ids),
                             updates=[_update(body.status, body.message, body.internal_note, stamp, identity.subject)],
                             created_by=identity.subject, created_at=stamp, updated_at=stamp)
         incident.list_in_log()
-        events = [_announcement(EventType.STATUS_INCIDENT_OPENED, f"{incident_id}#opened", document, component_ids,
-                                now, incident_id=incident_id, title=body.title, impact=body.impact)] \
-            if body.notify else []
+        events = [_announcement(EventType.STATUS_INCIDENT_OPENED, f"{incident_id}#opened", incident.servers, now,
+                                incident_id=incident_id, title=body.title, impact=body.impact)] if body.notify else []
         return incident, page.with_entry(document, "incidents", _incident_entry(incident), now), events
 
     incident, _ = _commit(repo, clock, change)
@@ -204,10 +221,11 @@ def update_incident(repo: StatusRepository, clock: Clock, identity: Identity, in
         events = []
         if body.status == "resolved":
             incident.resolved_at = stamp
-            if incident.notify:
-                events.append(_announcement(EventType.STATUS_INCIDENT_RESOLVED, f"{incident_id}#resolved", document,
-                                            list(incident.component_ids), now, incident_id=incident_id,
-                                            title=incident.title, impact=incident.impact))
+            if incident.notify:  # whoever heard of it, and whoever its components touch now
+                servers = [*incident.servers, *page.servers_of(document, list(incident.component_ids))]
+                events.append(_announcement(EventType.STATUS_INCIDENT_RESOLVED, f"{incident_id}#resolved", servers,
+                                            now, incident_id=incident_id, title=incident.title,
+                                            impact=incident.impact))
         return incident, page.with_entry(document, "incidents", _incident_entry(incident), now), events
 
     incident, _ = _commit(repo, clock, change)
@@ -223,19 +241,21 @@ def _check_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None
     if ends_at <= starts_at:
         raise InvalidInput("El fin de la ventana debe ser posterior a su inicio.", code="invalid_window",
                            field="ends_at")
+    if starts_at - now > MAX_AHEAD:
+        raise InvalidInput("Un mantenimiento se programa con menos de un año de anticipación.",
+                           code="window_too_far", field="starts_at")
     if ends_at - starts_at > MAX_WINDOW:
         raise InvalidInput("Una ventana de mantenimiento dura como mucho 7 días.", code="window_too_long",
                            field="ends_at")
 
 
-def _schedule_reminder(maintenance: Maintenance, lead: timedelta, now: datetime, *, announced_now: bool) -> None:
-    """On the by_due index at ``starts_at - lead`` while its reminder is still to go out. Just announced, a
-    maintenance gets a reminder only when the notice goes out at least ``lead`` before the reminder (announced two
-    days ahead, a reminder the day before; announced for tomorrow, the notice alone); moved closer later, the
-    reminder goes out at once."""
+def _schedule_reminder(maintenance: Maintenance, lead: timedelta, now: datetime) -> None:
+    """On the by_due index at ``starts_at - lead`` while its reminder is still to go out. A reminder is sent only
+    when the notice went out at least ``lead`` before it (announced two days ahead, a reminder the day before;
+    announced for tomorrow, the notice alone) — also after an edit; moved closer, a due reminder goes out at once."""
     remind_at = from_storage(maintenance.starts_at) - lead
     if not maintenance.notify or maintenance.reminded or maintenance.status != "scheduled" \
-            or (announced_now and remind_at - now < lead):
+            or remind_at - from_storage(maintenance.created_at) < lead:
         clear_due(maintenance)
         return
     mark_due(maintenance, REMINDER_DUE, maintenance.maintenance_id, to_storage(max(remind_at, now)))
@@ -253,9 +273,10 @@ def schedule_maintenance(repo: StatusRepository, clock: Clock, identity: Identit
             *Maintenance.key(maintenance_id), maintenance_id=maintenance_id, title=body.title, message=body.message,
             component_ids=component_ids, starts_at=to_storage(body.starts_at), ends_at=to_storage(body.ends_at),
             notify=body.notify, internal_note=body.internal_note, updates=[], created_by=identity.subject,
+            servers=page.servers_of(document, component_ids),
             created_at=stamp, updated_at=stamp)
         maintenance.list_in_log()
-        _schedule_reminder(maintenance, reminder_lead, now, announced_now=True)
+        _schedule_reminder(maintenance, reminder_lead, now)
         events = [_maintenance_announcement(EventType.STATUS_MAINTENANCE_SCHEDULED, "scheduled", document,
                                             maintenance, now)] if body.notify else []
         return maintenance, page.with_entry(document, "maintenances", _maintenance_entry(maintenance), now), events
@@ -266,9 +287,11 @@ def schedule_maintenance(repo: StatusRepository, clock: Clock, identity: Identit
 
 def _maintenance_announcement(event_type: str, which: str, document: dict[str, Any], maintenance: Maintenance,
                               now: datetime):
-    return _announcement(event_type, f"{maintenance.maintenance_id}#{which}", document,
-                         list(maintenance.component_ids), now, maintenance_id=maintenance.maintenance_id,
-                         title=maintenance.title, starts_at=maintenance.starts_at, ends_at=maintenance.ends_at)
+    """To whoever got its notice, and whoever its components touch now (an edit may have added some)."""
+    servers = [*maintenance.servers, *page.servers_of(document, list(maintenance.component_ids))]
+    return _announcement(event_type, f"{maintenance.maintenance_id}#{which}", servers, now,
+                         maintenance_id=maintenance.maintenance_id, title=maintenance.title,
+                         starts_at=maintenance.starts_at, ends_at=maintenance.ends_at)
 
 
 def edit_maintenance(repo: StatusRepository, clock: Clock, identity: Identity, maintenance_id: str,
@@ -291,7 +314,7 @@ def edit_maintenance(repo: StatusRepository, clock: Clock, identity: Identity, m
             maintenance.internal_note = body.internal_note
         maintenance.starts_at, maintenance.ends_at = to_storage(starts_at), to_storage(ends_at)
         maintenance.updated_at = to_storage(now)
-        _schedule_reminder(maintenance, reminder_lead, now, announced_now=False)
+        _schedule_reminder(maintenance, reminder_lead, now)
         return maintenance, page.with_entry(document, "maintenances", _maintenance_entry(maintenance), now), []
 
     maintenance, _ = _commit(repo, clock, change)
@@ -322,6 +345,8 @@ def update_maintenance(repo: StatusRepository, clock: Clock, identity: Identity,
         maintenance = repo.maintenance(maintenance_id)
         if maintenance is None:
             raise not_found()
+        if len(maintenance.updates) >= MAX_UPDATES:
+            raise StatusConflict("El mantenimiento ya tiene demasiadas novedades.", code="too_many_updates")
         if body.status not in NEXT_MAINTENANCE_STATUSES[maintenance.status]:
             raise StatusConflict("El mantenimiento ya terminó." if maintenance.status == "completed" else
                                  "Ese cambio de estado no corresponde.", code="invalid_transition")
@@ -427,6 +452,11 @@ def staff_view(repo: StatusRepository, identity: Identity) -> StaffStatusOut:
     require_staff(identity)
     document = repo.page().document or {}
     log = repo.log()
+    # The active ones always, however old (a maintenance scheduled months ahead): from the document's ids.
+    listed = {(item.pk, item.sk) for item in log}
+    active = [Incident.key(i["incident_id"]) for i in page.incidents(document) if page.is_active(i)]
+    active += [Maintenance.key(m["maintenance_id"]) for m in page.maintenances(document) if page.is_active(m)]
+    log += repo.items([key for key in active if key not in listed])
     return StaffStatusOut(
         components=[_component_out(document, c) for c in sorted(page.components(document))],
         incidents=[staff_incident(i) for i in log if isinstance(i, Incident)],

@@ -1,6 +1,6 @@
 """Request and response models of the status page ("Estado del Servicio")."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
@@ -19,7 +19,10 @@ Indicator = Literal["none", "maintenance", "minor", "major", "critical"]
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("la hora debe llevar su zona (por ejemplo 2026-12-10T03:00:00Z o -03:00)")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T22:00-03:00 is past the last representable UTC instant
+        raise ValueError("la fecha está fuera de rango") from None
 
 
 Instant = Annotated[datetime, AfterValidator(_aware)]

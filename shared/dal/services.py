@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, UnicodeAttribute, VersionAttribute
 
 from shared.dal.table import IntegerAttribute, TableItem, batch_get, get_by_id
 from shared.dal.unit_of_work import UnitOfWork
@@ -124,6 +124,20 @@ class Services:
         missing = [i for i, service in held.items() if service is None]
         loaded = {s.service_id: s for s in self.get_services(missing, consistent=True)} if missing else {}
         return [uow.hold(held[i] or loaded[i]) for i in ids if held[i] or i in loaded]
+
+
+class ServiceDiagnostics(TableItem, discriminator="ServiceDiagnostics"):
+    """A service's last self-diagnostics (functions/diagnostics): answered again for a few minutes, then run anew
+    (TTL a day later). Beside the service (its partition)."""
+
+    service_id = UnicodeAttribute()
+    domain = UnicodeAttribute()
+    checks = JSONAttribute(default=list)
+    checked_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(service_id: str) -> tuple[str, str]:
+        return f"SERVICE#{service_id}", "DIAGNOSTICS"
 
 
 class ServiceDownload(TableItem, discriminator="ServiceDownload"):

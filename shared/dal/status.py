@@ -37,6 +37,7 @@ class Incident(TableItem, discriminator="Incident"):
     impact = UnicodeAttribute()
     component_ids = ListAttribute(of=UnicodeAttribute, default=list)
     notify = BooleanAttribute(default=True)
+    servers = ListAttribute(of=UnicodeAttribute, default=list)  # whose services were told it opened
     updates = JSONAttribute(default=list)
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
@@ -64,6 +65,7 @@ class Maintenance(TableItem, discriminator="Maintenance"):
     starts_at = UnicodeAttribute()
     ends_at = UnicodeAttribute()
     notify = BooleanAttribute(default=True)
+    servers = ListAttribute(of=UnicodeAttribute, default=list)  # whose services got its notice
     reminded = BooleanAttribute(default=False)
     internal_note = UnicodeAttribute(null=True)
     updates = JSONAttribute(default=list)
@@ -128,6 +130,10 @@ class StatusRepository:
         """The newest incidents and maintenance, with their internal notes (staff): one Query."""
         found = TableItem.by_owner.query(STATUS_LOG, scan_index_forward=False, limit=limit)
         return [item for item in found if isinstance(item, Incident | Maintenance)]
+
+    def items(self, keys: list[tuple[str, str]]) -> list[Incident | Maintenance]:
+        """Incidents and maintenance by key: one BatchGetItem per 100."""
+        return [item for item in batch_get(keys).values() if isinstance(item, Incident | Maintenance)]
 
     def reminders_due(self, at: str) -> list[Maintenance]:
         """Maintenance whose reminder is due by ``at`` (the sparse by_due index, every shard)."""

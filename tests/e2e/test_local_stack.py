@@ -277,3 +277,14 @@ def test_an_incident_on_the_demo_server_alerts_its_holder_and_shows_on_the_servi
     local_stack.json("POST", f"/staff/status/incidents/{incident['incident_id']}/updates", token=staff,
                      body={"status": "resolved", "message": "Cambiamos el disco."})
     assert local_stack.json("GET", f"/me/services/{hosting['service_id']}", token=token)[1]["status_notices"] == []
+
+
+def test_the_demo_hosting_diagnoses_healthy_against_the_loopback_dns_and_website(local_stack):
+    token = local_stack.token(DEMO)
+    hosting = next(s for s in local_stack.json("GET", "/me/services", token=token)[1]
+                   if s["product_id"] == "hosting-inicial" and s["domain"] == "demo-pyme.com.ar")
+    status, found = local_stack.json("GET", f"/services/{hosting['service_id']}/diagnostics", token=token)
+    assert status == 200 and found["status"] == "ok", found
+    assert [c["check"] for c in found["checks"]] == ["delegation", "website_address", "mail", "certificate", "website"]
+    article = local_stack.json("GET", "/kb/articles/delegar-dominio")  # what a failing check would link to
+    assert article[0] == 200

@@ -171,3 +171,54 @@ def api(stack):
 @pytest.fixture
 def now():
     return datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+def signed_up(api, n) -> dict:
+    """A new account (its holder's claims), signed up through the API."""
+    made = api.call("POST", "/clients", body={"email": f"cuenta{n}@ejemplo.com.ar", "password": "Segura123",
+                                              "name": f"Cliente {n}"})
+    return claims_for(client_id=made.json()["client_id"], sub=f"cuenta-{n}")
+
+
+def hosting_on(claims, server, domain, status="active") -> str:
+    """A hosting of the account as activation leaves it: its account recorded on ``server``."""
+    from shared.clock import to_storage
+    from shared.dal.services import Service
+    from shared.dal.status import server_member
+    from shared.ids import new_id
+
+    client_id, service_id, now = claims["custom:client_id"], new_id(), to_storage(datetime.now(UTC))
+    Service(*Service.key(service_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"SERVICE#{service_id}",
+            service_id=service_id, client_id=client_id, product_id="hosting-inicial", product_name="Hosting Inicial",
+            product_group="Hosting", status=status, billing_cycle="annually", currency="ARS", recurring_amount=10000,
+            domain=domain, server=server, activation_mode="instant", activation_state="active", created_at=now,
+            updated_at=now).save()
+    server_member(server, service_id).save()
+    return service_id
+
+
+@pytest.fixture(scope="session")
+def web_host():
+    """A hosting server on loopback for the self-diagnostics: the demo zone (devstack.fake_web_host), plus a domain
+    whose certificate expired three days ago."""
+    from devstack.fake_web_host import FakeWebHost, demo_zone
+
+    zone = {**demo_zone(["ns1.paneldecliente.com", "ns2.paneldecliente.com"]),
+            "vencido.com.ar": {"A": ["127.0.0.1"], "NS": ["ns1.paneldecliente.com.", "ns2.paneldecliente.com."],
+                               "MX": ["10 mail.demo-pyme.com.ar."]}}
+    host = FakeWebHost(zone, {"sitio-roto.com.ar": 500}).start()
+    host.certificate("vencido.com.ar", days=-3)
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def probing(web_host, stack, monkeypatch):
+    """The diagnostics function asks and connects to ``web_host`` (and trusts its CA), as on make dev."""
+    from devstack.fake_web_host import diagnostics_env
+    from devstack.runtime import ENV_OVERRIDES
+
+    for key, value in diagnostics_env(web_host).items():
+        monkeypatch.setitem(ENV_OVERRIDES, key, value)
+        monkeypatch.setenv(key, value)
+    return web_host

@@ -378,6 +378,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me/feature-requests"): Rule("any_account", lists=("feature_request",)),
     ("POST", "/me/feature-requests"): Rule("any_account"),
     ("POST", "/me/feature-requests/{feature_id}/vote"): Rule("any_account", target="feature_request", fresh=True),
+    # Self-diagnostics: what a service's reader may see (a loopback DNS and website answer, see World.TARGETS).
+    ("GET", "/services/{service_id}/diagnostics"): Rule("account_or_staff", Permission.SERVICES,
+                                                        target="diagnosed_service"),
     # The status page: public to read (never staff's internal notes), staff's to keep.
     ("GET", "/status"): Rule("public", lists=("incident",), check=_incident_shown_without_notes),
     ("GET", "/status/feed"): Rule("public", lists=("incident",), check=_incident_shown_without_notes),
@@ -853,6 +856,17 @@ class World:
         rebuild(KnowledgeBase(), boto3.client("s3", region_name="us-east-1"), stack.refs["DocumentsBucket"])
         return {"slug": slug}
 
+    def diagnosed_service(self) -> dict[str, str]:
+        """A hosting of the demo domain, which the loopback DNS and website answer for (conftest's ``probing``)."""
+        from shared.dal.services import Service
+
+        self.request.getfixturevalue("probing")
+        made = self.hosting_service()
+        service = Service.get(*Service.key(made["service_id"]))
+        service.domain, service.server = "demo-pyme.com.ar", SERVER
+        service.save()
+        return made
+
     def status_component(self) -> dict[str, str]:
         """A component of the status page on the holder's server (staff's)."""
         component_id = f"matriz-srv12-{next(self._serial)}"
@@ -946,6 +960,7 @@ class World:
         "client": lambda w: {"client_id": w.a},
         "server": lambda w: {"server_name": SERVER},
         "status_component": lambda w: w.status_component(),
+        "diagnosed_service": lambda w: w.diagnosed_service(),
         "incident": lambda w: w.incident(),
         "maintenance": lambda w: w.maintenance(),
     }

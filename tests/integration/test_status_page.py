@@ -12,11 +12,9 @@ import pytest
 
 from shared.clock import FixedClock, to_storage
 from shared.dal.outbox import EventRecord
-from shared.dal.services import Service
-from shared.dal.status import StatusRepository, server_member
+from shared.dal.status import StatusRepository
 from shared.dal.table import TableItem
-from shared.ids import new_id
-from tests.integration.conftest import claims_for
+from tests.integration.conftest import claims_for, hosting_on, signed_up
 from tests.integration.flows import relay, status_notices
 
 STAFF = claims_for(staff=True, sub="staff-status")
@@ -37,24 +35,6 @@ def components(api):
     _component(api, "srv12", "Servidor srv12", "Servidores", [SRV12])
     _component(api, "srv13", "Servidor srv13", "Servidores", [SRV13])
     _component(api, "panel", "Paneldecliente", "Plataforma", [])
-
-
-def _account(api, n):
-    made = api.call("POST", "/clients", body={"email": f"estado{n}@ejemplo.com.ar", "password": "Segura123",
-                                              "name": f"Cliente {n}"})
-    return claims_for(client_id=made.json()["client_id"], sub=f"estado-{n}")
-
-
-def _service(claims, server, domain, status="active"):
-    """A hosting as activation leaves it: recorded on its server."""
-    client_id, service_id, now = claims["custom:client_id"], new_id(), to_storage(datetime.now(UTC))
-    Service(*Service.key(service_id), gsi1pk=f"CLIENT#{client_id}", gsi1sk=f"SERVICE#{service_id}",
-            service_id=service_id, client_id=client_id, product_id="hosting-inicial", product_name="Hosting Inicial",
-            product_group="Hosting", status=status, billing_cycle="annually", currency="ARS", recurring_amount=10000,
-            domain=domain, server=server, activation_mode="instant", activation_state="active", created_at=now,
-            updated_at=now).save()
-    server_member(server, service_id).save()
-    return service_id
 
 
 def _events(kind):
@@ -133,11 +113,11 @@ def test_staff_changes_at_once_all_reach_the_page(api, components):
 
 def test_an_incident_tells_exactly_the_accounts_on_its_servers_once_and_shows_on_their_services(
         api, stack, aws, components):
-    on_srv12, on_srv13, ended_on_srv12 = (_account(api, n) for n in range(3))
-    mine = _service(on_srv12, SRV12, "uno.com.ar")
-    _service(on_srv12, SRV12, "dos.com.ar")
-    other = _service(on_srv13, SRV13, "tres.com.ar")
-    _service(ended_on_srv12, SRV12, "cuatro.com.ar", status="terminated")
+    on_srv12, on_srv13, ended_on_srv12 = (signed_up(api, n) for n in range(3))
+    mine = hosting_on(on_srv12, SRV12, "uno.com.ar")
+    hosting_on(on_srv12, SRV12, "dos.com.ar")
+    other = hosting_on(on_srv13, SRV13, "tres.com.ar")
+    hosting_on(ended_on_srv12, SRV12, "cuatro.com.ar", status="terminated")
 
     incident = api.call("POST", "/staff/status/incidents", claims=STAFF, body=INCIDENT).json()
     relay(stack, aws)
@@ -166,8 +146,8 @@ def test_an_incident_tells_exactly_the_accounts_on_its_servers_once_and_shows_on
 
 
 def test_a_maintenance_is_announced_once_however_edited_and_reminded_once(api, stack, aws, components):
-    account = _account(api, 7)
-    _service(account, SRV13, "siete.com.ar")
+    account = signed_up(api, 7)
+    hosting_on(account, SRV13, "siete.com.ar")
     start = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
     made = api.call("POST", "/staff/status/maintenances", claims=STAFF, body={
         "title": "Actualización del kernel", "message": "Reiniciamos srv13 unos minutos.", "component_ids": ["srv13"],
@@ -215,3 +195,67 @@ def test_a_maintenance_is_announced_once_however_edited_and_reminded_once(api, s
     final = api.call("GET", "/status")
     assert [m["maintenance_id"] for m in final.json()["completed_maintenances"]] == [maintenance_id]
     assert SECRET not in final.text
+
+
+def test_the_backfill_records_the_services_made_before_on_their_servers(api, stack):
+    from shared.dal.status import ServerMember
+    from shared.dal.table import TableItem
+    from tools.backfill_server_members import backfill
+
+    holder = signed_up(api, 9)
+    made = hosting_on(holder, SRV12, "antes.com.ar")
+    for item in TableItem.scan():  # as before this deploy: the service on its server, no marker
+        if isinstance(item, ServerMember):
+            item.delete()
+    assert StatusRepository().services_on([SRV12]) == []
+    assert backfill(dry_run=True) == {"services": 1, "on_a_server": 1, "written": 0}
+    assert backfill(dry_run=False)["written"] == 1 and backfill(dry_run=False)["written"] == 1  # twice: the same
+    assert StatusRepository().services_on([SRV12]) == [made]
+
+
+def test_a_resolution_reaches_whoever_heard_of_the_opening_even_after_staff_narrow_the_component(
+        api, stack, aws, components):
+    _component(api, "correo", "Correo", "Plataforma", [SRV12, SRV13])
+    on_srv12, on_srv13 = signed_up(api, 20), signed_up(api, 21)
+    hosting_on(on_srv12, SRV12, "doce.com.ar")
+    ended = hosting_on(on_srv12, SRV12, "vieja.com.ar", status="terminated")
+    hosting_on(on_srv13, SRV13, "trece.com.ar")
+    incident = api.call("POST", "/staff/status/incidents", claims=STAFF,
+                        body={**INCIDENT, "component_ids": ["correo"]}).json()
+    _component(api, "correo", "Correo", "Plataforma", [SRV13])  # srv12 no longer counted in it
+    api.call("POST", f"/staff/status/incidents/{incident['incident_id']}/updates", claims=STAFF,
+             body={"status": "resolved", "message": "Resuelto."})
+    relay(stack, aws)
+    status_notices(stack)
+    both = sorted(c["custom:client_id"] for c in (on_srv12, on_srv13))
+    assert sorted(c for c, _ in _events("status.incident_opened_notice")) == both
+    assert sorted(c for c, _ in _events("status.incident_resolved_notice")) == both
+    assert api.call("GET", f"/me/services/{ended}", claims=on_srv12).json()["status_notices"] == []  # it ended
+
+
+def test_an_edit_never_brings_back_a_reminder_the_notice_made_needless(api, components):
+    from status.logic import send_due_reminders
+
+    start = (datetime.now(UTC) + timedelta(hours=30)).replace(microsecond=0)  # the notice is a day's warning
+    made = api.call("POST", "/staff/status/maintenances", claims=STAFF, body={
+        "title": "Cambio de discos", "message": "Cambiamos los discos.", "component_ids": ["srv12"],
+        "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}).json()
+    api.call("PATCH", f"/staff/status/maintenances/{made['maintenance_id']}", claims=STAFF,
+             body={"title": "Cambio de discos y memoria"})
+    assert send_due_reminders(StatusRepository(), FixedClock(start - timedelta(hours=2)))["announced"] == 0
+    far = api.call("POST", "/staff/status/maintenances", claims=STAFF, body={
+        "title": "Cambio de discos", "message": "Cambiamos los discos.", "component_ids": ["srv12"],
+        "starts_at": "9999-12-31T22:00:00-03:00", "ends_at": "9999-12-31T23:00:00-03:00"})
+    assert (far.status, far.json()["code"]) == (422, "validation_error")
+
+
+def test_the_page_sheds_its_oldest_history_to_stay_within_an_item():
+    from shared import status_page as page
+
+    ended = [{"incident_id": f"i{n}", "status": "resolved", "resolved_at": f"2026-11-{n + 1:02d}T00:00:00.000000Z",
+              "updates": [{"message": "ñ" * 5000}]} for n in range(20)]
+    active = {"incident_id": "abierto", "status": "monitoring", "updates": [{"message": "x"}]}
+    trimmed = page.within({"incidents": [active, *ended]}, 200_000)
+    assert page.size(trimmed) <= 200_000 and trimmed["incidents"][0] is active
+    kept = [i["incident_id"] for i in trimmed["incidents"][1:]]
+    assert kept == [f"i{n}" for n in range(20 - len(kept), 20)]  # the newest history stays
