@@ -185,6 +185,7 @@ def demo_zone(nameservers: list[str]) -> dict[str, dict[str, list[str]]]:
     return {
         "demo-pyme.com.ar": {"A": ["127.0.0.1"], "NS": delegated, "MX": ["10 mail.demo-pyme.com.ar."]},
         "www.demo-pyme.com.ar": {"A": ["127.0.0.1"]},
+        "tienda.demo-pyme.com.ar": {"A": ["127.0.0.1"]},  # a subdomain: its zone's delegation is its parent's
         "mail.demo-pyme.com.ar": {"A": ["127.0.0.1"]},
         DEMO_SERVER: {"A": ["127.0.0.1"]},
         "otro-dns.com.ar": {"A": ["127.0.0.1"], "NS": ["ns1.otro-proveedor.com.", "ns2.otro-proveedor.com."],

@@ -2,7 +2,9 @@
 
 The checks run against the service's domain (diagnostics.checks); a result is answered again for CACHE_FOR (a
 page reloaded does not probe the network again), and new runs are limited to RUNS_PER_HOUR per service, counted
-before the run in a version-checked write (two at once cannot both take the last one)."""
+before the run in a version-checked write (two at once cannot both take the last one); past the limit, a plain
+read answers the last result again, a ``refresh`` gets 429. Only a running service is checked: an unpaid order
+names any domain, and is not ours to probe."""
 
 from datetime import datetime, timedelta
 
@@ -29,6 +31,14 @@ class NoDomain(Conflict):
     message = "Este servicio no tiene un dominio para revisar."
 
 
+class NotRunning(Conflict):
+    code = "service_not_running"
+    message = "El autodiagnóstico revisa los servicios activos: este todavía no se activó o ya terminó."
+
+
+RUNNING = ("active", "suspended")
+
+
 class TooManyRuns(TooManyAttempts):
     code = "too_many_diagnostics"
     message = "Ya revisamos este servicio muchas veces en la última hora. Vuelva a intentarlo en unos minutos."
@@ -51,7 +61,7 @@ def _take_run(rates: RateWindows, service_id: str, now: datetime) -> None:
             return
         except ConcurrentModification:
             continue
-    raise TooManyRuns()
+    raise ConcurrentModification()
 
 
 def diagnose(services: Services, accounts: Accounts, rates: RateWindows, clock: Clock, probe: Probe,
@@ -59,15 +69,22 @@ def diagnose(services: Services, accounts: Accounts, rates: RateWindows, clock: 
     service = readable_service(services, accounts, identity, service_id)
     if not service.domain:
         raise NoDomain()
+    if service.status not in RUNNING:  # not ours to probe yet (an unpaid order names any domain), or no more
+        raise NotRunning()
     now = clock.now()
     last = find_item(ServiceDiagnostics, ServiceDiagnostics.key(service.service_id))
-    if isinstance(last, ServiceDiagnostics) and last.domain == service.domain and not refresh \
-            and now - from_storage(last.checked_at) < CACHE_FOR:
+    same = isinstance(last, ServiceDiagnostics) and (last.domain, last.server) == (service.domain, service.server)
+    if same and not refresh and now - from_storage(last.checked_at) < CACHE_FOR:
         return _out(last, cached=True)
-    _take_run(rates, service.service_id, now)
+    try:
+        _take_run(rates, service.service_id, now)
+    except TooManyRuns:
+        if same and not refresh:  # the last result, older than CACHE_FOR, rather than nothing
+            return _out(last, cached=True)
+        raise
     checks: list[Check] = run_all(probe, service.domain, service.server, now)
     record = ServiceDiagnostics(*ServiceDiagnostics.key(service.service_id), service_id=service.service_id,
-                                domain=service.domain, checks=[vars(c) for c in checks], checked_at=to_storage(now),
-                                expires_at=now + KEPT)
+                                domain=service.domain, server=service.server, checks=[vars(c) for c in checks],
+                                checked_at=to_storage(now), expires_at=now + KEPT)
     save_one(record)
     return _out(record, cached=False)

@@ -132,6 +132,7 @@ class ServiceDiagnostics(TableItem, discriminator="ServiceDiagnostics"):
 
     service_id = UnicodeAttribute()
     domain = UnicodeAttribute()
+    server = UnicodeAttribute(null=True)  # a result is for one domain on one server
     checks = JSONAttribute(default=list)
     checked_at = UnicodeAttribute()
 

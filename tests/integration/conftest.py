@@ -200,14 +200,16 @@ def hosting_on(claims, server, domain, status="active") -> str:
 @pytest.fixture(scope="session")
 def web_host():
     """A hosting server on loopback for the self-diagnostics: the demo zone (devstack.fake_web_host), plus a domain
-    whose certificate expired three days ago."""
+    whose certificate expired three days ago and one with a self-signed certificate."""
     from devstack.fake_web_host import FakeWebHost, demo_zone
 
     zone = {**demo_zone(["ns1.paneldecliente.com", "ns2.paneldecliente.com"]),
             "vencido.com.ar": {"A": ["127.0.0.1"], "NS": ["ns1.paneldecliente.com.", "ns2.paneldecliente.com."],
-                               "MX": ["10 mail.demo-pyme.com.ar."]}}
+                               "MX": ["10 mail.demo-pyme.com.ar."]},
+            "casero.com.ar": {"A": ["127.0.0.1"], "NS": ["ns1.paneldecliente.com.", "ns2.paneldecliente.com."]}}
     host = FakeWebHost(zone, {"sitio-roto.com.ar": 500}).start()
     host.certificate("vencido.com.ar", days=-3)
+    host.certificate("casero.com.ar", self_signed=True)
     yield host
     host.stop()
 

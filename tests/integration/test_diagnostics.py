@@ -42,6 +42,8 @@ def test_a_healthy_domain_passes_and_its_result_is_reused_for_a_few_minutes(api,
     ("sitio-roto.com.ar", {"mail": ("fail", "correo-registros-mx"), "website": ("fail", "sitio-no-responde")}),
     # an expired certificate: the site is still checked, over http
     ("vencido.com.ar", {"certificate": ("fail", "certificado-ssl"), "website": ("ok", None)}),
+    # a self-signed certificate
+    ("casero.com.ar", {"certificate": ("fail", "certificado-ssl"), "delegation": ("ok", None)}),
     # not in the DNS at all
     ("no-existe.com.ar", {"delegation": ("fail", "delegar-dominio"), "website_address": ("fail", "delegar-dominio"),
                           "certificate": ("skipped", "certificado-ssl")}),
@@ -52,9 +54,9 @@ def test_each_broken_domain_fails_its_check_with_the_article_that_fixes_it(api, 
     assert answer.status == 200 and answer.json()["status"] == "fail", answer
     found = _by_check(answer)
     assert {check: found[check] for check in expected} == expected
-    if domain == "vencido.com.ar":
-        certificate = next(c for c in answer.json()["checks"] if c["check"] == "certificate")
-        assert "venció" in certificate["explanation"]
+    certificate = next(c for c in answer.json()["checks"] if c["check"] == "certificate")
+    if domain in ("vencido.com.ar", "casero.com.ar"):
+        assert {"vencido.com.ar": "venció", "casero.com.ar": "es autofirmado"}[domain] in certificate["explanation"]
     assert {slug for _, slug in found.values() if slug} <= {a["slug"] for a in DIAGNOSTIC_ARTICLES}
 
 
@@ -87,3 +89,38 @@ def test_our_own_network_is_never_probed_and_bad_targets_are_refused(api, probin
     refused = _diagnose(api, holder, no_domain)
     assert (refused.status, refused.json()["code"]) == (409, "service_without_domain")
     assert _diagnose(api, claims_for(staff=True), no_domain).status == 409  # staff see what the client sees
+
+
+def test_a_subdomain_is_judged_by_its_zone_and_an_unpaid_order_is_not_probed(api, probing):
+    holder = signed_up(api, "diag-sub")
+    shop = _diagnose(api, holder, hosting_on(holder, DEMO_SERVER, "tienda.demo-pyme.com.ar"))
+    delegation = next(c for c in shop.json()["checks"] if c["check"] == "delegation")
+    assert (delegation["status"], delegation["details"]["zone"]) == ("ok", "demo-pyme.com.ar")
+    unpaid = _diagnose(api, holder, hosting_on(holder, DEMO_SERVER, "ajeno.com.ar", status="pending"))
+    assert (unpaid.status, unpaid.json()["code"]) == (409, "service_not_running")
+
+
+def test_a_server_that_never_answers_cannot_hold_the_run_past_its_deadline(probing):
+    """A port that accepts and then says nothing (a TLS handshake that never ends): the run ends at its deadline
+    with that check reported as not finished, the others answered."""
+    import socket
+    import time
+    from datetime import UTC, datetime
+
+    from diagnostics.checks import Probe, run_all
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    host, port = probing.resolver.split(":")
+    probe = Probe(nameservers=("ns1.paneldecliente.com", "ns2.paneldecliente.com"), resolver=(host, int(port)),
+                  https_port=silent.getsockname()[1], http_port=probing.ports[1], allow_private=True)
+    started = time.monotonic()
+    try:
+        checks = {c.check: c for c in run_all(probe, "demo-pyme.com.ar", DEMO_SERVER, datetime.now(UTC),
+                                               seconds=1.5)}
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 2.5
+    assert checks["certificate"].status == "warning" and "no terminó a tiempo" in checks["certificate"].explanation
+    assert (checks["delegation"].status, checks["mail"].status) == ("ok", "ok")
