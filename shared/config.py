@@ -27,7 +27,7 @@ DIAGNOSTICS_HTTP_PORT = "DIAGNOSTICS_HTTP_PORT"
 DIAGNOSTICS_CA_FILE = "DIAGNOSTICS_CA_FILE"
 DIAGNOSTICS_ALLOW_PRIVATE = "DIAGNOSTICS_ALLOW_PRIVATE"
 NAMESERVERS = "NAMESERVERS"  # comma-separated: where a domain is delegated to us (a service's manual and data)
-MIGRATION_SECRET_DAYS = "MIGRATION_SECRET_DAYS"  # a migration's old-server access is destroyed this long after it ends
+MIGRATION_SECRET_DAYS = "MIGRATION_SECRET_DAYS"  # noqa: S105 (a variable's name)  # a migration's old-server access is destroyed this long after it ends
 USER_POOL_ID = "USER_POOL_ID"
 ALERTS_QUEUE_URL = "ALERTS_QUEUE_URL"
 MAX_BODY_BYTES = "MAX_BODY_BYTES"
@@ -60,7 +60,7 @@ TERMINATE_AFTER_DAYS = "TERMINATE_AFTER_DAYS"
 LATE_CANCELLATION_RENEWAL = "LATE_CANCELLATION_RENEWAL"  # stands | void
 INVOICE_REMINDER_DAYS = "INVOICE_REMINDER_DAYS"  # days from the due date, e.g. "-3,0,1,3,7"
 CANCELLATIONS_QUEUE_URL = "CANCELLATIONS_QUEUE_URL"
-PASSWORD_CHECK_CLIENT_ID = "PASSWORD_CHECK_CLIENT_ID"  # the Cognito app client that verifies passwords
+PASSWORD_CHECK_CLIENT_ID = "PASSWORD_CHECK_CLIENT_ID"  # noqa: S105 (a variable's name)  # the Cognito app client that verifies passwords
 
 # Invoice documents and emails (functions/documents).
 DOCUMENTS_BUCKET = "DOCUMENTS_BUCKET"

@@ -233,7 +233,7 @@ def release_waiting(deliveries: Alerts, send_batch: SendBatch, clock: Clock) -> 
             delivery.updated_at = to_storage(now)
             try:
                 deliveries.save_delivery(delivery)
-            except Exception:  # noqa: BLE001 - the sender claimed it meanwhile: nothing to mark
+            except Exception:  # noqa: BLE001, S112 - the sender claimed it meanwhile: nothing to mark
                 continue
     return released
 
