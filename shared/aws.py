@@ -4,17 +4,27 @@ boto3 builds a client from its service model (tens of milliseconds). A function 
 only on some paths (KMS for credentials, Cognito for sign-ups) should not make every cold start pay.
 """
 
+import weakref
 from typing import Any
 
 from shared import config
 
 
 class LazyClient:
+    _made: "weakref.WeakSet[LazyClient]" = weakref.WeakSet()
+
     def __init__(self, service: str, **options: Any):
         """``options``: botocore Config settings, e.g. ``signature_version="s3v4"``."""
         self._service = service
         self._options = options
         self._client: Any = None
+        LazyClient._made.add(self)
+
+    @classmethod
+    def forget_all(cls) -> None:
+        """Every client made so far is dropped; the next call makes a new one (after a SnapStart restore)."""
+        for lazy in list(cls._made):
+            lazy._client = None
 
     def __getattr__(self, name: str) -> Any:
         if self._client is None:

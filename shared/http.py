@@ -213,6 +213,9 @@ def _cors() -> CORSConfig | None:
 
 
 def create_app() -> APIGatewayRestResolver:
+    from shared.snapstart import register_with_runtime
+
+    register_with_runtime()  # SnapStart: what is re-created after a restore (shared/snapstart.py)
     app = APIGatewayRestResolver(enable_validation=True, cors=_cors(), json_body_deserializer=parse_json)
 
     @app.exception_handler(DomainError)
