@@ -18,9 +18,26 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(PY) -m devstack $(ARGS)
 
-## The whole suite: lint, template checks, unit, integration and end-to-end tests.
-test: $(STAMP)
+## Debian's Chromium for the Swagger UI browser test (Playwright's own browser download cannot reach its servers
+## here); installed once, as root (CI's machines are root), else said how.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "Chromium is missing: sudo apt-get install chromium (until then the browser test is skipped)"; fi
+
+## checkov, the template's security scan, in a virtualenv of its own (its pins clash with ours).
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+
+## The whole suite: lint, the template's security scan (.checkov.yaml: every skip with its reason), template checks,
+## unit, integration and end-to-end tests.
+test: $(STAMP) $(CHROMIUM) $(CHECKOV)
 	$(VENV)/bin/ruff check .
+	$(CHECKOV) --config-file .checkov.yaml -f template.yaml
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## Cold starts, DynamoDB requests per endpoint, payment latency, WhatsApp fan-out, as a Markdown report.
@@ -45,4 +62,4 @@ fire:
 	curl -s -X POST http://127.0.0.1:3000/local/schedules/$(SCHEDULE); echo
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .ruff_cache

@@ -280,6 +280,10 @@ def _create(session: Any, r: Resolver, logical_id: str, resource: dict[str, Any]
         return
     if kind not in SUPPORTED:
         stack.skipped[logical_id] = kind  # alarms, topics, log groups: nothing to emulate locally
+        # … but others may name them (the API's access log names its log group): a name and an ARN that go nowhere.
+        service = kind.split("::")[1].lower()
+        stack.refs[logical_id] = f"{stack.name}-{logical_id}"
+        stack.attrs[logical_id] = {"Arn": f"arn:aws:{service}:{stack.region}:{ACCOUNT_ID}:{stack.name}-{logical_id}"}
         return
     props = r.resolve(resource.get("Properties", {}))
     physical = f"{stack.name}-{logical_id}"

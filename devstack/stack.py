@@ -473,11 +473,11 @@ class LocalStack:
             return error.code
 
     def _swagger(self, path, headers, body):
-        import swagger_ui_bundle
+        import fastapi_offline  # only for its copy of Swagger UI 5 (pyproject.toml says why)
 
         if path in ("/swagger", "/swagger/index.html"):
             return 200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_HTML.encode()
-        asset = Path(swagger_ui_bundle.swagger_ui_path) / path.removeprefix("/swagger/assets/")
+        asset = Path(fastapi_offline.__file__).parent / "static" / path.removeprefix("/swagger/assets/")
         if not path.startswith("/swagger/assets/") or not asset.is_file() or ".." in path:
             return json_response(404, {"code": "route_not_found", "message": "La ruta solicitada no existe."})
         kind = "text/css" if asset.suffix == ".css" else "application/javascript"

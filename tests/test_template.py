@@ -189,11 +189,14 @@ def test_committed_openapi_equals_what_the_code_generates():
 def test_every_alarm_notifies_and_every_function_has_a_log_retention():
     alarms = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
     assert alarms and all(a["Properties"].get("AlarmActions") for a in alarms.values())
-    retained = {
-        r["Properties"]["LogGroupName"]["Fn::Sub"].split("${")[1].rstrip("}")
-        for r in RESOURCES.values() if r["Type"] == "AWS::Logs::LogGroup"
-    }
+    groups = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert all(g.get("RetentionInDays") for g in groups)
+    retained = {g["LogGroupName"]["Fn::Sub"].split("${")[1].rstrip("}") for g in groups
+                if g["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/")}
     assert retained == set(FUNCTIONS)
+    access = RESOURCES["Api"]["Properties"]["AccessLogSetting"]  # and the API's access log
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]} and "$context.requestId" in access[
+        "Format"]
 
 
 def test_cors_allows_every_method_the_routes_use():
