@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: dev test bench lint openapi build fire clean
+.PHONY: dev test faults bench lint openapi build fire clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: $(STAMP) $(CHROMIUM) $(CHECKOV)
 	$(VENV)/bin/ruff check .
 	$(CHECKOV) --config-file .checkov.yaml -f template.yaml
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+## Every fault point of tests/integration/test_faults.py (make test runs a sample), with its report.
+faults: SHELL := /bin/bash
+faults: $(STAMP)
+	set -o pipefail; FAULTS=all $(PY) -m pytest tests/integration/test_faults.py -m faults -q -s -p no:logging \
+		| grep -v '^{"level"'
 
 ## Cold starts, DynamoDB requests per endpoint, payment latency, WhatsApp fan-out, as a Markdown report.
 ## At a reduced scale by default (under 10 minutes on 2 cores); make bench FULL=1 for the full sizes.

@@ -25,7 +25,7 @@ class FakeWhm(LoopbackFake):
         self.accounts: dict[str, dict] = {}
         self.backups: dict[str, set[date]] = {}  # user -> dates of the backups that hold the account
         self.calls: list[tuple[str, dict]] = []
-        self._failures = 0
+        self._failures, self._failure_status = 0, 200
         self._lock = threading.Lock()
         self._server = LoopbackJsonServer("fake-whm", self._answer, host, port)
 
@@ -38,9 +38,11 @@ class FakeWhm(LoopbackFake):
             return 403, {"metadata": {"result": 0, "reason": "Access denied"}}
         return self.handle(parts.path.removeprefix("/json-api/"), params)
 
-    def fail_next(self, times: int) -> None:
+    def fail_next(self, times: int, status: int = 200) -> None:
+        """The next ``times`` calls fail: WHM's own failure envelope (200, result 0), or an HTTP ``status`` (5xx: a
+        proxy in front of a server that is down)."""
         with self._lock:
-            self._failures = times
+            self._failures, self._failure_status = times, status
 
     def add_backup(self, user: str, day: date) -> None:
         with self._lock:
@@ -57,6 +59,8 @@ class FakeWhm(LoopbackFake):
             self.calls.append((function, params))
             if self._failures:
                 self._failures -= 1
+                if self._failure_status >= 500:
+                    return self._failure_status, {"error": "Service Unavailable"}
                 return 200, {"metadata": {"result": 0, "reason": "Temporary failure: the server is busy"}}
             user = params.get("user") or params.get("username")
             if function == "createacct":

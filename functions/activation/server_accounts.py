@@ -46,16 +46,21 @@ def _claim(service, attribute: str, state: str, now) -> bool:
 def provision(services: Services, accounts: Accounts, kms: Any, clock: Clock, whm: cpanel.WhmApi | None,
               service_id: str) -> str:
     """Create the account of a queued service with its module; activate it, or record the failure."""
-    service = services.get_service(service_id, consistent=True)
-    now = clock.now()
-    stale_claim = service.activation_state == "provisioning" and (
-        now - from_storage(service.updated_at) > CLAIM_TIMEOUT
-    )
-    if service.activation_state != "queued" and not stale_claim:
-        return "skipped"  # a redelivered command, a cancelled activation, or another run has it
-    # Claim it first (version-checked): of two concurrent deliveries only one talks to the server.
-    if not _claim(service, "activation_state", "provisioning", now):
-        return "skipped"
+    for _ in range(3):
+        service = services.get_service(service_id, consistent=True)
+        now = clock.now()
+        stale_claim = service.activation_state == "provisioning" and (
+            now - from_storage(service.updated_at) > CLAIM_TIMEOUT
+        )
+        if service.activation_state != "queued" and not stale_claim:
+            return "skipped"  # a redelivered command, a cancelled activation, or another run has it
+        # Claim it first (version-checked): of two concurrent deliveries only one talks to the server. A lost claim
+        # is read again: another run took it (skipped above), or another change of the service (an edit, a
+        # transaction in flight) came first and it is still ours to take.
+        if _claim(service, "activation_state", "provisioning", now):
+            break
+    else:
+        raise ConcurrentModification()  # the queue brings the command back
     try:
         if service.provisioning_module != "cpanel" or whm is None:
             raise cpanel.ProvisioningError(
