@@ -200,4 +200,6 @@ def diagnostics_env(host: FakeWebHost) -> dict[str, str]:
     https, http = host.ports
     return {"DIAGNOSTICS_RESOLVER": host.resolver, "DIAGNOSTICS_HTTPS_PORT": str(https),
             "DIAGNOSTICS_HTTP_PORT": str(http), "DIAGNOSTICS_CA_FILE": host.authority.ca_file,
-            "DIAGNOSTICS_ALLOW_PRIVATE": "true"}
+            "DIAGNOSTICS_ALLOW_PRIVATE": "true",
+            # Loopback answers at once; a loaded machine (CI's two workers) may still be slow to run the servers.
+            "DIAGNOSTICS_DNS_TIMEOUT": "5", "DIAGNOSTICS_RUN_SECONDS": "12"}

@@ -32,6 +32,9 @@ def probe() -> Probe:
         http_port=int(config.env(config.DIAGNOSTICS_HTTP_PORT, "80")),
         ca_file=config.env(config.DIAGNOSTICS_CA_FILE, "") or None,
         allow_private=config.env(config.DIAGNOSTICS_ALLOW_PRIVATE, "false") == "true",
+        # The tests' loopback servers answer at once, but a loaded CI machine may not run them at once.
+        dns_timeout=float(config.env(config.DIAGNOSTICS_DNS_TIMEOUT, "2")),
+        run_seconds=float(config.env(config.DIAGNOSTICS_RUN_SECONDS, "9")),
     )
 
 

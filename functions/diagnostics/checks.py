@@ -60,6 +60,8 @@ class Probe:
     http_port: int = 80
     ca_file: str | None = None
     allow_private: bool = False
+    dns_timeout: float = DNS_TIMEOUT
+    run_seconds: float = RUN_SECONDS
 
 
 @dataclass
@@ -116,7 +118,7 @@ class Lookup:
         if probe.resolver is not None:
             self._resolver.nameservers = [probe.resolver[0]]
             self._resolver.port = probe.resolver[1]
-        self._resolver.timeout = self._resolver.lifetime = DNS_TIMEOUT
+        self._resolver.timeout = self._resolver.lifetime = probe.dns_timeout
         self._asked: dict[tuple[str, str], list[str] | Exception] = {}
         self._lock = threading.Lock()
 
@@ -372,8 +374,9 @@ def _late(check: str) -> Check:
 
 
 def run_all(probe: Probe, domain: str, server: str | None, now: datetime,
-            lookup_factory: Callable[[Probe], Lookup] = Lookup, seconds: float = RUN_SECONDS) -> list[Check]:
-    """Every check of the domain, the independent ones at once, all within ``seconds``."""
+            lookup_factory: Callable[[Probe], Lookup] = Lookup, seconds: float | None = None) -> list[Check]:
+    """Every check of the domain, the independent ones at once, all within ``seconds`` (the probe's)."""
+    seconds = seconds or probe.run_seconds
     lookup, deadline = lookup_factory(probe), Deadline(seconds)
     pool = ThreadPoolExecutor(4, thread_name_prefix="diagnostics")
     started: dict[str, Future] = {
