@@ -151,6 +151,35 @@ MAX_CONTAINERS = 4
 ENV_OVERRIDES: dict[str, str] = {}
 
 
+class _PerThread:
+    """A class attribute whose value is each thread's own (see _requests_per_thread)."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def __get__(self, obj, owner=None):
+        return getattr(self._local, "value", None)
+
+    def __set__(self, obj, value):
+        self._local.value = value
+
+
+def _requests_per_thread() -> None:
+    """Powertools' REST resolver keeps the request it serves on a class attribute (BaseRouter.current_event and
+    lambda_context): right in Lambda, where a process serves one request at a time, but here every function runs in
+    threads of one process, and two API requests at once would read each other's caller. Both attributes become
+    per-thread — read and written on the class (through its metaclass) or on a resolver — so requests still run at
+    once, as Lambda's many containers do."""
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    if isinstance(BaseRouter.__dict__.get("current_event"), _PerThread):
+        return
+    event, context = _PerThread(), _PerThread()
+    meta = type("PerThreadRouterMeta", (type(BaseRouter),), {"current_event": event, "lambda_context": context})
+    BaseRouter.current_event, BaseRouter.lambda_context = event, context  # for lookups through a resolver
+    BaseRouter.__class__ = meta  # and through the class: the metaclass's data descriptors come first
+
+
 class Runtime:
     def __init__(self, stack: Stack, max_containers: int = MAX_CONTAINERS):
         self.stack = stack
@@ -160,6 +189,7 @@ class Runtime:
         self._started: dict[str, int] = {name: 0 for name in stack.functions}
         self.invocations = itertools.count()
         ensure_import_path()
+        _requests_per_thread()
         # One process hosts every function: give it the union of their environments. The template
         # tests make sure each function only reads variables declared for it.
         for function in stack.functions.values():

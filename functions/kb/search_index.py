@@ -16,6 +16,7 @@ JSON-able dict) from the articles; ``Index`` answers from it.
 import html
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -42,11 +43,18 @@ mio mia puedo quiero debo tengo estoy
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import snowballstemmer  # loaded on the first search, not at import
+_per_thread = threading.local()
 
-    return snowballstemmer.stemmer("spanish")
+
+def _stemmer() -> Any:
+    """A Snowball stemmer keeps the word it works on: one per thread (Lambda runs one request at a time, but the
+    local stack and the indexer's tests run several threads in one process)."""
+    stemmer = getattr(_per_thread, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer  # loaded on the first search, not at import
+
+        stemmer = _per_thread.stemmer = snowballstemmer.stemmer("spanish")
+    return stemmer
 
 
 def fold(text: str) -> str:
