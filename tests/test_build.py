@@ -25,9 +25,21 @@ RUNTIME_ONLY = {"snapshot_restore_py"}
 
 @pytest.fixture(scope="module")
 def layer() -> Path:
-    done = subprocess.run([sys.executable, "-m", "tools.build_layer"], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "native extension(s) OK" in done.stdout
+    """Built once per test run, whichever pytest-xdist worker comes first (the others wait on the lock)."""
+    import fcntl
+    import os
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
+    ROOT.joinpath("build").mkdir(exist_ok=True)
+    with open(ROOT / "build" / ".layer.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = build_layer.LAYER / f".built-{run}"
+        if not built.exists():
+            done = subprocess.run([sys.executable, "-m", "tools.build_layer"], cwd=ROOT, capture_output=True,
+                                  text=True)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "native extension(s) OK" in done.stdout
+            built.touch()
     return build_layer.SITE
 
 
