@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from status.schemas import (
+    COMPONENT_ID,
     ComponentGroup,
     ComponentIn,
     ComponentOut,
@@ -160,9 +161,7 @@ def remove_component(repo: StatusRepository, clock: Clock, identity: Identity, c
 
 
 def _check_component_id(component_id: str) -> None:
-    import re
-
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", component_id):
+    if not COMPONENT_ID.fullmatch(component_id):
         raise InvalidInput("El identificador del componente lleva minúsculas, números y guiones (ej.: srv12-web).",
                            code="invalid_component_id", field="component_id")
 
@@ -367,6 +366,7 @@ def send_due_reminders(repo: StatusRepository, clock: Clock) -> dict[str, int]:
     """Every maintenance whose reminder is due: announced once (``reminded`` set in the same version-checked write,
     so two runs at once announce it once); one that started or was moved meanwhile leaves the index."""
     done = {"announced": 0, "skipped": 0}
+    document: dict[str, Any] | None = None  # the page's components, read once a run and only when one is sent
     for maintenance in repo.reminders_due(to_storage(clock.now())):
         now = clock.now()
         send = maintenance.status == "scheduled" and maintenance.notify and not maintenance.reminded \
@@ -377,7 +377,7 @@ def send_due_reminders(repo: StatusRepository, clock: Clock) -> dict[str, int]:
             with UnitOfWork() as uow:
                 uow.save(maintenance)
                 if send:
-                    document = repo.page().document or {}
+                    document = document if document is not None else repo.page().document or {}
                     uow.emit([_maintenance_announcement(EventType.STATUS_MAINTENANCE_REMINDER, "reminder", document,
                                                         maintenance, now)])
             done["announced" if send else "skipped"] += 1

@@ -1,5 +1,6 @@
 """Request and response models of the status page ("Estado del Servicio")."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -29,7 +30,8 @@ Instant = Annotated[datetime, AfterValidator(_aware)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=150), OneLine]
 Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=5000), ManyLines]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), ManyLines]
-ComponentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+COMPONENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a path's component id and a body's, one rule
+ComponentId = Annotated[str, StringConstraints(pattern=f"^{COMPONENT_ID.pattern}$")]
 Host = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=253,
                                         pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}"
                                                 r"[a-z0-9])?)+$")]
