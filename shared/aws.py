@@ -10,6 +10,16 @@ from typing import Any
 from shared import config
 
 
+def json_secret(setting: str) -> dict:
+    """The JSON secret whose id is in the environment variable ``setting``, cached for five minutes so that a
+    rotation takes effect without a deploy. Never logged."""
+    # Imported on first read: Powertools' parameters import boto3 and, through it, multiprocessing (about 50 ms
+    # of a cold start that a webhook would otherwise pay before reading its request).
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(config.env(setting), transform="json", max_age=300) or {}
+
+
 class LazyClient:
     _made: "weakref.WeakSet[LazyClient]" = weakref.WeakSet()
 

@@ -270,7 +270,10 @@ def _body_bytes(event: dict[str, Any]) -> int:
 
 def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
     """The Lambda entry point of an API function: the body's size, type and encoding, then the resolver."""
+    from shared import init_phase
+
     limit = int(config.env(config.MAX_BODY_BYTES, str(DEFAULT_MAX_BODY_BYTES)))
+    init_phase.end()  # the handler module's last statement: its init is done (shared/init_phase.py)
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context: Any) -> dict:

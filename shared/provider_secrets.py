@@ -2,14 +2,13 @@
 rotation takes effect without a deploy. Never logged. Read by the webhooks and settlement (signatures, the
 payment lookup) and by the checkout (creating preferences and sessions)."""
 
-from aws_lambda_powertools.utilities import parameters
-
 from shared import config
+from shared.aws import json_secret
 
 SECRET_FIELDS = ("mercadopago_webhook_secret", "mercadopago_access_token", "stripe_webhook_secret",
                  "stripe_secret_key")
 
 
 def provider_secrets() -> dict[str, str]:
-    values = parameters.get_secret(config.env(config.PAYMENT_SECRETS_ID), transform="json", max_age=300)
+    values = json_secret(config.PAYMENT_SECRETS_ID)
     return {field: str(values.get(field, "")) for field in SECRET_FIELDS}

@@ -1,6 +1,8 @@
 """Accounts API: POST /clients (public sign-up), GET/PATCH /me, contacts (by invitation: accepted at
 POST /invitations/accept), POST /staff/clients."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from accounts import logic
 from accounts.schemas import (
     AcceptAsSignedIn,

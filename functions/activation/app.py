@@ -2,6 +2,8 @@
 
 from typing import Literal
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from activation import logic
 
 from shared.clock import SystemClock

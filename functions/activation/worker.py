@@ -12,11 +12,10 @@ from typing import Any
 from activation import cpanel
 from activation.server_accounts import SERVER_ACTIONS, RetryLater, apply_to_server, provision, rotate_password
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared import config
-from shared.aws import LazyClient, delay_redelivery
+from shared.aws import LazyClient, delay_redelivery, json_secret
 from shared.batch import process_sqs
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
@@ -31,7 +30,7 @@ sqs = LazyClient("sqs")
 
 
 def whm() -> cpanel.WhmApi | None:
-    values = parameters.get_secret(config.env(config.PROVISIONING_SECRETS_ID), transform="json", max_age=300)
+    values = json_secret(config.PROVISIONING_SECRETS_ID)
     if not values.get("whm_url") or not values.get("whm_token"):
         return None
     return cpanel.WhmApi(values["whm_url"], values["whm_token"])

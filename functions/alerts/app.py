@@ -1,5 +1,7 @@
 """Alerts API: GET /me/alerts, GET/PATCH /me/alerts/settings (each person their own)."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from alerts import logic
 from alerts.schemas import AlertOut, AlertSettingsOut, UpdateAlertSettings
 

@@ -3,6 +3,8 @@ message statuses Meta reports and records the messages people send us (alerts.in
 event the tickets capability files). Public routes: the verify token and the X-Hub-Signature-256 HMAC are
 the authentication."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from alerts.inbound import messages_of
 from alerts.inbound import record as record_message
 from alerts.statuses import apply_status, clock, statuses_of

@@ -1,13 +1,12 @@
 """WhatsApp's secrets, from one Secrets Manager secret (JSON), cached for five minutes so that a rotated
 token takes effect without a deploy. Never logged."""
 
-from aws_lambda_powertools.utilities import parameters
-
 from shared import config
+from shared.aws import json_secret
 
 SECRET_FIELDS = ("access_token", "app_secret", "verify_token")
 
 
 def whatsapp_secrets() -> dict[str, str]:
-    values = parameters.get_secret(config.env(config.WHATSAPP_SECRETS_ID), transform="json", max_age=300)
+    values = json_secret(config.WHATSAPP_SECRETS_ID)
     return {field: str(values.get(field, "")) for field in SECRET_FIELDS}

@@ -1,5 +1,7 @@
 """Billing API: my invoices, one invoice and its PDF; staff: an invoice's payments, unmatched payments."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from billing import logic
 
 from shared import config

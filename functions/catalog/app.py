@@ -1,5 +1,7 @@
 """Catalog API: GET /catalog/products (public)."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from shared.dal.catalog import Catalog
 from shared.http import answers, create_app, lambda_handler_for
 from shared.schemas import ProductOut, product_out

@@ -1,5 +1,7 @@
 """Checkout API: POST /me/invoices/{invoice_id}/checkout."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from checkout import logic
 from checkout.providers import MercadoPagoCheckout, StripeCheckout
 from checkout.schemas import CheckoutOut, OpenCheckout

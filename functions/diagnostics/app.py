@@ -4,6 +4,8 @@ knowledge base article for each problem. Its own function: network calls of a fe
 
 from typing import Annotated
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from diagnostics import logic
 from diagnostics.checks import Probe

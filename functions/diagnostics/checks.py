@@ -19,11 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dns.exception
-import dns.name
-import dns.resolver
+if TYPE_CHECKING:  # imported on first use (Lookup)
+    import dns.name
+
 
 OK, WARNING, FAIL, SKIPPED = "ok", "warning", "fail", "skipped"
 DNS_TIMEOUT = 2.0  # seconds per question (its lifetime, retries included)
@@ -114,6 +114,10 @@ class Lookup:
     question asked once per run (the checks share names: the domain's addresses, the server's)."""
 
     def __init__(self, probe: Probe):
+        # dnspython is imported by the first run, not at init: its ~60 modules are a tenth of a cold start, and
+        # most of the function's requests reuse a stored result.
+        import dns.resolver
+
         self._resolver = dns.resolver.Resolver(configure=probe.resolver is None)
         if probe.resolver is not None:
             self._resolver.nameservers = [probe.resolver[0]]
@@ -137,6 +141,9 @@ class Lookup:
         return known
 
     def _ask(self, name: str, rdtype: str) -> list[str] | Exception:
+        import dns.exception
+        import dns.resolver
+
         try:
             answer = self._resolver.resolve(name, rdtype, search=False)
         except dns.resolver.NXDOMAIN:
@@ -159,7 +166,7 @@ class Lookup:
             return []
 
 
-def _name(value: dns.name.Name) -> str:
+def _name(value: "dns.name.Name") -> str:
     return value.to_text(omit_final_dot=True).lower()
 
 

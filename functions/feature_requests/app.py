@@ -1,5 +1,7 @@
 """Feature requests API: propose, list (with whether the account voted), vote; staff's status and merge."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from feature_requests import logic
 from feature_requests.schemas import FeatureRequestOut, MergeInto, Proposal, StatusChange
 

@@ -3,6 +3,8 @@ articles, answered from the in-memory index; staff's articles (drafts, edits, pu
 
 from typing import Annotated
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from kb import articles as staff_articles
 from kb.index_store import IndexStore

@@ -3,6 +3,8 @@ restore requests for a kept backup; staff's administrative termination."""
 
 from typing import Annotated
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from lifecycle import logic
 from lifecycle.schemas import (

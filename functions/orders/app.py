@@ -1,5 +1,7 @@
 """Orders API: POST /me/orders (the client area) and POST /staff/clients/{client_id}/orders: one logic."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from orders import logic
 from orders.schemas import ClientOrder, CreateOrder, OrderOut
 

@@ -4,6 +4,8 @@ does the slow part (Mercado Pago retries a notification not answered within 22 s
 
 import json
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from payments.providers import payment_message, stripe_payment, verify_mercadopago, verify_stripe
 
 from shared.aws import LazyClient

@@ -6,6 +6,7 @@ settlement itself exactly-once whatever the notifications.
 """
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -29,13 +30,6 @@ logger = Logger()
 billing = Billing()
 accounts = Accounts()
 clock = SystemClock()
-persistence = DynamoDBPersistenceLayer(
-    table_name=config.env(config.TABLE_NAME, "paneldecliente"),
-    key_attr="pk",
-    sort_key_attr="sk",
-    static_pk_value="IDEMPOTENCY#payment-notifications",
-    expiry_attr="expires_at",  # the table's TTL attribute
-)
 # One notification of one payment: a redelivery returns the first result without asking the provider
 # again; another notification (a later status) of the same payment is processed.
 idempotency = IdempotencyConfig(
@@ -53,9 +47,29 @@ def reported_payment(message: dict[str, Any]) -> ProviderPayment:
     return payment_from_message(message["payment"])
 
 
-@idempotent_function(data_keyword_argument="message", config=idempotency, persistence_store=persistence)
-def process(message: dict[str, Any]) -> str:
+def _settle_message(message: dict[str, Any]) -> str:
     return settle(billing, accounts, clock, reported_payment(message))
+
+
+_process: Callable[..., str] | None = None
+
+
+def process(message: dict[str, Any]) -> str:
+    """``_settle_message`` behind Powertools' idempotency. Its persistence layer is made by the first message, not
+    at import: it creates its boto3 client in its constructor (boto3's import and a client at every cold start),
+    and a process that imports this module before pointing boto3 at its AWS would keep a client for the real one."""
+    global _process
+    if _process is None:
+        persistence = DynamoDBPersistenceLayer(
+            table_name=config.env(config.TABLE_NAME, "paneldecliente"),
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value="IDEMPOTENCY#payment-notifications",
+            expiry_attr="expires_at",  # the table's TTL attribute
+        )
+        _process = idempotent_function(data_keyword_argument="message", config=idempotency,
+                                       persistence_store=persistence)(_settle_message)
+    return _process(message=message)
 
 
 def settle_record(record: SQSRecord) -> None:

@@ -1,5 +1,7 @@
 """Quotes API: staff send a quote to a client; the client reads, accepts (its invoice is issued) or declines."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from quotes import logic
 from quotes.schemas import AcceptedQuoteOut, CreateQuote, QuoteOut
 

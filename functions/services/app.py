@@ -1,6 +1,8 @@
 """Services API: my services, a service's page (manual, its data), its credentials (audited reveal, who saw them,
 rotation), and staff's list of a client's services."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler import Response
 from services import credentials, downloads, logic
 from services.schemas import (

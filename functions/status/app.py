@@ -3,6 +3,8 @@ staff's components, incidents and scheduled maintenance."""
 
 from datetime import timedelta
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler import Response, content_types
 from status import logic
 from status.feed import atom

@@ -6,6 +6,8 @@ at once, its steps, the audited reveal to the staff member who took it (support.
 from datetime import date
 from typing import Annotated
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from support import remote_booking
 from support.schemas import (

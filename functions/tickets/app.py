@@ -4,6 +4,8 @@ and staff's (queue, reply, internal notes, changes, merge, closed days, figures)
 from datetime import date
 from typing import Annotated
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from tickets import (
@@ -50,7 +52,7 @@ from tickets.schemas import (
 )
 
 from shared import config
-from shared.aws import LazyClient
+from shared.aws import LazyClient, json_secret
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
 from shared.dal.catalog import Catalog
@@ -76,14 +78,13 @@ def _files() -> logic.Files:
 
 
 def _turnstile():
-    from aws_lambda_powertools.utilities import parameters
     from tickets.captcha import CaptchaUnavailable, Turnstile
 
     try:
-        secrets = parameters.get_secret(config.env(config.CONTACT_FORM_SECRETS_ID), transform="json", max_age=300)
+        secrets = json_secret(config.CONTACT_FORM_SECRETS_ID)
     except Exception as error:  # noqa: BLE001 - Secrets Manager out of reach: the form fails closed, as a 503
         raise CaptchaUnavailable() from error
-    return Turnstile(config.env(config.TURNSTILE_API_URL), str((secrets or {}).get("turnstile_secret", "")))
+    return Turnstile(config.env(config.TURNSTILE_API_URL), str(secrets.get("turnstile_secret", "")))
 
 
 @app.post("/contact-requests", tags=["Contacto"], summary="Formulario de contacto (público): abre un ticket",

@@ -6,12 +6,14 @@ ignored. Tawk.to retries anything but a 2xx for 12 hours, with the same X-Hook-E
 import hashlib
 import hmac
 
-from aws_lambda_powertools.utilities import parameters
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from tickets import chat_transcripts
 from tickets.clocks import TicketPolicy
 from tickets.logic import Repositories
 
 from shared import config
+from shared.aws import json_secret
 from shared.clock import SystemClock
 from shared.dal.accounts import Accounts
 from shared.dal.services import Services
@@ -38,8 +40,8 @@ def valid_signature(raw_body: bytes, header: str | None, secret: str) -> bool:
 
 
 def _secret() -> str:
-    values = parameters.get_secret(config.env(config.CHAT_SECRETS_ID), transform="json", max_age=300)
-    return str((values or {}).get("tawkto_webhook_secret", ""))
+    values = json_secret(config.CHAT_SECRETS_ID)
+    return str(values.get("tawkto_webhook_secret", ""))
 
 
 @app.post("/webhooks/tawkto", tags=["Webhooks"], summary="Transcripciones de chat de Tawk.to",

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import config
+from shared.aws import json_secret
 from shared.clock import to_storage
 from shared.secret_compare import same_secret
 
@@ -153,10 +154,8 @@ class TelegramFiles:
 def telegram_secrets() -> dict[str, str]:
     """The bot's token and the webhook's secret, from one Secrets Manager secret (JSON), cached for five minutes
     so that a rotation takes effect without a deploy. Never logged."""
-    from aws_lambda_powertools.utilities import parameters
-
-    values = parameters.get_secret(config.env(config.TELEGRAM_SECRETS_ID), transform="json", max_age=300)
-    return {field: str((values or {}).get(field, "")) for field in ("bot_token", "webhook_secret")}
+    values = json_secret(config.TELEGRAM_SECRETS_ID)
+    return {field: str(values.get(field, "")) for field in ("bot_token", "webhook_secret")}
 
 
 def valid_secret(header: str | None, expected: str) -> bool:

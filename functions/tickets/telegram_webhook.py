@@ -6,6 +6,8 @@ a 2xx, so a repeated one answers 200 too."""
 
 from datetime import timedelta
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from tickets.telegram_bot import message_of, telegram_secrets, valid_secret
 
 from shared.clock import SystemClock, to_storage

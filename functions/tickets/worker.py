@@ -27,7 +27,7 @@ from tickets.phonebook import PERSON_EVENTS
 from tickets.plans import plan_in_force
 
 from shared import config, email_delivery
-from shared.aws import LazyClient
+from shared.aws import LazyClient, json_secret
 from shared.batch import process_sqs
 from shared.clock import Clock, SystemClock, to_storage
 from shared.dal.accounts import Accounts
@@ -205,10 +205,8 @@ def _shelf(app: str):
 
 
 def _whatsapp_token() -> str:
-    from aws_lambda_powertools.utilities import parameters
-
-    values = parameters.get_secret(config.env(config.WHATSAPP_SECRETS_ID), transform="json", max_age=300)
-    return str((values or {}).get("access_token", ""))
+    values = json_secret(config.WHATSAPP_SECRETS_ID)
+    return str(values.get("access_token", ""))
 
 
 def postroom(clock: Clock):

@@ -2,6 +2,8 @@
 their ticket), the target holder accepts with theirs or declines, staff approve (with the verification note when
 the accounts' data differ) or reject; the move is one transaction (transfers.logic)."""
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from transfers import logic
 from transfers.schemas import Approval, Consent, Rejection, StaffTransferRequest, TransferOut, TransferRequest
 

@@ -3,6 +3,8 @@ of manual requests and server flags."""
 
 from typing import Annotated, Literal
 
+import shared.init_phase  # noqa: F401 - first: pauses the collector for the init
+
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from upgrade import logic
 from upgrade.pricing import PricingPolicy
