@@ -5,13 +5,19 @@ An answer is either (status, JSON body) — what the API fakes return — or (st
 HTML page, a redirect (Location) or JSON with extra headers. GET and POST reach the callback; PUT, PATCH and
 DELETE answer 405 (JSON) without it. An exception in the callback answers 500 (JSON) instead of a dropped
 connection.
+
+Every fake can also be made to fail, for the fault suite (tests/integration/test_faults.py): ``inject`` makes the
+next calls answer a 5xx without doing anything, hang without answering (the client's timeout ends the call), or do
+what was asked and answer only after the client has given up ("late": the provider acted, the caller cannot know).
 """
 
 import html
 import json
 import threading
+import time
 import urllib.error
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -66,8 +72,33 @@ def es_ar_number(value: Decimal | int | float, decimals: int = 2) -> str:
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
+@dataclass
+class ProviderFault:
+    """The next ``times`` calls (whose path starts with ``path``) fail: ``status`` (answer ``http_status`` without
+    doing anything), ``stall`` (no answer for ``seconds``, then the connection closes) or ``late`` (do it, answer
+    after ``seconds``)."""
+
+    kind: str
+    times: int = 1
+    http_status: int = 503
+    seconds: float = 0.0
+    path: str = ""
+    injected: int = 0
+
+
 class LoopbackJsonServer:
     def __init__(self, name: str, answer: Answer, host: str = "127.0.0.1", port: int = 0):
+        faults: list[ProviderFault] = []
+        faults_lock = threading.Lock()
+        self.faults, self._faults_lock = faults, faults_lock
+
+        def take_fault(path: str) -> ProviderFault | None:
+            with faults_lock:
+                fault = next((f for f in faults if f.injected < f.times and path.startswith(f.path)), None)
+                if fault is not None:
+                    fault.injected += 1
+                return fault
+
         class Handler(BaseHTTPRequestHandler):
             def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
                 self.send_response(status)
@@ -81,6 +112,16 @@ class LoopbackJsonServer:
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                fault = take_fault(self.path)
+                if fault is not None and fault.kind == "stall":
+                    time.sleep(fault.seconds)
+                    self.close_connection = True
+                    return
+                if fault is not None and fault.kind == "status":
+                    data = json.dumps({"error": "unavailable", "message": "fault injected",
+                                       "status": fault.http_status}).encode()
+                    self._send(fault.http_status, {"Content-Type": "application/json"}, data)
+                    return
                 try:
                     answered = answer(self.command, self.path, dict(self.headers.items()), body)
                     if len(answered) == 2:
@@ -93,6 +134,8 @@ class LoopbackJsonServer:
                     status, headers = 500, {"Content-Type": "application/json"}
                     data = json.dumps({"error": "internal_error", "message": f"{type(error).__name__}: {error}",
                                        "status": 500}).encode()
+                if fault is not None and fault.kind == "late":
+                    time.sleep(fault.seconds)
                 try:
                     self._send(status, headers, data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -144,6 +187,14 @@ class LoopbackFake:
     def start(self) -> Self:
         self._server.start()
         return self
+
+    def inject(self, kind: str, *, times: int = 1, http_status: int = 503, seconds: float = 0.0,
+               path: str = "") -> ProviderFault:
+        """The next ``times`` calls fail as ``kind`` says (ProviderFault); returns it, to count what was injected."""
+        fault = ProviderFault(kind, times, http_status, seconds, path)
+        with self._server._faults_lock:
+            self._server.faults.append(fault)
+        return fault
 
     def stop(self) -> None:
         self._server.stop()

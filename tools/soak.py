@@ -6,14 +6,19 @@ the invariants over the whole table.
 
 Each worker runs journeys until the time is up (or --journeys each): sign up and sign in, order a hosting, pay it
 (the provider's signed webhook, through /local/payments), wait for it to be active, open a ticket that staff and the
-client answer, read the status page and the knowledge base, order a plan change and pay it, and ask for the
-cancellation at the end of the period. Loopback only, bounded in time and in count. It prints requests per flow,
-errors, p50/p95/p99 latency, and the invariants:
+client answer (every third is left waiting on staff), read the status page and the knowledge base, order a plan
+change and pay it, and (one in four) ask for the cancellation at the end of the period; every other client pays
+monthly. Meanwhile
+the test clock moves (--clock-step P5D every --clock-every 20 s): renewal invoices are issued, two of three are paid
+and the rest go on to suspension, cancellations take effect at the end of the period, the SLA sweeps warn and breach
+the tickets left waiting. Loopback only, bounded in time and in count. It prints requests per flow, errors,
+p50/p95/p99 latency, and the invariants (tools/invariants.py):
 - every paid invoice has amount paid = its total, and one `invoice.paid` per settling payment;
 - per client: what the invoices were paid + the credit = what its payments applied and credited;
 - every WHM account of the fake server is recorded on exactly one service, and every active hosting has one;
 - no service left half-way (`provisioning` past its claim, `queued` with its invoice paid);
-- every alert delivery is one per (event, recipient, channel) — its key — and none was sent twice.
+- every alert delivery is one per (event, recipient, channel) — its key — and none was sent twice;
+- every ticket not closed is on the SLA sweep's index no later than its running deadlines.
 """
 
 import argparse
@@ -38,9 +43,10 @@ class Client:
 
     def __init__(self, base: str, timings: dict[str, list[float]], errors: Counter, lock: threading.Lock):
         self.base, self.timings, self.errors, self.lock = base.rstrip("/"), timings, errors, lock
+        self.clients: list[str] = []  # the tokens of the soak's clients, for the renewals as the clock moves
 
     def call(self, flow: str, method: str, path: str, body: Any = None, token: str | None = None,
-             expect: tuple[int, ...] = (200, 201, 204)) -> tuple[int, Any]:
+             expect: tuple[int, ...] = (200, 201, 204), timeout: float = 30) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -48,7 +54,7 @@ class Client:
             request.add_header("Authorization", f"Bearer {token}")
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
@@ -88,8 +94,10 @@ def journey(http: Client, staff: str, n: int, run: str) -> None:
         return
     token = http.token(email, PASSWORD)
     http.call("sign-in", "GET", "/me", token=token)
+    # Monthly for every other client: the test clock's steps reach their renewals within the soak.
+    cycle = "monthly" if n % 2 else "annually"
     status, order = http.call("order and pay", "POST", "/me/orders", {
-        "product_id": "hosting-inicial", "billing_cycle": "annually", "domain": f"soak-{run}-{n}.com.ar"},
+        "product_id": "hosting-inicial", "billing_cycle": cycle, "domain": f"soak-{run}-{n}.com.ar"},
         token=token)
     if status != 201:
         return
@@ -103,7 +111,9 @@ def journey(http: Client, staff: str, n: int, run: str) -> None:
         return
     status, ticket = http.call("ticket with replies", "POST", "/me/tickets", {
         "subject": "No carga mi sitio", "body": "Da error 500 desde esta mañana."}, token=token)
-    if status == 201:
+    with http.lock:
+        http.clients.append(token)  # its renewals are paid (or not) as the test clock moves
+    if status == 201 and n % 3:  # every third ticket is left waiting on staff: the SLA sweeps warn and breach it
         path = f"/staff/tickets/{ticket['ticket_id']}/replies"
         http.call("ticket with replies", "POST", path, {"body": "Ya lo revisamos: era la caché."}, token=staff)
         http.call("ticket with replies", "POST", f"/me/tickets/{ticket['ticket_id']}/replies",
@@ -115,15 +125,50 @@ def journey(http: Client, staff: str, n: int, run: str) -> None:
                                 {"target": "hosting-avanzado"}, token=token)
     if status == 201 and upgrade.get("invoice"):
         http.call("plan change", "POST", "/local/payments", {"invoice_id": upgrade["invoice"]["invoice_id"]})
+    if n % 4:
+        return  # the others renew as the clock moves
     http.call("cancellation", "POST", f"/services/{service_id}/cancellation",
               {"type": "end_of_period", "reason": "Prueba de carga.", "password": PASSWORD}, token=token,
               expect=(200, 201, 409))  # 409: the plan change still being applied
 
 
-def invariants(aws: str, table: str, whm: dict) -> list[tuple[str, int]]:
-    """(invariant, violations) over the whole table."""
+def move_clock(http: Client, step: str, moved: Counter) -> None:
+    """One step of make dev's test clock (what came due fires: renewal invoices, suspensions, cancellations at the
+    end of the period, SLA warnings and breaches), then two of every three unpaid invoices of the soak's clients are
+    paid (the rest go on to suspension)."""
+    # A step runs every schedule that came due, each once, before answering: minutes on a big table.
+    status, answer = http.call("clock step", "POST", "/local/clock", {"advance": step}, timeout=600)
+    if status != 200:
+        return
+    with http.lock:
+        moved["steps"] += 1
+        moved["schedules fired"] += len(answer.get("fired") or [])
+        tokens = list(http.clients)
+    for token in tokens:
+        status, invoices = http.call("renewal payments", "GET", "/me/invoices", token=token)
+        for invoice in invoices if status == 200 and isinstance(invoices, list) else []:
+            if invoice["status"] != "unpaid":
+                continue
+            with http.lock:
+                moved["unpaid seen"] += 1
+                pay = moved["unpaid seen"] % 3 != 0
+            if pay:
+                http.call("renewal payments", "POST", "/local/payments", {"invoice_id": invoice["invoice_id"]})
+                with http.lock:
+                    moved["paid"] += 1
+
+
+# What the test clock's sweeps did, counted from the outbox at the end.
+CLOCK_EVENTS = ("invoice.renewal_created", "service.renewed", "service.suspended", "service.unsuspended",
+                "service.cancelled", "ticket.sla_warning", "ticket.sla_breached")
+
+
+def invariants(aws: str, table: str, whm: dict) -> tuple[list[tuple[str, int]], Counter]:
+    """(invariant, violations) over the whole table (tools/invariants.py), and the clock's events by type."""
     import boto3
     from boto3.dynamodb.types import TypeDeserializer
+
+    from tools import invariants as checks
 
     ddb = boto3.client("dynamodb", endpoint_url=aws, region_name="us-east-1", aws_access_key_id="testing",
                        aws_secret_access_key="testing")  # noqa: S106 - moto's fixed local credentials
@@ -131,44 +176,15 @@ def invariants(aws: str, table: str, whm: dict) -> list[tuple[str, int]]:
     items = []
     for page in ddb.get_paginator("scan").paginate(TableName=table):  # a test-only walk of the whole table
         items += [{k: plain.deserialize(v) for k, v in item.items()} for item in page["Items"]]
-    by = defaultdict(list)
-    for item in items:
-        by[item.get("entity")].append(item)
     # The soak's own clients (the demo data's invoices were written paid, without a provider's payment).
-    ours = {c["client_id"] for c in by["Client"] if str(c.get("email", "")).startswith("soak-")}
-    every_service = list(by["Service"])  # the WHM accounts are everyone's: the demo's hosting has one too
-    for entity in ("Client", "Invoice", "Payment", "Service"):
-        by[entity] = [i for i in by[entity] if i.get("client_id") in ours]
-    events = Counter((e["type"], json.loads(e["payload"]).get("invoice_id")) for e in by["Event"])
-    payments_for = Counter(p.get("invoice_id") for p in by["Payment"] if int(p.get("applied", 0)))
-    paid = [i for i in by["Invoice"] if i["status"] == "paid"]
-    wrong_totals = sum(1 for i in paid if int(i["amount_paid"]) != int(i["total"]))
-    wrong_paid_events = sum(1 for i in paid if events[("invoice.paid", i["invoice_id"])] != max(
-        1, payments_for[i["invoice_id"]]))
-    applied, credited = defaultdict(int), defaultdict(int)
-    for p in by["Payment"]:  # the client's credit spent is a "credit" payment: its credit went down by as much
-        if p.get("provider") != "credit":
-            applied[p.get("client_id")] += int(p.get("applied", 0))
-        credited[p.get("client_id")] += int(p.get("credited", 0))
-    invoices_paid = defaultdict(int)
-    for i in by["Invoice"]:
-        invoices_paid[i["client_id"]] += int(i.get("amount_paid", 0))
-    money = sum(1 for c in by["Client"]
-                if invoices_paid[c["client_id"]] + sum(int(v) for v in (c.get("credit") or {}).values())
-                != applied[c["client_id"]] + credited[c["client_id"]])
-    recorded = Counter(s.get("provisioning_account") for s in every_service if s.get("provisioning_account"))
-    unrecorded = sum(1 for user in whm["accounts"] if recorded[user] != 1)
-    active_without = sum(1 for s in by["Service"] if s["status"] == "active" and s.get("provisioning_module")
-                         == "cpanel" and not s.get("provisioning_account"))
-    halfway = sum(1 for s in by["Service"] if s.get("activation_state") in ("provisioning", "queued"))
-    sent = Counter((d.get("event_id"), d.get("recipient"), d.get("channel")) for d in by["Delivery"])
-    return [("paid invoices: amount paid = total", wrong_totals),
-            ("paid invoices: one invoice.paid per settling payment", wrong_paid_events),
-            ("per client: invoices paid + credit = payments applied + credited", money),
-            ("every WHM account recorded on exactly one service", unrecorded),
-            ("every active hosting has its WHM account", active_without),
-            ("no activation left half-way (queued or provisioning)", halfway),
-            ("no alert delivered twice to a person", sum(1 for n in sent.values() if n > 1))]
+    ours = {i["client_id"] for i in items
+            if i.get("entity") == "Client" and str(i.get("email", "")).startswith("soak-")}
+    found = checks.check(items, clients=ours, whm=whm["accounts"])
+    for name, violations in found.items():
+        for violation in violations[:5]:
+            print(f"  {name}: {violation}", file=sys.stderr)
+    events = Counter(i["type"] for i in items if i.get("entity") == "Event" and i.get("type") in CLOCK_EVENTS)
+    return [(name, len(violations)) for name, violations in found.items()], events
 
 
 def _ms(values: list[float], q: float) -> str:
@@ -184,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:3000")
     parser.add_argument("--aws", default="http://127.0.0.1:4566")
     parser.add_argument("--table", default="paneldecliente-local-Table")
+    parser.add_argument("--clock-step", default="P5D", help="how far each step moves the test clock (ISO 8601)")
+    parser.add_argument("--clock-every", type=float, default=20, help="seconds between steps (0: the clock stays)")
     args = parser.parse_args(argv)
     timings: dict[str, list[float]] = defaultdict(list)
     errors: Counter = Counter()
@@ -206,18 +224,39 @@ def main(argv: list[str] | None = None) -> int:
                 with lock:
                     errors[f"journey crashed: {type(error).__name__}: {str(error)[:80]}"] += 1
 
+    moved: Counter = Counter()
+    stop = threading.Event()
+
+    def clock() -> None:
+        while not stop.wait(args.clock_every):
+            try:
+                move_clock(http, args.clock_step, moved)
+            except Exception as error:  # noqa: BLE001 - counted and reported, the soak goes on
+                with lock:
+                    errors[f"clock step crashed: {type(error).__name__}: {str(error)[:80]}"] += 1
+
     started = time.monotonic()
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.workers)]
+    if args.clock_every > 0:
+        threads.append(threading.Thread(target=clock, daemon=True))
     for thread in threads:
         thread.start()
-    for thread in threads:
+    for thread in threads[: args.workers]:
+        thread.join()
+    stop.set()
+    for thread in threads[args.workers:]:
         thread.join()
     elapsed = time.monotonic() - started
     time.sleep(3)  # what the last payments set off (alerts, emails) settles
     whm = json.loads(urllib.request.urlopen(f"{args.url}/local/whm", timeout=10).read())
-    checks = invariants(args.aws, args.table, whm)
+    checks, clock_events = invariants(args.aws, args.table, whm)
     print(f"## Soak of the local stack: {journeys['done']} journeys by {args.workers} workers in {elapsed:.0f} s")
     print()
+    if moved["steps"]:
+        print(f"Test clock: {moved['steps']} steps of {args.clock_step} ({moved['schedules fired']} scheduled runs "
+              f"fired by them); {moved['unpaid seen']} unpaid invoices seen after a step, {moved['paid']} paid. "
+              "What the sweeps did: " + ", ".join(f"{clock_events[kind]} × {kind}" for kind in CLOCK_EVENTS) + ".")
+        print()
     print("| flow | requests | errors | p50 ms | p95 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for flow, values in sorted(timings.items()):
