@@ -6,8 +6,10 @@
    AWS with the demo data, and the DynamoDB API calls that reach the server are counted; then the worst
    realistic paths (a contact on a service with a pending change and an unpaid renewal, a contact's
    alerts on an account with hundreds of them).
-3. Payment webhook → service ACTIVE latency, 4. the WhatsApp fan-out, 5. the lifecycle sweeps (renewals,
-   cancellations) over a large table with 10 due, and 6. the tickets' SLA sweep over many open tickets with 10
+3. What one occurrence of each flow costs (sign-in, service list, payment to activation, renewal, ticket with
+   replies): every AWS call, Lambda invocation and WhatsApp message, counted on the local stack (docs/scale.md).
+4. Payment webhook → service ACTIVE latency, 5. the WhatsApp fan-out, 6. the lifecycle sweeps (renewals,
+   cancellations) over a large table with 10 due, and 7. the tickets' SLA sweep over many open tickets with 10
    due (with the holder's ticket list and detail on that table), each in its own process.
 
 Scale: by default a reduced one that keeps every ratio visible and finishes in under 10 minutes on
@@ -54,7 +56,7 @@ SCALES = {
                   open_tickets=(1000, 10000)),
 }
 # In this order (--only picks some).
-SECTIONS = ("cold", "dynamodb", "activation", "alerts", "lifecycle", "tickets", "kb", "status")
+SECTIONS = ("cold", "dynamodb", "flows", "activation", "alerts", "lifecycle", "tickets", "kb", "status")
 HEAVY_MODULES = (
     "pydantic",
     "pynamodb",
@@ -1057,6 +1059,10 @@ def _service_download(call, s3, bucket: str, staff: dict, service_id: str) -> st
     return form["download_id"]
 
 
+def flow_costs() -> list[str]:
+    return _own_process("tools.bench_flows", "What one occurrence of each flow costs")
+
+
 def knowledge_base_search() -> list[str]:
     return _own_process("tools.bench_kb", "Knowledge base search", "--articles", "2000")
 
@@ -1094,6 +1100,7 @@ def main() -> None:
         # Cold starts first: the embedded AWS's threads would otherwise share the CPU with the probes.
         "cold": lambda: cold_starts(rounds),
         "dynamodb": dynamodb_requests,
+        "flows": flow_costs,
         "activation": lambda: activation_latency(scale.payments),
         "alerts": lambda: whatsapp_fan_out(scale.alert_events),
         "lifecycle": lambda: lifecycle_sweeps(*scale.lifecycle_services),
