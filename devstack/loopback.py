@@ -74,7 +74,7 @@ def es_ar_number(value: Decimal | int | float, decimals: int = 2) -> str:
 
 @dataclass
 class ProviderFault:
-    """The next ``times`` calls (whose path starts with ``path``) fail: ``status`` (answer ``http_status`` without
+    """The next ``times`` calls (whose path contains ``path``) fail: ``status`` (answer ``http_status`` without
     doing anything), ``stall`` (no answer for ``seconds``, then the connection closes) or ``late`` (do it, answer
     after ``seconds``)."""
 
@@ -94,7 +94,7 @@ class LoopbackJsonServer:
 
         def take_fault(path: str) -> ProviderFault | None:
             with faults_lock:
-                fault = next((f for f in faults if f.injected < f.times and path.startswith(f.path)), None)
+                fault = next((f for f in faults if f.injected < f.times and f.path in path), None)
                 if fault is not None:
                     fault.injected += 1
                 return fault

@@ -277,6 +277,7 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context: Any) -> dict:
+        init_phase.end()  # a no-op, unless code after lambda_handler_for kept the init going: it is over now
         if _body_bytes(event) > limit:
             return _proxy_error(
                 event,

@@ -17,7 +17,9 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,9 +72,10 @@ class CallCounter:
             self.written_items = 0
         return taken, items
 
-    def wait_quiet(self, limit_s: float = 120) -> None:
+    def wait_quiet(self, idle: Callable[[], bool], limit_s: float = 120) -> None:
+        """Until no call but polling for QUIET_S and ``idle()`` (no invocation running)."""
         started = time.monotonic()
-        while time.monotonic() - self.last_work < QUIET_S:
+        while time.monotonic() - self.last_work < QUIET_S or not idle():
             if time.monotonic() - started > limit_s:
                 raise SystemExit("the flow did not settle")
             time.sleep(0.2)
@@ -93,10 +96,12 @@ def measure() -> list[dict]:
     from devstack.stack import LocalStack
 
     ENV_OVERRIDES["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the report is this process's output
+    ENV_OVERRIDES["QUIET_HOURS"] = ""  # the sweeps run at midnight: their alerts go at once, and count in the flow
     stack = LocalStack(port=0, aws_port=0, seed=True, schedules=False).start()
     from devstack.cfn import load_template
     from shared.clock import SystemClock, from_storage, shift_system_clock
     from shared.dal.accounts import Client
+    from shared.dal.billing import Invoice
     from shared.dal.services import Service
 
     counter = CallCounter(stack.aws._server.app)
@@ -104,33 +109,49 @@ def measure() -> list[dict]:
     api_functions = {name for name, resource in load_template()["Resources"].items()
                      if any(e.get("Type") == "Api" for e in resource.get("Properties", {}).get("Events", {}).values())}
     invocations: Counter = Counter()
+    running = [0]  # invocations in flight: a flow is not over while one runs (a PDF, a WHM call)
+    lock = threading.Lock()
     invoke = stack.runtime.invoke
 
     def counted(logical_id, event):
-        invocations[logical_id] += 1
-        return invoke(logical_id, event)
+        with lock:
+            invocations[logical_id] += 1
+            running[0] += 1
+        try:
+            return invoke(logical_id, event)
+        finally:
+            with lock:
+                running[0] -= 1
 
     stack.runtime.invoke = counted
     rows = []
 
+    def settle() -> None:
+        counter.wait_quiet(lambda: running[0] == 0)
+
     def measured(run) -> dict:
-        """One stretch of a flow: what ran from ``run`` until everything it set off settled."""
-        counter.wait_quiet()
+        """One stretch of a flow: what ran from ``run`` until everything it set off settled. Nothing of the bench's
+        own reaches AWS inside it: what a stretch needs to know is read before it."""
+        settle()
         counter.take()
-        invocations.clear()
+        with lock:
+            invocations.clear()
         whatsapp_before = len(stack.whatsapp.sent)
         run()
-        counter.wait_quiet()
+        settle()
         calls, items = counter.take()
-        return {"calls": calls, "written_items": items, "invocations": invocations.copy(),
+        with lock:
+            ran = invocations.copy()
+        return {"calls": calls, "written_items": items, "invocations": ran,
                 "whatsapp": len(stack.whatsapp.sent) - whatsapp_before}
 
     def flow(name: str, *stretches) -> None:
         """A flow of one or more stretches; a stretch given as ``(run, False)`` runs unmeasured."""
         row = {"flow": name, "calls": Counter(), "written_items": 0, "invocations": Counter(), "whatsapp": 0}
         for stretch in stretches:
-            run, counted = stretch if isinstance(stretch, tuple) else (stretch, True)
-            if not counted:
+            run, counts = stretch if isinstance(stretch, tuple) else (stretch, True)
+            if not counts:
+                settle()
                 run()
                 continue
             part = measured(run)
@@ -140,6 +161,18 @@ def measure() -> list[dict]:
             row["whatsapp"] += part["whatsapp"]
         row["api"] = sum(n for f, n in row["invocations"].items() if f in api_functions)
         rows.append(row)
+
+    def pay(invoice_id: str, amount: int, currency: str) -> None:
+        """Mercado Pago's payment and its signed webhook, at the test clock's time (as /local/payments does, without
+        its look-up of the invoice: a provider does not read our table)."""
+        payment_id = stack.mercadopago.create_payment(amount=Decimal(amount) / 100, currency=currency,
+                                                      external_reference=invoice_id)
+        query, headers, body = stack.mercadopago.signed_notification(
+            payment_id, ts=int(SystemClock().now().timestamp() * 1000))
+        request = urllib.request.Request(f"{stack.url}/webhooks/mercadopago?{query}", data=body, headers=headers,
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=60):  # noqa: S310 (loopback)
+            pass
 
     try:
         url = stack.url
@@ -161,38 +194,33 @@ def measure() -> list[dict]:
         shift_system_clock(timedelta(days=2, hours=5))
         order = _call(f"{url}/staff/clients/{client_id}/orders", "POST", {
             "product_id": "hosting-inicial", "billing_cycle": "monthly", "domain": "bench-flows.com.ar"}, staff)
-        service_id = order["service"]["service_id"]
+        service_id, invoice = order["service"]["service_id"], order["invoice"]
+        flow("payment → active service (Mercado Pago's webhook to the alerts sent)",
+             lambda: pay(invoice["invoice_id"], invoice["total"]["amount"], invoice["total"]["currency"]))
+        if Service.get(*Service.key(service_id)).status != "active":
+            raise SystemExit("the payment flow ended without the service active")
 
-        def payment():
-            _call(f"{url}/local/payments", "POST", {"invoice_id": order["invoice"]["invoice_id"]})
-            while Service.get(*Service.key(service_id)).status != "active":
-                time.sleep(0.05)
-
-        flow("payment → active service (Mercado Pago's webhook to the alerts sent)", payment)
         swept: Counter = Counter()
+        known: dict = {}
 
-        def next_step() -> datetime:
-            """When the sweep has the service's next step to take (its entry on the by_due index)."""
-            return from_storage(Service.get(*Service.key(service_id)).due_sk.split("#")[0])
+        def before_step() -> None:
+            """Unmeasured: a minute before the service's next step (its entry on the by_due index), the sweep takes
+            whatever of the demo data came due on the way, so that the measured run finds only this service due."""
+            known["step_at"] = from_storage(Service.get(*Service.key(service_id)).due_sk.split("#")[0])
+            shift_system_clock(known["step_at"] - timedelta(minutes=1) - SystemClock().now())
+            stack.runtime.invoke("RenewalSweepFunction", {})
 
-        def sweep(offset: timedelta, counted: bool = True):
-            def run() -> None:
-                shift_system_clock(next_step() + offset - SystemClock().now())
-                done = stack.runtime.invoke("RenewalSweepFunction", {})
-                if counted:
-                    swept.update(done)
-            return run
+        def read_renewal() -> None:
+            renewal = Invoice.get(*Invoice.key(Service.get(*Service.key(service_id)).renewal_invoice_id))
+            known["renewal"] = (renewal.invoice_id, int(renewal.total) - int(renewal.amount_paid), renewal.currency)
 
-        def renewal_payment() -> None:
-            renewal_id = Service.get(*Service.key(service_id)).renewal_invoice_id
-            _call(f"{url}/local/payments", "POST", {"invoice_id": renewal_id})
+        def step() -> None:
+            shift_system_clock(known["step_at"] + timedelta(minutes=1) - SystemClock().now())
+            swept.update(stack.runtime.invoke("RenewalSweepFunction", {}))
 
-        # The unmeasured runs, a minute before the service's step, take whatever of the demo data comes due on the
-        # way (measured, it would count in this flow): each measured run then finds only this service due.
-        before, after = timedelta(minutes=-1), timedelta(minutes=1)
         flow("renewal (the sweep's invoice, its payment by Mercado Pago, the new period)",
-             (sweep(before, counted=False), False), sweep(after), renewal_payment,
-             (sweep(before, counted=False), False), sweep(after))
+             (before_step, False), step, (read_renewal, False), lambda: pay(*known["renewal"]),
+             (before_step, False), step)
         if swept["issue_renewal"] != 1 or swept["advance"] != 1:
             raise SystemExit(f"the renewal flow's measured runs took other services' steps: {dict(swept)}")
 
@@ -214,10 +242,11 @@ def report(rows: list[dict]) -> list[str]:
     lines = [
         "## What one occurrence of each flow costs (local stack, counted)",
         "",
-        "Every AWS call of the flow at the embedded AWS, every Lambda invocation, every WhatsApp message; the event",
-        "sources' polling left out. DynamoDB write items: a transaction's items count twice (what it bills).",
+        "Every AWS call of the flow at the embedded AWS, every Lambda invocation, every WhatsApp message, until nothing",
+        "it set off is still running; the event sources' polling left out. DynamoDB items written: a transaction's",
+        "items count twice, as DynamoDB bills them (a write unit per KB of each).",
         "",
-        "| Flow | API requests | Lambda invocations | DynamoDB requests (writes) | DynamoDB write items | SQS requests "
+        "| Flow | API requests | Lambda invocations | DynamoDB requests (writes) | DynamoDB items written | SQS requests "
         "| SES emails | WhatsApp | Other AWS calls |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]

@@ -83,7 +83,12 @@ def alerts(by: dict[str, list[Item]], sent: Iterable[tuple] = ()) -> list[str]:
     return found
 
 
+AUTO_CLOSING = ("answered", "waiting_on_customer")  # functions/tickets/clocks.py: the statuses that close by themselves
+
+
 def ticket_deadlines(by: dict[str, list[Item]]) -> list[str]:
+    """The sweep visits a ticket at its entry on the index: no later than any step still to take (a clock's warning
+    not sent yet, its deadline, the auto-close's warning and the auto-close), or that step never happens."""
     found = []
     for ticket in by["Ticket"]:
         if ticket.get("status") == "closed":
@@ -92,12 +97,19 @@ def ticket_deadlines(by: dict[str, list[Item]]) -> list[str]:
             found.append(f"ticket {ticket['ticket_id']} open but off the SLA sweep's index")
             continue
         next_visit = ticket["due_sk"].split("#")[0]
+        steps = []
         for name in ("response", "resolution"):
             clock = ticket.get(name) or {}
-            running = clock.get("due_at") and not clock.get("met_at") and not clock.get("breached_at")
-            if running and next_visit > clock["due_at"]:
-                found.append(f"ticket {ticket['ticket_id']}: its {name} deadline {clock['due_at']} comes before the "
-                             f"sweep's next visit {next_visit}")
+            if clock.get("due_at") and not clock.get("met_at") and not clock.get("breached_at"):
+                if clock.get("warn_at") and not clock.get("warned_at"):
+                    steps.append((f"{name} warning", clock["warn_at"]))
+                steps.append((f"{name} deadline", clock["due_at"]))
+        if ticket.get("status") in AUTO_CLOSING and ticket.get("autoclose_at"):
+            if ticket.get("autoclose_warn_at") and not ticket.get("autoclose_warned_at"):
+                steps.append(("auto-close warning", ticket["autoclose_warn_at"]))
+            steps.append(("auto-close", ticket["autoclose_at"]))
+        found += [f"ticket {ticket['ticket_id']}: its {what} at {at} comes before the sweep's next visit {next_visit}"
+                  for what, at in steps if next_visit > at]
     return found
 
 

@@ -111,8 +111,6 @@ def journey(http: Client, staff: str, n: int, run: str) -> None:
         return
     status, ticket = http.call("ticket with replies", "POST", "/me/tickets", {
         "subject": "No carga mi sitio", "body": "Da error 500 desde esta mañana."}, token=token)
-    with http.lock:
-        http.clients.append(token)  # its renewals are paid (or not) as the test clock moves
     if status == 201 and n % 3:  # every third ticket is left waiting on staff: the SLA sweeps warn and breach it
         path = f"/staff/tickets/{ticket['ticket_id']}/replies"
         http.call("ticket with replies", "POST", path, {"body": "Ya lo revisamos: era la caché."}, token=staff)
@@ -125,6 +123,9 @@ def journey(http: Client, staff: str, n: int, run: str) -> None:
                                 {"target": "hosting-avanzado"}, token=token)
     if status == 201 and upgrade.get("invoice"):
         http.call("plan change", "POST", "/local/payments", {"invoice_id": upgrade["invoice"]["invoice_id"]})
+    # From here the clock's steps pay (or not) its invoices: only those issued later (renewals), its own are paid.
+    with http.lock:
+        http.clients.append(token)
     if n % 4:
         return  # the others renew as the clock moves
     http.call("cancellation", "POST", f"/services/{service_id}/cancellation",
@@ -153,9 +154,10 @@ def move_clock(http: Client, step: str, moved: Counter) -> None:
                 moved["unpaid seen"] += 1
                 pay = moved["unpaid seen"] % 3 != 0
             if pay:
-                http.call("renewal payments", "POST", "/local/payments", {"invoice_id": invoice["invoice_id"]})
+                status, _ = http.call("renewal payments", "POST", "/local/payments",
+                                      {"invoice_id": invoice["invoice_id"]})
                 with http.lock:
-                    moved["paid"] += 1
+                    moved["paid"] += status == 200
 
 
 # What the test clock's sweeps did, counted from the outbox at the end.

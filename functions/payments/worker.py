@@ -47,19 +47,21 @@ def reported_payment(message: dict[str, Any]) -> ProviderPayment:
     return payment_from_message(message["payment"])
 
 
-def _settle_message(message: dict[str, Any]) -> str:
+def process(message: dict[str, Any]) -> str:
+    """One notification settled. Called through ``settle_once``: its name is part of the idempotency records' key
+    (``<function>.payments.worker.process#<hash>``), kept as it was so that records written before stay valid."""
     return settle(billing, accounts, clock, reported_payment(message))
 
 
-_process: Callable[..., str] | None = None
+_settle_once: Callable[..., str] | None = None
 
 
-def process(message: dict[str, Any]) -> str:
-    """``_settle_message`` behind Powertools' idempotency. Its persistence layer is made by the first message, not
-    at import: it creates its boto3 client in its constructor (boto3's import and a client at every cold start),
-    and a process that imports this module before pointing boto3 at its AWS would keep a client for the real one."""
-    global _process
-    if _process is None:
+def settle_once(message: dict[str, Any]) -> str:
+    """``process`` behind Powertools' idempotency. Its persistence layer is made by the first message, not at
+    import: it creates its boto3 client in its constructor (a client at every cold start), and a process that imports
+    this module before pointing boto3 at its AWS would keep a client for the real one."""
+    global _settle_once
+    if _settle_once is None:
         persistence = DynamoDBPersistenceLayer(
             table_name=config.env(config.TABLE_NAME, "paneldecliente"),
             key_attr="pk",
@@ -67,14 +69,14 @@ def process(message: dict[str, Any]) -> str:
             static_pk_value="IDEMPOTENCY#payment-notifications",
             expiry_attr="expires_at",  # the table's TTL attribute
         )
-        _process = idempotent_function(data_keyword_argument="message", config=idempotency,
-                                       persistence_store=persistence)(_settle_message)
-    return _process(message=message)
+        _settle_once = idempotent_function(data_keyword_argument="message", config=idempotency,
+                                           persistence_store=persistence)(process)
+    return _settle_once(message=message)
 
 
 def settle_record(record: SQSRecord) -> None:
     try:
-        outcome = process(message=json.loads(record.body))
+        outcome = settle_once(json.loads(record.body))
     except Exception:
         # Back to the queue: retried after the visibility timeout, to the DLQ after maxReceiveCount.
         logger.exception("payment notification not settled", extra={"message_id": record.message_id})

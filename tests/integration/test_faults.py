@@ -428,7 +428,7 @@ def _arm(spec: dict, providers: Providers, proxy: FaultProxy) -> list:
     if "mercadopago" in spec:
         armed.append(providers.mercadopago.inject(**spec["mercadopago"], path="/v1/payments"))
     if "whatsapp" in spec:
-        armed.append(providers.whatsapp.inject(**spec["whatsapp"]))
+        armed.append(providers.whatsapp.inject(**spec["whatsapp"], path="/messages"))
     return armed
 
 

@@ -1,11 +1,13 @@
 """Payment webhooks and settlement: real signatures, a loopback Mercado Pago, the real handlers."""
 
 import json
+import os
 import threading
 from decimal import Decimal
 
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from devstack.fake_mercadopago import FakeMercadoPago
 from devstack.fake_stripe import checkout_completed, sign
@@ -109,6 +111,11 @@ def test_mercadopago_payment_settles_the_invoice(api, stack, mercadopago, settle
     assert (payment.status, int(payment.applied), int(payment.credited)) == ("applied", 15000, 0)
     assert [e["invoice_id"] for e in _events("invoice.paid")] == [invoice_id]
     assert f"/v1/payments/{payment_id}" in mercadopago.requests  # amounts came from the provider
+    # The idempotency record's key names the function it guards: a rename would orphan a week of records (a
+    # redelivery across the deploy would ask the provider again), so it stays payments.worker.process.
+    records = boto3.resource("dynamodb", region_name="us-east-1").Table(os.environ["TABLE_NAME"]).query(
+        KeyConditionExpression=Key("pk").eq("IDEMPOTENCY#payment-notifications"))["Items"]
+    assert len(records) == 1 and ".payments.worker.process#" in records[0]["sk"], records
 
 
 @pytest.mark.parametrize("tamper", ["forged", "missing", "stale", "other-payment"])

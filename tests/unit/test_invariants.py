@@ -52,6 +52,11 @@ BREAKS = {
     "a ticket off the sweep's index": (lambda t: _at(t, "Ticket").pop("due_sk"), "ticket"),
     "a deadline before the sweep's next visit": (
         lambda t: _at(t, "Ticket").update(due_sk="2026-12-10T00:00:00.000000Z#T1"), "ticket"),
+    "a warning not sent before the sweep's next visit": (
+        lambda t: _at(t, "Ticket").update(due_sk="2026-12-09T13:00:00.000000Z#T1"), "ticket"),
+    "an auto-close before the sweep's next visit": (
+        lambda t: _at(t, "Ticket").update(status="answered", response={}, autoclose_at="2026-12-09T11:00:00.000000Z"),
+        "ticket"),
 }
 
 
