@@ -242,12 +242,12 @@ def report(rows: list[dict]) -> list[str]:
     lines = [
         "## What one occurrence of each flow costs (local stack, counted)",
         "",
-        "Every AWS call of the flow at the embedded AWS, every Lambda invocation, every WhatsApp message, until nothing",
-        "it set off is still running; the event sources' polling left out. DynamoDB items written: a transaction's",
-        "items count twice, as DynamoDB bills them (a write unit per KB of each).",
+        "Every AWS call of the flow at the embedded AWS, every Lambda invocation, every WhatsApp message, until",
+        "nothing it set off is still running; the event sources' polling left out. DynamoDB items written: a",
+        "transaction's items count twice, as DynamoDB bills them (a write unit per KB of each).",
         "",
-        "| Flow | API requests | Lambda invocations | DynamoDB requests (writes) | DynamoDB items written | SQS requests "
-        "| SES emails | WhatsApp | Other AWS calls |",
+        "| Flow | API requests | Lambda invocations | DynamoDB requests (writes) | DynamoDB items written "
+        "| SQS requests | SES emails | WhatsApp | Other AWS calls |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
