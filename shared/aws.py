@@ -7,7 +7,10 @@ only on some paths (KMS for credentials, Cognito for sign-ups) should not make e
 import weakref
 from typing import Any
 
-from shared import config
+from shared import config, snapstart
+
+# Imported on first use below; with SnapStart, before the snapshot (shared/snapstart.py).
+snapstart.prime("boto3", "aws_lambda_powertools.utilities.parameters")
 
 
 def json_secret(setting: str) -> dict:

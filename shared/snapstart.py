@@ -33,12 +33,30 @@ def run_after_restore() -> None:
         hook()
 
 
+_PRIMED: list[str] = []
+
+
+def prime(*modules: str) -> None:
+    """``modules`` are imported on first use (cheaper cold starts without SnapStart); with SnapStart they are imported
+    before the snapshot instead, so that no restored copy pays for them on its first request. Importing is safe to
+    snapshot: no connection, secret or random state comes with a module."""
+    _PRIMED.extend(m for m in modules if m not in _PRIMED)
+
+
+def run_before_snapshot() -> None:
+    import importlib
+
+    for module in _PRIMED:
+        importlib.import_module(module)
+
+
 def register_with_runtime() -> bool:
     """Register the hooks with Lambda's runtime; False where there is none (tests, make dev, SnapStart off)."""
     try:
-        from snapshot_restore_py import register_after_restore
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
         return False
+    register_before_snapshot(run_before_snapshot)
     register_after_restore(run_after_restore)
     return True
 

@@ -21,8 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # imported on first use (Lookup)
+from shared import snapstart
+
+if TYPE_CHECKING:  # imported on first use (Lookup); with SnapStart, before the snapshot
     import dns.name
+
+snapstart.prime("dns.resolver", "dns.exception")
 
 
 OK, WARNING, FAIL, SKIPPED = "ok", "warning", "fail", "skipped"

@@ -41,8 +41,21 @@ def test_the_hooks_are_handed_to_the_runtime_where_there_is_one(monkeypatch):
     registered = []
     runtime = types.ModuleType("snapshot_restore_py")
     runtime.register_after_restore = registered.append
+    runtime.register_before_snapshot = registered.append
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
-    assert snapstart.register_with_runtime() is True and registered == [snapstart.run_after_restore]
+    assert snapstart.register_with_runtime() is True
+    assert registered == [snapstart.run_before_snapshot, snapstart.run_after_restore]
+
+
+def test_what_is_imported_on_first_use_is_imported_before_the_snapshot(monkeypatch):
+    # A restored copy would otherwise pay boto3's import (~50 ms) on the request that first reads a secret.
+    for name in [m for m in sys.modules if m.startswith("aws_lambda_powertools.utilities.parameters")]:
+        monkeypatch.delitem(sys.modules, name)
+    import shared.aws  # noqa: F401 - registers what it imports lazily
+
+    assert "aws_lambda_powertools.utilities.parameters" not in sys.modules
+    snapstart.run_before_snapshot()
+    assert "aws_lambda_powertools.utilities.parameters" in sys.modules and "boto3" in sys.modules
 
 
 def test_every_api_function_is_snapstarted_behind_an_alias_and_a_parameter_turns_it_off():
