@@ -330,20 +330,25 @@ def _table() -> list[dict]:
             for item in page["Items"]]
 
 
-def _violations(flow: dict, proxy: FaultProxy, providers: Providers) -> list[str]:
-    """The invariants (tools/invariants.py) over the whole table, what reached SQS, SES and WhatsApp, and this
-    flow's own: its reactions exactly once."""
+def _shared_violations(proxy: FaultProxy, **seen) -> tuple[dict[str, list[dict]], list[str]]:
+    """The table by entity, and what every flow must hold: the invariants (tools/invariants.py) over the whole table,
+    every outbox event on each of its queues, no email twice at SES. ``seen``: what the providers received."""
     from outbox.relay import queue_urls
 
     items = _table()
-    by = invariants.by_entity(items)
-    routes = queue_urls()
-    sent = [(m["to"], m.get("template") or m.get("text"), tuple(m.get("parameters") or ()))
-            for m in providers.whatsapp.sent]
-    found = [f"{name}: {v}" for name, violations in invariants.check(
-        items, whm=providers.whm.accounts, whatsapp=sent).items() for v in violations]
+    by, routes = invariants.by_entity(items), queue_urls()
+    found = [f"{name}: {v}" for name, violations in invariants.check(items, **seen).items() for v in violations]
     found += invariants.outbox_delivered(by, proxy.queued, lambda kind: routes.get(kind, routes["*"]))
     found += [f"email {key} sent {n} times" for key, n in proxy.emails.items() if n > 1]
+    return by, found
+
+
+def _violations(flow: dict, proxy: FaultProxy, providers: Providers) -> list[str]:
+    """The invariants (tools/invariants.py) over the whole table, what reached SQS, SES and WhatsApp, and this
+    flow's own: its reactions exactly once."""
+    sent = [(m["to"], m.get("template") or m.get("text"), tuple(m.get("parameters") or ()))
+            for m in providers.whatsapp.sent]
+    by, found = _shared_violations(proxy, whm=providers.whm.accounts, whatsapp=sent)
     expected = [("invoice.paid", "invoice_id", flow["invoice_id"]),
                 ("service.activated", "service_id", flow["service_id"])]
     if "renewal_id" in flow:
@@ -532,13 +537,7 @@ def _ticket_flow(api, stack, aws, proxy: FaultProxy, sweep_rule: Rule | None, re
 
 
 def _ticket_violations(flow: dict, proxy: FaultProxy) -> list[str]:
-    from outbox.relay import queue_urls
-
-    items = _table()
-    by = invariants.by_entity(items)
-    routes = queue_urls()
-    found = [f"{name}: {v}" for name, violations in invariants.check(items).items() for v in violations]
-    found += invariants.outbox_delivered(by, proxy.queued, lambda kind: routes.get(kind, routes["*"]))
+    by, found = _shared_violations(proxy)
     warnings = [e for e in by["Event"] if e["type"] == "ticket.sla_warning"
                 and json.loads(e["payload"]).get("ticket_id") == flow["ticket_id"]]
     if len(warnings) != 1:
