@@ -48,6 +48,25 @@ class Http:
         return body["id_token"]
 
 
+def _start_stack(tmp_path_factory, port, aws_port, smtp_port):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
+    # Output goes to a file, not a pipe: a pipe nobody drains would block the stack once full.
+    log_path = tmp_path_factory.mktemp("devstack") / "devstack.log"
+    log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
+    process = subprocess.Popen(
+        # Invoice alerts held 3 s instead of 120 (the hold and the drop are tested in test_alerts.py).
+        [sys.executable, "-u", "-m", "devstack", "--port", str(port), "--aws-port", str(aws_port),
+         "--smtp-port", str(smtp_port), "--param", "InvoiceAlertHoldSeconds=3"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
+        if "Ctrl-C to stop" in log_path.read_text():
+            break
+        time.sleep(0.2)
+    return process, log, log_path
+
+
 def wait_for(read, done, seconds=30):
     """``read()`` again until ``done`` holds of what it gave (or the time is up): the stack works asynchronously."""
     deadline = time.monotonic() + seconds
@@ -65,29 +84,25 @@ def local_stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory):
-    """A stack of the module's own, for tests that move its clock (the shared one keeps real time)."""
+    """A stack of the module's own, for tests that move its clock (the shared one keeps real time) or change the
+    demo data the shared one's tests read."""
     yield from _running_stack(tmp_path_factory)
 
 
 def _running_stack(tmp_path_factory):
-    port, aws_port, smtp_port = _free_port(), _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
-    # Output goes to a file, not a pipe: a pipe nobody drains would block the stack once full.
-    log_path = tmp_path_factory.mktemp("devstack") / "devstack.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
-    process = subprocess.Popen(
-        # Invoice alerts held 3 s instead of 120 (the hold and the drop are tested in test_alerts.py).
-        [sys.executable, "-u", "-m", "devstack", "--port", str(port), "--aws-port", str(aws_port),
-         "--smtp-port", str(smtp_port), "--param", "InvoiceAlertHoldSeconds=3"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        if "Ctrl-C to stop" in log_path.read_text():
+    # A port _free_port saw free can be taken before the stack binds it (the other worker's stack binds its
+    # loopback fakes on ports the kernel picks): a stack that could not bind starts again on other ports.
+    for attempt in range(3):
+        port, aws_port, smtp_port = _free_port(), _free_port(), _free_port()
+        process, log, log_path = _start_stack(tmp_path_factory, port, aws_port, smtp_port)
+        banner = log_path.read_text()
+        if process.poll() is None and "Ctrl-C to stop" in banner:
             break
-        time.sleep(0.2)
-    banner = log_path.read_text()
-    assert process.poll() is None and "Ctrl-C to stop" in banner, banner
+        process.kill()  # when it did not start within the time; it has already ended when a bind failed
+        process.wait()
+        log.close()
+        if "address already in use" not in banner or attempt == 2:
+            raise AssertionError(banner)
     http = Http(f"http://127.0.0.1:{port}")
     http.banner = banner
     http.log_path = log_path

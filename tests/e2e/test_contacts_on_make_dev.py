@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import wait_for
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
 
 
 def test_the_holder_invites_a_developer_who_sees_only_the_site_it_was_given(local_stack):
