@@ -13,7 +13,8 @@ from tickets import outside_tickets
 from tickets.attachments import ALLOWED_TYPES, MAX_BYTES, object_prefix, safe_filename
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender
-from tickets.logic import Repositories, file_client_message
+from tickets.logic import file_client_message
+from tickets.records import Repositories
 
 from shared.calendar import local_date
 from shared.dal.accounts import Client, Contact

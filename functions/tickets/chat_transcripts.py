@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from tickets import clocks, outside_tickets
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender, who_is
-from tickets.logic import Repositories, system_note
+from tickets.records import Repositories, system_note
 
 from shared.calendar import business_minutes_between, local
 from shared.clock import to_storage

@@ -10,7 +10,7 @@ import shared.init_phase  # noqa: F401 - first: pauses the collector for the ini
 
 from tickets import chat_transcripts
 from tickets.clocks import TicketPolicy
-from tickets.logic import Repositories
+from tickets.records import Repositories
 
 from shared import config
 from shared.aws import json_secret

@@ -17,7 +17,7 @@ from tickets import outside_tickets
 from tickets.captcha import Turnstile, require_human
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import who_is
-from tickets.logic import Repositories, system_note
+from tickets.records import Repositories, system_note
 from tickets.schemas import ContactAccepted, ContactRequest
 
 from shared.clock import Clock

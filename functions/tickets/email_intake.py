@@ -26,8 +26,9 @@ from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender, who_is
 from tickets.email_parsing import ParsedEmail
 from tickets.email_threading import MAILBOX, OUR_MESSAGE_ID, SUBJECT_TOKEN
-from tickets.logic import Files, Repositories, file_client_message, system_note
+from tickets.logic import file_client_message
 from tickets.outside_tickets import Arrival
+from tickets.records import Files, Repositories, system_note
 
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal import rate_limits

@@ -5,7 +5,7 @@ message, every header, for a dispute or a forensic look). Parsing is imported on
 import re
 from datetime import datetime, timedelta
 
-from tickets.logic import Files, Repositories
+from tickets.records import Files, Repositories
 from tickets.schemas import DownloadOut, InboundEmailOut
 
 from shared.auth import Identity, require_staff

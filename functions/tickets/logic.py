@@ -3,14 +3,13 @@ one transaction (the ticket, its message or note, its events); the SLA clocks fo
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from tickets import attachments as files
 from tickets import clocks
 from tickets.clocks import TicketPolicy
 from tickets.plans import plan_in_force
+from tickets.records import Files, Repositories, new_message, system_note
 from tickets.schemas import (
     AttachmentOut,
     AttachmentRequest,
@@ -41,10 +40,10 @@ from tickets.schemas import (
 from shared.auth import Identity, Permission, authorize, require_account, require_staff, sees
 from shared.calendar import business_minutes_between, local_date, local_midnight, months_between
 from shared.clock import Clock, from_storage, to_storage
-from shared.dal.accounts import Accounts, Client
-from shared.dal.services import Service, Services
+from shared.dal.accounts import Client
+from shared.dal.services import Service
 from shared.dal.table import batch_get, not_found, save_one
-from shared.dal.tickets import ClosedDay, Ticket, TicketFigure, TicketMessage, TicketNote, Tickets
+from shared.dal.tickets import ClosedDay, Ticket, TicketFigure, TicketMessage, TicketNote
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventType
@@ -65,19 +64,6 @@ class TicketMerged(Conflict):
 class MergeNotAllowed(Conflict):
     code = "merge_not_allowed"
     message = "Solo se unen tickets abiertos de la misma cuenta."
-
-
-@dataclass
-class Repositories:
-    tickets: Tickets
-    accounts: Accounts
-    services: Services
-
-
-@dataclass
-class Files:
-    s3: Any
-    bucket: str
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -222,23 +208,6 @@ def staff_client_tickets(repos: Repositories, identity: Identity, client_id: str
 # --- opening ---------------------------------------------------------------------------------------------
 
 
-def _message(ticket: Ticket, now: datetime, role: str, author: str, name: str | None, body: str,
-             attached=(), *, channel: str = "panel", email_message_id: str | None = None,
-             original_key: str | None = None) -> TicketMessage:
-    message_id = id_at(now)
-    return TicketMessage(*TicketMessage.key(ticket.ticket_id, message_id), ticket_id=ticket.ticket_id,
-                         message_id=message_id, author_role=role, author=author, author_name=name, body=body,
-                         attachments=list(attached), created_at=to_storage(now), channel=channel,
-                         email_message_id=email_message_id, original_key=original_key)
-
-
-def system_note(ticket_id: str, now: datetime, text: str) -> TicketNote:
-    """An internal note the system writes for staff (how an email, a form or a chat arrived); not written."""
-    note_id = id_at(now)
-    return TicketNote(*TicketNote.key(ticket_id, note_id), ticket_id=ticket_id, note_id=note_id, author="system",
-                      body=text, created_at=to_storage(now))
-
-
 def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identity: Identity, body: OpenTicket,
                 client_id: str | None = None, *, channel: str | None = None,
                 extra_notes: tuple[str, ...] = (), plan: SupportPlan | None = None) -> TicketOut:
@@ -271,7 +240,7 @@ def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identit
         contact_id=identity.contact_id, channel=channel or getattr(body, "channel", "panel"), now=now,
         closed_days=repos.tickets.closed_day_set(), policy=policy)
     ticket.requester_email = (client.email if identity.is_staff or not identity.email else identity.email).lower()
-    message = _message(ticket, now, "staff" if identity.is_staff else "client", identity.subject,
+    message = new_message(ticket, now, "staff" if identity.is_staff else "client", identity.subject,
                        identity.email, body.body)
     uow = UnitOfWork()
     uow.create(ticket)
@@ -333,13 +302,13 @@ def file_client_message(repos: Repositories, policy: TicketPolicy, ticket: Ticke
             follow.gsi1pk = ticket.gsi1pk  # a guest's tickets stay listed under the guest's address
         clocks.note(follow, now, author, "follows",
                     f"Respuesta al ticket {ticket.ticket_id}, cerrado hace más de {policy.reopen_days} días.")
-        message = _message(follow, now, "client", author, name, body, attached, **extra)
+        message = new_message(follow, now, "client", author, name, body, attached, **extra)
         uow.create(follow)
         uow.create(message)
         uow.emit([clocks.ticket_event(EventType.TICKET_OPENED, follow, now, follows_ticket_id=ticket.ticket_id,
                                       due_at=follow.response.due_at, **(follow_up_event or {}))])
         return follow, message, uow
-    message = _message(ticket, now, "client", author, name, body, attached, **extra)
+    message = new_message(ticket, now, "client", author, name, body, attached, **extra)
     events = _client_message(repos, ticket, now, closed_days, policy, author)
     uow.save(ticket)
     uow.create(message)
@@ -443,7 +412,7 @@ def staff_reply(repos: Repositories, clock: Clock, policy: TicketPolicy, store: 
     stamp = to_storage(now)
     attached = files.collect(store.s3, store.bucket, ticket.ticket_id, body.attachment_ids)
     closed_days = repos.tickets.closed_day_set()
-    message = _message(ticket, now, "staff", identity.subject, "Soporte", body.body, attached, channel=channel)
+    message = new_message(ticket, now, "staff", identity.subject, "Soporte", body.body, attached, channel=channel)
     message.call_minutes = call_minutes
     uow = UnitOfWork()
     response = ticket.response

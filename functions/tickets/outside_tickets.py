@@ -10,8 +10,8 @@ from datetime import datetime
 from tickets import clocks
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender
-from tickets.logic import Repositories, _message
 from tickets.plans import plan_in_force
+from tickets.records import Repositories, new_message
 
 from shared.dal.tickets import Attachment, Ticket, TicketMessage
 from shared.dal.unit_of_work import UnitOfWork
@@ -56,7 +56,7 @@ def open_ticket(repos: Repositories, policy: TicketPolicy, now: datetime, arriva
         ticket.guest_email = sender.address or None
         ticket.gsi1pk = f"GUEST#{sender.address}" if sender.address else None
         ticket.gsi1sk = ticket.gsi1sk if sender.address else None
-    message = _message(ticket, now, "client", author, arrival.name or sender.address, arrival.body,
+    message = new_message(ticket, now, "client", author, arrival.name or sender.address, arrival.body,
                        list(arrival.attached), channel=arrival.channel, email_message_id=arrival.email_message_id,
                        original_key=arrival.original_key)
     uow = uow if uow is not None else UnitOfWork()

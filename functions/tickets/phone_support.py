@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from tickets import logic
 from tickets.clocks import TicketPolicy
-from tickets.logic import Files, Repositories
 from tickets.plans import plan_and_service, plan_in_force
+from tickets.records import Files, Repositories
 from tickets.schemas import (
     CallbackRequest,
     CallLog,

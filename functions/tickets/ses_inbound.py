@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from tickets.clocks import TicketPolicy
 from tickets.email_intake import INBOUND_MAIL_PREFIX, Mailroom, Receipt, receive, record_unreadable
 from tickets.email_parsing import MalformedEmail, parse
-from tickets.logic import Files, Repositories
+from tickets.records import Files, Repositories
 
 from shared import config
 from shared.aws import LazyClient

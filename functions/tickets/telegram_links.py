@@ -14,9 +14,9 @@ The bot's side (a code received) is tickets.telegram_tickets.
 import secrets
 from datetime import datetime, timedelta
 
-from tickets.logic import Repositories
 from tickets.phone_support import PLAN_LABELS_ES, ChannelNotInPlan
 from tickets.plans import plan_in_force
+from tickets.records import Repositories
 from tickets.schemas import TelegramLinkOut
 
 from shared.auth import ContactRevoked, Identity, Permission, authorize, require_account

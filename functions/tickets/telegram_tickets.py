@@ -21,8 +21,8 @@ from tickets import chat_apps
 from tickets.chat_apps import Contacts, answered_today
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender
-from tickets.logic import Repositories
 from tickets.plans import plan_in_force
+from tickets.records import Repositories
 from tickets.telegram_bot import BotApi, BotApiFailed
 from tickets.telegram_links import link_code_of
 

@@ -24,8 +24,8 @@ from tickets import chat_apps
 from tickets.chat_apps import Contacts, answered_today
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import Sender
-from tickets.logic import Repositories, system_note
 from tickets.plans import plan_in_force
+from tickets.records import Repositories, system_note
 
 from shared import alerts
 from shared.calendar import local_date

@@ -162,7 +162,7 @@ def _replan(ticket: Ticket, plan: SupportPlan, now: datetime, closed_days, polic
 
 
 def _repositories():
-    from tickets.logic import Repositories
+    from tickets.records import Repositories
 
     return Repositories(tickets, Accounts(), services)
 
