@@ -226,6 +226,15 @@ class EmbeddedAws:
                 records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) > after_sequence]
             return copy.deepcopy(records)
 
+    def last_sequence(self, stream_arn: str) -> int | None:
+        """The sequence number of a table's stream's last record (None: no record yet), converting none."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        _, _, _, region, account, resource = stream_arn.split(":", 5)
+        with self._app.lock:
+            shard = dynamodb_backends[account][region].get_table(resource.split("/")[1]).stream_shard
+            return shard.starting_sequence_number + len(shard.items) - 1 if shard.items else None
+
     def reset(self) -> None:
         import urllib.request
 

@@ -181,8 +181,7 @@ class StreamPoller(Poller):
         # The checkpoint: the last sequence number done (None = start at the trim horizon).
         self.checkpoint: int | None = None
         if props.get("StartingPosition", "LATEST") == "LATEST":
-            existing = self.aws.read_stream(self.stream_arn, None, 10**9)
-            self.checkpoint = int(existing[-1]["dynamodb"]["SequenceNumber"]) if existing else None
+            self.checkpoint = self.aws.last_sequence(self.stream_arn)
         self.attempts = 0
 
     def poll_once(self) -> bool:

@@ -4,12 +4,16 @@ The right to send is claimed first (a ``sending`` SentEmail, created only if abs
 the record says ``sent`` or ``rejected``. A redelivered event finds the record and sends nothing; a transient
 SES failure gives the claim back and raises, so the queue brings the event again (its DLQ after its retries);
 an address SES refused for good is recorded and never tried again for that event. A claim left by a delivery
-that died between claiming and recording is taken over after CLAIM_TIMEOUT.
+that died between claiming and recording (or whose record DynamoDB refused) is never sent again: after
+CLAIM_TIMEOUT it is marked ``unknown``, since SES may have taken the email. A delivery whose record DynamoDB
+refused after SES took the email does not raise (the event would come back for nothing).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from pynamodb.exceptions import PutError
 
 from shared import outbound_email
 from shared.clock import Clock, from_storage, to_storage
@@ -41,12 +45,15 @@ def _claim(courier: Courier, record: SentEmail, now: datetime) -> bool:
     found = courier.sent.find(record.event_id, record.recipient)
     if found is None or found.status != "sending" or from_storage(found.sent_at) > now - CLAIM_TIMEOUT:
         return False
-    record.version = found.version  # take it over, once: a concurrent taker's version check fails
+    # Left by a delivery that died, or whose record DynamoDB refused, before or after SES took the email: we
+    # cannot know which, and a second copy is worse than a missing one (as for WhatsApp alerts), so it is never
+    # sent again, only marked for staff to see. (Taking it over sent emails twice under make faults.)
+    found.status, found.error = "unknown", "Envío interrumpido: no se sabe si el correo salió; no se reintenta."
     try:
-        save_one(record)
-        return True
-    except ConcurrentModification:
-        return False
+        save_one(found)
+    except (ConcurrentModification, PutError):
+        pass  # another delivery marked it, or DynamoDB refused: the next one marks it
+    return False
 
 
 def send_once(courier: Courier, email: outbound_email.OutgoingEmail, *, event_id: str, kind: str,
@@ -77,5 +84,25 @@ def send_once(courier: Courier, email: outbound_email.OutgoingEmail, *, event_id
         raise
     except outbound_email.PermanentEmailFailure as error:
         record.status, record.error = "rejected", f"{error.code}: {error}"[:500]
-    save_one(record)  # ours (version-checked); a failure here leaves the claim, taken over after its timeout
+    _record_outcome(record)
     return record.status
+
+
+def _record_outcome(record: SentEmail) -> None:
+    """The claim becomes what happened (ours: version-checked). When DynamoDB refuses that write beyond its
+    client's retries, it is tried once more, then let go: SES already has the email, and raising would only bring
+    the event back. The claim stays "sending", and becomes "unknown" if the event ever comes back."""
+    for attempt in (1, 2):
+        try:
+            save_one(record)
+            return
+        except PutError as error:
+            if attempt == 2:
+                _logger().error("email sent, its record not saved", extra={
+                    "event_id": record.event_id, "status": record.status, "code": error.cause_response_code})
+
+
+def _logger():
+    from aws_lambda_powertools import Logger
+
+    return Logger(child=True)

@@ -3,9 +3,10 @@ as a short es-AR email, once.
 
 Exactly once rides on shared.email_delivery: the right to send (event, address) is claimed in a SentEmail
 before SES is called, so two copies of the queue message send it once, and a run that died after recording
-the send sends nothing more; the delivery then records what its SentEmail says. A run that died between SES
-accepting the email and recording it leaves a claim that is taken over after CLAIM_TIMEOUT, so that email may
-go twice (shared.email_delivery's rule for every email; WhatsApp instead marks that case `interrupted`).
+the send sends nothing more; the delivery then records what its SentEmail says. A run that died between the
+claim and the record (or whose record DynamoDB refused) leaves a claim that, after CLAIM_TIMEOUT, is marked
+``unknown`` and never sent again, and the delivery ``failed`` ("envío interrumpido"): as WhatsApp's
+``interrupted``, a second copy is worse than a missing one (shared.email_delivery's rule for every email).
 The email says it is automatic (``Auto-Submitted: auto-generated``, RFC 3834), so vacation replies do not
 answer it.
 """
@@ -22,8 +23,9 @@ from shared.dal.table import clear_due
 from shared.errors import ConcurrentModification
 
 # What a SentEmail's status means for the delivery.
-OUTCOMES = {"sent": "sent", "rejected": "failed", "suppressed": "dropped"}
+OUTCOMES = {"sent": "sent", "rejected": "failed", "suppressed": "dropped", "unknown": "failed"}
 REASONS = {"rejected": "SES rechazó la dirección: el correo no se pudo entregar.",
+           "unknown": "Envío interrumpido: no se sabe si el correo salió; no se reintenta.",
            "suppressed": "La dirección rebotó o marcó nuestros correos como spam: no le enviamos más hasta que "
                          "el staff la habilite."}
 
@@ -87,7 +89,7 @@ def send_email(deliveries: Alerts, mail: Callable[[], AlertMail] | None, clock: 
                                     None, str(failure)), delivery.attempts) from None
     except outbound_email.InvalidEmail as invalid:  # an address the person saved that no email can carry
         return _finish(deliveries, clock, delivery, "failed", f"Dirección de correo inválida: {invalid}")
-    if status is None:  # sent by an earlier run that died before recording it, or being sent right now
+    if status is None:  # done by an earlier run ("unknown" if it died sending), or being sent right now
         found = postman.courier.sent.find(event_key, delivery.email)
         if found is None or found.status not in OUTCOMES:
             return "in_flight"

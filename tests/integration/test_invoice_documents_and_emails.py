@@ -336,3 +336,25 @@ def test_after_the_split_the_contacts_who_saw_invoices_keep_receiving_them(api, 
     assert rights() == {"pagos@ejemplo.com.ar": both, "socio@ejemplo.com.ar": both,
                         "tecnico@ejemplo.com.ar": ["services"]}
     assert main(deploy) == 0 and "added" not in capsys.readouterr().out  # once is enough: nothing more to add
+
+
+@pytest.mark.parametrize(("claimed_ago", "record"), [(timedelta(minutes=6), "unknown"),
+                                                     (timedelta(minutes=2), "sending")])  # may still be sending
+def test_a_claim_left_by_a_delivery_that_died_is_never_sent_again(api, stack, account, claimed_ago, record):
+    """A claim without its record: the delivery died, or DynamoDB refused the record, before or after SES took the
+    email. Nobody can tell which: after five minutes it is marked unknown, never sent again (a second copy is
+    worse than a missing one); the other recipient still gets the email."""
+    from datetime import UTC, datetime
+
+    from shared.clock import to_storage
+
+    client_id, _ = account
+    invoice_id = _order(api, client_id)["invoice"]["invoice_id"]
+    envelope = _envelope("invoice.created", client_id, {"invoice_id": invoice_id})
+    left = datetime.now(UTC) - claimed_ago
+    SentEmail(*SentEmail.key(envelope["id"], "ana@ejemplo.com.ar"), event_id=envelope["id"],
+              recipient="ana@ejemplo.com.ar", client_id=client_id, kind="invoice_issued", subject="Factura",
+              status="sending", sent_at=to_storage(left)).save()
+    assert _deliver(stack, envelope) == {"batchItemFailures": []}
+    assert [m["to"][0] for m in _sent("emitida")] == ["pagos@ejemplo.com.ar"]
+    assert SentEmail.get(*SentEmail.key(envelope["id"], "ana@ejemplo.com.ar")).status == record
