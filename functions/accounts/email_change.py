@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from accounts.invitations import Postman, deliver
 
-from shared import outbound_email
 from shared.auth import ContactRevoked, Identity, Role, require_account
 from shared.clock import Clock, from_storage, to_storage
 from shared.dal.accounts import (
@@ -224,6 +223,8 @@ def _masked(address: str) -> str:
 
 def _mail(postman: Postman, client: Client, to: str, cause: str, subject: str, paragraphs: tuple[str, ...],
           must_arrive: bool = True) -> None:
+    from shared import outbound_email  # on first use: see accounts.invitations
+
     try:
         deliver(postman, outbound_email.Mail(kind="email_change", subject=subject, paragraphs=paragraphs), to, cause,
                 client.client_id)
