@@ -211,12 +211,8 @@ class EmbeddedAws:
         """
         import copy
 
-        from moto.dynamodb.models import dynamodb_backends
-
-        _, _, _, region, account, resource = stream_arn.split(":", 5)
-        table_name = resource.split("/")[1]
         with self._app.lock:
-            shard = dynamodb_backends[account][region].get_table(table_name).stream_shard
+            shard = _stream_shard(stream_arn)
             # A record's sequence number is its position plus the shard's first one (moto's StreamShard.add):
             # only the records asked for are converted. Converting the whole stream at every poll (four times a
             # second per poller, idle) kept a core busy, and blocked every other AWS call, once it had grown.
@@ -228,14 +224,19 @@ class EmbeddedAws:
 
     def last_sequence(self, stream_arn: str) -> int | None:
         """The sequence number of a table's stream's last record (None: no record yet), converting none."""
-        from moto.dynamodb.models import dynamodb_backends
-
-        _, _, _, region, account, resource = stream_arn.split(":", 5)
         with self._app.lock:
-            shard = dynamodb_backends[account][region].get_table(resource.split("/")[1]).stream_shard
+            shard = _stream_shard(stream_arn)
             return shard.starting_sequence_number + len(shard.items) - 1 if shard.items else None
 
     def reset(self) -> None:
         import urllib.request
 
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")).read()
+
+
+def _stream_shard(stream_arn: str):
+    """moto's shard of a table's stream, from the stream's ARN (the caller holds the request lock)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    _, _, _, region, account, resource = stream_arn.split(":", 5)
+    return dynamodb_backends[account][region].get_table(resource.split("/")[1]).stream_shard

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from pynamodb.exceptions import PutError
 
 from shared import outbound_email
@@ -20,6 +21,8 @@ from shared.clock import Clock, from_storage, to_storage
 from shared.dal.mail import SentEmail, SentEmails
 from shared.dal.table import save_one
 from shared.errors import ConcurrentModification
+
+logger = Logger(child=True)
 
 # Longer than the visibility timeout of the queues that send email (180 s).
 CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -98,11 +101,5 @@ def _record_outcome(record: SentEmail) -> None:
             return
         except PutError as error:
             if attempt == 2:
-                _logger().error("email sent, its record not saved", extra={
+                logger.error("email sent, its record not saved", extra={
                     "event_id": record.event_id, "status": record.status, "code": error.cause_response_code})
-
-
-def _logger():
-    from aws_lambda_powertools import Logger
-
-    return Logger(child=True)

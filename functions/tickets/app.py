@@ -18,6 +18,7 @@ from tickets import (
     telegram_links,
 )
 from tickets.clocks import TicketPolicy
+from tickets.records import Files, Repositories
 from tickets.schemas import (
     AccountIn,
     AttachmentRequest,
@@ -66,15 +67,15 @@ from shared.sla import SlaClass
 
 app = create_app()
 clock = SystemClock()
-repos = logic.Repositories(Tickets(), Accounts(), Services())
+repos = Repositories(Tickets(), Accounts(), Services())
 sent_emails = SentEmails()
 # Presigning is local (no request to S3); SigV4, which buckets created since 2020 require.
 s3 = LazyClient("s3", signature_version="s3v4")
 TAGS, STAFF_TAGS = ["Tickets"], ["Personal", "Tickets"]
 
 
-def _files() -> logic.Files:
-    return logic.Files(s3, config.env(config.ATTACHMENTS_BUCKET))
+def _files() -> Files:
+    return Files(s3, config.env(config.ATTACHMENTS_BUCKET))
 
 
 def _turnstile():

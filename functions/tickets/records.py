@@ -27,8 +27,8 @@ class Files:
 
 
 def new_message(ticket: Ticket, now: datetime, role: str, author: str, name: str | None, body: str,
-             attached=(), *, channel: str = "panel", email_message_id: str | None = None,
-             original_key: str | None = None) -> TicketMessage:
+                attached=(), *, channel: str = "panel", email_message_id: str | None = None,
+                original_key: str | None = None) -> TicketMessage:
     message_id = id_at(now)
     return TicketMessage(*TicketMessage.key(ticket.ticket_id, message_id), ticket_id=ticket.ticket_id,
                          message_id=message_id, author_role=role, author=author, author_name=name, body=body,
