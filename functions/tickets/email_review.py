@@ -6,7 +6,8 @@ import re
 from datetime import datetime, timedelta
 
 from tickets.records import Files, Repositories
-from tickets.schemas import DownloadOut, InboundEmailOut
+from tickets.schemas import DownloadOut
+from tickets.staff_schemas import InboundEmailOut
 
 from shared.auth import Identity, require_staff
 from shared.clock import Clock, from_storage

@@ -2,7 +2,7 @@
 and lifting one when its owner fixed the mailbox: the next email to it goes out again. Lifting is recorded
 (``email.suppression_lifted``: who, which address, why it was suppressed) in the same transaction."""
 
-from tickets.schemas import SuppressedAddressOut
+from tickets.staff_schemas import SuppressedAddressOut
 
 from shared.auth import Identity, require_staff
 from shared.clock import Clock, from_storage

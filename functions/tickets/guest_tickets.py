@@ -5,9 +5,10 @@ go to its requester only if that address is one of the account's people (else to
 
 from tickets import clocks
 from tickets.clocks import TicketPolicy
-from tickets.logic import Repositories, staff_ticket_out
 from tickets.plans import plan_in_force
-from tickets.schemas import StaffTicketOut
+from tickets.records import Repositories
+from tickets.staff_desk import staff_ticket_out
+from tickets.staff_schemas import StaffTicketOut
 
 from shared.auth import Identity, require_staff
 from shared.clock import Clock, to_storage

@@ -8,7 +8,8 @@ incluye"):
   ``phone``) whose first response is the call; without it, 409 ``channel_not_in_plan`` names the plan to
   contract;
 - staff log each call on its ticket (direction, minutes, summary): a staff answer like a written one, so
-  the SLA clock stops and the client reads the summary in the panel (and by email).
+  the SLA clock stops and the client reads the summary in the panel (and by email): tickets.staff_desk's
+  ``log_call``, on staff's function.
 """
 
 from datetime import timedelta
@@ -16,15 +17,12 @@ from datetime import timedelta
 from tickets import logic
 from tickets.clocks import TicketPolicy
 from tickets.plans import plan_and_service, plan_in_force
-from tickets.records import Files, Repositories
+from tickets.records import Repositories
 from tickets.schemas import (
     CallbackRequest,
-    CallLog,
     ChannelOut,
     OpenTicket,
     PlanOffer,
-    StaffReply,
-    StaffTicketOut,
     SupportChannelsOut,
     TicketOut,
 )
@@ -41,7 +39,6 @@ from shared.sla import SupportPlan, includes, plan_with
 CHANNELS = ("panel", "email", "form", "chat", "whatsapp", "telegram", "phone")
 PLAN_LABELS_ES = {"standard": "Standard", "profesional": "Profesional", "full": "Full"}
 MIN_WINDOW, MAX_AHEAD = timedelta(minutes=30), timedelta(days=14)
-DIRECTION_ES = {"inbound": "entrante", "outbound": "saliente"}
 
 
 class ChannelNotInPlan(Conflict):
@@ -109,12 +106,3 @@ def request_callback(repos: Repositories, clock: Clock, policy: TicketPolicy, id
     opened = OpenTicket(subject=f"Pedido de llamada: {name}"[:200], body=text, service_id=service.service_id)
     return logic.open_ticket(repos, clock, policy, identity, opened, channel="phone", plan=plan, extra_notes=(
         f"Llamar al {phone} entre el {window}. Registre la llamada en el ticket al hacerla.",))
-
-
-def log_call(repos: Repositories, clock: Clock, policy: TicketPolicy, store: Files, identity: Identity,
-             ticket_id: str, body: CallLog) -> StaffTicketOut:
-    text = (f"Llamada {DIRECTION_ES[body.direction]} de {body.duration_minutes} min.\n\n{body.summary}")
-    reply = StaffReply(body=text, waiting_on_customer=body.waiting_on_customer)
-    return logic.staff_reply(repos, clock, policy, store, identity, ticket_id, reply, channel="phone",
-                             call_minutes=body.duration_minutes)
-

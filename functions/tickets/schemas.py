@@ -1,3 +1,6 @@
+"""The help desk's requests and answers that clients send or read (staff read the same conversation); staff's
+own are tickets.staff_schemas."""
+
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -26,46 +29,11 @@ class OpenTicket(ApiModel):
     service_id: Id | None = None
 
 
-class StaffOpenTicket(OpenTicket):
-    channel: Channel = "phone"
-
-
 class ClientReply(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Body
     attachment_ids: AttachmentIds = []
-
-
-class StaffReply(ClientReply):
-    # The answer asks the client for something: the ticket waits on them and its clocks stop.
-    waiting_on_customer: bool = False
-    close: bool = False
-
-
-class NoteIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-
-    body: Body
-
-
-class TicketChange(ApiModel):
-    """Staff's changes to a ticket; each one given is applied and written in its history."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    assignee: Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine] | None = None
-    sla_class: SlaClass | None = None
-    outcome: Outcome | None = None  # with an SLA 4 reclassification: what its answer was
-    priority: Priority | None = None
-    status: Literal["waiting_on_customer", "closed"] | None = None
-    reason: Annotated[str, StringConstraints(max_length=500), OneLine] | None = None
-
-
-class MergeIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-
-    into_ticket_id: Id
 
 
 class AttachmentRequest(ApiModel):
@@ -105,13 +73,6 @@ class MessageOut(ApiModel):
     created_at: datetime
     channel: Channel = "panel"
     call_minutes: int | None = None  # a phone call staff logged
-
-
-class NoteOut(ApiModel):
-    note_id: str
-    author: str
-    body: str
-    created_at: datetime
 
 
 class DeadlineOut(ApiModel):
@@ -159,18 +120,6 @@ class TicketOut(TicketSummary):
     classification_outcome: Outcome | None
 
 
-class StaffTicketOut(TicketOut):
-    notes: list[NoteOut]
-    opened_by: str
-    upgrade_request_id: str | None
-    requester_email: str | None  # where the email copies of the replies go
-    guest_email: str | None  # a ticket with no account (sales by email)
-    # An email that quoted that ticket, from a sender who could not be verified as part of it, opened this one.
-    claimed_ticket_id: str | None
-    # Messages that arrived by email whose original (the raw message, headers and all) staff can download.
-    originals: list[str]
-
-
 class ResponseTime(ApiModel):
     sla_class: SlaClass
     answered: int  # first responses measured
@@ -181,68 +130,6 @@ class ResponseTimesOut(ApiModel):
     since: date
     classes: list[ResponseTime]
     message: str
-
-
-class Figures(ApiModel):
-    answered: int
-    median: float | None
-    mean: float | None
-    p90: float | None
-
-
-class SlaShare(ApiModel):
-    plan: Plan
-    sla_class: SlaClass
-    answered: int
-    within_sla: int
-    share: float | None  # within / answered
-
-
-class StatsOut(ApiModel):
-    since: date  # the local days reported, both included
-    until: date
-    first_response_business_minutes: Figures
-    within_sla: list[SlaShare]
-    breaches: dict[str, int]  # by deadline: first_response, next_response, resolution
-
-
-class ClosedDayIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine]
-
-
-class ClosedDayOut(ApiModel):
-    day: date
-    reason: str
-
-
-class ProductionFlag(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-
-    production: bool
-
-
-class SuppressedAddressOut(ApiModel):
-    """An address we no longer email, and why (SES's report)."""
-
-    address: str
-    reason: Literal["bounce", "complaint"]
-    detail: str | None
-    suppressed_at: datetime
-
-
-class InboundEmailOut(ApiModel):
-    """A received email as staff review it (the quarantine, or the outcome of a release)."""
-
-    email_key: str
-    sender: str
-    subject: str
-    received_at: datetime
-    outcome: Literal["filed", "opened", "quarantined", "ignored", "pending"]
-    reason: str | None
-    ticket_id: str | None
-    verdicts: dict[str, str]
 
 
 def _lower_email(value: object) -> object:
@@ -267,17 +154,6 @@ class ContactRequest(ApiModel):
 class ContactAccepted(ApiModel):
     reference: str  # the ticket's number, also in the acknowledgement email
     message: str
-
-
-class CallLog(ApiModel):
-    """A phone call staff had with the client, logged on its ticket (it is staff's answer: the clock stops)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    direction: Literal["inbound", "outbound"]
-    duration_minutes: Annotated[int, Field(ge=1, le=600)]
-    summary: Annotated[str, StringConstraints(min_length=1, max_length=19_000), ManyLines]  # room for its heading
-    waiting_on_customer: bool = False
 
 
 class CallbackRequest(ApiModel):
@@ -311,12 +187,6 @@ class ChannelOut(ApiModel):
 class SupportChannelsOut(ApiModel):
     plan: Plan
     channels: list[ChannelOut]
-
-
-class AccountIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-
-    client_id: Id
 
 
 class TelegramLinkOut(ApiModel):

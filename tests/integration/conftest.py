@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 from datetime import UTC, datetime
 
 import boto3
@@ -117,6 +118,14 @@ def claims_for(client_id=None, contact_id=None, staff=False, sub="sub-1"):
     if staff:
         claims["cognito:groups"] = "staff"
     return claims
+
+
+def fix_ticket_clocks(api, monkeypatch, clock) -> None:
+    """The clock of the tickets' two API functions, the clients' and staff's (each module loads on its first call)."""
+    api.call("GET", "/me/tickets", claims=claims_for(client_id="0" * 26))
+    api.call("GET", "/staff/closed-days", claims=claims_for(staff=True))
+    for module in ("tickets.app", "tickets.staff_app"):
+        monkeypatch.setattr(sys.modules[module], "clock", clock)
 
 
 class Api:

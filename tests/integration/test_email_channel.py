@@ -13,7 +13,7 @@ import pytest
 
 from shared.clock import FixedClock
 from shared.dal.tickets import InboundEmail, Ticket, TicketNote, Tickets
-from tests.integration.conftest import claims_for
+from tests.integration.conftest import claims_for, fix_ticket_clocks
 
 STAFF = claims_for(staff=True, sub="sub-staff")
 HOLDER_EMAIL = "cliente-mail@ejemplo.com.ar"
@@ -31,8 +31,7 @@ def mail(api, stack, monkeypatch):
     from devstack.runtime import Runtime
 
     fixed = FixedClock(MONDAY_11)
-    api.call("GET", "/me/tickets", claims=claims_for(client_id="0" * 26))  # loads tickets.app
-    monkeypatch.setattr(sys.modules["tickets.app"], "clock", fixed)
+    fix_ticket_clocks(api, monkeypatch, fixed)
     monkeypatch.setattr(sys.modules["tickets.ses_inbound"], "clock", fixed)
     rules = ReceiptRules(stack, Runtime(stack), boto3.Session(region_name="us-east-1"))
 

@@ -2,7 +2,6 @@
 service's "button"), a call-back request (Full plan only; the others are told which plan has it), and staff
 logging the call on the ticket as their answer."""
 
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from shared.clock import FixedClock
 from shared.dal.table import TableItem
 from shared.dal.tickets import Ticket
-from tests.integration.conftest import claims_for
+from tests.integration.conftest import claims_for, fix_ticket_clocks
 from tests.integration.flows import pay
 
 STAFF = claims_for(staff=True, sub="sub-staff")
@@ -22,8 +21,7 @@ def account(api, catalog, monkeypatch):
     fixed = FixedClock(MONDAY_11)
     made = api.call("POST", "/clients", body={"email": "tel@ejemplo.com.ar", "password": "Segura123",
                                                "name": "Cliente Tel"}).json()
-    api.call("GET", "/me/tickets", claims=claims_for(client_id="0" * 26))  # loads tickets.app
-    monkeypatch.setattr(sys.modules["tickets.app"], "clock", fixed)
+    fix_ticket_clocks(api, monkeypatch, fixed)
     claims = claims_for(client_id=made["client_id"], sub="sub-tel")
     hosting = api.call("POST", f"/staff/clients/{made['client_id']}/orders", claims=STAFF,
                        body={"product_id": "hosting-inicial", "billing_cycle": "annually",

@@ -13,7 +13,7 @@ import pytest
 from shared.clock import FixedClock, from_storage
 from shared.dal.outbox import EventRecord
 from shared.dal.tickets import Ticket, Tickets
-from tests.integration.conftest import claims_for
+from tests.integration.conftest import claims_for, fix_ticket_clocks
 from tests.integration.flows import pay
 
 STAFF = claims_for(staff=True, sub="sub-staff")
@@ -23,13 +23,12 @@ MONDAY_11 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 
 @pytest.fixture
 def clock(api, monkeypatch):
-    """The tickets function's and the sweep's clock (their modules load on the first call)."""
+    """The tickets functions' and the sweep's clock (their modules load on the first call)."""
     fixed = FixedClock(MONDAY_11)
-    api.call("GET", "/me/tickets", claims=claims_for(client_id="0" * 26))  # loads the handler module
+    fix_ticket_clocks(api, monkeypatch, fixed)
     from devstack.runtime import Runtime
 
     Runtime(api.stack).invoke("TicketSweepFunction", {})
-    monkeypatch.setattr(sys.modules["tickets.app"], "clock", fixed)
     monkeypatch.setattr(sys.modules["tickets.sla_sweep"], "clock", fixed)
     return fixed
 
