@@ -1,7 +1,7 @@
 """Tickets API, the clients' side: the help desk (open, list, read, reply, close, attachments, typical response
 times), the public contact form, the support channels of a plan, call-backs, the Telegram link. Staff's side (the
 queue, notes, changes, merges, closed days, figures) is tickets.staff_app, a function of its own: each cold start
-builds only its own audience's routes and models."""
+builds its own audience's routes and models, and those of the conversation both read."""
 
 from typing import Annotated
 
@@ -10,19 +10,21 @@ import shared.init_phase  # noqa: F401 - first: pauses the collector for the ini
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from tickets import contact_form, logic, phone_support, telegram_links
+from tickets.client_schemas import (
+    CallbackRequest,
+    ContactAccepted,
+    ContactRequest,
+    SupportChannelsOut,
+    TelegramLinkOut,
+)
 from tickets.clocks import TicketPolicy
 from tickets.records import Files, Repositories
 from tickets.schemas import (
     AttachmentRequest,
-    CallbackRequest,
     ClientReply,
-    ContactAccepted,
-    ContactRequest,
     DownloadOut,
     OpenTicket,
     ResponseTimesOut,
-    SupportChannelsOut,
-    TelegramLinkOut,
     TicketOut,
     TicketStatus,
     TicketSummary,

@@ -15,10 +15,10 @@ from datetime import datetime
 
 from tickets import outside_tickets
 from tickets.captcha import Turnstile, require_human
+from tickets.client_schemas import ContactAccepted, ContactRequest
 from tickets.clocks import TicketPolicy
 from tickets.correspondents import who_is
 from tickets.records import Repositories, system_note
-from tickets.schemas import ContactAccepted, ContactRequest
 
 from shared.clock import Clock
 from shared.dal import rate_limits

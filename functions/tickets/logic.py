@@ -148,7 +148,8 @@ def my_ticket(repos: Repositories, clock: Clock, identity: Identity, ticket_id: 
 def open_ticket(repos: Repositories, clock: Clock, policy: TicketPolicy, identity: Identity, body: OpenTicket,
                 client_id: str | None = None, *, channel: str | None = None,
                 extra_notes: tuple[str, ...] = (), plan: SupportPlan | None = None) -> TicketOut:
-    """A client opens a ticket on its account (or staff on a client's behalf: staff_open_ticket names it)."""
+    """A client opens a ticket on its account (or staff on a client's behalf: staff_desk.staff_open_ticket names
+    it)."""
     if client_id is not None:
         require_staff(identity)
         if not is_valid_id(client_id):

@@ -15,17 +15,11 @@ incluye"):
 from datetime import timedelta
 
 from tickets import logic
+from tickets.client_schemas import CallbackRequest, ChannelOut, PlanOffer, SupportChannelsOut
 from tickets.clocks import TicketPolicy
 from tickets.plans import plan_and_service, plan_in_force
 from tickets.records import Repositories
-from tickets.schemas import (
-    CallbackRequest,
-    ChannelOut,
-    OpenTicket,
-    PlanOffer,
-    SupportChannelsOut,
-    TicketOut,
-)
+from tickets.schemas import OpenTicket, TicketOut
 
 from shared.auth import Identity, Permission, authorize, require_account
 from shared.calendar import local

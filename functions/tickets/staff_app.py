@@ -1,7 +1,7 @@
 """Tickets API, staff's side: the queue (the nearest deadline first), a ticket with its internal notes, answers,
 notes, changes, merges, attachments and an email's original, the quarantine and the suppressed addresses, guest
-tickets moved to an account, logged calls, tickets opened for a client, closed days, figures. The clients' side is
-tickets.app, a function of its own."""
+tickets moved to an account, logged calls, a client's tickets and tickets opened for it, closed days, figures, a
+service marked as production. The clients' side is tickets.app, a function of its own."""
 
 from datetime import date
 from typing import Annotated

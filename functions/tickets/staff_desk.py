@@ -1,7 +1,8 @@
 """The help desk, staff's side: the queue (the nearest deadline first), a ticket with its internal notes, answers
 (written or a logged call), notes, changes (assign, reclassify, priority, wait on the client, close), merges,
-tickets opened for a client, the company's closed days, the first-response figures. Each change is one transaction;
-the SLA clocks follow tickets.clocks. The clients' side is tickets.logic."""
+a client's tickets and tickets opened for it, the company's closed days, the first-response figures, a service
+marked as production. Each change is one transaction; the SLA clocks follow tickets.clocks. The clients' side is
+tickets.logic."""
 
 import statistics
 from collections import Counter

@@ -1,6 +1,6 @@
-"""Staff's requests and answers on the help desk (staff_app): what only staff send or read. Apart from
-tickets.schemas so that the clients' function does not build these models at its cold start, nor staff's
-function the contact form's and the support channels'."""
+"""Staff's requests and answers on the help desk (tickets.staff_app): what only staff send or read. Apart from
+tickets.schemas so that the clients' function does not build these models at its cold start (nor staff's function
+the clients' own, tickets.client_schemas)."""
 
 from datetime import date, datetime
 from typing import Annotated, Literal

@@ -14,10 +14,10 @@ The bot's side (a code received) is tickets.telegram_tickets.
 import secrets
 from datetime import datetime, timedelta
 
+from tickets.client_schemas import TelegramLinkOut
 from tickets.phone_support import PLAN_LABELS_ES, ChannelNotInPlan
 from tickets.plans import plan_in_force
 from tickets.records import Repositories
-from tickets.schemas import TelegramLinkOut
 
 from shared.auth import ContactRevoked, Identity, Permission, authorize, require_account
 from shared.clock import Clock, from_storage, to_storage
