@@ -28,16 +28,16 @@ from shared.auth import require_staff
 from shared.aws import LazyClient
 from shared.clock import SystemClock, from_storage
 from shared.dal.accounts import Accounts
+from shared.dal.closed_days import ClosedDays
 from shared.dal.services import Services
 from shared.dal.support import RemoteBooking, RemoteBookings
-from shared.dal.tickets import Tickets
 from shared.http import SECURED, answers, create_app, current_identity, lambda_handler_for
 
 app = create_app()
 bookings = RemoteBookings()
 accounts = Accounts()
 services = Services()
-tickets = Tickets()  # the closed days staff keep (shared with the SLA clocks)
+closed_days = ClosedDays()  # the company's days off staff keep (the SLA clocks skip them too)
 sesv2 = LazyClient("sesv2")  # the confirmation with its .ics
 kms = LazyClient("kms")  # a migration's old-server access
 clock = SystemClock()
@@ -97,7 +97,7 @@ def get_slots(from_: Annotated[date | None, Query(alias="from")] = None,
 
     identity = current_identity(app)
     authorize(identity, require_account(identity), Permission.TICKETS, accounts.contact_permissions)
-    found = remote_booking.free_slots(bookings, clock, _policy(), tickets.closed_day_set(), from_, to)
+    found = remote_booking.free_slots(bookings, clock, _policy(), closed_days.day_set(), from_, to)
     return [SlotOut(starts_at=s.starts_at, ends_at=s.ends_at, operators_free=s.operators_free) for s in found]
 
 
@@ -107,7 +107,7 @@ def get_slots(from_: Annotated[date | None, Query(alias="from")] = None,
           security=SECURED, responses=answers(201, "Soporte remoto agendado"))
 def post_booking(body: BookRemoteSupport) -> tuple[BookingOut, int]:
     booking = remote_booking.book(bookings, accounts.contact_permissions, _service_owner, clock, _policy(),
-                                  tickets.closed_day_set(), current_identity(app), body.starts_at, body.rustdesk_id,
+                                  closed_days.day_set(), current_identity(app), body.starts_at, body.rustdesk_id,
                                   body.topic, body.service_id)
     _confirm(booking)
     return booking_out(booking), 201
@@ -124,7 +124,7 @@ def my_bookings() -> list[BookingOut]:
           responses=answers())
 def reschedule(booking_id: str, body: Reschedule) -> BookingOut:
     booking = remote_booking.reschedule(bookings, accounts.contact_permissions, clock, _policy(),
-                                        tickets.closed_day_set(), current_identity(app), booking_id, body.starts_at)
+                                        closed_days.day_set(), current_identity(app), booking_id, body.starts_at)
     _confirm(booking)
     return booking_out(booking)
 

@@ -34,8 +34,9 @@ from tickets.staff_schemas import (
 from shared.auth import Identity, require_staff
 from shared.calendar import business_minutes_between, local_date
 from shared.clock import Clock, from_storage, to_storage
+from shared.dal.closed_days import ClosedDay
 from shared.dal.table import not_found, save_one
-from shared.dal.tickets import ClosedDay, Ticket, TicketFigure, TicketMessage, TicketNote
+from shared.dal.tickets import Ticket, TicketFigure, TicketMessage, TicketNote
 from shared.dal.unit_of_work import UnitOfWork
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventType

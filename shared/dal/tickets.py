@@ -1,5 +1,5 @@
-"""Tickets: the help desk's conversations, their SLA clocks, the provider's closed days and the figures
-behind the response times.
+"""Tickets: the help desk's conversations, their SLA clocks and the figures behind the response times (the
+provider's closed days are shared.dal.closed_days).
 
 A ticket is one partition: the ticket item (``TICKET``), its messages (``MSG#<id>``, what the client sees)
 and staff's internal notes (``NOTE#<id>``, never shown to a client). The detail page is one Query of that
@@ -14,11 +14,11 @@ from itertools import islice
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist
 
+from shared.dal.closed_days import ClosedDay, ClosedDays
 from shared.dal.table import IntegerAttribute, TableItem, due_partitions, find_item, get_by_id
 from shared.ids import is_valid_id
 
 DUE_KIND = "TICKET"
-CLOSED_DAYS_PK = "CLOSEDDAYS"
 
 
 class Pause(MapAttribute):
@@ -309,19 +309,6 @@ class TelegramSent(TableItem, discriminator="TelegramSent"):
         return f"TGSENT#{cause}#{chat_id}", "SENT"
 
 
-class ClosedDay(TableItem, discriminator="ClosedDay"):
-    """A day the provider does not work although it is a business day (company days off)."""
-
-    day = UnicodeAttribute()  # YYYY-MM-DD
-    reason = UnicodeAttribute()
-    created_by = UnicodeAttribute()
-    created_at = UnicodeAttribute()
-
-    @staticmethod
-    def key(day: str) -> tuple[str, str]:
-        return CLOSED_DAYS_PK, f"DAY#{day}"
-
-
 class TicketFigure(TableItem, discriminator="TicketFigure"):
     """One measured fact for the reports: a first response (its business minutes, within the SLA or not) or a
     breach. Kept by local month, so a date range is one Query a month."""
@@ -426,10 +413,10 @@ class Tickets:
         return find_item(TelegramSent, TelegramSent.key(cause, chat_id))
 
     def closed_days(self) -> list[ClosedDay]:
-        return list(ClosedDay.query(CLOSED_DAYS_PK, ClosedDay.sk.startswith("DAY#")))
+        return ClosedDays().listed()
 
     def closed_day_set(self) -> frozenset[date]:
-        return frozenset(date.fromisoformat(day.day) for day in self.closed_days())
+        return ClosedDays().day_set()
 
     def figures(self, month: str, start: str, end: str) -> list[TicketFigure]:
         return list(TicketFigure.query(f"TICKETFIGURES#{month}", TicketFigure.sk.between(start, f"{end}~")))
