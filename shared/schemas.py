@@ -1,15 +1,17 @@
 """API shapes that more than one function returns (services, invoices, money)."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
 from shared.clock import from_storage
-from shared.dal.billing import Invoice
-from shared.dal.catalog import Product
 from shared.dal.services import Service
 from shared.money import Currency, Money
+
+if TYPE_CHECKING:  # only annotations: every function loads this module, and most never read an invoice or product
+    from shared.dal.billing import Invoice
+    from shared.dal.catalog import Product
 
 
 class ApiModel(BaseModel):
@@ -148,7 +150,7 @@ def _dt(text: str | None) -> datetime | None:
     return from_storage(text) if text else None
 
 
-def product_out(product: Product) -> ProductOut:
+def product_out(product: "Product") -> ProductOut:
     return ProductOut(
         product_id=product.product_id,
         group=product.group,
@@ -262,7 +264,7 @@ class DocumentOut(ApiModel):
     expires_at: datetime
 
 
-def invoice_out(invoice: Invoice) -> InvoiceOut:
+def invoice_out(invoice: "Invoice") -> InvoiceOut:
     currency = Currency(invoice.currency)
     total = Money(invoice.total, currency)
     paid = Money(invoice.amount_paid, currency)
